@@ -1,0 +1,220 @@
+"""What every codec shares.
+
+A codec speaks one wire protocol for one botocore service model:
+
+    codec = QueryCodec(service_model)
+    operation, params = codec.parse(request)       # HttpRequest -> (OperationModel, dict)
+    codec.validate(operation, params)              # raises ValidationError in the protocol's words
+    response = codec.serialize(operation, result, request_id)          # dict -> HttpResponse
+    response = codec.serialize_error(error, operation, request_id)     # ServiceError -> HttpResponse
+
+Values in `params` and `result` are plain Python, the same as boto3's: `str`, `int`,
+`float`, `bool`, `bytes` for blobs, timezone-aware `datetime` for timestamps, `list`,
+`dict`. Serializers also accept epoch numbers and ISO-8601 strings for timestamps, and
+`str` for blobs.
+
+Nothing here knows a service: codecs read everything they need from the model.
+"""
+
+from __future__ import annotations
+
+import base64
+import calendar
+import datetime as dt
+import email.utils
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass, field
+from urllib.parse import parse_qsl, unquote
+
+from botocore.model import OperationModel, ServiceModel, Shape
+
+from cloudlet.errors import SerializationError, ServiceError, UnknownOperation, ValidationError
+
+UTC = dt.UTC
+
+
+class Headers:
+    """Case-insensitive HTTP headers that keep the order and every raw value."""
+
+    __slots__ = ("raw", "_index")
+
+    def __init__(self, raw: Iterable[tuple[str, str]] = ()):
+        self.raw: list[tuple[str, str]] = list(raw)
+        self._index: dict[str, str] = {}
+        for name, value in self.raw:
+            key = name.lower()
+            self._index[key] = f"{self._index[key]},{value}" if key in self._index else value
+
+    def get(self, name: str, default: str | None = None) -> str | None:
+        return self._index.get(name.lower(), default)
+
+    def __getitem__(self, name: str) -> str:
+        return self._index[name.lower()]
+
+    def __contains__(self, name: object) -> bool:
+        return isinstance(name, str) and name.lower() in self._index
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._index)
+
+    def items(self):
+        return self._index.items()
+
+    def __repr__(self) -> str:
+        return f"Headers({self.raw!r})"
+
+
+@dataclass
+class HttpRequest:
+    method: str
+    path: str  # as sent: percent-encoded, without the query
+    query: str = ""  # as sent, without the "?"
+    headers: Headers = field(default_factory=Headers)
+    body: bytes = b""
+
+    @property
+    def host(self) -> str:
+        return self.headers.get("host", "") or ""
+
+    @property
+    def content_type(self) -> str:
+        return (self.headers.get("content-type") or "").split(";")[0].strip().lower()
+
+    def query_items(self) -> list[tuple[str, str]]:
+        return parse_qsl(self.query, keep_blank_values=True)
+
+    def form(self) -> dict[str, str]:
+        """The query string and, for a form-encoded body, the body's fields."""
+        items = self.query_items()
+        if self.body and self.content_type in ("", "application/x-www-form-urlencoded"):
+            try:
+                text = self.body.decode("utf-8")
+            except UnicodeDecodeError as e:
+                raise SerializationError("The request body is not valid UTF-8.") from e
+            items += parse_qsl(text, keep_blank_values=True)
+        return dict(items)
+
+    @property
+    def unquoted_path(self) -> str:
+        return unquote(self.path)
+
+
+@dataclass
+class HttpResponse:
+    status: int = 200
+    headers: dict[str, str] = field(default_factory=dict)
+    body: bytes | Iterable[bytes] = b""
+
+
+class Codec:
+    """The base of every protocol's codec. Subclasses implement `operation_for`, `parse`,
+    `serialize` and `serialize_error`; see each module's docstring."""
+
+    protocol: str = ""
+    content_type: str = "application/octet-stream"
+    # How the protocol spells "your input does not match the input shape".
+    validation_error_code = "ValidationError"
+
+    def __init__(self, model: ServiceModel):
+        self.model = model
+
+    # -- request side -------------------------------------------------------------
+    def operation_for(self, request: HttpRequest) -> OperationModel:
+        raise NotImplementedError
+
+    def parse(self, request: HttpRequest) -> tuple[OperationModel, dict]:
+        raise NotImplementedError
+
+    def validate(self, operation: OperationModel, params: dict) -> None:
+        from cloudlet.protocols.validate import validate
+
+        try:
+            validate(operation.input_shape, params)
+        except ValidationError as e:
+            e.code = self.validation_error_code
+            raise
+
+    # -- response side ------------------------------------------------------------
+    def serialize(self, operation: OperationModel, result: dict, request_id: str) -> HttpResponse:
+        raise NotImplementedError
+
+    def serialize_error(
+        self, error: ServiceError, operation: OperationModel | None, request_id: str
+    ) -> HttpResponse:
+        raise NotImplementedError
+
+    # -- shared helpers -----------------------------------------------------------
+    def operation(self, name: str) -> OperationModel:
+        try:
+            return self.model.operation_model(name)
+        except Exception:
+            raise UnknownOperation(
+                f"The {self.model.service_name} API has no operation named {name}."
+            ) from None
+
+    def error_shape(self, code: str) -> Shape | None:
+        """The model's shape for an error code, matched on the shape name or its `error.code`."""
+        for shape in self.model.error_shapes:
+            if shape.name == code or shape.metadata.get("error", {}).get("code") == code:
+                return shape
+        return None
+
+
+# -- timestamps -----------------------------------------------------------------------
+
+def to_datetime(value) -> dt.datetime:
+    """A result's timestamp, whatever form a provider gave it, as an aware UTC datetime."""
+    if isinstance(value, dt.datetime):
+        return value if value.tzinfo else value.replace(tzinfo=UTC)
+    if isinstance(value, int | float):
+        return dt.datetime.fromtimestamp(value, UTC)
+    if isinstance(value, str):
+        return parse_timestamp(value)
+    raise TypeError(f"not a timestamp: {value!r}")
+
+
+def format_timestamp(value, fmt: str) -> str | int | float:
+    """Render a timestamp as `iso8601`, `rfc822` or `unixTimestamp`."""
+    when = to_datetime(value)
+    if fmt == "unixTimestamp":
+        seconds = calendar.timegm(when.utctimetuple()) + when.microsecond / 1e6
+        return int(seconds) if when.microsecond == 0 else round(seconds, 3)
+    if fmt == "rfc822":
+        return email.utils.format_datetime(when.astimezone(UTC), usegmt=True)
+    text = when.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S")
+    if when.microsecond:
+        text += f".{when.microsecond // 1000:03d}"
+    return text + "Z"
+
+
+def parse_timestamp(value) -> dt.datetime:
+    """Parse any timestamp a client may send: epoch seconds, ISO 8601 or RFC 822."""
+    if isinstance(value, int | float) and not isinstance(value, bool):
+        return dt.datetime.fromtimestamp(value, UTC)
+    text = str(value).strip()
+    try:
+        return dt.datetime.fromtimestamp(float(text), UTC)
+    except ValueError:
+        pass
+    try:
+        parsed = dt.datetime.fromisoformat(text.replace("Z", "+00:00"))
+        return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
+    except ValueError:
+        pass
+    try:
+        return email.utils.parsedate_to_datetime(text).astimezone(UTC)
+    except (TypeError, ValueError):
+        raise SerializationError(f"Invalid timestamp: {text!r}") from None
+
+
+def b64encode(value: bytes | str) -> str:
+    if isinstance(value, str):
+        value = value.encode("utf-8")
+    return base64.b64encode(value).decode("ascii")
+
+
+def b64decode(text: str | bytes) -> bytes:
+    try:
+        return base64.b64decode(text, validate=True)
+    except ValueError:
+        raise SerializationError("Invalid base64 value.") from None

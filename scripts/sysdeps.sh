@@ -1,0 +1,17 @@
+#!/bin/sh
+# Checks (and, as root with apt, installs) the system packages Cloudlet's engines use.
+# Each missing package is named with what it is for; nothing here is fatal for the core.
+set -u
+missing=""
+need() {  # need <command> <debian package> <what for>
+  command -v "$1" >/dev/null 2>&1 && return 0
+  if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
+    echo "sysdeps: installing $2 ($3)"
+    { apt-get install -y -q "$2" >/dev/null 2>&1 || { apt-get update -q >/dev/null 2>&1 && apt-get install -y -q "$2" >/dev/null 2>&1; }; } && command -v "$1" >/dev/null 2>&1 && return 0
+  fi
+  echo "sysdeps: '$1' not found: install the Debian package $2 for $3" >&2
+  missing="$missing $2"
+}
+need wrk wrk "the gateway benchmark's load client (bench/gateway.py)"
+[ -z "$missing" ] || echo "sysdeps: continuing without:$missing" >&2
+exit 0
