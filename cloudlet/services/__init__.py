@@ -1,0 +1,19 @@
+"""One provider per service. `PROVIDERS` maps Cloudlet's service names (botocore's) to the
+provider classes; a service without one still routes and answers each operation with a
+modeled NotImplemented error."""
+
+from __future__ import annotations
+
+import importlib
+
+PROVIDERS = {
+    "sts": "cloudlet.services.sts.provider:StsProvider",
+}
+
+
+def provider_class(service: str):
+    target = PROVIDERS.get(service)
+    if target is None:
+        return None
+    module, _, name = target.partition(":")
+    return getattr(importlib.import_module(module), name)

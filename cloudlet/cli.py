@@ -1,0 +1,99 @@
+"""cloudlet up | status | reset | coverage"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import shutil
+import sys
+import urllib.error
+import urllib.request
+from pathlib import Path
+
+from cloudlet.config import Settings
+
+
+def main(argv: list[str] | None = None) -> None:
+    defaults = Settings.from_env()
+    parser = argparse.ArgumentParser(prog="cloudlet", description=__doc__)
+    commands = parser.add_subparsers(dest="command", required=True)
+
+    up = commands.add_parser("up", help="start Cloudlet in the foreground")
+    up.add_argument("--host", default=defaults.host)
+    up.add_argument("--port", type=int, default=defaults.port)
+    up.add_argument("--data-dir", type=Path, default=defaults.data_dir)
+    up.add_argument("--ephemeral", action="store_true", default=defaults.ephemeral,
+                    help="keep state in a temporary directory, deleted at exit")
+    up.add_argument("--log-level", default=defaults.log_level)
+    up.add_argument("--tls", action="store_true", default=defaults.tls,
+                    help="serve HTTPS with a generated self-signed certificate")
+
+    for name, text in (("status", "is Cloudlet running, and what does it serve"),
+                       ("reset", "delete all state in the data directory")):
+        sub = commands.add_parser(name, help=text)
+        sub.add_argument("--host", default=defaults.host)
+        sub.add_argument("--port", type=int, default=defaults.port)
+        sub.add_argument("--data-dir", type=Path, default=defaults.data_dir)
+    commands.add_parser("coverage", help="operations implemented per service")
+
+    args = parser.parse_args(argv)
+    sys.exit(COMMANDS[args.command](args) or 0)
+
+
+def cmd_up(args) -> int:
+    from cloudlet.server import run
+
+    run(Settings(host=args.host, port=args.port, data_dir=args.data_dir,
+                 ephemeral=args.ephemeral, log_level=args.log_level, tls=args.tls))
+    return 0
+
+
+def _health(args) -> dict | None:
+    try:
+        with urllib.request.urlopen(f"http://{args.host}:{args.port}/_cloudlet/health",
+                                    timeout=2) as reply:
+            return json.load(reply)
+    except (OSError, urllib.error.URLError, ValueError):
+        return None
+
+
+def cmd_status(args) -> int:
+    health = _health(args)
+    if health is None:
+        print(f"Cloudlet is not running on {args.host}:{args.port}")
+        return 1
+    print(f"Cloudlet {health['version']} is {health['status']} on {args.host}:{args.port}")
+    for name, state in health["services"].items():
+        print(f"  {name:<12} {state}")
+    return 0
+
+
+def cmd_reset(args) -> int:
+    if _health(args) is not None:
+        print(f"Cloudlet is running on {args.host}:{args.port}; stop it before a reset.")
+        return 1
+    path = args.data_dir.expanduser()
+    if path.exists():
+        shutil.rmtree(path)
+    print(f"Deleted all state in {path}")
+    return 0
+
+
+def cmd_coverage(args) -> int:
+    from cloudlet.models import SERVICES, service_model
+    from cloudlet.services import provider_class
+
+    total_done = total_ops = 0
+    print(f"{'service':<12} {'implemented':>11} {'in model':>9}")
+    for name in SERVICES:
+        operations = service_model(name).operation_names
+        cls = provider_class(name)
+        done = [op for op in operations if cls is not None and cls.has_operation(op)]
+        total_done += len(done)
+        total_ops += len(operations)
+        print(f"{name:<12} {len(done):>11} {len(operations):>9}")
+    print(f"{'total':<12} {total_done:>11} {total_ops:>9}")
+    return 0
+
+
+COMMANDS = {"up": cmd_up, "status": cmd_status, "reset": cmd_reset, "coverage": cmd_coverage}

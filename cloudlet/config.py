@@ -1,0 +1,46 @@
+"""Settings, from the command line with `CLOUDLET_*` environment variables as defaults."""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+DEFAULT_ACCESS_KEY = "test"
+DEFAULT_SECRET_KEY = "test"
+DEFAULT_ACCOUNT = "000000000000"
+DEFAULT_REGION = "us-east-1"
+
+
+def _env_bool(name: str) -> bool:
+    return os.environ.get(name, "").lower() in ("1", "true", "yes", "on")
+
+
+@dataclass
+class Settings:
+    host: str = "127.0.0.1"
+    port: int = 4566
+    data_dir: Path = Path("~/.cloudlet")
+    ephemeral: bool = False
+    log_level: str = "info"
+    tls: bool = False
+
+    @classmethod
+    def from_env(cls) -> Settings:
+        return cls(
+            host=os.environ.get("CLOUDLET_HOST", cls.host),
+            port=int(os.environ.get("CLOUDLET_PORT", cls.port)),
+            data_dir=Path(os.environ.get("CLOUDLET_DATA_DIR", str(cls.data_dir))),
+            ephemeral=_env_bool("CLOUDLET_EPHEMERAL"),
+            log_level=os.environ.get("CLOUDLET_LOG_LEVEL", cls.log_level),
+            tls=_env_bool("CLOUDLET_TLS"),
+        )
+
+    @property
+    def scheme(self) -> str:
+        return "https" if self.tls else "http"
+
+    @property
+    def endpoint(self) -> str:
+        host = "localhost" if self.host in ("0.0.0.0", "::") else self.host
+        return f"{self.scheme}://{host}:{self.port}"

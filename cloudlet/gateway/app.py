@@ -1,0 +1,128 @@
+"""The ASGI application: one port for every service.
+
+Reads the request, hands it to the pipeline, writes the response. Cloudlet's own endpoints
+live under `/_cloudlet/` (health). Bodies that stall are cut off with S3's
+`RequestTimeout`, as AWS does, so a client that sends less than its Content-Length cannot
+hold a connection forever.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+
+from cloudlet import __version__
+from cloudlet.errors import ServiceError
+from cloudlet.gateway.pipeline import Pipeline
+from cloudlet.protocols.base import Headers, HttpRequest, HttpResponse
+
+log = logging.getLogger("cloudlet.gateway")
+
+BODY_TIMEOUT = 20.0  # seconds without a byte of the body
+MAX_BODY = 5 * 1024**3
+
+
+class RequestTimeout(ServiceError):
+    code = "RequestTimeout"
+    status = 400
+    message = ("Your socket connection to the server was not read from or written to within "
+               "the timeout period. Idle connections will be closed.")
+
+
+class EntityTooLarge(ServiceError):
+    code = "EntityTooLarge"
+    status = 400
+    message = "Your proposed upload exceeds the maximum allowed size"
+
+
+class Gateway:
+    def __init__(self, pipeline: Pipeline, services: dict[str, str], on_start=None, on_stop=None):
+        self.pipeline = pipeline
+        self.services = services  # name -> "available" | "not implemented"
+        self.on_start = on_start
+        self.on_stop = on_stop
+
+    async def __call__(self, scope, receive, send):
+        kind = scope["type"]
+        if kind == "http":
+            await self.http(scope, receive, send)
+        elif kind == "lifespan":
+            await self.lifespan(receive, send)
+
+    async def lifespan(self, receive, send):
+        while True:
+            message = await receive()
+            if message["type"] == "lifespan.startup":
+                if self.on_start:
+                    await asyncio.get_running_loop().run_in_executor(None, self.on_start)
+                await send({"type": "lifespan.startup.complete"})
+            elif message["type"] == "lifespan.shutdown":
+                if self.on_stop:
+                    await asyncio.get_running_loop().run_in_executor(None, self.on_stop)
+                await send({"type": "lifespan.shutdown.complete"})
+                return
+
+    async def http(self, scope, receive, send):
+        request = HttpRequest(
+            method=scope["method"],
+            path=scope.get("raw_path", scope["path"].encode()).decode("latin-1").split("?")[0],
+            query=scope["query_string"].decode("latin-1"),
+            headers=Headers((_text(k), _text(v)) for k, v in scope["headers"]),
+        )
+        if request.path.startswith("/_cloudlet/"):
+            await _send(send, self.internal(request))
+            return
+        try:
+            request.body = await _read_body(receive)
+        except ServiceError as error:
+            await _send(send, self.pipeline.render_error_for(request, error))
+            return
+        await _send(send, await self.pipeline.handle(request))
+
+    def internal(self, request: HttpRequest) -> HttpResponse:
+        if request.path == "/_cloudlet/health" and request.method in ("GET", "HEAD"):
+            body = {"status": "running", "version": __version__, "services": self.services}
+            return HttpResponse(200, {"Content-Type": "application/json"},
+                                json.dumps(body).encode())
+        return HttpResponse(404, {"Content-Type": "application/json"},
+                            b'{"message": "no such Cloudlet endpoint"}')
+
+
+def _text(raw: bytes) -> str:
+    try:
+        return raw.decode("utf-8")
+    except UnicodeDecodeError:
+        return raw.decode("latin-1")
+
+
+async def _read_body(receive) -> bytes:
+    chunks, size = [], 0
+    while True:
+        try:
+            message = await asyncio.wait_for(receive(), BODY_TIMEOUT)
+        except TimeoutError:
+            raise RequestTimeout() from None
+        if message["type"] == "http.disconnect":
+            raise RequestTimeout()
+        chunk = message.get("body", b"")
+        size += len(chunk)
+        if size > MAX_BODY:
+            raise EntityTooLarge()
+        chunks.append(chunk)
+        if not message.get("more_body"):
+            return b"".join(chunks)
+
+
+async def _send(send, response: HttpResponse) -> None:
+    headers = [(k.encode("latin-1"), str(v).encode("latin-1")) for k, v in response.headers.items()]
+    body = response.body
+    if isinstance(body, bytes):
+        headers.append((b"content-length", str(len(body)).encode()))
+        await send({"type": "http.response.start", "status": response.status, "headers": headers})
+        await send({"type": "http.response.body", "body": body})
+        return
+    await send({"type": "http.response.start", "status": response.status, "headers": headers})
+    for chunk in body:
+        await send({"type": "http.response.body", "body": chunk, "more_body": True})
+    await send({"type": "http.response.body", "body": b""})

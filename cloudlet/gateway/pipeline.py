@@ -1,0 +1,171 @@
+"""The life of one request, as one list of named steps.
+
+    route -> authenticate -> parse -> validate -> authorize -> dispatch -> serialize
+
+Each step takes the `Exchange` and fills in its part; any step may raise a `ServiceError`,
+which `render_error` turns into the protocol's modeled error. Anything else is a bug: it is
+logged with its traceback and the client gets a modeled `InternalFailure`, never a trace.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import datetime as dt
+import logging
+import uuid
+from dataclasses import dataclass, field
+
+from botocore.model import OperationModel
+
+from cloudlet.auth import Authenticated, authenticate, scope_of
+from cloudlet.auth.credentials import CredentialStore
+from cloudlet.errors import InternalFailure, NotImplementedOperation, ServiceError
+from cloudlet.gateway.routing import find_service
+from cloudlet.models import service_model
+from cloudlet.protocols import codec_class, request_protocol
+from cloudlet.protocols.base import Codec, HttpRequest, HttpResponse
+from cloudlet.services.base import Caller, Provider, RequestContext
+
+log = logging.getLogger("cloudlet.gateway")
+
+DEFAULT_REGION = "us-east-1"
+
+
+@dataclass
+class Exchange:
+    request: HttpRequest
+    request_id: str = field(default_factory=lambda: str(uuid.uuid4()))
+    service: str | None = None
+    codec: Codec | None = None
+    auth: Authenticated | None = None
+    operation: OperationModel | None = None
+    params: dict | None = None
+    context: RequestContext | None = None
+    result: dict | None = None
+    response: HttpResponse | None = None
+
+
+class Pipeline:
+    def __init__(self, providers: dict[str, Provider], credentials: CredentialStore,
+                 authorizer=None):
+        self.providers = providers
+        self.credentials = credentials
+        self.authorizer = authorizer
+        self._codecs: dict[tuple[str, str], Codec] = {}
+        self.steps = [
+            self.route,
+            self.authenticate,
+            self.parse,
+            self.validate,
+            self.authorize,
+            self.dispatch,
+            self.serialize,
+        ]
+
+    async def handle(self, request: HttpRequest) -> HttpResponse:
+        exchange = Exchange(request)
+        try:
+            for step in self.steps:
+                await step(exchange)
+        except ServiceError as error:
+            return self.render_error(exchange, error)
+        except Exception:
+            log.exception("internal error in %s %s", request.method, request.path)
+            return self.render_error(exchange, InternalFailure())
+        return exchange.response
+
+    # -- the steps --------------------------------------------------------------------
+    async def route(self, ex: Exchange) -> None:
+        self.route_sync(ex)
+
+    def route_sync(self, ex: Exchange) -> None:
+        scope = scope_of(ex.request)
+        ex.service = find_service(ex.request, scope[3] if scope else None)
+        model = service_model(ex.service)
+        protocol = request_protocol(model, ex.request)
+        key = (ex.service, protocol)
+        if key not in self._codecs:
+            self._codecs[key] = codec_class(protocol)(model)
+        ex.codec = self._codecs[key]
+
+    async def authenticate(self, ex: Exchange) -> None:
+        ex.auth = authenticate(ex.request, ex.service, self.credentials)
+        if ex.auth.body is not None:
+            ex.request.body = ex.auth.body
+        credential = ex.auth.credential
+        if credential is None:
+            caller = Caller(account_id="", arn="", kind="anonymous")
+        else:
+            caller = Caller(
+                account_id=credential.account_id,
+                arn=credential.arn,
+                access_key_id=credential.access_key_id,
+                kind=credential.kind,
+                user_id=getattr(credential, "user_id", None),
+            )
+        ex.context = RequestContext(
+            service=ex.service,
+            operation="",
+            region=ex.auth.region or DEFAULT_REGION,
+            account_id=caller.account_id,
+            request_id=ex.request_id,
+            caller=caller,
+        )
+
+    async def parse(self, ex: Exchange) -> None:
+        ex.operation, ex.params = ex.codec.parse(ex.request)
+        ex.context.operation = ex.operation.name
+
+    async def validate(self, ex: Exchange) -> None:
+        ex.codec.validate(ex.operation, ex.params)
+
+    async def authorize(self, ex: Exchange) -> None:
+        if self.authorizer is not None:
+            await self.authorizer(ex)
+
+    async def dispatch(self, ex: Exchange) -> None:
+        provider = self.providers.get(ex.service)
+        handler = provider.handler(ex.operation.name) if provider else None
+        if handler is None:
+            raise NotImplementedOperation(ex.service, ex.operation.name)
+        if Provider.runs_on_loop(handler):
+            ex.result = await handler(ex.context, ex.params)
+        else:
+            ex.result = await asyncio.get_running_loop().run_in_executor(
+                None, handler, ex.context, ex.params
+            )
+
+    async def serialize(self, ex: Exchange) -> None:
+        ex.response = ex.codec.serialize(ex.operation, ex.result or {}, ex.request_id)
+
+    # -- errors -----------------------------------------------------------------------
+    def render_error(self, ex: Exchange, error: ServiceError) -> HttpResponse:
+        codec = ex.codec or self._fallback_codec()
+        try:
+            response = codec.serialize_error(error, ex.operation, ex.request_id)
+        except Exception:
+            log.exception("could not render %s", error.code)
+            response = self._fallback_codec().serialize_error(
+                InternalFailure(), None, ex.request_id
+            )
+        response.headers.update(error.headers)
+        return response
+
+    def render_error_for(self, request: HttpRequest, error: ServiceError) -> HttpResponse:
+        """An error found before the pipeline ran (a stalled body, say)."""
+        exchange = Exchange(request)
+        try:
+            self.route_sync(exchange)
+        except Exception:
+            exchange.codec = None
+        return self.render_error(exchange, error)
+
+    def _fallback_codec(self) -> Codec:
+        key = ("sts", "query")
+        if key not in self._codecs:
+            self._codecs[key] = codec_class("query")(service_model("sts"))
+        return self._codecs[key]
+
+
+def utcnow() -> dt.datetime:
+    return dt.datetime.now(dt.UTC)

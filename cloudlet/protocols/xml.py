@@ -1,0 +1,300 @@
+"""XML values, driven by shapes: the part of the query, ec2 and rest-xml codecs that
+reads and writes XML.
+
+    XmlWriter().write(parent, name, shape, value)   # append `value` under `parent`
+    to_bytes(root)                                   # -> UTF-8 XML, correctly escaped
+    root = parse_xml(body)                           # defusedxml; SerializationError on
+                                                     # anything malformed or hostile
+    XmlReader().read(shape, node)                    # -> plain Python, as boto3 gives it
+
+Both directions follow the rules botocore's XML parser reads by: a member's element is
+its `locationName` (or its name); a list is `<Name><member>..</member></Name>` unless
+`flattened`, when its items repeat as siblings (named after the list member's
+`locationName` if it has one); a map is `<entry><key/><value/></entry>`, flattened maps
+repeat the entry element itself; `xmlAttribute` members are attributes of their
+structure's element; `xmlNamespace` becomes an `xmlns` (or `xmlns:prefix`) attribute.
+Scalars: booleans `true`/`false`, floats with `NaN`/`Infinity`/`-Infinity`, blobs in
+base64, timestamps in ISO 8601 unless the shape's `timestampFormat` says otherwise.
+
+Elements are `xml.etree.ElementTree.Element`s whose tags and attribute names are plain
+strings (`xsi:type` stays `xsi:type`); `to_bytes` writes them itself so that characters
+XML would otherwise normalise away (`\\r`, newlines in attributes) survive the trip.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+import xml.etree.ElementTree as ET
+
+import defusedxml.ElementTree
+from botocore.model import Shape
+from defusedxml import DefusedXmlException
+
+from cloudlet.errors import SerializationError
+from cloudlet.protocols.base import b64decode, b64encode, format_timestamp, parse_timestamp
+
+# Characters XML 1.0 cannot carry at all, even as character references.
+_INVALID_XML_CHARS = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff]")
+_NAMESPACE = re.compile(r"^\{.*?\}")
+
+
+# -- writing ----------------------------------------------------------------------------
+
+def member_element_name(shape: Shape, member_name: str) -> str:
+    """The element name of a structure member: a flattened list's items are named after
+    the list member's `locationName` when it has one, anything else after its own."""
+    if shape.type_name == "list" and shape.serialization.get("flattened"):
+        item_name = shape.member.serialization.get("name")
+        if item_name:
+            return item_name
+    return shape.serialization.get("name", member_name)
+
+
+def set_namespace(element: ET.Element, shape: Shape) -> None:
+    namespace = shape.serialization.get("xmlNamespace")
+    if not namespace:
+        return
+    if isinstance(namespace, str):
+        element.set("xmlns", namespace)
+    elif namespace.get("prefix"):
+        element.set(f"xmlns:{namespace['prefix']}", namespace.get("uri", ""))
+    else:
+        element.set("xmlns", namespace.get("uri", ""))
+
+
+class XmlWriter:
+    """Writes plain Python values as XML elements, as a shape says."""
+
+    default_timestamp_format = "iso8601"
+
+    def write(self, parent: ET.Element, name: str, shape: Shape, value) -> None:
+        if value is None:
+            return
+        getattr(self, f"_write_{shape.type_name}", self._write_scalar)(parent, name, shape, value)
+
+    def write_members(self, element: ET.Element, shape: Shape, value: dict) -> None:
+        """A structure's members (attributes and child elements) into `element`."""
+        for member_name, member in shape.members.items():
+            member_value = value.get(member_name)
+            if member_value is None or member.serialization.get("location"):
+                continue
+            if member.serialization.get("xmlAttribute"):
+                element.set(member.serialization.get("name", member_name),
+                            self.text(member, member_value))
+                continue
+            self.write(element, member_element_name(member, member_name), member, member_value)
+
+    def _write_structure(self, parent, name, shape, value):
+        element = ET.SubElement(parent, name)
+        set_namespace(element, shape)
+        self.write_members(element, shape, value)
+
+    def _write_list(self, parent, name, shape, value):
+        if shape.serialization.get("flattened"):
+            for item in value:
+                self.write(parent, name, shape.member, item)
+            return
+        element = ET.SubElement(parent, name)
+        set_namespace(element, shape)
+        item_name = shape.member.serialization.get("name", "member")
+        for item in value:
+            self.write(element, item_name, shape.member, item)
+
+    def _write_map(self, parent, name, shape, value):
+        key_name = shape.key.serialization.get("name", "key")
+        value_name = shape.value.serialization.get("name", "value")
+        if shape.serialization.get("flattened"):
+            container, entry_name = parent, name
+        else:
+            container, entry_name = ET.SubElement(parent, name), "entry"
+            set_namespace(container, shape)
+        for key, item in value.items():
+            entry = ET.SubElement(container, entry_name)
+            if container is parent:
+                set_namespace(entry, shape)
+            self.write(entry, key_name, shape.key, key)
+            self.write(entry, value_name, shape.value, item)
+
+    def _write_scalar(self, parent, name, shape, value):
+        element = ET.SubElement(parent, name)
+        set_namespace(element, shape)
+        element.text = self.text(shape, value)
+
+    def text(self, shape: Shape, value) -> str:
+        """A scalar's text."""
+        kind = shape.type_name
+        if kind == "boolean":
+            return "true" if value else "false"
+        if kind in ("float", "double"):
+            return float_text(value)
+        if kind == "blob":
+            return b64encode(value)
+        if kind == "timestamp":
+            fmt = shape.serialization.get("timestampFormat", self.default_timestamp_format)
+            return str(format_timestamp(value, fmt))
+        return str(value)
+
+
+def float_text(value) -> str:
+    number = float(value)
+    if math.isnan(number):
+        return "NaN"
+    if math.isinf(number):
+        return "Infinity" if number > 0 else "-Infinity"
+    return repr(number)
+
+
+def _escape(text: str, attribute: bool = False) -> str:
+    text = _INVALID_XML_CHARS.sub("", text)
+    text = text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+    text = text.replace("\r", "&#13;")
+    if attribute:
+        text = text.replace('"', "&quot;").replace("\n", "&#10;").replace("\t", "&#9;")
+    return text
+
+
+def _write_element(element: ET.Element, out: list[str]) -> None:
+    out.append(f"<{element.tag}")
+    for key, value in element.attrib.items():
+        out.append(f' {key}="{_escape(value, attribute=True)}"')
+    if element.text is None and not len(element):
+        out.append("/>")
+        return
+    out.append(">")
+    if element.text:
+        out.append(_escape(element.text))
+    for child in element:
+        _write_element(child, out)
+    out.append(f"</{element.tag}>")
+
+
+def to_bytes(root: ET.Element, declaration: bool = False) -> bytes:
+    out = ['<?xml version="1.0" encoding="UTF-8"?>'] if declaration else []
+    _write_element(root, out)
+    return "".join(out).encode("utf-8", "surrogatepass")
+
+
+# -- reading ----------------------------------------------------------------------------
+
+def parse_xml(body: bytes | str) -> ET.Element:
+    """The root element of an XML document from a client. DTDs, entities and external
+    references are refused; anything that is not well-formed raises SerializationError."""
+    try:
+        return defusedxml.ElementTree.fromstring(body, forbid_dtd=True)
+    except DefusedXmlException as e:
+        raise SerializationError(f"The XML you provided is not allowed: {type(e).__name__}.") from None
+    except (ET.ParseError, ValueError, TypeError, LookupError) as e:
+        raise SerializationError(f"The XML you provided was not well-formed: {e}") from None
+
+
+def local_name(tag: str) -> str:
+    return _NAMESPACE.sub("", tag)
+
+
+def children_by_name(node: ET.Element) -> dict[str, list[ET.Element]]:
+    named: dict[str, list[ET.Element]] = {}
+    for child in node:
+        if isinstance(child.tag, str):
+            named.setdefault(local_name(child.tag), []).append(child)
+    return named
+
+
+def _attribute(node: ET.Element, name: str) -> str | None:
+    if name in node.attrib:
+        return node.attrib[name]
+    local = name.split(":")[-1]
+    for key, value in node.attrib.items():
+        if key.startswith("{") and local_name(key) == local:
+            return value
+    return None
+
+
+class XmlReader:
+    """Reads XML elements back into plain Python values, as a shape says. Bad scalar text
+    raises SerializationError."""
+
+    def read(self, shape: Shape, node):
+        """`node` is an element, or for a flattened list or map the list of its elements."""
+        return getattr(self, f"_read_{shape.type_name}", self._read_scalar)(shape, node)
+
+    def read_members(self, shape: Shape, node: ET.Element) -> dict:
+        named = children_by_name(node)
+        params = {}
+        for member_name, member in shape.members.items():
+            if member.serialization.get("location"):
+                continue
+            if member.serialization.get("xmlAttribute"):
+                value = _attribute(node, member.serialization.get("name", member_name))
+                if value is not None:
+                    params[member_name] = self.read(member, _text_node(value))
+                continue
+            found = named.get(member_element_name(member, member_name))
+            if found is None:
+                found = named.get(member.serialization.get("name", member_name))
+            if found is not None:
+                params[member_name] = self.read(member, found)
+        return params
+
+    def _read_structure(self, shape, node):
+        return self.read_members(shape, _last(node))
+
+    def _read_list(self, shape, node):
+        items = node if shape.serialization.get("flattened") else [
+            child for child in _last(node) if isinstance(child.tag, str)
+        ]
+        return [self.read(shape.member, item) for item in _as_list(items)]
+
+    def _read_map(self, shape, node):
+        key_name = shape.key.serialization.get("name", "key")
+        value_name = shape.value.serialization.get("name", "value")
+        entries = node if shape.serialization.get("flattened") else [
+            child for child in _last(node) if isinstance(child.tag, str)
+        ]
+        result = {}
+        for entry in _as_list(entries):
+            named = children_by_name(entry)
+            if key_name not in named:
+                raise SerializationError(f"A map entry has no <{key_name}> element.")
+            key = self.read(shape.key, named[key_name])
+            result[key] = self.read(shape.value, named[value_name]) if value_name in named else None
+        return result
+
+    def _read_scalar(self, shape, node):
+        return scalar_from_text(shape, _last(node).text or "")
+
+
+def scalar_from_text(shape: Shape, text: str):
+    """A scalar from its text form in XML, a query string or a header."""
+    kind = shape.type_name
+    try:
+        if kind in ("integer", "long", "short", "byte"):
+            return int(text.strip())
+        if kind in ("float", "double"):
+            return float(text.strip())
+        if kind == "boolean":
+            lowered = text.strip().lower()
+            if lowered not in ("true", "false"):
+                raise ValueError(text)
+            return lowered == "true"
+        if kind == "blob":
+            return b64decode(text.strip())
+        if kind == "timestamp":
+            return parse_timestamp(text)
+    except ValueError:
+        raise SerializationError(f"Invalid {kind} value: {text[:100]!r}") from None
+    return text
+
+
+def _text_node(text: str) -> ET.Element:
+    node = ET.Element("value")
+    node.text = text
+    return node
+
+
+def _as_list(node) -> list:
+    return node if isinstance(node, list) else [node]
+
+
+def _last(node):
+    return node[-1] if isinstance(node, list) else node

@@ -1,0 +1,107 @@
+"""Assembling and running Cloudlet: the store, the providers, the pipeline, uvicorn."""
+
+from __future__ import annotations
+
+import atexit
+import logging
+import shutil
+import sys
+import tempfile
+import threading
+from pathlib import Path
+
+import uvicorn
+
+from cloudlet import __version__
+from cloudlet.auth.credentials import CredentialStore
+from cloudlet.config import DEFAULT_ACCESS_KEY, DEFAULT_ACCOUNT, DEFAULT_SECRET_KEY, Settings
+from cloudlet.gateway.app import Gateway
+from cloudlet.gateway.pipeline import Pipeline
+from cloudlet.gateway.routing import index
+from cloudlet.models import SERVICES
+from cloudlet.services import provider_class
+from cloudlet.store import Store
+
+log = logging.getLogger("cloudlet")
+
+
+def build_app(settings: Settings, data_dir: Path) -> Gateway:
+    store = Store.open(data_dir)
+    providers = {}
+    for name in SERVICES:
+        cls = provider_class(name)
+        if cls is not None:
+            providers[name] = cls(store)
+    services = {name: ("available" if name in providers else "not implemented")
+                for name in SERVICES}
+    pipeline = Pipeline(providers, CredentialStore())
+
+    def start():
+        for provider in providers.values():
+            provider.start()
+        # Warm the routing index off the request path.
+        threading.Thread(target=index, daemon=True).start()
+
+    def stop():
+        for provider in providers.values():
+            provider.stop()
+        store.close()
+
+    return Gateway(pipeline, services, on_start=start, on_stop=stop)
+
+
+def banner(settings: Settings, data_dir: Path) -> str:
+    endpoint = settings.endpoint
+    return "\n".join([
+        f"Cloudlet {__version__} is serving on {endpoint}",
+        f"  credentials   access key {DEFAULT_ACCESS_KEY!r}, secret {DEFAULT_SECRET_KEY!r} "
+        f"(root of account {DEFAULT_ACCOUNT})",
+        f"  data dir      {data_dir}{'  (ephemeral: deleted at exit)' if settings.ephemeral else ''}",
+        "  point your tools at it:",
+        f"    boto3 / SDKs  export AWS_ENDPOINT_URL={endpoint} AWS_ACCESS_KEY_ID=test "
+        "AWS_SECRET_ACCESS_KEY=test AWS_DEFAULT_REGION=us-east-1",
+        f"    AWS CLI       aws --endpoint-url {endpoint} sts get-caller-identity",
+        f'    Terraform     provider "aws" {{ endpoints {{ sts = "{endpoint}" ... }} '
+        "skip_credentials_validation = true }  (or AWS_ENDPOINT_URL)",
+        "",
+    ])
+
+
+def resolve_data_dir(settings: Settings) -> Path:
+    if settings.ephemeral:
+        path = Path(tempfile.mkdtemp(prefix="cloudlet-"))
+        atexit.register(shutil.rmtree, path, ignore_errors=True)
+        return path
+    path = settings.data_dir.expanduser()
+    path.mkdir(parents=True, exist_ok=True)
+    return path
+
+
+def run(settings: Settings) -> None:
+    logging.basicConfig(
+        level=settings.log_level.upper(), format="%(asctime)s %(levelname)s %(name)s %(message)s"
+    )
+    data_dir = resolve_data_dir(settings)
+    app = build_app(settings, data_dir)
+    ssl = {}
+    if settings.tls:
+        from cloudlet.tls import ensure_certificate
+
+        cert, key = ensure_certificate(data_dir / "tls")
+        ssl = {"ssl_certfile": str(cert), "ssl_keyfile": str(key)}
+    config = uvicorn.Config(
+        app,
+        host=settings.host,
+        port=settings.port,
+        log_level=settings.log_level.lower(),
+        access_log=False,
+        server_header=False,
+        lifespan="on",
+        timeout_graceful_shutdown=30,
+        h11_max_incomplete_event_size=128 * 1024,
+        **ssl,
+    )
+    server = uvicorn.Server(config)
+    sys.stdout.write(banner(settings, data_dir))
+    sys.stdout.flush()
+    server.run()

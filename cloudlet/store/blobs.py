@@ -1,0 +1,68 @@
+"""Blobs in files.
+
+A blob is written to a temporary file in the same directory, fsynced, and renamed into
+place; only then may the metadata that points to it commit. A half-written blob is never
+visible under its final name, and leftover temporaries are swept at start-up.
+"""
+
+from __future__ import annotations
+
+import os
+import secrets
+from collections.abc import Iterable
+from pathlib import Path
+
+TMP_SUFFIX = ".tmp"
+
+
+class BlobStore:
+    def __init__(self, root: Path):
+        self.root = Path(root)
+        self.root.mkdir(parents=True, exist_ok=True)
+        self.sweep()
+
+    def path(self, blob_id: str) -> Path:
+        return self.root / blob_id[:2] / blob_id
+
+    def new_id(self) -> str:
+        return secrets.token_hex(16)
+
+    def write(self, chunks: Iterable[bytes] | bytes, blob_id: str | None = None) -> tuple[str, int]:
+        blob_id = blob_id or self.new_id()
+        final = self.path(blob_id)
+        final.parent.mkdir(exist_ok=True)
+        tmp = final.with_name(f"{final.name}.{secrets.token_hex(4)}{TMP_SUFFIX}")
+        size = 0
+        with open(tmp, "wb") as f:
+            for chunk in [chunks] if isinstance(chunks, bytes) else chunks:
+                f.write(chunk)
+                size += len(chunk)
+            f.flush()
+            os.fsync(f.fileno())
+        os.replace(tmp, final)
+        _fsync_dir(final.parent)
+        return blob_id, size
+
+    def read(self, blob_id: str) -> bytes:
+        return self.path(blob_id).read_bytes()
+
+    def open(self, blob_id: str):
+        return open(self.path(blob_id), "rb")
+
+    def delete(self, blob_id: str) -> None:
+        try:
+            self.path(blob_id).unlink()
+        except FileNotFoundError:
+            pass
+
+    def sweep(self) -> None:
+        for tmp in self.root.glob(f"*/*{TMP_SUFFIX}"):
+            tmp.unlink(missing_ok=True)
+
+
+def _fsync_dir(path: Path) -> None:
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)

@@ -1,0 +1,1 @@
+"""Numbered schema migrations: mNNNN_<name>.py, each with migrate(connection)."""

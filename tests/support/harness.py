@@ -1,0 +1,117 @@
+"""Running a real Cloudlet process, and the real clients that talk to it."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.request
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import boto3
+from botocore.config import Config
+
+REPO = Path(__file__).resolve().parents[2]
+CREDENTIALS = {"aws_access_key_id": "test", "aws_secret_access_key": "test"}
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@dataclass
+class CloudletProcess:
+    """`cloudlet up` in a subprocess, on a free port."""
+
+    data_dir: Path | None = None  # None: --ephemeral
+    tls: bool = False
+    port: int = field(default_factory=free_port)
+    proc: subprocess.Popen | None = None
+    log_path: Path | None = None
+
+    @property
+    def endpoint(self) -> str:
+        return f"{'https' if self.tls else 'http'}://127.0.0.1:{self.port}"
+
+    def start(self, timeout: float = 30) -> CloudletProcess:
+        args = [sys.executable, "-m", "cloudlet", "up", "--host", "127.0.0.1",
+                "--port", str(self.port), "--log-level", "warning"]
+        args += ["--data-dir", str(self.data_dir)] if self.data_dir else ["--ephemeral"]
+        if self.tls:
+            args.append("--tls")
+        fd, log = tempfile.mkstemp(prefix="cloudlet-test-", suffix=".log")
+        self.log_path = Path(log)
+        self.proc = subprocess.Popen(args, stdout=fd, stderr=subprocess.STDOUT, cwd=REPO)
+        os.close(fd)
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if self.proc.poll() is not None:
+                raise RuntimeError(f"cloudlet exited early:\n{self.log()}")
+            if self.healthy():
+                return self
+            time.sleep(0.05)
+        raise RuntimeError(f"cloudlet did not become healthy:\n{self.log()}")
+
+    def healthy(self) -> bool:
+        try:
+            return self.health()["status"] == "running"
+        except OSError:
+            return False
+
+    def health(self) -> dict:
+        import ssl
+
+        ctx = ssl._create_unverified_context() if self.tls else None
+        with urllib.request.urlopen(f"{self.endpoint}/_cloudlet/health", timeout=2,
+                                    context=ctx) as r:
+            return json.load(r)
+
+    def log(self) -> str:
+        return self.log_path.read_text(errors="replace") if self.log_path else ""
+
+    def stop(self, sig=signal.SIGTERM, timeout: float = 30) -> int:
+        if self.proc is None:
+            return 0
+        if self.proc.poll() is None:
+            self.proc.send_signal(sig)
+            try:
+                self.proc.wait(timeout)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait()
+        return self.proc.returncode
+
+    def kill9(self) -> None:
+        self.stop(signal.SIGKILL)
+
+    def client(self, service: str, region: str = "us-east-1", **kwargs):
+        config = kwargs.pop("config", None) or Config(retries={"max_attempts": 1})
+        creds = {**CREDENTIALS, **{k: kwargs.pop(k) for k in list(kwargs) if k.startswith("aws_")}}
+        return boto3.client(service, endpoint_url=self.endpoint, region_name=region,
+                            config=config, verify=False if self.tls else None, **creds, **kwargs)
+
+    def aws(self, *args: str, check: bool = True, env: dict | None = None) -> subprocess.CompletedProcess:
+        """Run the AWS CLI against this Cloudlet."""
+        cli = shutil.which("aws")
+        if cli is None:
+            import pytest
+
+            pytest.skip("the AWS CLI (aws) is not installed")
+        full_env = {**os.environ, "AWS_ACCESS_KEY_ID": "test", "AWS_SECRET_ACCESS_KEY": "test",
+                    "AWS_DEFAULT_REGION": "us-east-1", "AWS_PAGER": "", **(env or {})}
+        full_env.pop("AWS_PROFILE", None)
+        extra = ["--no-verify-ssl"] if self.tls else []
+        result = subprocess.run([cli, "--endpoint-url", self.endpoint, *extra, *args],
+                                capture_output=True, text=True, env=full_env, timeout=120)
+        if check and result.returncode != 0:
+            raise AssertionError(f"aws {' '.join(args)} failed:\n{result.stderr}")
+        return result
