@@ -44,7 +44,8 @@ def cmd_up(args) -> int:
     from cloudlet.server import run
 
     run(Settings(host=args.host, port=args.port, data_dir=args.data_dir,
-                 ephemeral=args.ephemeral, log_level=args.log_level, tls=args.tls))
+                 ephemeral=args.ephemeral, log_level=args.log_level, tls=args.tls,
+                 body_timeout=Settings.from_env().body_timeout))
     return 0
 
 

@@ -24,6 +24,8 @@ class Settings:
     ephemeral: bool = False
     log_level: str = "info"
     tls: bool = False
+    # Seconds a request body may stall before the request fails with RequestTimeout.
+    body_timeout: float = 20.0
 
     @classmethod
     def from_env(cls) -> Settings:
@@ -34,6 +36,7 @@ class Settings:
             ephemeral=_env_bool("CLOUDLET_EPHEMERAL"),
             log_level=os.environ.get("CLOUDLET_LOG_LEVEL", cls.log_level),
             tls=_env_bool("CLOUDLET_TLS"),
+            body_timeout=float(os.environ.get("CLOUDLET_BODY_TIMEOUT", cls.body_timeout)),
         )
 
     @property

@@ -47,7 +47,8 @@ def build_app(settings: Settings, data_dir: Path) -> Gateway:
             provider.stop()
         store.close()
 
-    return Gateway(pipeline, services, on_start=start, on_stop=stop)
+    return Gateway(pipeline, services, on_start=start, on_stop=stop,
+                   body_timeout=settings.body_timeout)
 
 
 def banner(settings: Settings, data_dir: Path) -> str:

@@ -19,7 +19,6 @@ from cloudlet.protocols.base import Headers, HttpRequest, HttpResponse
 
 log = logging.getLogger("cloudlet.gateway")
 
-BODY_TIMEOUT = 20.0  # seconds without a byte of the body
 MAX_BODY = 5 * 1024**3
 
 
@@ -37,8 +36,10 @@ class EntityTooLarge(ServiceError):
 
 
 class Gateway:
-    def __init__(self, pipeline: Pipeline, services: dict[str, str], on_start=None, on_stop=None):
+    def __init__(self, pipeline: Pipeline, services: dict[str, str], on_start=None, on_stop=None,
+                 body_timeout: float = 20.0):
         self.pipeline = pipeline
+        self.body_timeout = body_timeout
         self.services = services  # name -> "available" | "not implemented"
         self.on_start = on_start
         self.on_stop = on_stop
@@ -74,7 +75,7 @@ class Gateway:
             await _send(send, self.internal(request))
             return
         try:
-            request.body = await _read_body(receive)
+            request.body = await _read_body(receive, self.body_timeout)
         except ServiceError as error:
             await _send(send, self.pipeline.render_error_for(request, error))
             return
@@ -96,11 +97,11 @@ def _text(raw: bytes) -> str:
         return raw.decode("latin-1")
 
 
-async def _read_body(receive) -> bytes:
+async def _read_body(receive, timeout: float) -> bytes:
     chunks, size = [], 0
     while True:
         try:
-            message = await asyncio.wait_for(receive(), BODY_TIMEOUT)
+            message = await asyncio.wait_for(receive(), timeout)
         except TimeoutError:
             raise RequestTimeout() from None
         if message["type"] == "http.disconnect":

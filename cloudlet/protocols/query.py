@@ -31,7 +31,13 @@ from botocore.model import OperationModel, Shape
 
 from cloudlet.errors import SerializationError, ServiceError
 from cloudlet.protocols.base import Codec, HttpRequest, HttpResponse
-from cloudlet.protocols.xml import XmlWriter, scalar_from_text, set_namespace, to_bytes
+from cloudlet.protocols.xml import (
+    XmlWriter,
+    scalar_from_text,
+    set_namespace,
+    to_bytes,
+    write_error_fields,
+)
 
 MISSING = object()
 
@@ -206,19 +212,3 @@ class QueryCodec(Codec):
         ET.SubElement(element, "Message").text = error.message or ""
         write_error_fields(element, self.error_shape(error.code), error.fields)
 
-
-def write_error_fields(element: ET.Element, shape: Shape | None, fields: dict) -> None:
-    """An error's modeled members beside its Code and Message (unmodeled scalars as text)."""
-    writer = XmlWriter()
-    members = shape.members if shape is not None else {}
-    for name, value in fields.items():
-        if value is None or name in ("Code", "Message", "message", "Type"):
-            continue
-        member = members.get(name)
-        if member is None:
-            if not isinstance(value, dict | list):
-                ET.SubElement(element, name).text = str(value)
-            continue
-        if member.serialization.get("location"):
-            continue
-        writer.write(element, member.serialization.get("name", name), member, value)

@@ -175,6 +175,23 @@ def to_bytes(root: ET.Element, declaration: bool = False) -> bytes:
     return "".join(out).encode("utf-8", "surrogatepass")
 
 
+def write_error_fields(element: ET.Element, shape: Shape | None, fields: dict) -> None:
+    """An error's modeled members beside its Code and Message (unmodeled scalars as text)."""
+    writer = XmlWriter()
+    members = shape.members if shape is not None else {}
+    for name, value in fields.items():
+        if value is None or name in ("Code", "Message", "message", "Type"):
+            continue
+        member = members.get(name)
+        if member is None:
+            if not isinstance(value, dict | list):
+                ET.SubElement(element, name).text = str(value)
+            continue
+        if member.serialization.get("location"):
+            continue
+        writer.write(element, member.serialization.get("name", name), member, value)
+
+
 # -- reading ----------------------------------------------------------------------------
 
 def parse_xml(body: bytes | str) -> ET.Element:

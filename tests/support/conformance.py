@@ -71,7 +71,7 @@ def normalize(shape: Shape | None, value):
         return {
             k: normalize(shape.members.get(k), v)
             for k, v in value.items()
-            if k != "ResponseMetadata"
+            if k != "ResponseMetadata" and v is not None  # None is an absent member
         }
     if kind == "list":
         return [normalize(shape.member, v) for v in value]

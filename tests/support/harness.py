@@ -34,6 +34,7 @@ class CloudletProcess:
 
     data_dir: Path | None = None  # None: --ephemeral
     tls: bool = False
+    env: dict = field(default_factory=lambda: {"CLOUDLET_BODY_TIMEOUT": "3"})
     port: int = field(default_factory=free_port)
     proc: subprocess.Popen | None = None
     log_path: Path | None = None
@@ -50,7 +51,8 @@ class CloudletProcess:
             args.append("--tls")
         fd, log = tempfile.mkstemp(prefix="cloudlet-test-", suffix=".log")
         self.log_path = Path(log)
-        self.proc = subprocess.Popen(args, stdout=fd, stderr=subprocess.STDOUT, cwd=REPO)
+        self.proc = subprocess.Popen(args, stdout=fd, stderr=subprocess.STDOUT, cwd=REPO,
+                                     env={**os.environ, **self.env})
         os.close(fd)
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
