@@ -382,9 +382,7 @@ class RestCodec(Codec):
                 if value is not None:
                     params[name] = value
             elif location == "headers":
-                value = self._parse_prefix_headers(member, wire, request)
-                if value:
-                    params[name] = value
+                params[name] = self._parse_prefix_headers(member, wire, request)
             elif location is None:
                 body[name] = member
         params.update(self._parse_host_labels(operation, request))
@@ -481,7 +479,7 @@ class RestCodec(Codec):
                     response.headers[f"{wire}{key}"] = format_scalar(member.value, item, "header")
             elif location == "statusCode":
                 response.status = int(value)
-            elif location not in HTTP_LOCATIONS:
+            else:  # uri and querystring members of an output shape go in the body
                 body[name] = value
         return body
 
