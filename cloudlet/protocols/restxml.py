@@ -114,6 +114,16 @@ class RestXmlCodec(RestCodec):
             XmlWriter().write_members(root, shape, body)
             self._set_xml_body(response, root)
 
+    def _serialize_bindings_of(self, shape: Shape, result: dict, response: HttpResponse) -> dict:
+        # `uri`/`querystring` members of an output shape belong in the body.
+        body = super()._serialize_bindings_of(shape, result, response)
+        for name, value in result.items():
+            member = shape.members.get(name)
+            if value is not None and member is not None and name not in body and \
+                    member.serialization.get("location") in ("uri", "querystring"):
+                body[name] = value
+        return body
+
     def _serialize_payload(self, member: Shape, name: str, value, response: HttpResponse):
         if value is None:
             return

@@ -37,6 +37,9 @@ from cloudlet.protocols.base import b64decode, b64encode, format_timestamp, pars
 # Characters XML 1.0 cannot carry at all, even as character references.
 _INVALID_XML_CHARS = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff]")
 _NAMESPACE = re.compile(r"^\{.*?\}")
+# Output members that live outside the body; `uri` and `querystring` mean nothing in a
+# response, so such members are written to the body like any other.
+HTTP_BOUND = ("header", "headers", "statusCode")
 
 
 # -- writing ----------------------------------------------------------------------------
@@ -77,7 +80,7 @@ class XmlWriter:
         """A structure's members (attributes and child elements) into `element`."""
         for member_name, member in shape.members.items():
             member_value = value.get(member_name)
-            if member_value is None or member.serialization.get("location"):
+            if member_value is None or member.serialization.get("location") in HTTP_BOUND:
                 continue
             if member.serialization.get("xmlAttribute"):
                 element.set(member.serialization.get("name", member_name),
@@ -187,7 +190,7 @@ def write_error_fields(element: ET.Element, shape: Shape | None, fields: dict) -
             if not isinstance(value, dict | list):
                 ET.SubElement(element, name).text = str(value)
             continue
-        if member.serialization.get("location"):
+        if member.serialization.get("location") in HTTP_BOUND:
             continue
         writer.write(element, member.serialization.get("name", name), member, value)
 
