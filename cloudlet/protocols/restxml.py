@@ -29,6 +29,7 @@ from cloudlet.errors import SerializationError, ServiceError
 from cloudlet.protocols.base import HttpRequest, HttpResponse
 from cloudlet.protocols.rest import RestCodec
 from cloudlet.protocols.xml import (
+    HTTP_BOUND,
     XmlReader,
     XmlWriter,
     parse_xml,
@@ -114,16 +115,6 @@ class RestXmlCodec(RestCodec):
             XmlWriter().write_members(root, shape, body)
             self._set_xml_body(response, root)
 
-    def _serialize_bindings_of(self, shape: Shape, result: dict, response: HttpResponse) -> dict:
-        # `uri`/`querystring` members of an output shape belong in the body.
-        body = super()._serialize_bindings_of(shape, result, response)
-        for name, value in result.items():
-            member = shape.members.get(name)
-            if value is not None and member is not None and name not in body and \
-                    member.serialization.get("location") in ("uri", "querystring"):
-                body[name] = value
-        return body
-
     def _serialize_payload(self, member: Shape, name: str, value, response: HttpResponse):
         if value is None:
             return
@@ -184,7 +175,9 @@ class RestXmlCodec(RestCodec):
 
 
 def has_body_members(shape: Shape) -> bool:
-    return any(not member.serialization.get("location") for member in shape.members.values())
+    return any(
+        member.serialization.get("location") not in HTTP_BOUND for member in shape.members.values()
+    )
 
 
 def _set_default(response: HttpResponse, name: str, value: str) -> None:
