@@ -38,7 +38,11 @@ def test_input_case_parses_to_its_params(protocol, suite, case):
     operation, params = codec.parse(build_request(protocol, case, suite))
     assert operation.name == case["given"]["name"]
     shape = operation.input_shape
-    assert normalize(shape, params) == normalize(shape, case["params"])
+    expected = normalize(shape, case["params"])
+    if case.get("description", "").startswith("Does not serialize empty"):
+        # The client left the empty list/map off the wire: it can only come back absent.
+        expected = {k: v for k, v in expected.items() if v not in ([], {}) or k in params}
+    assert normalize(shape, params) == expected
 
 
 def _botocore_response(response) -> dict:
