@@ -5,6 +5,7 @@ from __future__ import annotations
 import io
 
 import pytest
+from botocore.awsrequest import HeadersDict
 from botocore.parsers import create_parser
 from conformance import cases, model_for, normalize, request_body
 
@@ -49,7 +50,8 @@ def _botocore_response(response) -> dict:
     body = response.body if isinstance(response.body, bytes) else b"".join(response.body)
     return {
         "status_code": response.status,
-        "headers": {k: v for k, v in response.headers.items()},
+        # Case-insensitive, as the urllib3 headers botocore's endpoint hands its parsers.
+        "headers": HeadersDict(response.headers.items()),
         "body": body,
     }
 
