@@ -382,7 +382,8 @@ class RestCodec(Codec):
                 if value is not None:
                     params[name] = value
             elif location == "headers":
-                params[name] = self._parse_prefix_headers(member, wire, request)
+                prefix = member.serialization.get("name", "")
+                params[name] = self._parse_prefix_headers(member, prefix, request)
             elif location is None:
                 body[name] = member
         params.update(self._parse_host_labels(operation, request))
@@ -390,10 +391,13 @@ class RestCodec(Codec):
 
     def _parse_query_member(self, member: Shape, wire: str, query: dict, named: set):
         if member.type_name == "map":
-            values = member.value.type_name == "list"
+            # The botocore suites disagree on parameters that another member names: a map
+            # of lists takes every parameter (rest-json), a map of strings only the
+            # unnamed ones (rest-xml). No service Cloudlet serves has such a map.
+            if member.value.type_name == "list":
+                return {k: _query_list(member.value, v) for k, v in query.items()} or None
             return {
-                key: _query_list(member.value, items) if values
-                else parse_scalar(member.value, items[0], "querystring")
+                key: parse_scalar(member.value, items[0], "querystring")
                 for key, items in query.items()
                 if key not in named
             } or None
@@ -475,8 +479,9 @@ class RestCodec(Codec):
                 else:
                     response.headers[wire] = format_scalar(member, value, "header")
             elif location == "headers":
+                prefix = member.serialization.get("name", "")
                 for key, item in value.items():
-                    response.headers[f"{wire}{key}"] = format_scalar(member.value, item, "header")
+                    response.headers[f"{prefix}{key}"] = format_scalar(member.value, item, "header")
             elif location == "statusCode":
                 response.status = int(value)
             else:  # uri and querystring members of an output shape go in the body
