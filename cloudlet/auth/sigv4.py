@@ -65,17 +65,19 @@ class SigV4Parts:
 def split_credential(credential: str) -> tuple[str, str, str, str]:
     """`AKID/20150830/us-east-1/service/aws4_request` -> (AKID, date, region, service)."""
     parts = credential.split("/")
-    if len(parts) != 5 or parts[4] != TERMINATOR or not parts[0]:
+    if len(parts) != 5 or not parts[0]:
         raise Malformed(
-            f"Credential should be scoped to a valid region, not '{credential}'."
-            if len(parts) == 5 else
-            f"Error parsing the X-Amz-Credential parameter; the Credential is mal-formed; "
-            f"expecting \"<YOUR-AKID>/YYYYMMDD/REGION/SERVICE/aws4_request\"."
+            "the Credential is mal-formed; expecting "
+            "\"<YOUR-AKID>/YYYYMMDD/REGION/SERVICE/aws4_request\"."
+        )
+    if parts[4] != TERMINATOR:
+        raise Malformed(
+            f"Credential should be scoped with a valid terminator: 'aws4_request', not '{parts[4]}'."
         )
     return parts[0], parts[1], parts[2], parts[3]
 
 
-def parse_authorization(value: str) -> SigV4Parts:
+def parse_authorization(value: str, timestamp: str = "") -> SigV4Parts:
     """Read `AWS4-HMAC-SHA256 Credential=..., SignedHeaders=..., Signature=...`."""
     algorithm, _, rest = value.strip().partition(" ")
     if algorithm != ALGORITHM:
@@ -91,7 +93,7 @@ def parse_authorization(value: str) -> SigV4Parts:
     access_key, date, region, service = split_credential(fields["Credential"])
     return SigV4Parts(
         access_key, date, region, service,
-        tuple(fields["SignedHeaders"].split(";")), fields["Signature"],
+        tuple(fields["SignedHeaders"].split(";")), fields["Signature"], timestamp,
     )
 
 

@@ -1,0 +1,223 @@
+"""Browser-based uploads: S3 POST with a signed policy in a multipart/form-data body.
+
+`parse_form` splits the body into its fields and the file. The policy (a base64 JSON
+document) is signed either with SigV2 (`AWSAccessKeyId`, `signature`: HMAC-SHA1 of the
+base64 policy) or SigV4 (`x-amz-algorithm`, `x-amz-credential`, `x-amz-date`,
+`x-amz-signature`: HMAC-SHA256 of the base64 policy with the scope's signing key);
+`authenticate` in the package checks that signature. `check_post_policy` evaluates the
+policy's expiration and conditions against the form; the S3 service calls it.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import json
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+
+from cloudlet.errors import ServiceError
+
+# Form fields a policy need not mention.
+EXEMPT = frozenset({"x-amz-signature", "file", "policy", "awsaccesskeyid", "signature"})
+
+
+@dataclass
+class PostForm:
+    fields: dict[str, str] = field(default_factory=dict)  # names as sent
+    file_name: str | None = None
+    file_content_type: str | None = None
+    content: bytes = b""
+
+    def get(self, name: str) -> str | None:
+        lower = name.lower()
+        for key, value in self.fields.items():
+            if key.lower() == lower:
+                return value
+        return None
+
+
+def invalid_policy(message: str) -> ServiceError:
+    return ServiceError(f"Invalid according to Policy: {message}", code="AccessDenied", status=403)
+
+
+def malformed_form(message: str = "The body of your POST request is not well-formed multipart/form-data.") -> ServiceError:
+    return ServiceError(message, code="MalformedPOSTRequest", status=400)
+
+
+def boundary_of(content_type: str) -> bytes | None:
+    for param in content_type.split(";")[1:]:
+        key, _, value = param.strip().partition("=")
+        if key.lower() == "boundary" and value:
+            return value.strip('"').encode("latin-1")
+    return None
+
+
+def _disposition(headers: dict[str, str]) -> dict[str, str]:
+    params = {}
+    for item in headers.get("content-disposition", "").split(";")[1:]:
+        key, _, value = item.strip().partition("=")
+        params[key.lower()] = value.strip().strip('"')
+    return params
+
+
+def _part(raw: bytes) -> tuple[dict[str, str], bytes]:
+    head, sep, body = raw.partition(b"\r\n\r\n")
+    if not sep:
+        raise malformed_form()
+    headers = {}
+    for line in head.decode("utf-8", "replace").split("\r\n"):
+        name, colon, value = line.partition(":")
+        if colon:
+            headers[name.strip().lower()] = value.strip()
+    return headers, body
+
+
+def parse_form(body: bytes, content_type: str) -> PostForm:
+    """Split a multipart/form-data body; fields after the file are ignored, as S3 does."""
+    boundary = boundary_of(content_type)
+    if not boundary:
+        raise malformed_form()
+    delimiter = b"--" + boundary
+    form = PostForm()
+    chunks = body.split(delimiter)
+    if len(chunks) < 3:
+        raise malformed_form()
+    for raw in chunks[1:]:
+        if raw.startswith(b"--"):
+            return form
+        if not raw.startswith(b"\r\n") or not raw.endswith(b"\r\n"):
+            raise malformed_form()
+        headers, content = _part(raw[2:-2])
+        params = _disposition(headers)
+        name = params.get("name")
+        if name is None:
+            raise malformed_form()
+        if name.lower() == "file":
+            form.file_name = params.get("filename")
+            form.file_content_type = headers.get("content-type")
+            form.content = content
+            return form
+        form.fields[name] = content.decode("utf-8", "replace")
+    raise malformed_form()
+
+
+def decode_policy(policy_b64: str) -> dict:
+    try:
+        document = json.loads(base64.b64decode(policy_b64, validate=True))
+    except (binascii.Error, ValueError):
+        raise ServiceError(
+            "Invalid Policy: Invalid JSON.", code="InvalidPolicyDocument", status=400
+        ) from None
+    if not isinstance(document, dict):
+        raise ServiceError("Invalid Policy: Invalid JSON.", code="InvalidPolicyDocument", status=400)
+    return document
+
+
+def _expiration(document: dict) -> datetime:
+    text = document.get("expiration")
+    if not isinstance(text, str):
+        raise ServiceError(
+            "Invalid Policy: Policy missing expiration.", code="InvalidPolicyDocument", status=400
+        )
+    try:
+        when = datetime.fromisoformat(text.replace("Z", "+00:00"))
+    except ValueError:
+        raise ServiceError(
+            f"Invalid Policy: Invalid 'expiration' value: '{text}'",
+            code="InvalidPolicyDocument", status=400,
+        ) from None
+    return when if when.tzinfo else when.replace(tzinfo=UTC)
+
+
+def _condition_text(condition) -> str:
+    return json.dumps(condition, separators=(",", ":"))
+
+
+def _starts_with(value: str, prefix: str, name: str) -> bool:
+    if name == "content-type" and "," in value:
+        return all(part.strip().startswith(prefix) for part in value.split(","))
+    return value.startswith(prefix)
+
+
+def _check_condition(condition, values: dict[str, str], content_length: int) -> str | None:
+    """The field name the condition covers, or raise when it fails."""
+    if isinstance(condition, dict):
+        if len(condition) != 1:
+            raise invalid_policy(f"Policy Condition failed: {_condition_text(condition)}")
+        ((name, expected),) = condition.items()
+        name = name.lower()
+        if values.get(name) != expected:
+            raise invalid_policy(f"Policy Condition failed: {_condition_text(['eq', '$' + name, expected])}")
+        return name
+    if not isinstance(condition, list) or not condition:
+        raise ServiceError("Invalid Policy: Invalid Condition.", code="InvalidPolicyDocument", status=400)
+    operator = str(condition[0]).lower()
+    if operator == "content-length-range" and len(condition) == 3:
+        low, high = int(condition[1]), int(condition[2])
+        if content_length < low:
+            raise ServiceError(
+                "Your proposed upload is smaller than the minimum allowed size",
+                code="EntityTooSmall", status=400,
+                fields={"ProposedSize": content_length, "MinSizeAllowed": low},
+            )
+        if content_length > high:
+            raise ServiceError(
+                "Your proposed upload exceeds the maximum allowed size",
+                code="EntityTooLarge", status=400,
+                fields={"ProposedSize": content_length, "MaxSizeAllowed": high},
+            )
+        return None
+    if operator in ("eq", "starts-with") and len(condition) == 3:
+        target = str(condition[1])
+        name = target[1:].lower() if target.startswith("$") else target.lower()
+        expected = str(condition[2])
+        value = values.get(name)
+        ok = value is not None and (
+            value == expected if operator == "eq" else _starts_with(value, expected, name)
+        )
+        if not ok:
+            raise invalid_policy(f"Policy Condition failed: {_condition_text(condition)}")
+        return name
+    raise ServiceError("Invalid Policy: Invalid Condition.", code="InvalidPolicyDocument", status=400)
+
+
+def _names_bucket(condition) -> bool:
+    if isinstance(condition, dict):
+        return [k.lower() for k in condition] == ["bucket"]
+    return isinstance(condition, list) and len(condition) == 3 and str(condition[1]).lower() == "$bucket"
+
+
+def check_post_policy(
+    policy_json: dict | str | bytes,
+    fields: dict[str, str],
+    content_length: int,
+    *,
+    bucket: str | None = None,
+    now: datetime | None = None,
+) -> None:
+    """Evaluate a POST policy against the form: expiration, every condition, and that
+    every field (but the exempt ones and `x-ignore-*`) is covered by a condition.
+
+    `policy_json` is the decoded document (or its JSON text); raises `ServiceError`."""
+    document = json.loads(policy_json) if isinstance(policy_json, str | bytes) else policy_json
+    now = now or datetime.now(UTC)
+    if _expiration(document) < now:
+        raise invalid_policy("Policy expired.")
+    values = {name.lower(): value for name, value in fields.items()}
+    if bucket is not None:
+        values.setdefault("bucket", bucket)
+    covered = {"bucket"}
+    for condition in document.get("conditions") or []:
+        if bucket is None and _names_bucket(condition):
+            continue
+        name = _check_condition(condition, values, content_length)
+        if name:
+            covered.add(name)
+    extra = [
+        name for name in fields
+        if name.lower() not in covered and name.lower() not in EXEMPT
+        and not name.lower().startswith("x-ignore-")
+    ]
+    if extra:
+        raise invalid_policy(f"Extra input fields: {', '.join(extra)}")
