@@ -145,7 +145,10 @@ class RestXmlCodec(RestCodec):
         shape = self.error_shape(error.code)
         fields = dict(error.fields)
         if shape is not None and fields:
-            fields = self._serialize_bindings_of(shape, fields, response)
+            # Modeled header members go to headers; unmodeled fields (S3's BucketName,
+            # Key, ...) stay in the body beside the modeled ones.
+            unmodeled = {k: v for k, v in fields.items() if k not in shape.members}
+            fields = {**unmodeled, **self._serialize_bindings_of(shape, fields, response)}
             response.status = error.status
         root = self.error_document(error, shape, fields, request_id)
         response.body = to_bytes(root, declaration=True)
