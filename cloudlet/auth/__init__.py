@@ -393,8 +393,13 @@ def _host_bucket(host: str) -> str | None:
 
 
 def _resources(request: HttpRequest) -> list[str]:
+    """The canonicalized resources a client may have signed: bucket-qualified for a
+    virtual-hosted request, and with the trailing slash AWS gives a bare bucket."""
+    paths = [request.path]
+    if request.path.count("/") == 1 and len(request.path) > 1:
+        paths.append(request.path + "/")
+    resources = [sigv2.canonical_resource(path, request.query) for path in paths]
     bucket = _host_bucket(request.host)
-    resources = [sigv2.canonical_resource(request.path, request.query)]
     if bucket:
         resources.insert(0, sigv2.canonical_resource(request.path, request.query, bucket))
     return resources
