@@ -53,6 +53,9 @@ class Authenticated:
     body: bytes  # the decoded payload (aws-chunked removed)
     trailers: dict[str, str] = field(default_factory=dict)
     post_form: PostForm | None = None  # a POST upload's fields and file
+    # With authenticate(..., defer_body=True) and an aws-chunked body: the decoder, ready
+    # for the body's bytes (`feed`, then `finish`); `body` is then empty.
+    decoder: streaming.AwsChunkedDecoder | None = None
 
 
 # -- routing help -----------------------------------------------------------------------
@@ -93,8 +96,11 @@ def _scope_tuple(credential: str):
 # -- the entry point --------------------------------------------------------------------
 
 def authenticate(
-    request: HttpRequest, service: str, store: CredentialStore, now: datetime | None = None
+    request: HttpRequest, service: str, store: CredentialStore, now: datetime | None = None,
+    *, defer_body: bool = False,
 ) -> Authenticated:
+    """Verify `request` for `service`. With `defer_body`, an aws-chunked body is not read:
+    the result carries a `decoder` to stream it through (S3 uploads to disk)."""
     now = now or datetime.now(UTC)
     s3 = service == "s3"
     authorization = request.headers.get("authorization")
@@ -108,7 +114,7 @@ def authenticate(
                 fields={"ArgumentName": "Authorization", "ArgumentValue": authorization},
             )
         if authorization.startswith(sigv4.ALGORITHM + " "):
-            return _sigv4_header(request, service, store, now, authorization)
+            return _sigv4_header(request, service, store, now, authorization, defer_body)
         if s3 and authorization.startswith("AWS "):
             return _sigv2_header(request, store, now, authorization)
         raise auth_error(service, "unsupported")
@@ -236,7 +242,8 @@ def _sigv4_timestamp(request: HttpRequest, service: str) -> str:
 
 
 def _sigv4_header(
-    request: HttpRequest, service: str, store: CredentialStore, now: datetime, authorization: str
+    request: HttpRequest, service: str, store: CredentialStore, now: datetime,
+    authorization: str, defer_body: bool = False,
 ) -> Authenticated:
     s3 = service == "s3"
     timestamp = _sigv4_timestamp(request, service)
@@ -263,7 +270,12 @@ def _sigv4_header(
     attempt = _verify_v4(request, service, parts, payload_hash, credential.secret_access_key, False)
     trailers: dict[str, str] = {}
     if content_sha in _STREAMING:
-        body, trailers = _decode_chunked(request, parts, credential, content_sha, attempt)
+        decoder = _chunked_decoder(request, parts, credential, content_sha, attempt)
+        if defer_body:
+            return Authenticated(credential, parts.region, parts.service, "sigv4-header", b"",
+                                 decoder=decoder)
+        body = decoder.feed(body)
+        trailers = decoder.finish()
     elif content_sha is not None and content_sha != sigv4.UNSIGNED_PAYLOAD:
         computed = hashlib.sha256(body).hexdigest()
         if computed != content_sha.lower():
@@ -314,10 +326,10 @@ def _verify_v4(
     )
 
 
-def _decode_chunked(
+def _chunked_decoder(
     request: HttpRequest, parts: sigv4.SigV4Parts, credential: Credential,
     content_sha: str, attempt: sigv4.Attempt,
-) -> tuple[bytes, dict[str, str]]:
+) -> streaming.AwsChunkedDecoder:
     signer = None
     if content_sha != sigv4.STREAMING_UNSIGNED_TRAILER:
         key = sigv4.signing_key(credential.secret_access_key, parts.date, parts.region, parts.service)
@@ -330,8 +342,8 @@ def _decode_chunked(
             "InvalidArgument", "x-amz-decoded-content-length is not a number."
         ) from None
     trailer = request.headers.get("x-amz-trailer") or ""
-    return streaming.decode(
-        request.body, signer=signer, decoded_length=length, trailer_names=trailer.split(","),
+    return streaming.AwsChunkedDecoder(
+        signer=signer, decoded_length=length, trailer_names=trailer.split(","),
     )
 
 

@@ -139,4 +139,4 @@ def s3_error(code: str, message: str, status: int = 400, **fields) -> ServiceErr
 
 def hex_bytes(text: str) -> str:
     """AWS's `StringToSignBytes` form: each byte as two hex digits, separated by spaces."""
-    return " ".join(f"{b:02x}" for b in text.encode("utf-8"))
+    return " ".join(f"{b:02x}" for b in text.encode("utf-8", "surrogatepass"))

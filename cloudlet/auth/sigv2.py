@@ -94,9 +94,10 @@ def string_to_sign(
 
 
 def signature(secret: str, text: str) -> str:
-    digest = hmac.new(secret.encode("utf-8"), text.encode("utf-8"), hashlib.sha1).digest()
+    digest = hmac.new(secret.encode("utf-8", "surrogatepass"),
+                      text.encode("utf-8", "surrogatepass"), hashlib.sha1).digest()
     return base64.b64encode(digest).decode("ascii")
 
 
 def matches(expected: str, provided: str) -> bool:
-    return hmac.compare_digest(expected.encode(), provided.encode("utf-8", "replace"))
+    return hmac.compare_digest(expected.encode(), provided.encode("utf-8", "surrogatepass"))

@@ -25,7 +25,7 @@ import re
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from functools import lru_cache
-from urllib.parse import quote, unquote, unquote_to_bytes
+from urllib.parse import quote, unquote_to_bytes
 
 ALGORITHM = "AWS4-HMAC-SHA256"
 TERMINATOR = "aws4_request"
@@ -146,8 +146,13 @@ def format_timestamp(when: datetime) -> str:
 
 # -- the canonical request ------------------------------------------------------------
 
-def uri_encode(value: str | bytes, safe: str = "-_.~") -> str:
-    return quote(value, safe=safe)
+def raw_bytes(text: str) -> bytes:
+    """The bytes of a path or query as received. The gateway decodes them as latin-1, so
+    that is undone; text with wider characters (a test's UTF-8) is encoded as UTF-8."""
+    try:
+        return text.encode("latin-1")
+    except UnicodeEncodeError:
+        return text.encode("utf-8", "surrogatepass")
 
 
 def normalize_path(path: str) -> str:
@@ -172,11 +177,11 @@ def normalize_path(path: str) -> str:
 def canonical_uri(path: str, s3: bool) -> str:
     if s3:
         return path or "/"
-    return quote(normalize_path(path), safe="/~")
+    return quote(raw_bytes(normalize_path(path)), safe="/~")
 
 
 def _canonical_component(text: str) -> str:
-    return text if _PLAIN.match(text) else quote(unquote_to_bytes(text), safe="-_.~")
+    return text if _PLAIN.match(text) else quote(unquote_to_bytes(raw_bytes(text)), safe="-_.~")
 
 
 def canonical_query_string(query: str, presigned: bool = False) -> str:
@@ -222,24 +227,25 @@ def canonical_request(
 
 
 def string_to_sign(timestamp: str, scope: str, canonical: str) -> str:
-    digest = hashlib.sha256(canonical.encode("utf-8")).hexdigest()
+    digest = hashlib.sha256(canonical.encode("utf-8", "surrogatepass")).hexdigest()
     return f"{ALGORITHM}\n{timestamp}\n{scope}\n{digest}"
 
 
 @lru_cache(maxsize=4096)
 def signing_key(secret: str, date: str, region: str, service: str) -> bytes:
-    key = hmac.digest(f"AWS4{secret}".encode(), date.encode("utf-8"), "sha256")
-    key = hmac.digest(key, region.encode("utf-8"), "sha256")
-    key = hmac.digest(key, service.encode("utf-8"), "sha256")
+    key = hmac.digest(f"AWS4{secret}".encode("utf-8", "surrogatepass"),
+                      date.encode("utf-8", "surrogatepass"), "sha256")
+    key = hmac.digest(key, region.encode("utf-8", "surrogatepass"), "sha256")
+    key = hmac.digest(key, service.encode("utf-8", "surrogatepass"), "sha256")
     return hmac.digest(key, TERMINATOR.encode(), "sha256")
 
 
 def signature(key: bytes, text: str) -> str:
-    return hmac.new(key, text.encode("utf-8"), hashlib.sha256).hexdigest()
+    return hmac.new(key, text.encode("utf-8", "surrogatepass"), hashlib.sha256).hexdigest()
 
 
 def matches(expected: str, provided: str) -> bool:
-    return hmac.compare_digest(expected.encode(), provided.encode("utf-8", "replace"))
+    return hmac.compare_digest(expected.encode(), provided.encode("utf-8", "surrogatepass"))
 
 
 def is_sha256_hex(value: str) -> bool:
@@ -276,5 +282,5 @@ def compute(
 
 def s3_path_variants(path: str) -> list[str]:
     """Other spellings of an S3 path a client may have signed: its canonical encoding."""
-    canonical = quote(unquote(path), safe="/-_.~")
+    canonical = quote(unquote_to_bytes(raw_bytes(path)), safe="/-_.~")
     return [canonical] if canonical != path else []

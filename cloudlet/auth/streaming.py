@@ -50,7 +50,7 @@ class ChunkSigner:
 
     def trailer_signature(self, trailers: dict[str, str]) -> str:
         canonical = "".join(f"{name}:{trailers[name]}\n" for name in sorted(trailers))
-        digest = hashlib.sha256(canonical.encode()).hexdigest()
+        digest = hashlib.sha256(canonical.encode("utf-8", "surrogatepass")).hexdigest()
         text = f"AWS4-HMAC-SHA256-TRAILER\n{self._prefix}{self.previous}\n{digest}"
         return hmac.new(self._key, text.encode(), hashlib.sha256).hexdigest()
 
@@ -61,7 +61,9 @@ class ChunkSigner:
         self._check(self.trailer_signature(trailers), provided)
 
     def _check(self, expected: str, provided: str | None) -> None:
-        if provided is None or not hmac.compare_digest(expected.encode(), provided.encode()):
+        if provided is None or not hmac.compare_digest(
+            expected.encode(), provided.encode("utf-8", "surrogatepass")
+        ):
             raise s3_error(
                 "SignatureDoesNotMatch",
                 "The request signature we calculated does not match the signature you "

@@ -33,11 +33,14 @@ def store() -> CredentialStore:
 
 
 def parse_req(path: Path) -> HttpRequest:
-    """A raw `.req` file as a server sees it: request line, headers (folded), body."""
-    text = path.read_bytes().decode("utf-8")
+    """A raw `.req` file as a server sees it: request line (decoded as latin-1, as the
+    gateway decodes paths), headers (UTF-8, folded), body."""
+    raw = path.read_bytes()
+    first, _, _ = raw.partition(b"\n")
+    text = raw.decode("utf-8")
     head, _, body = text.partition("\n\n")
     lines = head.split("\n")
-    request_line = lines[0]
+    request_line = first.decode("latin-1")
     method, _, rest = request_line.partition(" ")
     target = rest[: rest.rfind(" HTTP/")]
     headers: list[list[str]] = []

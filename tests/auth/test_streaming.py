@@ -328,3 +328,14 @@ def test_tampered_signed_trailer_is_rejected():
         authenticate(signed_trailer_request(b"x" * 20000, tamper_trailer=True), "s3",
                      CredentialStore())
     assert info.value.code == "SignatureDoesNotMatch"
+
+
+def test_deferred_body_streams_through_the_decoder():
+    request = doc_request()
+    headers_only = HttpRequest(request.method, request.path, "", request.headers, b"")
+    result = authenticate(headers_only, "s3", doc_store(), now=DOC_NOW, defer_body=True)
+    assert result.body == b"" and result.decoder is not None
+    out = b"".join(result.decoder.feed(request.body[i:i + 4096])
+                   for i in range(0, len(request.body), 4096))
+    assert out == b"a" * 66560
+    assert result.decoder.finish() == {}
