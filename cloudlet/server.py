@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-import atexit
 import logging
 import shutil
+import signal
 import sys
 import tempfile
 import threading
@@ -70,9 +70,7 @@ def banner(settings: Settings, data_dir: Path) -> str:
 
 def resolve_data_dir(settings: Settings) -> Path:
     if settings.ephemeral:
-        path = Path(tempfile.mkdtemp(prefix="cloudlet-"))
-        atexit.register(shutil.rmtree, path, ignore_errors=True)
-        return path
+        return Path(tempfile.mkdtemp(prefix="cloudlet-"))
     path = settings.data_dir.expanduser()
     path.mkdir(parents=True, exist_ok=True)
     return path
@@ -105,4 +103,16 @@ def run(settings: Settings) -> None:
     server = uvicorn.Server(config)
     sys.stdout.write(banner(settings, data_dir))
     sys.stdout.flush()
-    server.run()
+    # uvicorn finishes in-flight requests and runs the shutdown (flushing state), then
+    # re-raises the signal it caught; these handlers turn that into a clean exit.
+    signal.signal(signal.SIGTERM, _exit_cleanly)
+    signal.signal(signal.SIGINT, _exit_cleanly)
+    try:
+        server.run()
+    finally:
+        if settings.ephemeral:
+            shutil.rmtree(data_dir, ignore_errors=True)
+
+
+def _exit_cleanly(signum, frame) -> None:
+    raise SystemExit(0)

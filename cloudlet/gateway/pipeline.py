@@ -85,7 +85,7 @@ class Pipeline:
         protocol = request_protocol(model, ex.request)
         key = (ex.service, protocol)
         if key not in self._codecs:
-            self._codecs[key] = codec_class(protocol)(model)
+            self._codecs[key] = codec_class(protocol, ex.service)(model)
         ex.codec = self._codecs[key]
 
     async def authenticate(self, ex: Exchange) -> None:

@@ -15,6 +15,7 @@ from urllib.parse import parse_qsl
 
 from cloudlet.models import SERVICES, service_model
 from cloudlet.protocols.base import HttpRequest
+from cloudlet.protocols.s3 import bucket_from_host
 
 SMITHY_PREFIX = "/service/"
 
@@ -45,18 +46,6 @@ def index() -> ServiceIndex:
     return ServiceIndex.build()
 
 
-def s3_bucket_from_host(host: str) -> str | None:
-    """The bucket of a virtual-hosted S3 request: `bucket.s3.<anything>` or
-    `bucket.s3-<region>.<anything>`."""
-    host = host.rsplit(":", 1)[0] if host.count(":") == 1 else host
-    bucket, dot, rest = host.partition(".s3.")
-    if not dot:
-        bucket, dot, rest = host.partition(".s3-")
-    if dot and bucket and rest:
-        return bucket
-    return None
-
-
 def find_service(request: HttpRequest, signing_name: str | None) -> str:
     idx = index()
     target = request.headers.get("x-amz-target")
@@ -73,7 +62,7 @@ def find_service(request: HttpRequest, signing_name: str | None) -> str:
         service = idx.by_signing_name.get(signing_name)
         if service:
             return service
-    if s3_bucket_from_host(request.host):
+    if bucket_from_host(request.host):
         return "s3"
     service = _service_from_action(request, idx)
     return service or "s3"

@@ -22,9 +22,15 @@ CODECS = {
     "smithy-rpc-v2-cbor": "cloudlet.protocols.cbor:CborCodec",
 }
 
+# A service whose quirks need a small subclass of its protocol's codec.
+SERVICE_CODECS = {
+    ("s3", "rest-xml"): "cloudlet.protocols.s3:S3Codec",
+}
 
-def codec_class(protocol: str) -> type[Codec]:
-    module, _, name = CODECS[protocol].partition(":")
+
+def codec_class(protocol: str, service: str | None = None) -> type[Codec]:
+    target = SERVICE_CODECS.get((service, protocol)) or CODECS[protocol]
+    module, _, name = target.partition(":")
     return getattr(importlib.import_module(module), name)
 
 

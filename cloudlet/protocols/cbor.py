@@ -141,9 +141,7 @@ class CborCodec(Codec):
         if not isinstance(value, dict):
             raise _wrong_type(shape, value)
         key, val = shape.key, shape.value
-        return {
-            self._parse(key, k): self._parse(val, v) for k, v in value.items() if v is not None
-        }
+        return {self._parse(key, k): self._parse(val, v) for k, v in value.items() if v is not None}
 
     def _parse_string(self, shape, value):
         if not isinstance(value, str):

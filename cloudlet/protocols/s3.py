@@ -1,0 +1,65 @@
+"""S3's quirks on top of rest-xml.
+
+- Virtual-hosted addressing: `bucket.s3.<anything>` (or `bucket.s3-<region>.<anything>`)
+  carries the bucket in the Host header; the codec reads it as the path-style request
+  `/<bucket>/<key>` so one set of URI templates serves both.
+- Errors are a bare `<Error>` with `<RequestId>` and `<HostId>`, and request ids travel in
+  `x-amz-request-id` and `x-amz-id-2`.
+"""
+
+from __future__ import annotations
+
+import base64
+import dataclasses
+import xml.etree.ElementTree as ET
+
+from botocore.model import OperationModel, Shape
+
+from cloudlet.errors import ServiceError
+from cloudlet.protocols.base import HttpRequest
+from cloudlet.protocols.restxml import RestXmlCodec
+from cloudlet.protocols.xml import write_error_fields
+
+
+def bucket_from_host(host: str) -> str | None:
+    """The bucket of a virtual-hosted S3 request, or None for path style."""
+    if host.startswith("["):  # an IPv6 literal is never a bucket
+        return None
+    host = host.rsplit(":", 1)[0]
+    for marker in (".s3.", ".s3-"):
+        bucket, found, rest = host.partition(marker)
+        if found and bucket and rest:
+            return bucket
+    return None
+
+
+def path_style(request: HttpRequest) -> HttpRequest:
+    bucket = bucket_from_host(request.host)
+    if bucket is None:
+        return request
+    return dataclasses.replace(request, path=f"/{bucket}{request.path}")
+
+
+class S3Codec(RestXmlCodec):
+    validation_error_code = "InvalidArgument"
+
+    def operation_for(self, request: HttpRequest) -> OperationModel:
+        return super().operation_for(path_style(request))
+
+    def parse(self, request: HttpRequest) -> tuple[OperationModel, dict]:
+        return super().parse(path_style(request))
+
+    def request_id_headers(self, request_id: str) -> dict[str, str]:
+        host_id = base64.b64encode(request_id.encode()).decode()
+        return {"x-amz-request-id": request_id, "x-amz-id-2": host_id}
+
+    def error_document(
+        self, error: ServiceError, shape: Shape | None, fields: dict, request_id: str
+    ) -> ET.Element:
+        root = ET.Element("Error")
+        ET.SubElement(root, "Code").text = error.code
+        ET.SubElement(root, "Message").text = error.message or ""
+        write_error_fields(root, shape, fields)
+        ET.SubElement(root, "RequestId").text = request_id
+        ET.SubElement(root, "HostId").text = base64.b64encode(request_id.encode()).decode()
+        return root
