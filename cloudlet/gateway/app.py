@@ -20,6 +20,7 @@ from cloudlet.protocols.base import Headers, HttpRequest, HttpResponse
 log = logging.getLogger("cloudlet.gateway")
 
 MAX_BODY = 5 * 1024**3
+MAX_HEADER_BYTES = 16 * 1024
 
 
 class RequestTimeout(ServiceError):
@@ -27,6 +28,12 @@ class RequestTimeout(ServiceError):
     status = 400
     message = ("Your socket connection to the server was not read from or written to within "
                "the timeout period. Idle connections will be closed.")
+
+
+class RequestHeaderSectionTooLarge(ServiceError):
+    code = "RequestHeaderSectionTooLarge"
+    status = 400
+    message = "Your request header section exceeds the maximum allowed size."
 
 
 class EntityTooLarge(ServiceError):
@@ -75,6 +82,8 @@ class Gateway:
             await _send(send, self.internal(request))
             return
         try:
+            if sum(len(k) + len(v) for k, v in scope["headers"]) > MAX_HEADER_BYTES:
+                raise RequestHeaderSectionTooLarge()
             request.body = await _read_body(receive, self.body_timeout)
         except ServiceError as error:
             await _send(send, self.pipeline.render_error_for(request, error))
