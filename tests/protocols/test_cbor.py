@@ -131,7 +131,13 @@ def test_response_is_cbor_botocore_reads(codec):
     when = dt.datetime(2024, 5, 1, 12, 0, 0, 123000, tzinfo=dt.UTC)
     result = {
         "MetricDataResults": [
-            {"Id": "m1", "Label": "L", "Timestamps": [when], "Values": [1.25], "StatusCode": "Complete"}
+            {
+                "Id": "m1",
+                "Label": "L",
+                "Timestamps": [when],
+                "Values": [1.25],
+                "StatusCode": "Complete",
+            }
         ],
         "NextToken": "n",
     }
@@ -148,8 +154,12 @@ def test_response_is_cbor_botocore_reads(codec):
 
 def test_timestamps_accept_epoch_and_iso_strings(codec):
     op = MODEL.operation_model("GetMetricData")
-    result = {"MetricDataResults": [{"Id": "a", "Timestamps": [1700000000, "2024-01-01T00:00:00Z"]}]}
-    stamps = cbor2.loads(codec.serialize(op, result, "r").body)["MetricDataResults"][0]["Timestamps"]
+    result = {
+        "MetricDataResults": [{"Id": "a", "Timestamps": [1700000000, "2024-01-01T00:00:00Z"]}]
+    }
+    stamps = cbor2.loads(codec.serialize(op, result, "r").body)["MetricDataResults"][0][
+        "Timestamps"
+    ]
     assert [s.timestamp() for s in stamps] == [1700000000, 1704067200]
 
 
@@ -190,7 +200,9 @@ def test_unmodeled_error_and_receiver_fault(codec):
 
 def test_error_fields_are_serialized_by_the_error_shape(codec):
     error = ServiceError(
-        "bad", code="InvalidParameterInput", fields={"dashboardValidationMessages": [{"DataPath": "p", "Message": "m"}]}
+        "bad",
+        code="InvalidParameterInput",
+        fields={"dashboardValidationMessages": [{"DataPath": "p", "Message": "m"}]},
     )
     body = cbor2.loads(codec.serialize_error(error, None, "r").body)
     assert body["dashboardValidationMessages"] == [{"DataPath": "p", "Message": "m"}]

@@ -37,7 +37,9 @@ def test_missing_required_members():
         "1 validation error detected: Value null at 'roleSessionName' failed to satisfy "
         "constraint: Member must not be null"
     )
-    assert message(ASSUME_ROLE, {}).startswith("2 validation errors detected: Value null at 'roleArn'")
+    assert message(ASSUME_ROLE, {}).startswith(
+        "2 validation errors detected: Value null at 'roleArn'"
+    )
 
 
 def test_none_is_absent():
@@ -63,10 +65,12 @@ def test_length_and_value_bounds():
 
 
 def test_list_length_and_nested_paths():
-    too_many = [{"arn": "a" * 20}] * 11
-    assert "at 'policyArns' failed to satisfy constraint: Member must have length less than or equal to 10" in message(
-        ASSUME_ROLE, {**ROLE, "PolicyArns": too_many}
-    )
+    list_metrics = shape("cloudwatch", "ListMetrics")
+    too_many = [{"Name": f"d{i}"} for i in range(11)]
+    assert (
+        "at 'dimensions' failed to satisfy constraint: "
+        "Member must have length less than or equal to 10"
+    ) in message(list_metrics, {"Dimensions": too_many})
     text = message(ASSUME_ROLE, {**ROLE, "Tags": [{"Key": "k", "Value": "v"}, {"Key": "k2"}]})
     assert text == (
         "1 validation error detected: Value null at 'tags.2.member.value' failed to satisfy "
@@ -89,8 +93,12 @@ def test_enums():
 
 
 def test_types():
-    assert "Member must be of type integer" in message(ASSUME_ROLE, {**ROLE, "DurationSeconds": "900"})
-    assert "Member must be of type integer" in message(ASSUME_ROLE, {**ROLE, "DurationSeconds": True})
+    assert "Member must be of type integer" in message(
+        ASSUME_ROLE, {**ROLE, "DurationSeconds": "900"}
+    )
+    assert "Member must be of type integer" in message(
+        ASSUME_ROLE, {**ROLE, "DurationSeconds": True}
+    )
     assert "Member must be of type string" in message(ASSUME_ROLE, {**ROLE, "RoleArn": 5})
     assert "Member must be of type list" in message(ASSUME_ROLE, {**ROLE, "Tags": {"Key": "k"}})
     assert "Member must be of type structure" in message(ASSUME_ROLE, {**ROLE, "Tags": ["k"]})
@@ -129,12 +137,17 @@ def test_sensitive_values_are_not_echoed():
 def test_map_keys():
     put_function_tags = shape("lambda", "TagResource")
     text = message(put_function_tags, {"Resource": "arn", "Tags": {"": "v"}})
-    assert "Map keys must satisfy constraint: [Member must have length greater than or equal to 1]" in text
+    assert (
+        "Map keys must satisfy constraint: [Member must have length greater than or equal to 1]"
+        in text
+    )
 
 
 def test_idempotency_tokens_as_botocore_sends_them():
     run = shape("ec2", "RunInstances")
-    validate(run, {"MinCount": 1, "MaxCount": 1, "ClientToken": "6a1a1f2e-5a5e-4b1f-9c39-1f1b2c3d4e5f"})
+    validate(
+        run, {"MinCount": 1, "MaxCount": 1, "ClientToken": "6a1a1f2e-5a5e-4b1f-9c39-1f1b2c3d4e5f"}
+    )
 
 
 def test_fast_enough():
@@ -144,7 +157,9 @@ def test_fast_enough():
         "MinCount": 1,
         "MaxCount": 1,
         "InstanceType": "t3.micro",
-        "TagSpecifications": [{"ResourceType": "instance", "Tags": [{"Key": "a", "Value": "b"}] * 5}],
+        "TagSpecifications": [
+            {"ResourceType": "instance", "Tags": [{"Key": "a", "Value": "b"}] * 5}
+        ],
     }
     validate(run, params)
     per_call = timeit.timeit(lambda: validate(run, params), number=200) / 200
