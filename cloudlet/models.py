@@ -6,18 +6,25 @@ The models are the specification: codecs, routing, validation and coverage all r
 from __future__ import annotations
 
 import functools
+from typing import TYPE_CHECKING
 
-import botocore.loaders
-import botocore.model
+if TYPE_CHECKING:
+    import botocore.model
 
 SERVICES = ("ec2", "s3", "rds", "lambda", "iam", "sts", "cloudwatch", "logs", "sns")
 
-_loader = botocore.loaders.Loader()
+@functools.cache
+def _loader():
+    import botocore.loaders
+
+    return botocore.loaders.Loader()
 
 
 @functools.cache
 def service_model(name: str) -> botocore.model.ServiceModel:
-    return botocore.model.ServiceModel(_loader.load_service_model(name, "service-2"), name)
+    import botocore.model
+
+    return botocore.model.ServiceModel(_loader().load_service_model(name, "service-2"), name)
 
 
 def all_models() -> dict[str, botocore.model.ServiceModel]:

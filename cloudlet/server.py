@@ -17,7 +17,6 @@ from cloudlet.auth.credentials import CredentialStore
 from cloudlet.config import DEFAULT_ACCESS_KEY, DEFAULT_ACCOUNT, DEFAULT_SECRET_KEY, Settings
 from cloudlet.gateway.app import Gateway
 from cloudlet.gateway.pipeline import Pipeline
-from cloudlet.gateway.routing import index
 from cloudlet.models import SERVICES
 from cloudlet.services import provider_class
 from cloudlet.store import Store
@@ -39,8 +38,8 @@ def build_app(settings: Settings, data_dir: Path) -> Gateway:
     def start():
         for provider in providers.values():
             provider.start()
-        # Warm the routing index off the request path.
-        threading.Thread(target=index, daemon=True).start()
+        # Load the models and build the codecs off the request path.
+        threading.Thread(target=pipeline.warm_up, name="warm-up", daemon=True).start()
 
     def stop():
         for provider in providers.values():

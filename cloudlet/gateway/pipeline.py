@@ -14,17 +14,21 @@ import datetime as dt
 import logging
 import uuid
 from dataclasses import dataclass, field
-
-from botocore.model import OperationModel
+from typing import TYPE_CHECKING
 
 from cloudlet.auth import Authenticated, authenticate, scope_of
 from cloudlet.auth.credentials import CredentialStore
 from cloudlet.errors import InternalFailure, NotImplementedOperation, ServiceError
-from cloudlet.gateway.routing import find_service
+from cloudlet.gateway.routing import find_service, index
 from cloudlet.models import service_model
 from cloudlet.protocols import codec_class, request_protocol
-from cloudlet.protocols.base import Codec, HttpRequest, HttpResponse
+from cloudlet.protocols.base import HttpRequest, HttpResponse
 from cloudlet.services.base import Caller, Provider, RequestContext
+
+if TYPE_CHECKING:
+    from botocore.model import OperationModel
+
+    from cloudlet.protocols.base import Codec
 
 log = logging.getLogger("cloudlet.gateway")
 
@@ -62,6 +66,19 @@ class Pipeline:
             self.serialize,
         ]
 
+    def warm_up(self) -> None:
+        """Load every model and build every codec, off the request path."""
+        for service in index().by_signing_name.values():
+            model = service_model(service)
+            for protocol in model.metadata.get("protocols") or [model.protocol]:
+                self.codec(service, protocol)
+
+    def codec(self, service: str, protocol: str) -> Codec:
+        key = (service, protocol)
+        if key not in self._codecs:
+            self._codecs[key] = codec_class(protocol, service)(service_model(service))
+        return self._codecs[key]
+
     async def handle(self, request: HttpRequest) -> HttpResponse:
         exchange = Exchange(request)
         try:
@@ -81,12 +98,8 @@ class Pipeline:
     def route_sync(self, ex: Exchange) -> None:
         scope = scope_of(ex.request)
         ex.service = find_service(ex.request, scope[3] if scope else None)
-        model = service_model(ex.service)
-        protocol = request_protocol(model, ex.request)
-        key = (ex.service, protocol)
-        if key not in self._codecs:
-            self._codecs[key] = codec_class(protocol, ex.service)(model)
-        ex.codec = self._codecs[key]
+        protocol = request_protocol(service_model(ex.service), ex.request)
+        ex.codec = self.codec(ex.service, protocol)
 
     async def authenticate(self, ex: Exchange) -> None:
         ex.auth = authenticate(ex.request, ex.service, self.credentials)
@@ -161,10 +174,7 @@ class Pipeline:
         return self.render_error(exchange, error)
 
     def _fallback_codec(self) -> Codec:
-        key = ("sts", "query")
-        if key not in self._codecs:
-            self._codecs[key] = codec_class("query")(service_model("sts"))
-        return self._codecs[key]
+        return self.codec("sts", "query")
 
 
 def utcnow() -> dt.datetime:

@@ -15,7 +15,7 @@ from urllib.parse import parse_qsl
 
 from cloudlet.models import SERVICES, service_model
 from cloudlet.protocols.base import HttpRequest
-from cloudlet.protocols.s3 import bucket_from_host
+from cloudlet.protocols.hosts import bucket_from_host
 
 SMITHY_PREFIX = "/service/"
 

@@ -8,10 +8,12 @@ request speaks.
 from __future__ import annotations
 
 import importlib
+from typing import TYPE_CHECKING
 
-from botocore.model import ServiceModel
+if TYPE_CHECKING:
+    from botocore.model import ServiceModel
 
-from cloudlet.protocols.base import Codec, HttpRequest
+    from cloudlet.protocols.base import Codec, HttpRequest
 
 CODECS = {
     "query": "cloudlet.protocols.query:QueryCodec",

@@ -24,11 +24,13 @@ import datetime as dt
 import email.utils
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 from urllib.parse import parse_qsl, unquote
 
-from botocore.model import OperationModel, ServiceModel, Shape
-
 from cloudlet.errors import SerializationError, ServiceError, UnknownOperation, ValidationError
+
+if TYPE_CHECKING:  # botocore loads off the start-up path, with the first model
+    from botocore.model import OperationModel, ServiceModel, Shape
 
 UTC = dt.UTC
 

@@ -17,20 +17,9 @@ from botocore.model import OperationModel, Shape
 
 from cloudlet.errors import ServiceError
 from cloudlet.protocols.base import HttpRequest
+from cloudlet.protocols.hosts import bucket_from_host
 from cloudlet.protocols.restxml import RestXmlCodec
 from cloudlet.protocols.xml import write_error_fields
-
-
-def bucket_from_host(host: str) -> str | None:
-    """The bucket of a virtual-hosted S3 request, or None for path style."""
-    if host.startswith("["):  # an IPv6 literal is never a bucket
-        return None
-    host = host.rsplit(":", 1)[0]
-    for marker in (".s3.", ".s3-"):
-        bucket, found, rest = host.partition(marker)
-        if found and bucket and rest:
-            return bucket
-    return None
 
 
 def path_style(request: HttpRequest) -> HttpRequest:
