@@ -79,11 +79,18 @@ def scope_of(request: HttpRequest) -> tuple[str, str | None, str | None, str | N
         return (parsed[0], None, None, "s3") if parsed else None
     query = request.query
     if "X-Amz-Credential=" in query:
-        params = sigv2.query_params(query)
-        return _scope_tuple(params.get("X-Amz-Credential", ""))
+        return _scope_tuple(_query_params(request).get("X-Amz-Credential", ""))
     if "AWSAccessKeyId=" in query and "Signature=" in query and "SignatureVersion=" not in query:
-        return (sigv2.query_params(query).get("AWSAccessKeyId", ""), None, None, "s3")
+        return (_query_params(request).get("AWSAccessKeyId", ""), None, None, "s3")
     return None
+
+
+def _query_params(request: HttpRequest) -> dict[str, str]:
+    """The request's query parameters as signatures read them, parsed once per request."""
+    params = request.memo.get("auth.query")
+    if params is None:
+        params = request.memo["auth.query"] = sigv2.query_params(request.query)
+    return params
 
 
 def _scope_tuple(credential: str):
@@ -351,7 +358,7 @@ def _sigv4_query(
     request: HttpRequest, service: str, store: CredentialStore, now: datetime
 ) -> Authenticated:
     s3 = service == "s3"
-    params = sigv2.query_params(request.query)
+    params = _query_params(request)
     try:
         parts = sigv4.parse_presigned(params)
         request_time = sigv4.parse_timestamp(parts.timestamp)
@@ -465,7 +472,7 @@ def _sigv2_header(
 
 
 def _sigv2_query(request: HttpRequest, store: CredentialStore, now: datetime) -> Authenticated:
-    params = sigv2.query_params(request.query)
+    params = _query_params(request)
     access_key, provided = params.get("AWSAccessKeyId"), params.get("Signature")
     expires_text = params.get("Expires")
     if not access_key or provided is None or expires_text is None:

@@ -13,7 +13,29 @@ from cloudlet.errors import ServiceError
 from cloudlet.protocols import codec_class
 from cloudlet.protocols.base import Headers, HttpRequest
 
-INPUT = [pytest.param(p, s, c, id=f"{stem}:{c['id']}") for stem, p, s, c in cases("input")]
+# Client-side cases whose request a server cannot map back to the params, because two
+# different params give the same bytes on the wire. They run, and are expected to fail
+# (strictly: one that starts passing is reported).
+AMBIGUOUS_ON_THE_WIRE = {
+    "rest-json:RestJsonOmitsEmptyListQueryValues":
+        "an empty query list is not sent at all; a server reads it as absent",
+    "rest-json:RestJsonQueryParamsStringListMap":
+        "botocore's AllQueryStringTypes cases put named query params in the map of lists too; "
+        "this case leaves them out; the same request cannot satisfy both",
+    "rest-xml:RestXmlQueryParamsStringListMap":
+        "the same rule as rest-json: a map of lists takes every query param, named or not",
+}
+
+
+def _input_param(stem, protocol, suite, case):
+    case_id = f"{stem}:{case['id']}"
+    marks = ()
+    if case_id in AMBIGUOUS_ON_THE_WIRE:
+        marks = pytest.mark.xfail(strict=True, reason=AMBIGUOUS_ON_THE_WIRE[case_id])
+    return pytest.param(protocol, suite, case, id=case_id, marks=marks)
+
+
+INPUT = [_input_param(stem, p, s, c) for stem, p, s, c in cases("input")]
 OUTPUT = [pytest.param(p, s, c, id=f"{stem}:{c['id']}") for stem, p, s, c in cases("output")]
 
 
