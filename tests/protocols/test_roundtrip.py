@@ -26,7 +26,7 @@ import string
 from urllib.parse import urlsplit
 
 import pytest
-from botocore.awsrequest import create_request_object, prepare_request_dict
+from botocore.awsrequest import HeadersDict, create_request_object, prepare_request_dict
 from botocore.parsers import create_parser
 from botocore.serialize import create_serializer
 from hypothesis import HealthCheck, Phase, given, settings
@@ -437,8 +437,6 @@ def http_request(request_dict: dict) -> HttpRequest:
 
 def botocore_response(response) -> dict:
     body = response.body if isinstance(response.body, bytes) else b"".join(response.body)
-    from botocore.awsrequest import HeadersDict
-
     return {"status_code": response.status, "headers": HeadersDict(response.headers), "body": body}
 
 
