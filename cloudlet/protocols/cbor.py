@@ -156,6 +156,8 @@ class CborCodec(Codec):
     def _parse_integer(self, shape, value):
         if isinstance(value, bool) or not isinstance(value, int):
             raise _wrong_type(shape, value)
+        if not -(2**63) <= value < 2**63:
+            raise SerializationError(f"The number for {shape.name} is out of range.")
         return value
 
     _parse_long = _parse_integer

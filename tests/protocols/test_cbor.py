@@ -9,6 +9,8 @@ import pytest
 from botocore.awsrequest import HeadersDict
 from botocore.parsers import create_parser
 from botocore.serialize import create_serializer
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from cloudlet.errors import SerializationError, ServiceError
 from cloudlet.models import service_model
@@ -215,3 +217,38 @@ def test_validation_error_code_follows_query_compatibility(codec):
         codec.validate(op, {"MetricData": []})
     assert e.value.code == "ValidationError"
     assert "Value null at 'namespace'" in e.value.message
+
+
+def test_integers_beyond_64_bits(codec):
+    body = cbor2.dumps({"AlarmName": "a", "EvaluationPeriods": 2**70})
+    with pytest.raises(SerializationError):
+        codec.parse(request("PutMetricAlarm", body))
+
+
+VALID = cbor2.dumps(
+    {
+        "Namespace": "A",
+        "MetricData": [
+            {"MetricName": "m", "Value": 1.5, "Timestamp": cbor2.CBORTag(1, 1700000000)},
+            {"MetricName": "n", "Values": [1.0, 2.0], "Counts": [1.0, 1.0]},
+        ],
+    }
+)
+
+
+@settings(max_examples=300, deadline=None, derandomize=True, database=None)
+@given(
+    st.one_of(
+        st.binary(max_size=64),
+        st.tuples(st.integers(0, len(VALID) - 1), st.integers(0, 255)).map(
+            lambda edit: VALID[: edit[0]] + bytes([edit[1]]) + VALID[edit[0] + 1 :]
+        ),
+        st.integers(0, len(VALID)).map(lambda cut: VALID[:cut]),
+    )
+)
+def test_any_body_parses_or_is_a_serialization_error(body):
+    codec = CborCodec(MODEL)
+    try:
+        codec.parse(request("PutMetricData", body))
+    except SerializationError as e:
+        assert e.code == "SerializationException" and e.status == 400
