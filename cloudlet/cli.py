@@ -24,7 +24,8 @@ def main(argv: list[str] | None = None) -> None:
     up.add_argument("--data-dir", type=Path, default=defaults.data_dir)
     up.add_argument("--ephemeral", action="store_true", default=defaults.ephemeral,
                     help="keep state in a temporary directory, deleted at exit")
-    up.add_argument("--log-level", default=defaults.log_level)
+    up.add_argument("--log-level", default=defaults.log_level,
+                    choices=["critical", "error", "warning", "info", "debug", "trace"])
     up.add_argument("--tls", action="store_true", default=defaults.tls,
                     help="serve HTTPS with a generated self-signed certificate")
 

@@ -6,6 +6,7 @@ The models are the specification: codecs, routing, validation and coverage all r
 from __future__ import annotations
 
 import functools
+import threading
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
@@ -20,11 +21,21 @@ def _loader():
     return botocore.loaders.Loader()
 
 
-@functools.cache
-def service_model(name: str) -> botocore.model.ServiceModel:
-    import botocore.model
+_lock = threading.Lock()
+_models: dict[str, botocore.model.ServiceModel] = {}
 
-    return botocore.model.ServiceModel(_loader().load_service_model(name, "service-2"), name)
+
+def service_model(name: str) -> botocore.model.ServiceModel:
+    model = _models.get(name)
+    if model is None:
+        with _lock:  # the warm-up thread and the first requests may ask at once
+            model = _models.get(name)
+            if model is None:
+                import botocore.model
+
+                raw = _loader().load_service_model(name, "service-2")
+                model = _models[name] = botocore.model.ServiceModel(raw, name)
+    return model
 
 
 def all_models() -> dict[str, botocore.model.ServiceModel]:

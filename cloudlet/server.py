@@ -50,6 +50,22 @@ def build_app(settings: Settings, data_dir: Path) -> Gateway:
                    body_timeout=settings.body_timeout)
 
 
+class Server(uvicorn.Server):
+    """uvicorn's server, closing idle keep-alive connections at once on shutdown.
+
+    A TLS connection closed politely waits for the client's close_notify, up to 30 s, and
+    an idle client never sends one; an idle connection has no request to finish, so it is
+    aborted. Connections with a request in flight still finish it."""
+
+    async def shutdown(self, sockets=None):
+        for connection in list(self.server_state.connections):
+            cycle = getattr(connection, "cycle", None)
+            transport = getattr(connection, "transport", None)
+            if transport is not None and (cycle is None or cycle.response_complete):
+                transport.abort()
+        await super().shutdown(sockets)
+
+
 def banner(settings: Settings, data_dir: Path) -> str:
     endpoint = settings.endpoint
     return "\n".join([
@@ -77,7 +93,7 @@ def resolve_data_dir(settings: Settings) -> Path:
 
 def run(settings: Settings) -> None:
     logging.basicConfig(
-        level=settings.log_level.upper(), format="%(asctime)s %(levelname)s %(name)s %(message)s"
+        level="DEBUG" if settings.log_level == "trace" else settings.log_level.upper(), format="%(asctime)s %(levelname)s %(name)s %(message)s"
     )
     data_dir = resolve_data_dir(settings)
     app = build_app(settings, data_dir)
@@ -99,7 +115,7 @@ def run(settings: Settings) -> None:
         h11_max_incomplete_event_size=128 * 1024,
         **ssl,
     )
-    server = uvicorn.Server(config)
+    server = Server(config)
     sys.stdout.write(banner(settings, data_dir))
     sys.stdout.flush()
     # uvicorn finishes in-flight requests and runs the shutdown (flushing state), then

@@ -36,6 +36,7 @@ from cloudlet.errors import ServiceError
 from cloudlet.models import SERVICES, service_model
 from cloudlet.protocols import codec_class
 from cloudlet.protocols.base import Headers, HttpRequest
+from cloudlet.protocols.validate import validate
 
 ENDPOINT = "http://127.0.0.1:4566"
 MAX_DEPTH = 4
@@ -105,13 +106,22 @@ class Draw:
         self.direction = direction
         self._cache: dict = {}
 
-    def shape(self, shape, location=None, depth=0):
-        key = (id(shape), shape.name, location, depth, self._status)
+    def shape(self, shape, location=None, depth=0, nonempty=False):
+        key = (id(shape), shape.name, location, depth, self._status, nonempty)
         found = self._cache.get(key)
         if found is None:
+            self._nonempty = nonempty
             found = getattr(self, f"_{shape.type_name}")(shape, location, depth)
             self._cache[key] = found
         return found
+
+    def _bounds(self, shape, low, high):
+        low, high = _size_bounds(shape, low, high)
+        if self._nonempty:
+            self._nonempty = False
+            low = max(low, 1)
+            high = max(low, high)
+        return low, high
 
     def members(self, shape, depth):
         """The drawable members of a structure: name -> (strategy, required)."""
@@ -139,11 +149,14 @@ class Draw:
             required = name in shape.required_members or location in ("uri", "greedy", "statusCode")
             if depth >= MAX_DEPTH and not required and member.type_name in CONTAINERS:
                 continue  # deep enough: scalars only
-            out[name] = (self.shape(member, location, depth + 1), required)
+            # An empty required list or payload is absent on several wires; the service
+            # would reject it as missing, and so does validation: draw them non-empty.
+            out[name] = (self.shape(member, location, depth + 1, required), required)
         return out
 
     _greedy_labels: frozenset = frozenset()
     _status = 200
+    _nonempty = False
 
     def for_operation(self, op):
         shape = op.input_shape if self.direction == "input" else op.output_shape
@@ -184,7 +197,7 @@ class Draw:
         return drawn
 
     def _list(self, shape, location, depth):
-        low, high = _size_bounds(shape, 0, 2)
+        low, high = self._bounds(shape, 0, 2)
         if depth >= MAX_DEPTH:
             high = low
         item_location = "header-item" if location == "header" else location
@@ -193,7 +206,7 @@ class Draw:
         )
 
     def _map(self, shape, location, depth):
-        low, high = _size_bounds(shape, 0, 2)
+        low, high = self._bounds(shape, 0, 2)
         if depth >= MAX_DEPTH:
             high = low
         if location == "headers":  # a prefix map: x-amz-meta-<key>: <value>
@@ -217,9 +230,9 @@ class Draw:
                 st.text(HEADER_TEXT, max_size=4),
                 max_size=2,
             )
+        low, high = self._bounds(shape, 0, 6)
         if shape.enum:
             return st.sampled_from(shape.enum)
-        low, high = _size_bounds(shape, 0, 6)
         if location in ("header", "headers", "header-item"):
             return st.text(HEADER_TEXT, min_size=max(low, 1), max_size=max(high, 1))
         if location == "uri":
@@ -236,7 +249,7 @@ class Draw:
         return st.text(TEXT, min_size=low, max_size=high)
 
     def _blob(self, shape, location, depth):
-        low, high = _size_bounds(shape, 0, 8)
+        low, high = self._bounds(shape, 0, 8)
         return st.binary(min_size=low, max_size=high)
 
     def _boolean(self, shape, location, depth):
@@ -467,6 +480,8 @@ def check_request(service: str, protocol: str, op, params: dict) -> None:
         assert _binding(parsed_op) == _binding(op), f"{op.name} parsed as {parsed_op.name}"
         return
     shape = op.input_shape
+    # What a real client sends within the model's bounds must pass validation too.
+    validate(shape, parsed)
     got = canonical(shape, parsed, protocol, "input")
     want = canonical(shape, params, protocol, "input")
     assert got == want, f"{service} {op.name} ({protocol}) request\nsent {params!r}\n{request!r}"

@@ -45,7 +45,7 @@ class CloudletProcess:
 
     def start(self, timeout: float = 30) -> CloudletProcess:
         args = [sys.executable, "-m", "cloudlet", "up", "--host", "127.0.0.1",
-                "--port", str(self.port), "--log-level", "warning"]
+                "--port", str(self.port), "--log-level", os.environ.get("CLOUDLET_TEST_LOG_LEVEL", "warning")]
         args += ["--data-dir", str(self.data_dir)] if self.data_dir else ["--ephemeral"]
         if self.tls:
             args.append("--tls")
@@ -72,7 +72,7 @@ class CloudletProcess:
     def health(self) -> dict:
         import ssl
 
-        ctx = ssl._create_unverified_context() if self.tls else None
+        ctx = ssl.create_default_context(cafile=self.ca_bundle) if self.tls else None
         with urllib.request.urlopen(f"{self.endpoint}/_cloudlet/health", timeout=2,
                                     context=ctx) as r:
             return json.load(r)
@@ -98,8 +98,17 @@ class CloudletProcess:
     def client(self, service: str, region: str = "us-east-1", **kwargs):
         config = kwargs.pop("config", None) or Config(retries={"max_attempts": 1})
         creds = {**CREDENTIALS, **{k: kwargs.pop(k) for k in list(kwargs) if k.startswith("aws_")}}
-        return boto3.client(service, endpoint_url=self.endpoint, region_name=region,
-                            config=config, verify=False if self.tls else None, **creds, **kwargs)
+        client = boto3.client(service, endpoint_url=self.endpoint, region_name=region,
+                              config=config, verify=self.ca_bundle, **creds, **kwargs)
+        return client
+
+    @property
+    def ca_bundle(self) -> str | None:
+        """With --tls: the certificate Cloudlet generated, which clients verify against."""
+        if not self.tls:
+            return None
+        assert self.data_dir, "a TLS test needs a data_dir to find the certificate in"
+        return str(self.data_dir / "tls" / "cert.pem")
 
     def aws(self, *args: str, check: bool = True, env: dict | None = None) -> subprocess.CompletedProcess:
         """Run the AWS CLI against this Cloudlet."""
@@ -111,7 +120,7 @@ class CloudletProcess:
         full_env = {**os.environ, "AWS_ACCESS_KEY_ID": "test", "AWS_SECRET_ACCESS_KEY": "test",
                     "AWS_DEFAULT_REGION": "us-east-1", "AWS_PAGER": "", **(env or {})}
         full_env.pop("AWS_PROFILE", None)
-        extra = ["--no-verify-ssl"] if self.tls else []
+        extra = ["--ca-bundle", self.ca_bundle] if self.tls else []
         result = subprocess.run([cli, "--endpoint-url", self.endpoint, *extra, *args],
                                 capture_output=True, text=True, env=full_env, timeout=120)
         if check and result.returncode != 0:
