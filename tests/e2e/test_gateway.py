@@ -73,3 +73,45 @@ def test_unknown_cloudlet_path_is_404_json(cloudlet):
     reply = requests.get(cloudlet.endpoint + "/_cloudlet/nothing", timeout=10)
     assert reply.status_code == 404
     assert reply.json()["message"]
+
+
+def _signed_raw(cloudlet, path: str, body: bytes, headers: dict) -> requests.Response:
+    import botocore.auth
+    from botocore.awsrequest import AWSRequest
+    from botocore.credentials import Credentials
+
+    request = AWSRequest(method="POST", url=cloudlet.endpoint + path, data=body, headers=headers)
+    botocore.auth.SigV4Auth(Credentials("test", "test"), "monitoring", "us-east-1").add_auth(request)
+    prepared = request.prepare()
+    return requests.post(prepared.url, data=prepared.body, headers=dict(prepared.headers),
+                         timeout=10)
+
+
+def test_cloudwatch_answers_in_each_of_its_three_protocols(cloudlet):
+    """CloudWatch's model lists smithy-rpc-v2-cbor, json and query: each request is answered
+    in the protocol it spoke, with the awsQueryCompatible error header."""
+    import cbor2
+
+    # smithy-rpc-v2-cbor: boto3's default for CloudWatch
+    with pytest.raises(ClientError) as e:
+        cloudlet.client("cloudwatch").list_metrics()
+    assert e.value.response["Error"]["Code"] == "NotImplemented"
+    assert "ListMetrics" in e.value.response["Error"]["Message"]
+
+    cbor = _signed_raw(cloudlet, "/service/GraniteServiceVersion20100801/operation/ListMetrics",
+                       cbor2.dumps({}), {"Content-Type": "application/cbor",
+                                         "smithy-protocol": "rpc-v2-cbor"})
+    assert cbor.headers["smithy-protocol"] == "rpc-v2-cbor"
+    assert "NotImplemented" in str(cbor2.loads(cbor.content))
+    assert cbor.headers["x-amzn-query-error"].startswith("NotImplemented;")
+
+    json_reply = _signed_raw(cloudlet, "/", b"{}", {
+        "Content-Type": "application/x-amz-json-1.0",
+        "X-Amz-Target": "GraniteServiceVersion20100801.ListMetrics"})
+    assert "NotImplemented" in json_reply.json()["__type"]
+    assert json_reply.headers["x-amzn-query-error"].startswith("NotImplemented;")
+
+    query = _signed_raw(cloudlet, "/", b"Action=ListMetrics&Version=2010-08-01",
+                        {"Content-Type": "application/x-www-form-urlencoded"})
+    assert b"<Code>NotImplemented</Code>" in query.content
+    assert b"<ErrorResponse" in query.content
