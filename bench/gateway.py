@@ -25,7 +25,8 @@ from pathlib import Path
 import boto3
 
 REPO = Path(__file__).resolve().parents[1]
-CONCURRENCY = int(os.environ.get("BENCH_CONNECTIONS", "16"))
+# Throughput is compared at 16 connections; latency without queueing at 1.
+CONCURRENCY = [int(c) for c in os.environ.get("BENCH_CONNECTIONS", "16,1").split(",")]
 DURATION = os.environ.get("BENCH_DURATION", "10s")
 THREADS = os.environ.get("BENCH_THREADS", "1")
 
@@ -78,9 +79,9 @@ def presigned_get_caller_identity(endpoint: str) -> str:
     return sts.generate_presigned_url("get_caller_identity", ExpiresIn=3600, HttpMethod="GET")
 
 
-def wrk(url: str) -> dict:
+def wrk(url: str, connections: int) -> dict:
     out = subprocess.run(
-        ["wrk", "-t", THREADS, "-c", str(CONCURRENCY), "-d", DURATION, "--latency", url],
+        ["wrk", "-t", THREADS, "-c", str(connections), "-d", DURATION, "--latency", url],
         capture_output=True, text=True, check=True).stdout
     figures = {"rps": float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1))}
     for pct in ("50", "99"):
@@ -121,7 +122,7 @@ def main() -> None:
         sys.exit("bench: wrk is not installed (Debian package 'wrk'; `make bench` installs it)")
     os.environ.setdefault("AWS_EC2_METADATA_DISABLED", "true")
     print(f"machine: {platform.platform()}, {os.cpu_count()} cores, Python {platform.python_version()}")
-    print(f"load: wrk -t{THREADS} -c{CONCURRENCY} -d{DURATION}, pre-signed GET of STS "
+    print(f"load: wrk -t{THREADS} -c<connections> -d{DURATION}, pre-signed GET of STS "
           "GetCallerIdentity over keep-alive connections\n")
     results = {}
     cloudlet_port, moto_port = free_port(), free_port()
@@ -132,16 +133,20 @@ def main() -> None:
             url = presigned_get_caller_identity(f"http://127.0.0.1:{port}")
             with urllib.request.urlopen(url) as reply:  # warm up, and check it answers 200
                 assert reply.status == 200, reply.status
-            results[name] = wrk(url)
+            for connections in CONCURRENCY:
+                results[name, connections] = wrk(url, connections)
     finally:
         for proc in (cloudlet, moto):
             proc.terminate()
             proc.wait()
-    for name, r in results.items():
-        print(f"{name:<9} {r['rps']:>9.0f} req/s   p50 {r['p50_ms']:.3f} ms   "
-              f"p99 {r['p99_ms']:.3f} ms   non-2xx {r['non_2xx']}")
-    ratio = results["cloudlet"]["rps"] / results["moto"]["rps"]
-    print(f"\nratio cloudlet/moto requests/s: {ratio:.1f}x")
+    for connections in CONCURRENCY:
+        print(f"{connections} connection(s):")
+        for name in ("cloudlet", "moto"):
+            r = results[name, connections]
+            print(f"  {name:<9} {r['rps']:>9.0f} req/s   p50 {r['p50_ms']:.3f} ms   "
+                  f"p99 {r['p99_ms']:.3f} ms   non-2xx {r['non_2xx']}")
+        ratio = results["cloudlet", connections]["rps"] / results["moto", connections]["rps"]
+        print(f"  ratio cloudlet/moto requests/s: {ratio:.1f}x\n")
     to_health, to_sts = startup_times()
     print(f"cloudlet start to first served request (health): {median_ms(to_health)}")
     print(f"cloudlet start to first served GetCallerIdentity:  {median_ms(to_sts)}")
