@@ -15,6 +15,7 @@ import uvicorn
 from cloudlet import __version__
 from cloudlet.auth.credentials import CredentialStore
 from cloudlet.config import DEFAULT_ACCESS_KEY, DEFAULT_ACCOUNT, DEFAULT_SECRET_KEY, Settings
+from cloudlet.events import Bus
 from cloudlet.gateway.app import Gateway
 from cloudlet.gateway.pipeline import Pipeline
 from cloudlet.models import SERVICES
@@ -26,11 +27,14 @@ log = logging.getLogger("cloudlet")
 
 def build_app(settings: Settings, data_dir: Path) -> Gateway:
     store = Store.open(data_dir)
+    bus = Bus()
     providers = {}
     for name in SERVICES:
         cls = provider_class(name)
         if cls is not None:
-            providers[name] = cls(store)
+            providers[name] = cls(store, bus)
+    for provider in providers.values():
+        provider.attach(providers)
     services = {name: ("available" if name in providers else "not implemented")
                 for name in SERVICES}
     pipeline = Pipeline(providers, CredentialStore())
@@ -44,6 +48,7 @@ def build_app(settings: Settings, data_dir: Path) -> Gateway:
     def stop():
         for provider in providers.values():
             provider.stop()
+        bus.drain()
         store.close()
 
     return Gateway(pipeline, services, on_start=start, on_stop=stop,

@@ -10,26 +10,17 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable
-from dataclasses import dataclass
-from datetime import datetime
+
+from cloudlet.principals import Credential
 
 DEFAULT_ACCOUNT = "000000000000"
 DEFAULT_SECRET = "test"
 
 _ACCOUNT_ID = re.compile(r"\d{12}\Z")
 
-Resolver = Callable[[str], "Credential | None"]
+Resolver = Callable[[str], Credential | None]
 
-
-@dataclass(frozen=True)
-class Credential:
-    access_key_id: str
-    secret_access_key: str
-    account_id: str
-    arn: str
-    session_token: str | None = None
-    expiration: datetime | None = None
-    kind: str = "root"  # "root" | "user" | "assumed-role" | ...
+__all__ = ["Credential", "CredentialStore", "Resolver", "default_resolver", "root_credential"]
 
 
 def root_credential(access_key_id: str, account_id: str, secret: str = DEFAULT_SECRET) -> Credential:
@@ -38,6 +29,7 @@ def root_credential(access_key_id: str, account_id: str, secret: str = DEFAULT_S
         secret_access_key=secret,
         account_id=account_id,
         arn=f"arn:aws:iam::{account_id}:root",
+        user_id=account_id,
     )
 
 

@@ -12,7 +12,7 @@ import asyncio
 import json
 import logging
 
-from cloudlet import __version__
+from cloudlet import __version__, clock
 from cloudlet.errors import ServiceError
 from cloudlet.gateway.pipeline import Pipeline
 from cloudlet.protocols.base import Headers, HttpRequest, HttpResponse
@@ -77,8 +77,12 @@ class Gateway:
             path=scope.get("raw_path", scope["path"].encode()).decode("latin-1").split("?")[0],
             query=scope["query_string"].decode("latin-1"),
             headers=Headers((_text(k), _text(v)) for k, v in scope["headers"]),
+            secure=scope.get("scheme") == "https",
+            client_ip=(scope.get("client") or ("127.0.0.1", 0))[0],
         )
         if request.path.startswith("/_cloudlet/"):
+            if request.method == "POST":
+                request.body = await _read_body(receive, self.body_timeout)
             await _send(send, self.internal(request))
             return
         try:
@@ -93,10 +97,27 @@ class Gateway:
     def internal(self, request: HttpRequest) -> HttpResponse:
         if request.path == "/_cloudlet/health" and request.method in ("GET", "HEAD"):
             body = {"status": "running", "version": __version__, "services": self.services}
-            return HttpResponse(200, {"Content-Type": "application/json"},
-                                json.dumps(body).encode())
-        return HttpResponse(404, {"Content-Type": "application/json"},
-                            b'{"message": "no such Cloudlet endpoint"}')
+            return _json(200, body)
+        if request.path == "/_cloudlet/clock":
+            return self.clock(request)
+        return _json(404, {"message": "no such Cloudlet endpoint"})
+
+    def clock(self, request: HttpRequest) -> HttpResponse:
+        """GET: the service clock. POST {"advance": seconds}: move it forward, so tests can
+        see sessions expire and lifecycle rules run without waiting."""
+        if request.method == "POST":
+            try:
+                seconds = float(json.loads(request.body or b"{}").get("advance", 0))
+                clock.advance(seconds)
+            except (ValueError, TypeError, AttributeError):
+                return _json(400, {"message": 'send {"advance": <seconds, not negative>}'})
+        elif request.method != "GET":
+            return _json(405, {"message": "GET or POST"})
+        return _json(200, {"now": clock.now().isoformat(), "offset_seconds": clock.offset()})
+
+
+def _json(status: int, body: dict) -> HttpResponse:
+    return HttpResponse(status, {"Content-Type": "application/json"}, json.dumps(body).encode())
 
 
 def _text(raw: bytes) -> str:

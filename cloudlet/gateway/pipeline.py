@@ -23,7 +23,7 @@ from cloudlet.gateway.routing import find_service, index
 from cloudlet.models import service_model
 from cloudlet.protocols import codec_class, request_protocol
 from cloudlet.protocols.base import HttpRequest, HttpResponse
-from cloudlet.services.base import Caller, Provider, RequestContext
+from cloudlet.services.base import Provider, RequestContext
 
 if TYPE_CHECKING:
     from botocore.model import OperationModel
@@ -106,23 +106,15 @@ class Pipeline:
         if ex.auth.body is not None:
             ex.request.body = ex.auth.body
         credential = ex.auth.credential
-        if credential is None:
-            caller = Caller(account_id="", arn="", kind="anonymous")
-        else:
-            caller = Caller(
-                account_id=credential.account_id,
-                arn=credential.arn,
-                access_key_id=credential.access_key_id,
-                kind=credential.kind,
-                user_id=getattr(credential, "user_id", None),
-            )
         ex.context = RequestContext(
             service=ex.service,
             operation="",
             region=ex.auth.region or DEFAULT_REGION,
-            account_id=caller.account_id,
+            account_id=credential.account_id if credential else "",
             request_id=ex.request_id,
-            caller=caller,
+            caller=credential,
+            secure_transport=ex.request.secure,
+            source_ip=ex.request.client_ip,
         )
 
     async def parse(self, ex: Exchange) -> None:

@@ -73,6 +73,8 @@ class HttpRequest:
     query: str = ""  # as sent, without the "?"
     headers: Headers = field(default_factory=Headers)
     body: bytes = b""
+    secure: bool = False  # arrived over TLS
+    client_ip: str = "127.0.0.1"
     # Values derived from the request once and shared by the steps that need them.
     memo: dict = field(default_factory=dict, repr=False, compare=False)
 

@@ -15,18 +15,9 @@ from typing import Any
 
 from botocore import xform_name
 
+from cloudlet.events import Bus
+from cloudlet.principals import Credential
 from cloudlet.store import Store
-
-
-@dataclass
-class Caller:
-    """Who is calling: what authentication established."""
-
-    account_id: str
-    arn: str
-    access_key_id: str | None = None
-    kind: str = "root"  # root | user | assumed-role | anonymous
-    user_id: str | None = None
 
 
 @dataclass
@@ -36,15 +27,18 @@ class RequestContext:
     region: str
     account_id: str
     request_id: str
-    caller: Caller | None = None
+    caller: Credential | None = None  # None: an anonymous request (S3 only)
+    secure_transport: bool = False
+    source_ip: str = "127.0.0.1"
     extra: dict[str, Any] = field(default_factory=dict)
 
 
 class Provider:
     service = ""
 
-    def __init__(self, store: Store):
+    def __init__(self, store: Store, bus: Bus | None = None):
         self.store = store
+        self.bus = bus or Bus()
         self._handlers: dict[str, Callable | None] = {}
 
     def handler(self, operation: str) -> Callable | None:
@@ -59,6 +53,10 @@ class Provider:
     @staticmethod
     def runs_on_loop(handler: Callable) -> bool:
         return inspect.iscoroutinefunction(handler)
+
+    def attach(self, providers: dict[str, Provider]) -> None:
+        """Called once all providers exist, for the few that call another service's
+        provider directly (STS reads IAM's roles). Events go through the bus instead."""
 
     def start(self) -> None:
         """Start the provider's engines (sweepers, servers); called once at server start."""

@@ -115,3 +115,15 @@ def test_cloudwatch_answers_in_each_of_its_three_protocols(cloudlet):
                         {"Content-Type": "application/x-www-form-urlencoded"})
     assert b"<Code>NotImplemented</Code>" in query.content
     assert b"<ErrorResponse" in query.content
+
+
+def test_clock_moves_forward_only(fresh_cloudlet):
+    server = fresh_cloudlet()
+    before = requests.get(server.endpoint + "/_cloudlet/clock", timeout=10).json()
+    moved = requests.post(server.endpoint + "/_cloudlet/clock", json={"advance": 86400},
+                          timeout=10).json()
+    assert moved["offset_seconds"] == before["offset_seconds"] + 86400
+    assert moved["now"][:10] > before["now"][:10]
+    refused = requests.post(server.endpoint + "/_cloudlet/clock", json={"advance": -5},
+                            timeout=10)
+    assert refused.status_code == 400

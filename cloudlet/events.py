@@ -1,0 +1,59 @@
+"""The in-process event bus between services.
+
+S3 notifications to Lambda, Lambda's output to Logs, metrics from every service, alarms
+to SNS: a service publishes an event on a topic; whoever subscribed receives it. No
+service imports another's internals to deliver one.
+
+    bus.subscribe("s3:ObjectCreated", handler)     # handler(event: dict) -> None
+    bus.publish("s3:ObjectCreated", {...})
+
+Handlers run on the bus's worker thread, in order of publication, so a slow subscriber
+never holds up the request that published.
+"""
+
+from __future__ import annotations
+
+import logging
+import queue
+import threading
+from collections import defaultdict
+from collections.abc import Callable
+
+log = logging.getLogger("cloudlet.events")
+
+Handler = Callable[[dict], None]
+
+
+class Bus:
+    def __init__(self):
+        self._subscribers: dict[str, list[Handler]] = defaultdict(list)
+        self._queue: queue.Queue = queue.Queue()
+        self._worker: threading.Thread | None = None
+
+    def subscribe(self, topic: str, handler: Handler) -> None:
+        self._subscribers[topic].append(handler)
+
+    def publish(self, topic: str, event: dict) -> None:
+        if self._subscribers.get(topic):
+            self._ensure_worker()
+            self._queue.put((topic, event))
+
+    def _ensure_worker(self) -> None:
+        if self._worker is None or not self._worker.is_alive():
+            self._worker = threading.Thread(target=self._run, name="event-bus", daemon=True)
+            self._worker.start()
+
+    def _run(self) -> None:
+        while True:
+            topic, event = self._queue.get()
+            for handler in list(self._subscribers.get(topic, ())):
+                try:
+                    handler(event)
+                except Exception:
+                    log.exception("event handler for %s failed", topic)
+            self._queue.task_done()
+
+    def drain(self) -> None:
+        """Wait until every published event has been handled (shutdown, tests)."""
+        if self._worker is not None and self._worker.is_alive():
+            self._queue.join()

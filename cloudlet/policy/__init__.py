@@ -1,0 +1,1 @@
+"""The IAM policy language and its evaluation: pure, no I/O."""
