@@ -10,9 +10,9 @@ logged with its traceback and the client gets a modeled `InternalFailure`, never
 from __future__ import annotations
 
 import asyncio
-import datetime as dt
 import logging
 import uuid
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
@@ -56,6 +56,8 @@ class Pipeline:
         self.credentials = credentials
         self.authorizer = authorizer
         self._codecs: dict[tuple[str, str], Codec] = {}
+        # Providers' blocking operations run here; some (a Lambda invoke) take long.
+        self.executor = ThreadPoolExecutor(max_workers=64, thread_name_prefix="provider")
         self.steps = [
             self.route,
             self.authenticate,
@@ -137,7 +139,7 @@ class Pipeline:
             ex.result = await handler(ex.context, ex.params)
         else:
             ex.result = await asyncio.get_running_loop().run_in_executor(
-                None, handler, ex.context, ex.params
+                self.executor, handler, ex.context, ex.params
             )
 
     async def serialize(self, ex: Exchange) -> None:
@@ -168,6 +170,3 @@ class Pipeline:
     def _fallback_codec(self) -> Codec:
         return self.codec("sts", "query")
 
-
-def utcnow() -> dt.datetime:
-    return dt.datetime.now(dt.UTC)
