@@ -13,5 +13,7 @@ need() {  # need <command> <debian package> <what for>
   missing="$missing $2"
 }
 need wrk wrk "the gateway benchmark's load client (bench/gateway.py)"
+need chromium chromium "the S3 CORS test from a real browser (tests/e2e/s3/test_cors_browser.py)"
+need chromedriver chromium-driver "driving headless Chromium in the S3 CORS test"
 [ -z "$missing" ] || echo "sysdeps: continuing without:$missing" >&2
 exit 0
