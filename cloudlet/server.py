@@ -62,6 +62,14 @@ class Server(uvicorn.Server):
     an idle client never sends one; an idle connection has no request to finish, so it is
     aborted. Connections with a request in flight still finish it."""
 
+    banner_text = ""
+
+    async def startup(self, sockets=None):
+        await super().startup(sockets)
+        if self.started and self.banner_text:  # the port is open now
+            sys.stdout.write(self.banner_text)
+            sys.stdout.flush()
+
     async def shutdown(self, sockets=None):
         for connection in list(self.server_state.connections):
             cycle = getattr(connection, "cycle", None)
@@ -121,8 +129,7 @@ def run(settings: Settings) -> None:
         **ssl,
     )
     server = Server(config)
-    sys.stdout.write(banner(settings, data_dir))
-    sys.stdout.flush()
+    server.banner_text = banner(settings, data_dir)
     # uvicorn finishes in-flight requests and runs the shutdown (flushing state), then
     # re-raises the signal it caught; these handlers turn that into a clean exit.
     signal.signal(signal.SIGTERM, _exit_cleanly)
