@@ -1,0 +1,152 @@
+"""Policy documents: parsing, statement positions, and IAM's validation messages."""
+
+import json
+
+import pytest
+
+from cloudlet.errors import ServiceError
+from cloudlet.policy.document import (
+    parse,
+    validate_identity_policy,
+    validate_managed_policy,
+    validate_resource_policy,
+    validate_session_policy,
+    validate_trust_policy,
+)
+
+
+def doc(*statements, version="2012-10-17"):
+    body = {"Statement": list(statements)}
+    if version is not None:
+        body = {"Version": version, **body}
+    return json.dumps(body)
+
+
+ALLOW_ALL = {"Effect": "Allow", "Action": "*", "Resource": "*"}
+
+
+def error_of(fn, text):
+    with pytest.raises(ServiceError) as info:
+        fn(text)
+    return info.value
+
+
+def test_parse_reads_every_element():
+    text = doc(
+        {"Sid": "A", "Effect": "Allow", "NotAction": ["iam:*"], "NotResource": "arn:aws:s3:::b",
+         "Condition": {"NumericLessThan": {"s3:max-keys": 10}, "Bool": {"aws:SecureTransport": True}}},
+    )
+    st = parse(text).statements[0]
+    assert st.sid == "A" and st.effect == "Allow"
+    assert st.not_actions == ("iam:*",) and st.actions is None
+    assert st.not_resources == ("arn:aws:s3:::b",)
+    assert st.conditions == {"NumericLessThan": {"s3:max-keys": ("10",)},
+                             "Bool": {"aws:SecureTransport": ("true",)}}
+
+
+def test_positions_are_line_and_column_of_each_statement():
+    text = (
+        '{\n'
+        '  "Version": "2012-10-17",\n'
+        '  "Statement": [\n'
+        '    {"Effect": "Allow", "Action": "s3:*", "Resource": "*"},\n'
+        '    {\n'
+        '      "Effect": "Deny", "Action": "s3:Delete*", "Resource": "*"\n'
+        '    }\n'
+        '  ]\n'
+        '}'
+    )
+    first, second = parse(text).statements
+    assert (first.start, first.end) == ((4, 5), (4, 58))
+    assert (second.start, second.end) == ((5, 5), (7, 5))
+    assert (first.index, second.index) == (0, 1)
+
+
+def test_single_statement_object_has_a_position():
+    text = '{"Version":"2012-10-17","Statement":{"Effect":"Allow","Action":"s3:*","Resource":"*"}}'
+    st = parse(text).statements[0]
+    assert st.start == (1, 37) and st.end == (1, len(text) - 1)
+
+
+def test_braces_inside_strings_do_not_confuse_positions():
+    text = doc({"Sid": "x{}[]", "Effect": "Allow", "Action": "s3:*", "Resource": "arn:aws:s3:::a}b"},
+               ALLOW_ALL)
+    a, b = parse(text).statements
+    assert a.end[1] < b.start[1]
+
+
+@pytest.mark.parametrize(
+    "text, message",
+    [
+        ("{", "Syntax errors in policy."),
+        ("[]", "Syntax errors in policy."),
+        ('{"Version": "2012-10-17"}', "Syntax errors in policy."),
+        (doc(ALLOW_ALL, version="2013-01-01"), "The policy must contain a valid version string"),
+        (doc({"Action": "s3:*", "Resource": "*"}), "Missing required field Effect"),
+        (doc({"Effect": "allow", "Action": "s3:*", "Resource": "*"}), "The policy failed legacy parsing"),
+        (doc({"Effect": "Allow", "Resource": "*"}), "Policy statement must contain actions."),
+        (doc({"Effect": "Allow", "Action": "s3:*"}), "Policy statement must contain resources."),
+        (doc({"Effect": "Allow", "Action": "s3:*", "Resource": "bucket"}),
+         'Resource bucket must be in ARN format or "*".'),
+        (doc({"Effect": "Allow", "Action": "s3:*", "Resource": "arn:foo:s3:::b"}),
+         'Partition "foo" is not valid for resource "arn:foo:s3:::b".'),
+        (doc({"Effect": "Allow", "Principal": "*", "Action": "s3:*", "Resource": "*"}),
+         "Policy document should not specify a principal."),
+        (doc({"Effect": "Allow", "Actions": "s3:*", "Resource": "*"}), "Syntax errors in policy."),
+        (doc({"Effect": "Allow", "Action": "s3get", "Resource": "*"}),
+         "Actions/Conditions must be prefaced by a vendor, e.g., iam, sdb, ec2, etc."),
+        (doc({"Effect": "Allow", "Action": "s3:*", "Resource": "*",
+              "Condition": {"StringEqualz": {"aws:username": "a"}}}), "Syntax errors in policy."),
+        (doc({"Sid": "a", **ALLOW_ALL}, {"Sid": "a", **ALLOW_ALL}),
+         "Statement IDs (SID) in a single policy must be unique."),
+        ('{"Version":"2012-10-17","Version":"2012-10-17","Statement":[]}', "Syntax errors in policy."),
+    ],
+)
+def test_identity_policy_messages(text, message):
+    err = error_of(validate_identity_policy, text)
+    assert (err.code, err.status, err.message) == ("MalformedPolicyDocument", 400, message)
+
+
+def test_version_may_be_absent_or_2008():
+    assert validate_identity_policy(doc(ALLOW_ALL, version=None)).version is None
+    assert validate_identity_policy(doc(ALLOW_ALL, version="2008-10-17")).version == "2008-10-17"
+
+
+def test_managed_policy_size_quota_counts_non_whitespace():
+    padded = doc(ALLOW_ALL).replace(",", "," + " " * 7000)
+    assert validate_managed_policy(padded)
+    big = doc({"Effect": "Allow", "Action": "s3:*",
+               "Resource": [f"arn:aws:s3:::bucket-{i:05d}" for i in range(260)]})
+    err = error_of(validate_managed_policy, big)
+    assert (err.code, err.message) == ("LimitExceeded", "Cannot exceed quota for PolicySize: 6144")
+
+
+def test_resource_policy_needs_a_principal():
+    err = error_of(validate_resource_policy, doc(ALLOW_ALL))
+    assert err.message == "Missing required field Principal"
+    ok = doc({"Effect": "Allow", "Principal": {"AWS": "111122223333"}, "Action": "s3:GetObject",
+              "Resource": "arn:aws:s3:::b/*"})
+    assert validate_resource_policy(ok).statements[0].principals == {"AWS": ("111122223333",)}
+    bad = doc({"Effect": "Allow", "Principal": {"AWS": "alice"}, "Action": "s3:*", "Resource": "*"})
+    assert error_of(validate_resource_policy, bad).message == 'Invalid principal in policy: "AWS":"alice"'
+
+
+def test_trust_policy_rules():
+    trust = {"Effect": "Allow", "Principal": {"Service": "lambda.amazonaws.com"},
+             "Action": "sts:AssumeRole"}
+    assert validate_trust_policy(doc(trust)).statements[0].principals == {
+        "Service": ("lambda.amazonaws.com",)}
+    no_principal = error_of(validate_trust_policy, doc({"Effect": "Allow", "Action": "sts:AssumeRole"}))
+    assert no_principal.message.endswith("The passed in policy has a statement with no principals!")
+    with_resource = error_of(validate_trust_policy, doc({**trust, "Resource": "*"}))
+    assert with_resource.message == "Has prohibited field Resource."
+    wrong_action = error_of(validate_trust_policy, doc({**trust, "Action": "s3:GetObject"}))
+    assert wrong_action.message == "AssumeRole policy may only specify STS AssumeRole actions."
+
+
+def test_session_policy_is_an_identity_policy_of_at_most_2048_chars():
+    assert validate_session_policy(doc(ALLOW_ALL))
+    err = error_of(validate_session_policy, doc(ALLOW_ALL).replace(",", "," + " " * 2100, 1))
+    assert err.code == "ValidationError"
+    assert error_of(validate_session_policy, doc({**ALLOW_ALL, "Principal": "*"})).message == (
+        "Policy document should not specify a principal.")
