@@ -6,11 +6,9 @@ import datetime as dt
 
 import cbor2
 import pytest
-from botocore.awsrequest import HeadersDict
-from botocore.parsers import create_parser
-from botocore.serialize import create_serializer
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from oracle import botocore_parse, wire_request
 
 from cloudlet.errors import SerializationError, ServiceError
 from cloudlet.models import service_model
@@ -19,6 +17,7 @@ from cloudlet.protocols.cbor import CborCodec
 
 MODEL = service_model("cloudwatch")
 PREFIX = MODEL.metadata["targetPrefix"]
+PROTOCOL = "smithy-rpc-v2-cbor"
 
 
 @pytest.fixture(scope="module")
@@ -29,21 +28,6 @@ def codec():
 def request(operation: str, body: bytes = b"", service: str = PREFIX) -> HttpRequest:
     headers = Headers([("smithy-protocol", "rpc-v2-cbor"), ("Content-Type", "application/cbor")])
     return HttpRequest("POST", f"/service/{service}/operation/{operation}", "", headers, body)
-
-
-def botocore_request(params: dict, operation: str) -> HttpRequest:
-    op = MODEL.operation_model(operation)
-    sent = create_serializer("smithy-rpc-v2-cbor", False).serialize_to_request(params, op)
-    return HttpRequest(
-        sent["method"], sent["url_path"], "", Headers(sent["headers"].items()), sent["body"]
-    )
-
-
-def botocore_parse(response, operation: str):
-    op = MODEL.operation_model(operation)
-    headers = HeadersDict(response.headers)  # case-insensitive, as on the wire
-    raw = {"status_code": response.status, "headers": headers, "body": response.body}
-    return create_parser("smithy-rpc-v2-cbor").parse(raw, op.output_shape)
 
 
 def test_parses_what_botocore_sends(codec):
@@ -60,7 +44,8 @@ def test_parses_what_botocore_sends(codec):
             }
         ],
     }
-    op, parsed = codec.parse(botocore_request(params, "PutMetricData"))
+    request = wire_request(PROTOCOL, MODEL.operation_model("PutMetricData"), params)
+    op, parsed = codec.parse(request)
     assert op.name == "PutMetricData"
     assert parsed == params
     assert parsed["MetricData"][0]["Timestamp"].tzinfo is not None
@@ -149,7 +134,7 @@ def test_response_is_cbor_botocore_reads(codec):
     decoded = cbor2.loads(response.body)
     stamp = decoded["MetricDataResults"][0]["Timestamps"][0]
     assert stamp == when  # tag 1, decoded by cbor2 as a datetime
-    parsed = botocore_parse(response, "GetMetricData")
+    parsed = botocore_parse(PROTOCOL, response, op.output_shape)
     assert parsed["MetricDataResults"] == result["MetricDataResults"]
     assert parsed["ResponseMetadata"]["RequestId"] == "req-1"
 
@@ -182,7 +167,7 @@ def test_modeled_error_carries_query_code_header(codec):
     assert response.headers["x-amzn-query-error"] == "ResourceNotFound;Sender"
     body = cbor2.loads(response.body)
     assert body["__type"] == "DashboardNotFoundError"
-    parsed = botocore_parse(response, "GetDashboard")
+    parsed = botocore_parse(PROTOCOL, response, op.output_shape)
     assert parsed["Error"]["Code"] == "ResourceNotFound"
     assert parsed["Error"]["Message"] == "Dashboard x does not exist"
 

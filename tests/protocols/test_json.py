@@ -7,10 +7,8 @@ import datetime as dt
 import json
 
 import pytest
-from botocore.awsrequest import HeadersDict
-from botocore.parsers import create_parser
-from botocore.serialize import create_serializer
 from conformance import normalize
+from oracle import LEAVES, botocore_parse, sample, wire_request
 
 from cloudlet.errors import ServiceError
 from cloudlet.models import service_model
@@ -18,51 +16,17 @@ from cloudlet.protocols.base import Headers, HttpRequest
 from cloudlet.protocols.json import JsonCodec
 
 WHEN = dt.datetime(2021, 3, 4, 5, 6, 7, 250000, tzinfo=dt.UTC)
-
-
-def sample(shape, depth: int = 0):
-    """A value for every member of a shape, a few levels deep; None where too deep."""
-    kind = shape.type_name
-    if kind in ("structure", "list", "map") and depth > 5:
-        return None
-    if kind == "structure":
-        values = {n: sample(m, depth + 1) for n, m in shape.members.items()}
-        return {n: v for n, v in values.items() if v is not None} or None
-    if kind == "list":
-        item = sample(shape.member, depth + 1)
-        return None if item is None else [item, item]
-    if kind == "map":
-        value = sample(shape.value, depth + 1)
-        return None if value is None else {"k1": value, "k é/2&=+": value, "": value}
-    return {
-        "string": 'v é&=+/<x>%"\\\n\u2028😹',
-        "integer": 7, "long": 2**53, "short": 3, "byte": 1,
-        "float": 1.5, "double": -2.25e-10,
-        "boolean": False,
-        "timestamp": WHEN,
-        "blob": b"\x00\xffblob",
-    }[kind]
+JSON_LEAVES = {
+    **LEAVES,
+    "string": 'v é&=+/<x>%"\\\n\u2028😹', "long": 2**53, "double": -2.25e-10,
+    "boolean": False, "timestamp": WHEN, "map keys": ("k1", "k é/2&=+", ""),
+}
 
 
 def json_request(codec: JsonCodec, name: str, body: bytes, target: str | None = None):
     target = f"{codec.target_prefix}.{name}" if target is None else target
     headers = {"X-Amz-Target": target, "Content-Type": codec.content_type}
     return HttpRequest("POST", "/", "", Headers(headers.items()), body)
-
-
-def botocore_request(codec: JsonCodec, name: str, params: dict) -> HttpRequest:
-    operation = codec.model.operation_model(name)
-    serialized = create_serializer("json", include_validation=False).serialize_to_request(
-        params, operation
-    )
-    headers = {k: v for k, v in serialized["headers"].items()}
-    return HttpRequest("POST", "/", "", Headers(headers.items()), serialized["body"])
-
-
-def botocore_parse(response, shape):
-    raw = {"status_code": response.status, "headers": HeadersDict(response.headers.items()),
-           "body": response.body}
-    return create_parser("json").parse(raw, shape)
 
 
 def operations(service: str, streaming: bool = True):
@@ -82,10 +46,11 @@ NOT_STREAMING = operations("logs", streaming=False) + operations("cloudwatch", s
 @pytest.mark.parametrize("service,name", ALL)
 def test_what_botocore_sends_parses_back_to_its_params(service, name):
     codec = CODECS[service]
-    shape = codec.model.operation_model(name).input_shape
-    params = sample(shape) or {} if shape is not None else {}
-    operation, parsed = codec.parse(botocore_request(codec, name, params))
-    assert operation.name == name
+    operation = codec.model.operation_model(name)
+    shape = operation.input_shape
+    params = sample(shape, JSON_LEAVES) or {} if shape is not None else {}
+    parsed_operation, parsed = codec.parse(wire_request("json", operation, params))
+    assert parsed_operation.name == name
     assert normalize(shape, parsed) == normalize(shape, params)
 
 
@@ -94,11 +59,11 @@ def test_what_we_send_botocore_parses_back_to_the_result(service, name):
     codec = CODECS[service]
     operation = codec.model.operation_model(name)
     shape = operation.output_shape
-    result = (sample(shape) or {}) if shape is not None else {}
+    result = (sample(shape, JSON_LEAVES) or {}) if shape is not None else {}
     response = codec.serialize(operation, result, "req-42")
     assert response.status == 200
     assert response.headers["Content-Type"] == codec.content_type
-    parsed = botocore_parse(response, shape)
+    parsed = botocore_parse("json", response, shape)
     assert parsed["ResponseMetadata"]["RequestId"] == "req-42"
     parsed.pop("ResponseMetadata")
     assert normalize(shape, parsed) == normalize(shape, result)
@@ -167,7 +132,7 @@ def test_a_modeled_error_reaches_botocore_with_code_message_and_fields():
     assert json.loads(response.body) == {
         "__type": "ResourceNotFoundException", "message": "The log group does not exist.",
     }
-    parsed = botocore_parse(response, operation.output_shape)
+    parsed = botocore_parse("json", response, operation.output_shape)
     assert parsed["Error"] == {"Code": "ResourceNotFoundException",
                                "Message": "The log group does not exist."}
     assert response.status == 400
@@ -180,10 +145,8 @@ def test_error_fields_are_serialized_as_the_error_shape_says():
                          fields={"expectedSequenceToken": "49590"})
     response = codec.serialize_error(error, operation, "r")
     shape = codec.error_shape("DataAlreadyAcceptedException")
-    assert create_parser("json").parse(
-        {"status_code": 400, "headers": HeadersDict(response.headers.items()),
-         "body": response.body}, shape,
-    )["expectedSequenceToken"] == "49590"
+    assert response.status == 400
+    assert botocore_parse("json", response, shape)["expectedSequenceToken"] == "49590"
 
 
 def test_query_compatible_errors_carry_the_query_code_and_fault():
@@ -196,6 +159,6 @@ def test_query_compatible_errors_carry_the_query_code_and_fault():
         expected_code = shape.metadata["error"]["code"]
         side = "Sender" if fault else "Receiver"
         assert response.headers["x-amzn-query-error"] == f"{expected_code};{side}"
-        parsed = botocore_parse(response, operation.output_shape)
+        parsed = botocore_parse("json", response, operation.output_shape)
         assert parsed["Error"]["Code"] == expected_code
         assert parsed["Error"]["Type"] == side

@@ -3,67 +3,16 @@ and parses the responses we serialize."""
 
 from __future__ import annotations
 
-import datetime as dt
-from urllib.parse import urlsplit
-
 import pytest
-from botocore.awsrequest import create_request_object, prepare_request_dict
-from botocore.parsers import create_parser
-from botocore.serialize import create_serializer
 from conformance import normalize
+from oracle import WHEN, botocore_parse, sample, wire_request
 
 from cloudlet.errors import ServiceError
 from cloudlet.models import service_model
-from cloudlet.protocols.base import Headers, HttpRequest
+from cloudlet.protocols.base import HttpRequest
 from cloudlet.protocols.query import QueryCodec
 
 SERVICES = ("iam", "sts", "sns", "rds", "cloudwatch")
-WHEN = dt.datetime(2021, 3, 4, 5, 6, 7, tzinfo=dt.UTC)
-
-
-def sample(shape, depth: int = 0):
-    """A value for every member of a shape, a few levels deep; None where too deep."""
-    kind = shape.type_name
-    if kind in ("structure", "list", "map") and depth > 5:
-        return None
-    if kind == "structure":
-        values = {n: sample(m, depth + 1) for n, m in shape.members.items()}
-        return {n: v for n, v in values.items() if v is not None} or None
-    if kind == "list":
-        item = sample(shape.member, depth + 1)
-        return None if item is None else [item, item]
-    if kind == "map":
-        value = sample(shape.value, depth + 1)
-        return None if value is None else {"k1": value, "k é/2&=+": value}
-    return {
-        "string": "v é&=+/<x>%",
-        "integer": 7, "long": 8, "short": 3, "byte": 1,
-        "float": 1.5, "double": 2.25,
-        "boolean": True,
-        "timestamp": WHEN,
-        "blob": b"\x00\xffblob",
-    }[kind]
-
-
-def wire_request(protocol: str, operation, params: dict, method: str | None = None) -> HttpRequest:
-    """The HTTP request botocore would send for `params`."""
-    serialized = create_serializer(protocol, include_validation=False).serialize_to_request(params, operation)
-    if method:
-        serialized["method"] = method
-    prepare_request_dict(serialized, endpoint_url="https://service.example.com")
-    prepared = create_request_object(serialized).prepare()
-    url = urlsplit(prepared.url)
-    body = prepared.body or b""
-    return HttpRequest(
-        method=prepared.method, path=url.path or "/", query=url.query,
-        headers=Headers(prepared.headers.items()),
-        body=body.encode("utf-8") if isinstance(body, str) else body,
-    )
-
-
-def botocore_parse(protocol: str, response, shape) -> dict:
-    raw = {"status_code": response.status, "headers": response.headers, "body": response.body}
-    return create_parser(protocol).parse(raw, shape)
 
 
 def operations(services) -> list:

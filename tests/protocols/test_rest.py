@@ -3,12 +3,10 @@
 from __future__ import annotations
 
 import datetime as dt
-from urllib.parse import urlsplit
 
 import pytest
-from botocore.awsrequest import create_request_object, prepare_request_dict
 from botocore.model import ServiceModel
-from botocore.serialize import create_serializer
+from oracle import wire_request
 
 from cloudlet.errors import SerializationError, UnknownOperation
 from cloudlet.models import service_model
@@ -46,21 +44,6 @@ def minimal(shape):
             "timestamp": WHEN, "blob": b"x"}.get(kind, "x")
 
 
-def botocore_request(model: ServiceModel, name: str, params: dict) -> HttpRequest:
-    operation = model.operation_model(name)
-    serialized = create_serializer(model.protocol, include_validation=False).serialize_to_request(
-        params, operation
-    )
-    prepare_request_dict(serialized, endpoint_url="http://127.0.0.1:4566")
-    prepared = create_request_object(serialized).prepare()
-    url = urlsplit(prepared.url)
-    body = prepared.body or b""
-    return HttpRequest(
-        prepared.method, url.path, url.query, Headers(prepared.headers.items()),
-        body.encode() if isinstance(body, str) else body,
-    )
-
-
 def routable(service: str):
     model = service_model(service)
     return [
@@ -80,7 +63,7 @@ def test_every_operation_routes_from_what_botocore_sends(codecs, service, name):
     model = service_model(service)
     operation = model.operation_model(name)
     params = minimal(operation.input_shape) if operation.input_shape else {}
-    assert codecs[service].operation_for(botocore_request(model, name, params)).name == name
+    assert codecs[service].operation_for(wire_request(model.protocol, operation, params)).name == name
 
 
 @pytest.mark.parametrize("method,target,headers,expected", [

@@ -3,82 +3,24 @@ must parse, and parses the responses we serialize."""
 
 from __future__ import annotations
 
-import datetime as dt
-import io
 import json
-from urllib.parse import urlsplit
 
 import pytest
-from botocore.awsrequest import HeadersDict, create_request_object, prepare_request_dict
-from botocore.parsers import create_parser
-from botocore.serialize import create_serializer
 from conformance import normalize
+from oracle import LEAVES, botocore_parse, sample, wire_request
 
 from cloudlet.errors import ServiceError
 from cloudlet.models import service_model
 from cloudlet.protocols.base import Headers, HttpRequest
 from cloudlet.protocols.restjson import RestJsonCodec
 
-WHEN = dt.datetime(2021, 3, 4, 5, 6, 7, tzinfo=dt.UTC)
 MODEL = service_model("lambda")
 CODEC = RestJsonCodec(MODEL)
-
-
-def sample(shape, depth: int = 0, location: str | None = None):
-    """A value for every member of a shape, a few levels deep; None where too deep."""
-    kind = shape.type_name
-    if kind in ("structure", "list", "map") and depth > 5:
-        return None
-    if kind == "structure":
-        values = {
-            n: sample(m, depth + 1, m.serialization.get("location"))
-            for n, m in shape.members.items()
-        }
-        return {n: v for n, v in values.items() if v is not None} or None
-    if kind == "list":
-        item = sample(shape.member, depth + 1, location)
-        return None if item is None else [item, item]
-    if kind == "map":
-        value = sample(shape.value, depth + 1)
-        return None if value is None else {"k1": value, "k é/2&=+": value}
-    if kind == "string" and location == "header":
-        return "v-é &=+/%"  # a header holds no line breaks
-    if kind == "integer" and location == "statusCode":
-        return 202
-    return {
-        "string": 'v é&=+/<x>%"\\\n😹',
-        "integer": 7, "long": 2**40, "short": 3, "byte": 1,
-        "float": 1.5, "double": -2.25,
-        "boolean": True,
-        "timestamp": WHEN,
-        "blob": b"\x00\xffblob",
-    }[kind]
-
-
-def botocore_request(name: str, params: dict) -> HttpRequest:
-    operation = MODEL.operation_model(name)
-    serialized = create_serializer("rest-json", include_validation=False).serialize_to_request(
-        params, operation
-    )
-    prepare_request_dict(serialized, endpoint_url="http://127.0.0.1:4566")
-    prepared = create_request_object(serialized).prepare()
-    url = urlsplit(prepared.url)
-    body = prepared.body or b""
-    if hasattr(body, "read"):
-        body = body.read()
-    return HttpRequest(
-        prepared.method, url.path, url.query, Headers(prepared.headers.items()),
-        body.encode("utf-8") if isinstance(body, str) else body,
-    )
-
-
-def botocore_parse(operation, response, shape=None):
-    shape = shape or operation.output_shape
-    body = response.body
-    raw = {"status_code": response.status, "headers": HeadersDict(response.headers.items()),
-           "body": io.BytesIO(body) if operation.has_streaming_output and response.status < 300
-           else body}
-    return create_parser("rest-json").parse(raw, shape)
+RESTJSON_LEAVES = {**LEAVES, "string": 'v é&=+/<x>%"\\\n😹', "long": 2**40, "double": -2.25}
+LOCATED = {
+    "header": {"string": "v-é &=+/%"},  # a header holds no line breaks
+    "statusCode": {"integer": 202},
+}
 
 
 def request(method: str, target: str, body: bytes = b"", **headers) -> HttpRequest:
@@ -96,10 +38,11 @@ NOT_STREAMING = [
 
 @pytest.mark.parametrize("name", OPERATIONS)
 def test_what_botocore_sends_parses_back_to_its_params(name):
-    shape = MODEL.operation_model(name).input_shape
-    params = (sample(shape) or {}) if shape is not None else {}
-    operation, parsed = CODEC.parse(botocore_request(name, params))
-    assert operation.name == name
+    operation = MODEL.operation_model(name)
+    shape = operation.input_shape
+    params = (sample(shape, RESTJSON_LEAVES, LOCATED) or {}) if shape is not None else {}
+    parsed_operation, parsed = CODEC.parse(wire_request("rest-json", operation, params))
+    assert parsed_operation.name == name
     assert normalize(shape, parsed) == normalize(shape, params)
 
 
@@ -107,9 +50,9 @@ def test_what_botocore_sends_parses_back_to_its_params(name):
 def test_what_we_send_botocore_parses_back_to_the_result(name):
     operation = MODEL.operation_model(name)
     shape = operation.output_shape
-    result = (sample(shape) or {}) if shape is not None else {}
+    result = (sample(shape, RESTJSON_LEAVES, LOCATED) or {}) if shape is not None else {}
     response = CODEC.serialize(operation, result, "req-42")
-    parsed = botocore_parse(operation, response)
+    parsed = botocore_parse("rest-json", response, shape, streaming=operation.has_streaming_output)
     assert parsed["ResponseMetadata"]["RequestId"] == "req-42"
     parsed.pop("ResponseMetadata")
     assert normalize(shape, parsed) == normalize(shape, result)
@@ -204,9 +147,9 @@ def test_a_modeled_error_carries_type_message_and_error_type_header():
     assert response.headers["x-amzn-ErrorType"] == "ResourceNotFoundException"
     assert response.headers["x-amzn-RequestId"] == "req-9"
     assert json.loads(response.body) == {"Type": "User", "Message": error.message}
-    parsed = botocore_parse(operation, response)
+    parsed = botocore_parse("rest-json", response, operation.output_shape)
     assert parsed["Error"] == {"Code": "ResourceNotFoundException", "Message": error.message}
-    modeled = botocore_parse(operation, response, CODEC.error_shape(error.code))
+    modeled = botocore_parse("rest-json", response, CODEC.error_shape(error.code))
     assert modeled["Type"] == "User"
 
 
@@ -215,7 +158,7 @@ def test_error_fields_and_server_faults():
     error = ServiceError("Rate exceeded", code="TooManyRequestsException", status=429,
                          fields={"retryAfterSeconds": "3", "Reason": "ReservedFunctionConcurrentInvocationLimitExceeded"})
     response = CODEC.serialize_error(error, operation, "r")
-    modeled = botocore_parse(operation, response, CODEC.error_shape(error.code))
+    modeled = botocore_parse("rest-json", response, CODEC.error_shape(error.code))
     assert modeled["retryAfterSeconds"] == "3"
     assert modeled["Reason"] == "ReservedFunctionConcurrentInvocationLimitExceeded"
     assert response.headers["Retry-After"] == "3"
@@ -228,5 +171,5 @@ def test_an_unmodeled_error_still_reaches_botocore():
     operation = MODEL.operation_model("ListFunctions")
     error = ServiceError("1 validation error detected", code="ValidationException")
     response = CODEC.serialize_error(error, operation, "r")
-    parsed = botocore_parse(operation, response)
+    parsed = botocore_parse("rest-json", response, operation.output_shape)
     assert parsed["Error"] == {"Code": "ValidationException", "Message": error.message}

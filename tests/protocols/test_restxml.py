@@ -3,15 +3,9 @@ must parse, and parses the responses we serialize. Hostile XML is a 400, never a
 
 from __future__ import annotations
 
-import datetime as dt
-import io
-from urllib.parse import urlsplit
-
 import pytest
-from botocore.awsrequest import create_request_object, prepare_request_dict
-from botocore.parsers import create_parser
-from botocore.serialize import create_serializer
 from conformance import normalize
+from oracle import LEAVES, botocore_parse, sample, wire_request
 
 from cloudlet.errors import SerializationError, ServiceError
 from cloudlet.models import service_model
@@ -19,7 +13,6 @@ from cloudlet.protocols.base import Headers, HttpRequest
 from cloudlet.protocols.restxml import RestXmlCodec
 from cloudlet.protocols.xml import parse_xml
 
-WHEN = dt.datetime(2021, 3, 4, 5, 6, 7, tzinfo=dt.UTC)
 MODEL = service_model("s3")
 CODEC = RestXmlCodec(MODEL)
 OPERATIONS = list(MODEL.operation_names)
@@ -35,64 +28,9 @@ TWINS = {
 # Outputs that cannot round-trip: event streams are not encoded here, and the
 # deprecated GetBucketNotification has two members named <Event>.
 NO_OUTPUT_ROUND_TRIP = {"SelectObjectContent", "GetBucketNotification"}
-HEADER_LOCATIONS = ("header", "headers")
-
-
-def sample(shape, depth: int = 0, ascii_only: bool = False):
-    """A value for every member of a shape, a few levels deep; None where too deep.
-    Header-bound members get ASCII text (HTTP headers carry nothing else)."""
-    kind = shape.type_name
-    if kind in ("structure", "list", "map") and depth > 5:
-        return None
-    if kind == "structure":
-        values = {
-            n: sample(m, depth + 1, m.serialization.get("location") in HEADER_LOCATIONS)
-            for n, m in shape.members.items()
-            if not m.serialization.get("eventstream")
-        }
-        return {n: v for n, v in values.items() if v is not None} or None
-    if kind == "list":
-        item = sample(shape.member, depth + 1, ascii_only)
-        return None if item is None else [item, item]
-    if kind == "map":
-        value = sample(shape.value, depth + 1, ascii_only)
-        keys = ("k1", "k2") if ascii_only else ("k1", "k é/2&=+")
-        return None if value is None else dict.fromkeys(keys, value)
-    return {
-        "string": "v-1" if ascii_only else "v é&=+/<x>%",
-        "integer": 7, "long": 8, "short": 3, "byte": 1,
-        "float": 1.5, "double": 2.25,
-        "boolean": True,
-        "timestamp": WHEN,
-        "blob": b"\x00\xffblob",
-    }[kind]
-
-
-def wire_request(operation, params: dict) -> HttpRequest:
-    """The HTTP request botocore would send for `params` (path-style)."""
-    serializer = create_serializer("rest-xml", include_validation=False)
-    serialized = serializer.serialize_to_request(params, operation)
-    prepare_request_dict(serialized, endpoint_url="https://s3.us-east-1.amazonaws.com")
-    prepared = create_request_object(serialized).prepare()
-    url = urlsplit(prepared.url)
-    body = prepared.body or b""
-    if hasattr(body, "read"):
-        body = body.read()
-    return HttpRequest(
-        method=prepared.method, path=url.path or "/", query=url.query,
-        headers=Headers(prepared.headers.items()),
-        body=body.encode("utf-8") if isinstance(body, str) else body,
-    )
-
-
-def botocore_parse(response, shape, streaming: bool = False) -> dict:
-    body = response.body if isinstance(response.body, bytes) else b"".join(response.body)
-    raw = {
-        "status_code": response.status,
-        "headers": response.headers,
-        "body": io.BytesIO(body) if streaming else body,
-    }
-    return create_parser("rest-xml").parse(raw, shape)
+# Header-bound members get ASCII text (HTTP headers carry nothing else).
+ASCII = {"string": "v-1", "map keys": ("k1", "k2")}
+LOCATED = {"header": ASCII, "headers": ASCII}
 
 
 def put_request(path: str, query: str, body: bytes) -> HttpRequest:
@@ -104,8 +42,8 @@ def put_request(path: str, query: str, body: bytes) -> HttpRequest:
 @pytest.mark.parametrize("name", OPERATIONS)
 def test_every_request_botocore_sends_parses_back_to_its_params(name):
     operation = MODEL.operation_model(name)
-    params = (sample(operation.input_shape) or {}) if operation.input_shape else {}
-    parsed_operation, parsed = CODEC.parse(wire_request(operation, params))
+    params = (sample(operation.input_shape, LEAVES, LOCATED) or {}) if operation.input_shape else {}
+    parsed_operation, parsed = CODEC.parse(wire_request("rest-xml", operation, params))
     assert parsed_operation.name == TWINS.get(name, name)
     if name in TWINS:
         return
@@ -117,9 +55,9 @@ def test_every_request_botocore_sends_parses_back_to_its_params(name):
 def test_every_response_we_send_parses_in_botocore(name):
     operation = MODEL.operation_model(name)
     shape = operation.output_shape
-    result = (sample(shape) or {}) if shape is not None else {}
+    result = (sample(shape, LEAVES, LOCATED) or {}) if shape is not None else {}
     response = CODEC.serialize(operation, result, "req-42")
-    parsed = botocore_parse(response, shape, streaming=operation.has_streaming_output)
+    parsed = botocore_parse("rest-xml", response, shape, streaming=operation.has_streaming_output)
     parsed.pop("ResponseMetadata")
     assert normalize(shape, parsed) == normalize(shape, result)
 
@@ -180,7 +118,7 @@ def test_malformed_or_hostile_xml_is_a_400(body):
         CODEC.parse(put_request("/bucket", "tagging", body))
     assert (raised.value.code, raised.value.status) == ("MalformedXML", 400)
     response = CODEC.serialize_error(raised.value, None, "rid")
-    assert botocore_parse(response, None)["Error"]["Code"] == "MalformedXML"
+    assert botocore_parse("rest-xml", response, None)["Error"]["Code"] == "MalformedXML"
 
 
 @pytest.mark.parametrize("body", [BILLION_LAUGHS, XXE, b"<a>", b"", b"\xff"])
@@ -222,7 +160,7 @@ def test_an_error_in_the_generic_envelope():
     assert response.status == 404
     assert response.headers["Content-Type"] == "application/xml"
     assert b"<ErrorResponse><Error><Type>Sender</Type><Code>NoSuchKey</Code>" in response.body
-    parsed = botocore_parse(response, None)
+    parsed = botocore_parse("rest-xml", response, None)
     assert parsed["Error"]["Code"] == "NoSuchKey"
     assert parsed["Error"]["Message"] == "The specified key does not exist."
     assert parsed["ResponseMetadata"]["RequestId"] == "rid"
@@ -234,7 +172,7 @@ def test_a_modeled_error_carries_its_fields():
                          fields={"StorageClass": "GLACIER", "AccessTier": "ARCHIVE_ACCESS"})
     response = CODEC.serialize_error(error, None, "rid")
     assert response.status == 403
-    parsed = botocore_parse(response, shape)
+    parsed = botocore_parse("rest-xml", response, shape)
     assert (parsed["StorageClass"], parsed["AccessTier"]) == ("GLACIER", "ARCHIVE_ACCESS")
 
 
@@ -254,5 +192,5 @@ def test_a_subclass_can_answer_with_a_bare_error():
     error = ServiceError("nope", code="NoSuchBucket", status=404, fields={"BucketName": "b"})
     response = BareErrorCodec(MODEL).serialize_error(error, None, "rid")
     assert response.body.startswith(b'<?xml version="1.0" encoding="UTF-8"?><Error><Code>')
-    parsed = botocore_parse(response, None)
+    parsed = botocore_parse("rest-xml", response, None)
     assert parsed["Error"] == {"Code": "NoSuchBucket", "Message": "nope", "BucketName": "b"}
