@@ -1,4 +1,4 @@
-"""cloudlet up | status | reset | coverage"""
+"""cloudlet up | status | reset | coverage | oidc token"""
 
 from __future__ import annotations
 
@@ -36,6 +36,16 @@ def main(argv: list[str] | None = None) -> None:
         sub.add_argument("--port", type=int, default=defaults.port)
         sub.add_argument("--data-dir", type=Path, default=defaults.data_dir)
     commands.add_parser("coverage", help="operations implemented per service")
+
+    oidc = commands.add_parser("oidc", help="Cloudlet's local OpenID Connect issuer")
+    oidc_commands = oidc.add_subparsers(dest="oidc_command", required=True)
+    token = oidc_commands.add_parser(
+        "token", help="print an ID token signed by the running Cloudlet's local issuer")
+    token.add_argument("--sub", required=True, help="the subject, e.g. repo:org/app:ref:refs/heads/main")
+    token.add_argument("--aud", default="sts.amazonaws.com", help="the audience (client id)")
+    token.add_argument("--ttl", type=int, default=3600, help="seconds until it expires")
+    token.add_argument("--host", default=defaults.host)
+    token.add_argument("--port", type=int, default=defaults.port)
 
     args = parser.parse_args(argv)
     sys.exit(COMMANDS[args.command](args) or 0)
@@ -98,4 +108,21 @@ def cmd_coverage(args) -> int:
     return 0
 
 
-COMMANDS = {"up": cmd_up, "status": cmd_status, "reset": cmd_reset, "coverage": cmd_coverage}
+def cmd_oidc(args) -> int:
+    """Ask the running Cloudlet to mint the token: the issuer is the URL it serves
+    (http://HOST:PORT/_cloudlet/oidc) and its clock is the service clock."""
+    body = json.dumps({"sub": args.sub, "aud": args.aud, "ttl": args.ttl}).encode()
+    request = urllib.request.Request(
+        f"http://{args.host}:{args.port}/_cloudlet/oidc/token", data=body, method="POST",
+        headers={"Content-Type": "application/json"})
+    try:
+        with urllib.request.urlopen(request, timeout=10) as reply:
+            print(json.load(reply)["token"])
+    except (OSError, urllib.error.URLError, ValueError, KeyError) as e:
+        print(f"Cloudlet on {args.host}:{args.port} did not mint a token: {e}", file=sys.stderr)
+        return 1
+    return 0
+
+
+COMMANDS = {"up": cmd_up, "status": cmd_status, "reset": cmd_reset, "coverage": cmd_coverage,
+            "oidc": cmd_oidc}

@@ -16,6 +16,7 @@ from cloudlet import __version__, clock
 from cloudlet.errors import ServiceError
 from cloudlet.gateway.pipeline import Pipeline
 from cloudlet.protocols.base import Headers, HttpRequest, HttpResponse
+from cloudlet.services.sts import oidc
 
 log = logging.getLogger("cloudlet.gateway")
 
@@ -100,6 +101,11 @@ class Gateway:
             return _json(200, body)
         if request.path == "/_cloudlet/clock":
             return self.clock(request)
+        sts = self.pipeline.providers.get("sts")
+        if request.path.startswith(oidc.LOCAL_PATH + "/") and sts is not None:
+            base = f"{'https' if request.secure else 'http'}://{request.host}"
+            return _json(*oidc.internal_route(sts.issuer, request.method, request.path, base,
+                                              request.body))
         return _json(404, {"message": "no such Cloudlet endpoint"})
 
     def clock(self, request: HttpRequest) -> HttpResponse:

@@ -104,7 +104,12 @@ class Pipeline:
         ex.codec = self.codec(ex.service, protocol)
 
     async def authenticate(self, ex: Exchange) -> None:
-        ex.auth = authenticate(ex.request, ex.service, self.credentials)
+        try:
+            ex.auth = authenticate(ex.request, ex.service, self.credentials)
+        except ServiceError:
+            if not self._unsigned_operation(ex):
+                raise
+            ex.auth = Authenticated(None, None, None, "anonymous", ex.request.body)
         if ex.auth.body is not None:
             ex.request.body = ex.auth.body
         credential = ex.auth.credential
@@ -118,6 +123,17 @@ class Pipeline:
             secure_transport=ex.request.secure,
             source_ip=ex.request.client_ip,
         )
+
+    def _unsigned_operation(self, ex: Exchange) -> bool:
+        """An unsigned request for an operation the model marks unsigned (STS's
+        AssumeRoleWithWebIdentity and AssumeRoleWithSAML) goes on, anonymous."""
+        if ex.request.headers.get("authorization") is not None or scope_of(ex.request):
+            return False
+        try:
+            operation, _ = ex.codec.parse(ex.request)
+        except ServiceError:
+            return False
+        return operation.auth_type == "none"
 
     async def parse(self, ex: Exchange) -> None:
         ex.operation, ex.params = ex.codec.parse(ex.request)
