@@ -18,6 +18,7 @@ from cloudlet.config import DEFAULT_ACCESS_KEY, DEFAULT_ACCOUNT, DEFAULT_SECRET_
 from cloudlet.events import Bus
 from cloudlet.gateway.app import Gateway
 from cloudlet.gateway.pipeline import Pipeline
+from cloudlet.iam.authorizer import Authorizer
 from cloudlet.models import SERVICES
 from cloudlet.services import provider_class
 from cloudlet.store import Store
@@ -37,7 +38,7 @@ def build_app(settings: Settings, data_dir: Path) -> Gateway:
         provider.attach(providers)
     services = {name: ("available" if name in providers else "not implemented")
                 for name in SERVICES}
-    pipeline = Pipeline(providers, CredentialStore())
+    pipeline = Pipeline(providers, CredentialStore(), authorizer=Authorizer(providers).authorize)
 
     def start():
         for provider in providers.values():
