@@ -138,7 +138,7 @@ def normalize_context(context: dict, principal: Principal | None = None) -> dict
 def _principal_keys(out: dict, p: Principal) -> None:
     if p.type in ("Service", "Federated", "Anonymous"):
         return
-    out.setdefault("aws:principalarn", p.role_arn or p.arn)
+    out.setdefault("aws:principalarn", _role_arn_of(p) or p.arn)
     out.setdefault("aws:principalaccount", p.account)
     out.setdefault("aws:principaltype", p.type)
     if p.user_id:
@@ -240,7 +240,9 @@ def statement_applies(st: Statement, request: AuthzRequest, ctx: dict, interpola
             if how is None:
                 return None
         elif st.not_principals is not None:
-            if principal_match(st.not_principals, request.principal) is not None:
+            # naming a role in NotPrincipal does not exclude its sessions: only the
+            # session's own ARN (or the account, or everyone) does
+            if principal_match(st.not_principals, request.principal) not in (None, "role"):
                 return None
             how = "everyone"
         else:
@@ -337,7 +339,9 @@ def evaluate(request: AuthzRequest, identity: list[Policy], resource: Policy | N
         # 4. identity-based policies, capped by boundary and session policies
         if identity_ok and boundary_ok and session_ok:
             return allowed("identity", "boundary", "session", "resource")
-        return Decision("implicitDeny", [], _missing_kind(identity_ok, boundary_ok, session_ok),
+        # naming the role stood in for the identity side; what failed is boundary/session
+        return Decision("implicitDeny", [],
+                        _missing_kind(identity_ok or "role" in hows, boundary_ok, session_ok),
                         **details)
 
     # 5. across accounts: both sides
