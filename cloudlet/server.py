@@ -38,7 +38,10 @@ def build_app(settings: Settings, data_dir: Path) -> Gateway:
         provider.attach(providers)
     services = {name: ("available" if name in providers else "not implemented")
                 for name in SERVICES}
-    pipeline = Pipeline(providers, CredentialStore(), authorizer=Authorizer(providers).authorize)
+    credentials = CredentialStore()
+    if "iam" in providers:
+        credentials.add_resolver(providers["iam"].credential_for)
+    pipeline = Pipeline(providers, credentials, authorizer=Authorizer(providers).authorize)
 
     def start():
         for provider in providers.values():

@@ -8,6 +8,7 @@ import importlib
 
 PROVIDERS = {
     "sts": "cloudlet.services.sts.provider:StsProvider",
+    "iam": "cloudlet.services.iam.provider:IamProvider",
 }
 
 

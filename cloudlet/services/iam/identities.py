@@ -1,0 +1,670 @@
+"""Users, groups, roles, instance profiles, access keys, login profiles and their tags.
+
+The helpers at the top (ids, ARNs, pagination, name patterns) are shared with policies.py.
+"""
+
+from __future__ import annotations
+
+import base64
+import datetime as dt
+import hashlib
+import re
+import secrets
+import string
+import urllib.parse
+
+from cloudlet import clock
+from cloudlet.services.base import RequestContext
+from cloudlet.services.iam.errors import (
+    DeleteConflict,
+    EntityAlreadyExists,
+    InvalidInput,
+    LimitExceeded,
+    NoSuchEntity,
+    ValidationError,
+)
+from cloudlet.services.iam.store import IamStore
+
+_ID_CHARS = string.ascii_uppercase + string.digits
+_SECRET_CHARS = string.ascii_letters + string.digits + "+/"
+MAX_TAGS = 50
+KEYS_PER_USER = 2
+
+
+# -- shared helpers -------------------------------------------------------------------------
+
+def new_id(prefix: str) -> str:
+    return prefix + "".join(secrets.choice(_ID_CHARS) for _ in range(16))
+
+
+def stable_id(prefix: str, seed: str) -> str:
+    digest = hashlib.sha256(seed.encode()).digest()
+    return prefix + "".join(_ID_CHARS[b % len(_ID_CHARS)] for b in digest[:16])
+
+
+def now() -> float:
+    return float(int(clock.timestamp()))
+
+
+def when(seconds: float | None) -> dt.datetime | None:
+    return None if seconds is None else dt.datetime.fromtimestamp(seconds, dt.UTC)
+
+
+def arn(account: str, kind: str, path: str, name: str) -> str:
+    return f"arn:aws:iam::{account}:{kind}{path}{name}"
+
+
+def encode_document(text: str) -> str:
+    """Policy documents travel URL-encoded in IAM's responses, as AWS sends them."""
+    return urllib.parse.quote(text, safe="")
+
+
+def paginate(items: list, params: dict, key: str) -> dict:
+    """`Marker`/`MaxItems` pagination: the marker is the opaque position of the next item."""
+    start = 0
+    if params.get("Marker"):
+        try:
+            start = int(base64.urlsafe_b64decode(params["Marker"].encode()).decode())
+        except (ValueError, UnicodeDecodeError):
+            raise InvalidInput("Invalid Marker.") from None
+    limit = params.get("MaxItems") or 100
+    page = items[start:start + limit]
+    result = {key: page, "IsTruncated": start + limit < len(items)}
+    if result["IsTruncated"]:
+        result["Marker"] = base64.urlsafe_b64encode(str(start + limit).encode()).decode()
+    return result
+
+
+def tag_list(rows) -> list[dict]:
+    return [{"Key": r["key"], "Value": r["value"]} for r in rows]
+
+
+def check_tags(existing: int, tags: list[dict]) -> None:
+    keys = [t["Key"] for t in tags]
+    if len(set(keys)) != len(keys):
+        raise InvalidInput("Duplicate tag keys found. Please note that Tag keys are case insensitive.")
+    if existing + len(tags) > MAX_TAGS:
+        raise LimitExceeded(f"The number of tags has reached the maximum limit of {MAX_TAGS}.")
+
+
+def check_pattern(member: str, value: str, pattern: str) -> None:
+    if value is not None and not re.fullmatch(pattern, value):
+        name = member[:1].lower() + member[1:]
+        raise ValidationError(
+            f"1 validation error detected: Value '{value}' at '{name}' failed to satisfy "
+            f"constraint: Member must satisfy regular expression pattern: {pattern}")
+
+
+class IamBase:
+    """What every IAM operation family reads: the store and entity lookups with AWS's
+    NoSuchEntity messages."""
+
+    iam: IamStore
+
+    def _user(self, account: str, name: str):
+        row = self.iam.entity("user", account, name)
+        if row is None:
+            raise NoSuchEntity(f"The user with name {name} cannot be found.")
+        return row
+
+    def _group(self, account: str, name: str):
+        row = self.iam.entity("group", account, name)
+        if row is None:
+            raise NoSuchEntity(f"The group with name {name} cannot be found.")
+        return row
+
+    def _role(self, account: str, name: str):
+        row = self.iam.entity("role", account, name)
+        if row is None:
+            raise NoSuchEntity(f"The role with name {name} cannot be found.")
+        return row
+
+    def _instance_profile(self, account: str, name: str):
+        row = self.iam.entity("instance-profile", account, name)
+        if row is None:
+            raise NoSuchEntity(f"Instance Profile {name} cannot be found.")
+        return row
+
+    def _unique_id(self, prefix: str) -> str:
+        while True:
+            candidate = new_id(prefix)
+            if not self.iam.id_exists(candidate):
+                return candidate
+
+    def _boundary(self, row) -> dict | None:
+        if not row["boundary"]:
+            return None
+        return {"PermissionsBoundaryType": "Policy", "PermissionsBoundaryArn": row["boundary"]}
+
+    # -- shapes -----------------------------------------------------------------------------
+
+    def _user_shape(self, row, *, full: bool = False) -> dict:
+        account = row["account"]
+        shape = {"Path": row["path"], "UserName": row["name"], "UserId": row["id"],
+                 "Arn": arn(account, "user", row["path"], row["name"]),
+                 "CreateDate": when(row["created"])}
+        if full:
+            if self._boundary(row):
+                shape["PermissionsBoundary"] = self._boundary(row)
+            tags = tag_list(self.iam.tags(account, "user", row["name"]))
+            if tags:
+                shape["Tags"] = tags
+        return shape
+
+    def _group_shape(self, row) -> dict:
+        return {"Path": row["path"], "GroupName": row["name"], "GroupId": row["id"],
+                "Arn": arn(row["account"], "group", row["path"], row["name"]),
+                "CreateDate": when(row["created"])}
+
+    def _role_shape(self, row, *, full: bool = False) -> dict:
+        account = row["account"]
+        shape = {"Path": row["path"], "RoleName": row["name"], "RoleId": row["id"],
+                 "Arn": arn(account, "role", row["path"], row["name"]),
+                 "CreateDate": when(row["created"]),
+                 "AssumeRolePolicyDocument": encode_document(row["trust_policy"]),
+                 "MaxSessionDuration": row["max_session_duration"]}
+        if row["description"] is not None:
+            shape["Description"] = row["description"]
+        if full:
+            if self._boundary(row):
+                shape["PermissionsBoundary"] = self._boundary(row)
+            tags = tag_list(self.iam.tags(account, "role", row["name"]))
+            if tags:
+                shape["Tags"] = tags
+            last = {}
+            if row["last_used"] is not None:
+                last = {"LastUsedDate": when(row["last_used"]), "Region": row["last_used_region"]}
+            shape["RoleLastUsed"] = last
+        return shape
+
+    def _profile_shape(self, row) -> dict:
+        account = row["account"]
+        roles = []
+        if row["role_name"]:
+            role = self.iam.entity("role", account, row["role_name"])
+            if role is not None:
+                roles.append(self._role_shape(role))
+        shape = {"Path": row["path"], "InstanceProfileName": row["name"],
+                 "InstanceProfileId": row["id"],
+                 "Arn": arn(account, "instance-profile", row["path"], row["name"]),
+                 "CreateDate": when(row["created"]), "Roles": roles}
+        tags = tag_list(self.iam.tags(account, "instance-profile", row["name"]))
+        if tags:
+            shape["Tags"] = tags
+        return shape
+
+    # -- tags, shared by users, roles and instance profiles ---------------------------------
+
+    def _tag(self, account: str, kind: str, name: str, tags: list[dict]) -> None:
+        existing = {r["key"] for r in self.iam.tags(account, kind, name)}
+        check_tags(len(existing - {t["Key"] for t in tags}), tags)
+        with self.iam.transaction() as conn:
+            IamStore.put_tags(conn, account, kind, name, tags)
+
+    def _untag(self, account: str, kind: str, name: str, keys: list[str]) -> None:
+        with self.iam.transaction() as conn:
+            IamStore.delete_tags(conn, account, kind, name, keys)
+
+    def _entity_row(self, conn, table: str, row: dict, exists_message: str) -> None:
+        try:
+            IamStore.insert(conn, table, row)
+        except Exception as e:  # sqlite3.IntegrityError: the name is taken
+            if "UNIQUE" in str(e):
+                raise EntityAlreadyExists(exists_message) from None
+            raise
+
+
+class IdentityOperations(IamBase):
+    # -- users ------------------------------------------------------------------------------
+
+    def create_user(self, ctx: RequestContext, params: dict) -> dict:
+        account, name = ctx.account_id, params["UserName"]
+        check_pattern("UserName", name, r"[\w+=,.@-]+")
+        path = params.get("Path") or "/"
+        check_pattern("Path", path, r"(\u002F)|(\u002F[\u0021-\u007E]+\u002F)")
+        tags = params.get("Tags") or []
+        check_tags(0, tags)
+        boundary = params.get("PermissionsBoundary")
+        if boundary:
+            self._require_boundary_policy(account, boundary)
+        row = {"account": account, "name": name, "id": self._unique_id("AIDA"), "path": path,
+               "created": now(), "boundary": boundary}
+        with self.iam.transaction() as conn:
+            self._entity_row(conn, "iam_users", row, f"User with name {name} already exists.")
+            IamStore.put_tags(conn, account, "user", name, tags)
+        return {"User": self._user_shape(self._user(account, name), full=True)}
+
+    def get_user(self, ctx: RequestContext, params: dict) -> dict:
+        name = params.get("UserName")
+        if name is None:
+            caller = ctx.caller
+            if caller is None or caller.kind != "user":
+                return {"User": {"UserId": ctx.account_id, "Arn": f"arn:aws:iam::{ctx.account_id}:root",
+                                 "Path": "/", "CreateDate": when(0)}}
+            name = caller.name
+        return {"User": self._user_shape(self._user(ctx.account_id, name), full=True)}
+
+    def list_users(self, ctx: RequestContext, params: dict) -> dict:
+        rows = self.iam.entities("user", ctx.account_id, params.get("PathPrefix") or "/")
+        return paginate([self._user_shape(r) for r in rows], params, "Users")
+
+    def update_user(self, ctx: RequestContext, params: dict) -> dict:
+        account, name = ctx.account_id, params["UserName"]
+        row = self._user(account, name)
+        new_name = params.get("NewUserName") or row["name"]
+        new_path = params.get("NewPath") or row["path"]
+        check_pattern("NewUserName", new_name, r"[\w+=,.@-]+")
+        check_pattern("NewPath", new_path, r"(\u002F)|(\u002F[\u0021-\u007E]+\u002F)")
+        if new_name.lower() != row["name"].lower() and self.iam.entity("user", account, new_name):
+            raise EntityAlreadyExists(f"User with name {new_name} already exists.")
+        with self.iam.transaction() as conn:
+            conn.execute("UPDATE iam_users SET name=?, path=? WHERE account=? AND name=?",
+                         (new_name, new_path, account, row["name"]))
+            self._rename(conn, account, "user", row["name"], new_name)
+            for table in ("iam_group_members", "iam_access_keys", "iam_login_profiles"):
+                conn.execute(f"UPDATE {table} SET user_name=? WHERE account=? AND user_name=?",
+                             (new_name, account, row["name"]))
+        return {}
+
+    @staticmethod
+    def _rename(conn, account: str, kind: str, old: str, new: str) -> None:
+        for table in ("iam_tags", "iam_attachments", "iam_inline_policies"):
+            conn.execute(f"UPDATE {table} SET entity_name=? WHERE account=? AND entity_type=? "
+                         "AND entity_name=?", (new, account, kind, old))
+
+    def delete_user(self, ctx: RequestContext, params: dict) -> dict:
+        account = ctx.account_id
+        name = self._user(account, params["UserName"])["name"]
+        if self.iam.access_keys(account, name):
+            raise DeleteConflict("Cannot delete entity, must delete access keys first.")
+        if self.iam.login_profile(account, name):
+            raise DeleteConflict("Cannot delete entity, must delete login profile first.")
+        if self.iam.inline_policies(account, "user", name):
+            raise DeleteConflict("Cannot delete entity, must delete policies first.")
+        if self.iam.attached(account, "user", name):
+            raise DeleteConflict("Cannot delete entity, must detach all policies first.")
+        if self.iam.group_names_of(account, name):
+            raise DeleteConflict("Cannot delete entity, must remove users from group first.")
+        with self.iam.transaction() as conn:
+            conn.execute("DELETE FROM iam_users WHERE account=? AND name=?", (account, name))
+            IamStore.delete_tags(conn, account, "user", name)
+        return {}
+
+    def tag_user(self, ctx: RequestContext, params: dict) -> dict:
+        name = self._user(ctx.account_id, params["UserName"])["name"]
+        self._tag(ctx.account_id, "user", name, params["Tags"])
+        return {}
+
+    def untag_user(self, ctx: RequestContext, params: dict) -> dict:
+        name = self._user(ctx.account_id, params["UserName"])["name"]
+        self._untag(ctx.account_id, "user", name, params["TagKeys"])
+        return {}
+
+    def list_user_tags(self, ctx: RequestContext, params: dict) -> dict:
+        name = self._user(ctx.account_id, params["UserName"])["name"]
+        return paginate(tag_list(self.iam.tags(ctx.account_id, "user", name)), params, "Tags")
+
+    # -- groups -----------------------------------------------------------------------------
+
+    def create_group(self, ctx: RequestContext, params: dict) -> dict:
+        account, name = ctx.account_id, params["GroupName"]
+        check_pattern("GroupName", name, r"[\w+=,.@-]+")
+        path = params.get("Path") or "/"
+        check_pattern("Path", path, r"(\u002F)|(\u002F[\u0021-\u007E]+\u002F)")
+        row = {"account": account, "name": name, "id": self._unique_id("AGPA"), "path": path,
+               "created": now()}
+        with self.iam.transaction() as conn:
+            self._entity_row(conn, "iam_groups", row, f"Group with name {name} already exists.")
+        return {"Group": self._group_shape(self._group(account, name))}
+
+    def get_group(self, ctx: RequestContext, params: dict) -> dict:
+        group = self._group(ctx.account_id, params["GroupName"])
+        users = [self._user_shape(r) for r in self.iam.members_of(ctx.account_id, group["name"])]
+        return {"Group": self._group_shape(group), **paginate(users, params, "Users")}
+
+    def list_groups(self, ctx: RequestContext, params: dict) -> dict:
+        rows = self.iam.entities("group", ctx.account_id, params.get("PathPrefix") or "/")
+        return paginate([self._group_shape(r) for r in rows], params, "Groups")
+
+    def update_group(self, ctx: RequestContext, params: dict) -> dict:
+        account = ctx.account_id
+        row = self._group(account, params["GroupName"])
+        new_name = params.get("NewGroupName") or row["name"]
+        new_path = params.get("NewPath") or row["path"]
+        check_pattern("NewGroupName", new_name, r"[\w+=,.@-]+")
+        check_pattern("NewPath", new_path, r"(\u002F)|(\u002F[\u0021-\u007E]+\u002F)")
+        if new_name.lower() != row["name"].lower() and self.iam.entity("group", account, new_name):
+            raise EntityAlreadyExists(f"Group with name {new_name} already exists.")
+        with self.iam.transaction() as conn:
+            conn.execute("UPDATE iam_groups SET name=?, path=? WHERE account=? AND name=?",
+                         (new_name, new_path, account, row["name"]))
+            self._rename(conn, account, "group", row["name"], new_name)
+            conn.execute("UPDATE iam_group_members SET group_name=? WHERE account=? AND group_name=?",
+                         (new_name, account, row["name"]))
+        return {}
+
+    def delete_group(self, ctx: RequestContext, params: dict) -> dict:
+        account = ctx.account_id
+        name = self._group(account, params["GroupName"])["name"]
+        if self.iam.members_of(account, name):
+            raise DeleteConflict("Cannot delete entity, must remove users from group first.")
+        if self.iam.inline_policies(account, "group", name):
+            raise DeleteConflict("Cannot delete entity, must delete policies first.")
+        if self.iam.attached(account, "group", name):
+            raise DeleteConflict("Cannot delete entity, must detach all policies first.")
+        with self.iam.transaction() as conn:
+            conn.execute("DELETE FROM iam_groups WHERE account=? AND name=?", (account, name))
+        return {}
+
+    def add_user_to_group(self, ctx: RequestContext, params: dict) -> dict:
+        account = ctx.account_id
+        group = self._group(account, params["GroupName"])["name"]
+        user = self._user(account, params["UserName"])["name"]
+        with self.iam.transaction() as conn:
+            conn.execute("INSERT OR IGNORE INTO iam_group_members (account, group_name, user_name) "
+                         "VALUES (?, ?, ?)", (account, group, user))
+        return {}
+
+    def remove_user_from_group(self, ctx: RequestContext, params: dict) -> dict:
+        account = ctx.account_id
+        group = self._group(account, params["GroupName"])["name"]
+        user = self._user(account, params["UserName"])["name"]
+        with self.iam.transaction() as conn:
+            gone = conn.execute("DELETE FROM iam_group_members WHERE account=? AND group_name=? "
+                                "AND user_name=?", (account, group, user)).rowcount
+        if not gone:
+            raise NoSuchEntity(f"User {user} is not in group {group}.")
+        return {}
+
+    def list_groups_for_user(self, ctx: RequestContext, params: dict) -> dict:
+        account = ctx.account_id
+        user = self._user(account, params["UserName"])["name"]
+        groups = [self._group_shape(self._group(account, g))
+                  for g in self.iam.group_names_of(account, user)]
+        return paginate(groups, params, "Groups")
+
+    # -- roles ------------------------------------------------------------------------------
+
+    def create_role(self, ctx: RequestContext, params: dict) -> dict:
+        account, name = ctx.account_id, params["RoleName"]
+        check_pattern("RoleName", name, r"[\w+=,.@-]+")
+        path = params.get("Path") or "/"
+        check_pattern("Path", path, r"(\u002F)|(\u002F[\u0021-\u007E]+\u002F)")
+        trust = params["AssumeRolePolicyDocument"]
+        self._check_trust_policy(trust)
+        tags = params.get("Tags") or []
+        check_tags(0, tags)
+        boundary = params.get("PermissionsBoundary")
+        if boundary:
+            self._require_boundary_policy(account, boundary)
+        row = {"account": account, "name": name, "id": self._unique_id("AROA"), "path": path,
+               "created": now(), "trust_policy": trust,
+               "description": params.get("Description"),
+               "max_session_duration": params.get("MaxSessionDuration") or 3600,
+               "boundary": boundary}
+        with self.iam.transaction() as conn:
+            self._entity_row(conn, "iam_roles", row, f"Role with name {name} already exists.")
+            IamStore.put_tags(conn, account, "role", name, tags)
+        shape = self._role_shape(self._role(account, name), full=True)
+        shape.pop("RoleLastUsed")
+        return {"Role": shape}
+
+    def get_role(self, ctx: RequestContext, params: dict) -> dict:
+        return {"Role": self._role_shape(self._role(ctx.account_id, params["RoleName"]), full=True)}
+
+    def list_roles(self, ctx: RequestContext, params: dict) -> dict:
+        rows = self.iam.entities("role", ctx.account_id, params.get("PathPrefix") or "/")
+        return paginate([self._role_shape(r) for r in rows], params, "Roles")
+
+    def update_role(self, ctx: RequestContext, params: dict) -> dict:
+        account = ctx.account_id
+        row = self._role(account, params["RoleName"])
+        description = params.get("Description", row["description"])
+        duration = params.get("MaxSessionDuration") or row["max_session_duration"]
+        with self.iam.transaction() as conn:
+            conn.execute("UPDATE iam_roles SET description=?, max_session_duration=? "
+                         "WHERE account=? AND name=?", (description, duration, account, row["name"]))
+        return {}
+
+    def update_role_description(self, ctx: RequestContext, params: dict) -> dict:
+        account = ctx.account_id
+        row = self._role(account, params["RoleName"])
+        with self.iam.transaction() as conn:
+            conn.execute("UPDATE iam_roles SET description=? WHERE account=? AND name=?",
+                         (params["Description"], account, row["name"]))
+        return {"Role": self._role_shape(self._role(account, row["name"]), full=True)}
+
+    def update_assume_role_policy(self, ctx: RequestContext, params: dict) -> dict:
+        account = ctx.account_id
+        row = self._role(account, params["RoleName"])
+        self._check_trust_policy(params["PolicyDocument"])
+        with self.iam.transaction() as conn:
+            conn.execute("UPDATE iam_roles SET trust_policy=? WHERE account=? AND name=?",
+                         (params["PolicyDocument"], account, row["name"]))
+        return {}
+
+    def delete_role(self, ctx: RequestContext, params: dict) -> dict:
+        account = ctx.account_id
+        name = self._role(account, params["RoleName"])["name"]
+        if self.iam.profiles_of_role(account, name):
+            raise DeleteConflict("Cannot delete entity, must remove roles from instance profile first.")
+        if self.iam.inline_policies(account, "role", name):
+            raise DeleteConflict("Cannot delete entity, must delete policies first.")
+        if self.iam.attached(account, "role", name):
+            raise DeleteConflict("Cannot delete entity, must detach all policies first.")
+        with self.iam.transaction() as conn:
+            conn.execute("DELETE FROM iam_roles WHERE account=? AND name=?", (account, name))
+            IamStore.delete_tags(conn, account, "role", name)
+        return {}
+
+    def tag_role(self, ctx: RequestContext, params: dict) -> dict:
+        name = self._role(ctx.account_id, params["RoleName"])["name"]
+        self._tag(ctx.account_id, "role", name, params["Tags"])
+        return {}
+
+    def untag_role(self, ctx: RequestContext, params: dict) -> dict:
+        name = self._role(ctx.account_id, params["RoleName"])["name"]
+        self._untag(ctx.account_id, "role", name, params["TagKeys"])
+        return {}
+
+    def list_role_tags(self, ctx: RequestContext, params: dict) -> dict:
+        name = self._role(ctx.account_id, params["RoleName"])["name"]
+        return paginate(tag_list(self.iam.tags(ctx.account_id, "role", name)), params, "Tags")
+
+    # -- instance profiles ------------------------------------------------------------------
+
+    def create_instance_profile(self, ctx: RequestContext, params: dict) -> dict:
+        account, name = ctx.account_id, params["InstanceProfileName"]
+        check_pattern("InstanceProfileName", name, r"[\w+=,.@-]+")
+        path = params.get("Path") or "/"
+        check_pattern("Path", path, r"(\u002F)|(\u002F[\u0021-\u007E]+\u002F)")
+        tags = params.get("Tags") or []
+        check_tags(0, tags)
+        row = {"account": account, "name": name, "id": self._unique_id("AIPA"), "path": path,
+               "created": now(), "role_name": None}
+        with self.iam.transaction() as conn:
+            self._entity_row(conn, "iam_instance_profiles", row,
+                             f"Instance Profile {name} already exists.")
+            IamStore.put_tags(conn, account, "instance-profile", name, tags)
+        return {"InstanceProfile": self._profile_shape(self._instance_profile(account, name))}
+
+    def get_instance_profile(self, ctx: RequestContext, params: dict) -> dict:
+        row = self._instance_profile(ctx.account_id, params["InstanceProfileName"])
+        return {"InstanceProfile": self._profile_shape(row)}
+
+    def list_instance_profiles(self, ctx: RequestContext, params: dict) -> dict:
+        rows = self.iam.entities("instance-profile", ctx.account_id, params.get("PathPrefix") or "/")
+        return paginate([self._profile_shape(r) for r in rows], params, "InstanceProfiles")
+
+    def list_instance_profiles_for_role(self, ctx: RequestContext, params: dict) -> dict:
+        role = self._role(ctx.account_id, params["RoleName"])["name"]
+        rows = self.iam.profiles_of_role(ctx.account_id, role)
+        return paginate([self._profile_shape(r) for r in rows], params, "InstanceProfiles")
+
+    def add_role_to_instance_profile(self, ctx: RequestContext, params: dict) -> dict:
+        account = ctx.account_id
+        profile = self._instance_profile(account, params["InstanceProfileName"])
+        role = self._role(account, params["RoleName"])["name"]
+        if profile["role_name"]:
+            raise LimitExceeded("Cannot exceed quota for InstanceSessionsPerInstanceProfile: 1")
+        with self.iam.transaction() as conn:
+            conn.execute("UPDATE iam_instance_profiles SET role_name=? WHERE account=? AND name=?",
+                         (role, account, profile["name"]))
+        return {}
+
+    def remove_role_from_instance_profile(self, ctx: RequestContext, params: dict) -> dict:
+        account = ctx.account_id
+        profile = self._instance_profile(account, params["InstanceProfileName"])
+        role = self._role(account, params["RoleName"])["name"]
+        if (profile["role_name"] or "").lower() != role.lower():
+            raise NoSuchEntity(f"The role with name {role} cannot be found.")
+        with self.iam.transaction() as conn:
+            conn.execute("UPDATE iam_instance_profiles SET role_name=NULL WHERE account=? AND name=?",
+                         (account, profile["name"]))
+        return {}
+
+    def delete_instance_profile(self, ctx: RequestContext, params: dict) -> dict:
+        account = ctx.account_id
+        profile = self._instance_profile(account, params["InstanceProfileName"])
+        if profile["role_name"]:
+            raise DeleteConflict("Cannot delete entity, must remove roles from instance profile first.")
+        with self.iam.transaction() as conn:
+            conn.execute("DELETE FROM iam_instance_profiles WHERE account=? AND name=?",
+                         (account, profile["name"]))
+            IamStore.delete_tags(conn, account, "instance-profile", profile["name"])
+        return {}
+
+    def tag_instance_profile(self, ctx: RequestContext, params: dict) -> dict:
+        name = self._instance_profile(ctx.account_id, params["InstanceProfileName"])["name"]
+        self._tag(ctx.account_id, "instance-profile", name, params["Tags"])
+        return {}
+
+    def untag_instance_profile(self, ctx: RequestContext, params: dict) -> dict:
+        name = self._instance_profile(ctx.account_id, params["InstanceProfileName"])["name"]
+        self._untag(ctx.account_id, "instance-profile", name, params["TagKeys"])
+        return {}
+
+    def list_instance_profile_tags(self, ctx: RequestContext, params: dict) -> dict:
+        name = self._instance_profile(ctx.account_id, params["InstanceProfileName"])["name"]
+        rows = self.iam.tags(ctx.account_id, "instance-profile", name)
+        return paginate(tag_list(rows), params, "Tags")
+
+    # -- access keys ------------------------------------------------------------------------
+
+    def _key_owner(self, ctx: RequestContext, params: dict) -> str:
+        name = params.get("UserName")
+        if name is None:
+            caller = ctx.caller
+            if caller is not None and caller.kind == "user":
+                name = caller.name
+            else:
+                raise ValidationError("Must specify userName when calling with non-User credentials")
+        return self._user(ctx.account_id, name)["name"]
+
+    def _key(self, account: str, user: str, key_id: str):
+        row = self.iam.access_key(key_id)
+        if row is None or row["account"] != account or row["user_name"].lower() != user.lower():
+            raise NoSuchEntity(f"The Access Key with id {key_id} cannot be found.")
+        return row
+
+    def create_access_key(self, ctx: RequestContext, params: dict) -> dict:
+        account, user = ctx.account_id, self._key_owner(ctx, params)
+        key_id = "AKIA" + "".join(secrets.choice(_ID_CHARS) for _ in range(16))
+        secret = "".join(secrets.choice(_SECRET_CHARS) for _ in range(40))
+        with self.iam.transaction() as conn:
+            count = conn.execute("SELECT count(*) FROM iam_access_keys WHERE account=? "
+                                 "AND user_name=?", (account, user)).fetchone()[0]
+            if count >= KEYS_PER_USER:
+                raise LimitExceeded(f"Cannot exceed quota for AccessKeysPerUser: {KEYS_PER_USER}")
+            IamStore.insert(conn, "iam_access_keys", {
+                "access_key_id": key_id, "account": account, "user_name": user, "secret": secret,
+                "status": "Active", "created": now()})
+        row = self.iam.access_key(key_id)
+        return {"AccessKey": {"UserName": user, "AccessKeyId": key_id, "Status": "Active",
+                              "SecretAccessKey": secret, "CreateDate": when(row["created"])}}
+
+    def update_access_key(self, ctx: RequestContext, params: dict) -> dict:
+        user = self._key_owner(ctx, params)
+        key = self._key(ctx.account_id, user, params["AccessKeyId"])
+        with self.iam.transaction() as conn:
+            conn.execute("UPDATE iam_access_keys SET status=? WHERE access_key_id=?",
+                         (params["Status"], key["access_key_id"]))
+        return {}
+
+    def delete_access_key(self, ctx: RequestContext, params: dict) -> dict:
+        user = self._key_owner(ctx, params)
+        key = self._key(ctx.account_id, user, params["AccessKeyId"])
+        with self.iam.transaction() as conn:
+            conn.execute("DELETE FROM iam_access_keys WHERE access_key_id=?", (key["access_key_id"],))
+        return {}
+
+    def list_access_keys(self, ctx: RequestContext, params: dict) -> dict:
+        user = self._key_owner(ctx, params)
+        keys = [{"UserName": user, "AccessKeyId": r["access_key_id"], "Status": r["status"],
+                 "CreateDate": when(r["created"])} for r in self.iam.access_keys(ctx.account_id, user)]
+        return paginate(keys, params, "AccessKeyMetadata")
+
+    def get_access_key_last_used(self, ctx: RequestContext, params: dict) -> dict:
+        row = self.iam.access_key(params["AccessKeyId"])
+        if row is None or row["account"] != ctx.account_id:
+            raise NoSuchEntity(f"The Access Key with id {params['AccessKeyId']} cannot be found.")
+        if row["last_used"] is None:
+            last = {"ServiceName": "N/A", "Region": "N/A"}
+        else:
+            last = {"LastUsedDate": when(row["last_used"]), "ServiceName": row["last_used_service"],
+                    "Region": row["last_used_region"]}
+        return {"UserName": row["user_name"], "AccessKeyLastUsed": last}
+
+    # -- login profiles ---------------------------------------------------------------------
+
+    @staticmethod
+    def _password_hash(password: str) -> str:
+        salt = secrets.token_hex(8)
+        return salt + ":" + hashlib.sha256((salt + password).encode()).hexdigest()
+
+    def create_login_profile(self, ctx: RequestContext, params: dict) -> dict:
+        account = ctx.account_id
+        user = self._user(account, params["UserName"])["name"]
+        if self.iam.login_profile(account, user):
+            raise EntityAlreadyExists(f"Login Profile for user {user} already exists.")
+        reset = bool(params.get("PasswordResetRequired"))
+        with self.iam.transaction() as conn:
+            IamStore.insert(conn, "iam_login_profiles", {
+                "account": account, "user_name": user,
+                "password": self._password_hash(params["Password"]),
+                "reset_required": int(reset), "created": now()})
+        return {"LoginProfile": self._login_shape(self.iam.login_profile(account, user))}
+
+    @staticmethod
+    def _login_shape(row) -> dict:
+        return {"UserName": row["user_name"], "CreateDate": when(row["created"]),
+                "PasswordResetRequired": bool(row["reset_required"])}
+
+    def _login(self, account: str, name: str):
+        user = self._user(account, name)["name"]
+        row = self.iam.login_profile(account, user)
+        if row is None:
+            raise NoSuchEntity(f"Login Profile for User {user} cannot be found.")
+        return row
+
+    def get_login_profile(self, ctx: RequestContext, params: dict) -> dict:
+        return {"LoginProfile": self._login_shape(self._login(ctx.account_id, params["UserName"]))}
+
+    def update_login_profile(self, ctx: RequestContext, params: dict) -> dict:
+        row = self._login(ctx.account_id, params["UserName"])
+        password = (self._password_hash(params["Password"]) if params.get("Password")
+                    else row["password"])
+        reset = params.get("PasswordResetRequired")
+        reset = row["reset_required"] if reset is None else int(reset)
+        with self.iam.transaction() as conn:
+            conn.execute("UPDATE iam_login_profiles SET password=?, reset_required=? "
+                         "WHERE account=? AND user_name=?",
+                         (password, reset, ctx.account_id, row["user_name"]))
+        return {}
+
+    def delete_login_profile(self, ctx: RequestContext, params: dict) -> dict:
+        row = self._login(ctx.account_id, params["UserName"])
+        with self.iam.transaction() as conn:
+            conn.execute("DELETE FROM iam_login_profiles WHERE account=? AND user_name=?",
+                         (ctx.account_id, row["user_name"]))
+        return {}

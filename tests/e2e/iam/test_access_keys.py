@@ -1,0 +1,121 @@
+"""IAM access keys through boto3: shapes, the two-key quota, Active/Inactive, and a key
+that works as a real credential until it is deactivated or deleted."""
+
+from __future__ import annotations
+
+import re
+import uuid
+
+import pytest
+from botocore.exceptions import ClientError
+
+
+def unique(prefix: str) -> str:
+    return f"{prefix}-{uuid.uuid4().hex[:10]}"
+
+
+def error_of(call, **kwargs) -> tuple[str, int, str]:
+    with pytest.raises(ClientError) as e:
+        call(**kwargs)
+    err = e.value.response["Error"]
+    return err["Code"], e.value.response["ResponseMetadata"]["HTTPStatusCode"], err["Message"]
+
+
+@pytest.fixture
+def iam(cloudlet):
+    return cloudlet.client("iam")
+
+
+def sts_with(cloudlet, key: dict):
+    return cloudlet.client("sts", aws_access_key_id=key["AccessKeyId"],
+                           aws_secret_access_key=key["SecretAccessKey"])
+
+
+def test_access_key_shapes_and_quota(iam):
+    user = unique("alice")
+    iam.create_user(UserName=user)
+    first = iam.create_access_key(UserName=user)["AccessKey"]
+    assert re.fullmatch(r"AKIA[A-Z0-9]{16}", first["AccessKeyId"])
+    assert len(first["SecretAccessKey"]) == 40
+    assert (first["UserName"], first["Status"]) == (user, "Active")
+    second = iam.create_access_key(UserName=user)["AccessKey"]
+    code, status, message = error_of(iam.create_access_key, UserName=user)
+    assert (code, status, message) == ("LimitExceeded", 409,
+                                       "Cannot exceed quota for AccessKeysPerUser: 2")
+    listed = iam.list_access_keys(UserName=user)["AccessKeyMetadata"]
+    assert {k["AccessKeyId"] for k in listed} == {first["AccessKeyId"], second["AccessKeyId"]}
+    assert all("SecretAccessKey" not in k for k in listed)
+    page = iam.list_access_keys(UserName=user, MaxItems=1)
+    assert page["IsTruncated"] and len(page["AccessKeyMetadata"]) == 1
+
+    iam.update_access_key(UserName=user, AccessKeyId=first["AccessKeyId"], Status="Inactive")
+    statuses = {k["AccessKeyId"]: k["Status"] for k in iam.list_access_keys(UserName=user)["AccessKeyMetadata"]}
+    assert statuses[first["AccessKeyId"]] == "Inactive"
+
+    iam.delete_access_key(UserName=user, AccessKeyId=first["AccessKeyId"])
+    code, status, message = error_of(iam.delete_access_key, UserName=user,
+                                     AccessKeyId=first["AccessKeyId"])
+    assert (code, status) == ("NoSuchEntity", 404)
+    assert message == f"The Access Key with id {first['AccessKeyId']} cannot be found."
+    assert error_of(iam.create_access_key, UserName=unique("ghost"))[0] == "NoSuchEntity"
+
+
+def test_key_last_used_before_any_use(iam):
+    user = unique("bob")
+    iam.create_user(UserName=user)
+    key = iam.create_access_key(UserName=user)["AccessKey"]["AccessKeyId"]
+    last = iam.get_access_key_last_used(AccessKeyId=key)
+    assert last["UserName"] == user
+    assert last["AccessKeyLastUsed"]["ServiceName"] == "N/A"
+    assert last["AccessKeyLastUsed"]["Region"] == "N/A"
+    missing = "AKIA" + "0" * 16
+    assert error_of(iam.get_access_key_last_used, AccessKeyId=missing)[0] == "NoSuchEntity"
+
+
+def test_a_users_key_signs_requests_as_that_user(cloudlet, iam):
+    user = unique("alice")
+    created = iam.create_user(UserName=user, Path="/team/")["User"]
+    key = iam.create_access_key(UserName=user)["AccessKey"]
+    identity = sts_with(cloudlet, key).get_caller_identity()
+    assert identity["Arn"] == f"arn:aws:iam::000000000000:user/team/{user}"
+    assert identity["UserId"] == created["UserId"]
+    assert identity["Account"] == "000000000000"
+
+
+def test_deactivated_or_deleted_key_stops_working_at_once(cloudlet, iam):
+    user = unique("carol")
+    iam.create_user(UserName=user)
+    key = iam.create_access_key(UserName=user)["AccessKey"]
+    sts = sts_with(cloudlet, key)
+    assert sts.get_caller_identity()["Arn"].endswith(f":user/{user}")
+
+    iam.update_access_key(UserName=user, AccessKeyId=key["AccessKeyId"], Status="Inactive")
+    code, status, _ = error_of(sts.get_caller_identity)
+    assert (code, status) == ("InvalidClientTokenId", 403)
+
+    iam.update_access_key(UserName=user, AccessKeyId=key["AccessKeyId"], Status="Active")
+    assert sts.get_caller_identity()["Arn"].endswith(f":user/{user}")
+
+    iam.delete_access_key(UserName=user, AccessKeyId=key["AccessKeyId"])
+    code, status, _ = error_of(sts.get_caller_identity)
+    assert (code, status) == ("InvalidClientTokenId", 403)
+
+
+def test_wrong_secret_for_a_users_key_is_signature_mismatch(cloudlet, iam):
+    user = unique("dan")
+    iam.create_user(UserName=user)
+    key = iam.create_access_key(UserName=user)["AccessKey"]
+    wrong = {**key, "SecretAccessKey": "x" * 40}
+    code, status, _ = error_of(sts_with(cloudlet, wrong).get_caller_identity)
+    assert (code, status) == ("SignatureDoesNotMatch", 403)
+
+
+def test_user_with_keys_cannot_be_deleted(iam):
+    user = unique("erin")
+    iam.create_user(UserName=user)
+    key = iam.create_access_key(UserName=user)["AccessKey"]["AccessKeyId"]
+    code, status, message = error_of(iam.delete_user, UserName=user)
+    assert (code, status, message) == ("DeleteConflict", 409,
+                                       "Cannot delete entity, must delete access keys first.")
+    iam.delete_access_key(UserName=user, AccessKeyId=key)
+    iam.delete_user(UserName=user)

@@ -1,0 +1,188 @@
+"""IAM roles and instance profiles through boto3 and the AWS CLI: trust policies,
+MaxSessionDuration, paths, tags, permissions boundaries, AWS's errors, pagination."""
+
+from __future__ import annotations
+
+import json
+import re
+import uuid
+
+import pytest
+from botocore.config import Config
+from botocore.exceptions import ClientError
+
+TRUST = {"Version": "2012-10-17",
+         "Statement": [{"Effect": "Allow", "Principal": {"Service": "ec2.amazonaws.com"},
+                        "Action": "sts:AssumeRole"}]}
+POLICY = json.dumps({"Version": "2012-10-17",
+                     "Statement": [{"Effect": "Allow", "Action": "s3:*", "Resource": "*"}]})
+
+
+def unique(prefix: str) -> str:
+    return f"{prefix}-{uuid.uuid4().hex[:10]}"
+
+
+def error_of(call, **kwargs) -> tuple[str, int, str]:
+    with pytest.raises(ClientError) as e:
+        call(**kwargs)
+    err = e.value.response["Error"]
+    return err["Code"], e.value.response["ResponseMetadata"]["HTTPStatusCode"], err["Message"]
+
+
+@pytest.fixture
+def iam(cloudlet):
+    return cloudlet.client("iam")
+
+
+def test_role_lifecycle(iam):
+    name = unique("app")
+    role = iam.create_role(RoleName=name, Path="/service/", AssumeRolePolicyDocument=json.dumps(TRUST),
+                           Description="the app", MaxSessionDuration=7200,
+                           Tags=[{"Key": "env", "Value": "dev"}])["Role"]
+    assert re.fullmatch(r"AROA[A-Z0-9]{16}", role["RoleId"])
+    assert role["Arn"] == f"arn:aws:iam::000000000000:role/service/{name}"
+    assert role["AssumeRolePolicyDocument"] == TRUST  # botocore decodes the URL-encoded JSON
+    assert role["MaxSessionDuration"] == 7200
+
+    got = iam.get_role(RoleName=name)["Role"]
+    assert got["Description"] == "the app"
+    assert got["Tags"] == [{"Key": "env", "Value": "dev"}]
+    assert got["RoleLastUsed"] == {}
+
+    iam.update_role(RoleName=name, Description="renamed", MaxSessionDuration=43200)
+    got = iam.get_role(RoleName=name)["Role"]
+    assert (got["Description"], got["MaxSessionDuration"]) == ("renamed", 43200)
+
+    trust = {"Version": "2012-10-17",
+             "Statement": [{"Effect": "Allow",
+                            "Principal": {"AWS": "arn:aws:iam::000000000000:root"},
+                            "Action": "sts:AssumeRole",
+                            "Condition": {"StringEquals": {"sts:ExternalId": "xyz"}}}]}
+    iam.update_assume_role_policy(RoleName=name, PolicyDocument=json.dumps(trust))
+    assert iam.get_role(RoleName=name)["Role"]["AssumeRolePolicyDocument"] == trust
+
+    iam.tag_role(RoleName=name, Tags=[{"Key": "owner", "Value": "me"}])
+    iam.untag_role(RoleName=name, TagKeys=["env"])
+    assert iam.list_role_tags(RoleName=name)["Tags"] == [{"Key": "owner", "Value": "me"}]
+    assert name in [r["RoleName"] for r in iam.list_roles(PathPrefix="/service/")["Roles"]]
+
+    iam.delete_role(RoleName=name)
+    code, status, message = error_of(iam.get_role, RoleName=name)
+    assert (code, status, message) == ("NoSuchEntity", 404,
+                                       f"The role with name {name} cannot be found.")
+
+
+def test_role_errors(cloudlet, iam):
+    unchecked = cloudlet.client("iam", config=Config(parameter_validation=False,
+                                                     retries={"max_attempts": 1}))
+    name = unique("dup")
+    iam.create_role(RoleName=name, AssumeRolePolicyDocument=json.dumps(TRUST))
+    code, status, message = error_of(iam.create_role, RoleName=name,
+                                     AssumeRolePolicyDocument=json.dumps(TRUST))
+    assert (code, status, message) == ("EntityAlreadyExists", 409,
+                                       f"Role with name {name} already exists.")
+    for duration in (3599, 43201):
+        code, _, message = error_of(unchecked.create_role, RoleName=unique("d"),
+                                    AssumeRolePolicyDocument=json.dumps(TRUST),
+                                    MaxSessionDuration=duration)
+        assert code == "ValidationError"
+        assert "maxSessionDuration" in message
+    assert error_of(unchecked.update_role, RoleName=name,
+                    MaxSessionDuration=50000)[0] == "ValidationError"
+    assert error_of(iam.create_role, RoleName="bad name",
+                    AssumeRolePolicyDocument=json.dumps(TRUST))[0] == "ValidationError"
+
+
+def test_malformed_trust_policy(iam):
+    no_principal = {"Version": "2012-10-17",
+                    "Statement": [{"Effect": "Allow", "Action": "sts:AssumeRole"}]}
+    code, status, _ = error_of(iam.create_role, RoleName=unique("m"),
+                               AssumeRolePolicyDocument=json.dumps(no_principal))
+    assert (code, status) == ("MalformedPolicyDocument", 400)
+    name = unique("m")
+    iam.create_role(RoleName=name, AssumeRolePolicyDocument=json.dumps(TRUST))
+    assert error_of(iam.update_assume_role_policy, RoleName=name,
+                    PolicyDocument="{not json")[0] == "MalformedPolicyDocument"
+
+
+def test_role_with_policies_cannot_be_deleted(iam):
+    name = unique("busy")
+    iam.create_role(RoleName=name, AssumeRolePolicyDocument=json.dumps(TRUST))
+    iam.put_role_policy(RoleName=name, PolicyName="s3", PolicyDocument=POLICY)
+    assert error_of(iam.delete_role, RoleName=name)[2] == (
+        "Cannot delete entity, must delete policies first.")
+    iam.delete_role_policy(RoleName=name, PolicyName="s3")
+    arn = "arn:aws:iam::aws:policy/service-role/AWSLambdaBasicExecutionRole"
+    iam.attach_role_policy(RoleName=name, PolicyArn=arn)
+    code, status, message = error_of(iam.delete_role, RoleName=name)
+    assert (code, status, message) == ("DeleteConflict", 409,
+                                       "Cannot delete entity, must detach all policies first.")
+    iam.detach_role_policy(RoleName=name, PolicyArn=arn)
+    iam.delete_role(RoleName=name)
+
+
+def test_instance_profiles_hold_one_role(iam):
+    profile, role, other = unique("ip"), unique("r"), unique("r")
+    for r in (role, other):
+        iam.create_role(RoleName=r, AssumeRolePolicyDocument=json.dumps(TRUST))
+    created = iam.create_instance_profile(InstanceProfileName=profile, Path="/web/")["InstanceProfile"]
+    assert re.fullmatch(r"AIPA[A-Z0-9]{16}", created["InstanceProfileId"])
+    assert created["Arn"] == f"arn:aws:iam::000000000000:instance-profile/web/{profile}"
+    assert created["Roles"] == []
+    assert error_of(iam.create_instance_profile, InstanceProfileName=profile)[0] == (
+        "EntityAlreadyExists")
+
+    iam.add_role_to_instance_profile(InstanceProfileName=profile, RoleName=role)
+    got = iam.get_instance_profile(InstanceProfileName=profile)["InstanceProfile"]
+    assert [r["RoleName"] for r in got["Roles"]] == [role]
+    code, status, message = error_of(iam.add_role_to_instance_profile,
+                                     InstanceProfileName=profile, RoleName=other)
+    assert (code, status, message) == ("LimitExceeded", 409,
+                                       "Cannot exceed quota for InstanceSessionsPerInstanceProfile: 1")
+    listed = iam.list_instance_profiles_for_role(RoleName=role)["InstanceProfiles"]
+    assert [p["InstanceProfileName"] for p in listed] == [profile]
+
+    assert error_of(iam.delete_role, RoleName=role)[2] == (
+        "Cannot delete entity, must remove roles from instance profile first.")
+    assert error_of(iam.delete_instance_profile, InstanceProfileName=profile)[0] == "DeleteConflict"
+    iam.remove_role_from_instance_profile(InstanceProfileName=profile, RoleName=role)
+    iam.delete_instance_profile(InstanceProfileName=profile)
+    iam.delete_role(RoleName=role)
+    code, status, message = error_of(iam.get_instance_profile, InstanceProfileName=profile)
+    assert (code, status, message) == ("NoSuchEntity", 404, f"Instance Profile {profile} cannot be found.")
+
+
+def test_role_permissions_boundary(iam):
+    name = unique("bounded")
+    boundary = "arn:aws:iam::aws:policy/AmazonS3ReadOnlyAccess"
+    iam.create_role(RoleName=name, AssumeRolePolicyDocument=json.dumps(TRUST),
+                    PermissionsBoundary=boundary)
+    assert iam.get_role(RoleName=name)["Role"]["PermissionsBoundary"] == {
+        "PermissionsBoundaryType": "Policy", "PermissionsBoundaryArn": boundary}
+    iam.put_role_permissions_boundary(RoleName=name,
+                                      PermissionsBoundary="arn:aws:iam::aws:policy/PowerUserAccess")
+    got = iam.get_role(RoleName=name)["Role"]["PermissionsBoundary"]["PermissionsBoundaryArn"]
+    assert got == "arn:aws:iam::aws:policy/PowerUserAccess"
+    iam.delete_role_permissions_boundary(RoleName=name)
+    assert "PermissionsBoundary" not in iam.get_role(RoleName=name)["Role"]
+    assert error_of(iam.put_role_permissions_boundary, RoleName=name,
+                    PermissionsBoundary="arn:aws:iam::aws:policy/NoSuchPolicyHere")[0] == "NoSuchEntity"
+
+
+def test_list_roles_paginates(iam):
+    path = f"/{unique('page')}/"
+    names = sorted(unique("r") for _ in range(3))
+    for name in names:
+        iam.create_role(RoleName=name, Path=path, AssumeRolePolicyDocument=json.dumps(TRUST))
+    pages = iam.get_paginator("list_roles").paginate(PathPrefix=path,
+                                                     PaginationConfig={"PageSize": 1})
+    assert [r["RoleName"] for page in pages for r in page["Roles"]] == names
+    first = iam.list_roles(PathPrefix=path, MaxItems=2)
+    assert first["IsTruncated"] and first["Marker"]
+
+
+def test_aws_cli_get_role_shows_decoded_trust_policy(cloudlet, iam):
+    name = unique("cli")
+    iam.create_role(RoleName=name, AssumeRolePolicyDocument=json.dumps(TRUST))
+    out = json.loads(cloudlet.aws("iam", "get-role", "--role-name", name, "--output", "json").stdout)
+    assert out["Role"]["AssumeRolePolicyDocument"] == TRUST
