@@ -36,6 +36,7 @@ from cloudlet.services.sts import authorization_message
 log = logging.getLogger("cloudlet.iam.authz")
 
 JSON_PROTOCOLS = ("json", "rest-json", "smithy-rpc-v2-cbor")
+SERVICE_CODES = {"sns": "AuthorizationError"}  # SNS's own spelling of a denial
 _IAM_ENTITY = re.compile(r"arn:aws:iam::(\d{12}):(user|role)/(?:.*/)?([^/]+)\Z")
 
 
@@ -95,8 +96,9 @@ class Authorizer:
             request = AuthzRequest(principal=principal, action=check.action, resource=resource,
                                    context={**base, **resource_tags,
                                             **{k.lower(): v for k, v in check.context.items()}})
-            decision = evaluate(request, identity=policies.identity, boundary=policies.boundary,
-                                session=policies.session)
+            decision = evaluate(request, identity=policies.identity,
+                                resource=self.trust_policy(ctx, check),
+                                boundary=policies.boundary, session=policies.session)
             if decision.decision != "allowed":
                 self.log_denial(ex, caller, check, decision)
                 raise self.denial(ex, caller, check, decision, request.context)
@@ -163,10 +165,26 @@ class Authorizer:
             return check.resource, {}
         return record["arn"], keys.resource_tag_keys(record.get("tags") or {})
 
+    def trust_policy(self, ctx, check: Check) -> Policy | None:
+        """sts:AssumeRole's resource-based policy is the role's trust policy: one that names
+        the caller itself is enough without an identity-based Allow."""
+        if not check.action.startswith("sts:AssumeRole"):
+            return None
+        match = _IAM_ENTITY.match(check.resource)
+        iam = self.providers.get("iam")
+        if match is None or match.group(2) != "role" or iam is None \
+                or match.group(1) != ctx.account_id:
+            return None
+        record = iam.get_role(ctx.account_id, match.group(3))
+        if not record or not record.get("trust_policy"):
+            return None
+        return self.policy(f"{record['name']} trust policy", record["trust_policy"], "resource")
+
     # -- denying ----------------------------------------------------------------------
     def error(self, ex, message: str) -> ServiceError:
         protocol = getattr(ex.codec, "protocol", "")
-        code = "AccessDeniedException" if protocol in JSON_PROTOCOLS else "AccessDenied"
+        code = SERVICE_CODES.get(ex.service) or (
+            "AccessDeniedException" if protocol in JSON_PROTOCOLS else "AccessDenied")
         return AccessDenied(message, code=code)
 
     def denial(self, ex, caller: Credential, check: Check, decision: Decision,
