@@ -21,10 +21,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from cloudlet.policy.compiled import CompiledStatement, compile_document
 from cloudlet.policy.conditions import block_holds
-from cloudlet.policy.document import PolicyDocument, Statement, parse
-from cloudlet.policy.matching import match_action, match_arn
-from cloudlet.policy.variables import resolve, variable_keys
+from cloudlet.policy.document import PolicyDocument, parse
+from cloudlet.policy.variables import variable_keys
 
 KIND_LABELS = {
     "identity": "identity-based policy",
@@ -152,33 +152,6 @@ def _principal_keys(out: dict, p: Principal) -> None:
 # --- statements --------------------------------------------------------------------------
 
 
-def _action_matches(st: Statement, action: str) -> bool:
-    if st.actions is not None:
-        return any(match_action(p, action) for p in st.actions)
-    if st.not_actions is not None:
-        return not any(match_action(p, action) for p in st.not_actions)
-    return False
-
-
-def _resource_pattern_matches(pattern: str, resource: str, ctx: dict, interpolate: bool) -> bool:
-    if interpolate and "${" in pattern:
-        resolved = resolve(pattern, ctx)
-        if resolved is None:
-            return False
-        pattern = resolved
-    return match_arn(pattern, resource)
-
-
-def _resource_matches(st: Statement, resource: str, ctx: dict, interpolate: bool) -> bool:
-    if st.resources is not None:
-        return any(_resource_pattern_matches(p, resource, ctx, interpolate) for p in st.resources)
-    if st.not_resources is not None:
-        return not any(
-            _resource_pattern_matches(p, resource, ctx, interpolate) for p in st.not_resources
-        )
-    return True  # trust policies name no resource: the role itself
-
-
 def _role_arn_of(p: Principal) -> str:
     if p.role_arn:
         return p.role_arn
@@ -225,14 +198,13 @@ def _one_principal(kind: str, ident: str, p: Principal) -> str | None:
     return None
 
 
-def statement_applies(st: Statement, request: AuthzRequest, ctx: dict, interpolate: bool,
-                      missing: list | None = None, check_principal: bool = False) -> str | None:
-    """None if the statement does not apply; else how it named the principal ("n/a" for
-    identity-side policies)."""
-    if not _action_matches(st, request.action):
+def _applies(cs: CompiledStatement, request: AuthzRequest, ctx: dict, interpolate: bool,
+             missing: list | None, check_principal: bool) -> str | None:
+    """None if the statement does not apply (its action was already matched); else how it
+    named the principal ("n/a" for identity-side policies)."""
+    if not cs.resource_matches(request.resource, ctx):
         return None
-    if not _resource_matches(st, request.resource, ctx, interpolate):
-        return None
+    st = cs.statement
     how = "n/a"
     if check_principal:
         if st.principals is not None:
@@ -262,16 +234,16 @@ def _scan(policies: list[Policy], kind: str, request: AuthzRequest, ctx: dict,
           missing: list) -> _Scan:
     scan = _Scan()
     for policy in policies:
-        doc = policy.parsed
+        doc = compile_document(policy.document)
         interpolate = doc.interpolates
-        for st in doc.statements:
-            how = statement_applies(st, request, ctx, interpolate, missing,
-                                    check_principal=(kind == "resource"))
+        for cs in doc.for_action(request.action):
+            how = _applies(cs, request, ctx, interpolate, missing, kind == "resource")
             if how is None:
                 continue
+            st = cs.statement
             matched = MatchedStatement(policy.id, kind, st.index, st.sid, st.effect,
                                        st.start, st.end)
-            (scan.denies if st.effect == "Deny" else scan.allows).append((matched, how))
+            (scan.denies if cs.deny else scan.allows).append((matched, how))
     return scan
 
 

@@ -1,9 +1,11 @@
 """Wildcards: actions (case-insensitive), ARNs (case-sensitive, per component), globs.
 
 `*` matches any run of characters and `?` exactly one. An ARN pattern is matched
-component by component (partition, service, region, account, resource), so a wildcard in
-the region never swallows the account; within the resource component `*` crosses `/`
-and `:`. Compiled patterns are cached by their text.
+component by component (partition, service, region, account, resource): a wildcard in the
+region never swallows the account, while within the final resource component `*` crosses
+`/` and `:`. Characters substituted from policy variables arrive as the sentinels
+LITERAL_STAR / LITERAL_QMARK and match only themselves. Compiled patterns are cached by
+their text.
 """
 
 from __future__ import annotations
@@ -11,54 +13,46 @@ from __future__ import annotations
 import re
 from functools import lru_cache
 
-from cloudlet.policy.variables import LITERAL_QMARK, LITERAL_STAR, unliteral
+from cloudlet.policy.variables import LITERAL_QMARK, LITERAL_STAR
 
 _LITERALS = {LITERAL_STAR: "*", LITERAL_QMARK: "?"}
 
 
-@lru_cache(maxsize=65536)
-def glob(pattern: str, ignore_case: bool = False):
-    """A compiled full-match regex for a `*`/`?` pattern (no other metacharacters)."""
-    if "*" not in pattern and "?" not in pattern:
-        pattern = unliteral(pattern)
-        if ignore_case:
-            folded = pattern.casefold()
-            return lambda value: value.casefold() == folded
-        return lambda value: value == pattern
-    body = "".join(
-        ".*" if c == "*" else "." if c == "?" else re.escape(_LITERALS.get(c, c))
+def glob_regex(pattern: str, star: str = ".*", one: str = ".") -> str:
+    return "".join(
+        star if c == "*" else one if c == "?" else re.escape(_LITERALS.get(c, c))
         for c in pattern
     )
-    flags = re.S | (re.I if ignore_case else 0)
-    compiled = re.compile(body, flags)
-    return lambda value: compiled.fullmatch(value) is not None
+
+
+def arn_regex(pattern: str) -> str:
+    """A regex for a Resource (or Arn* condition) pattern: per ARN component, or a glob."""
+    if pattern == "*":
+        return ".*"
+    parts = pattern.split(":", 5)
+    if len(parts) < 6 or parts[0] != "arn":
+        return glob_regex(pattern)
+    head = [glob_regex(p, "[^:]*", "[^:]") for p in parts[1:5]]
+    return "arn:" + ":".join(head) + ":" + glob_regex(parts[5])
+
+
+@lru_cache(maxsize=65536)
+def compiled_glob(pattern: str, ignore_case: bool = False) -> re.Pattern:
+    return re.compile(glob_regex(pattern), re.S | (re.I if ignore_case else 0))
+
+
+@lru_cache(maxsize=65536)
+def compiled_arn(pattern: str) -> re.Pattern:
+    return re.compile(arn_regex(pattern), re.S)
 
 
 def match_action(pattern: str, action: str) -> bool:
-    return glob(pattern, True)(action)
+    return compiled_glob(pattern, True).fullmatch(action) is not None
 
 
 def match_glob(pattern: str, value: str, ignore_case: bool = False) -> bool:
-    return glob(pattern, ignore_case)(value)
-
-
-@lru_cache(maxsize=65536)
-def _arn_pattern(pattern: str):
-    if pattern == "*":
-        return lambda value: True
-    parts = pattern.split(":", 5)
-    if len(parts) < 6 or parts[0] != "arn":
-        return glob(pattern)
-    matchers = [glob(p) for p in parts[1:]]
-
-    def matcher(value: str) -> bool:
-        pieces = value.split(":", 5)
-        if len(pieces) < 6 or pieces[0] != "arn":
-            return False
-        return all(m(v) for m, v in zip(matchers, pieces[1:], strict=True))
-
-    return matcher
+    return compiled_glob(pattern, ignore_case).fullmatch(value) is not None
 
 
 def match_arn(pattern: str, arn: str) -> bool:
-    return _arn_pattern(pattern)(arn)
+    return compiled_arn(pattern).fullmatch(arn) is not None
