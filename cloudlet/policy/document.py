@@ -73,6 +73,7 @@ def malformed(message: str) -> ServiceError:
 
 
 SYNTAX = "Syntax errors in policy."
+VENDOR = "Actions/Conditions must be prefaced by a vendor, e.g., iam, sdb, ec2, etc."
 
 
 # --- parsing ----------------------------------------------------------------------------
@@ -242,7 +243,7 @@ PARTITIONS = ("aws", "aws-cn", "aws-us-gov", "aws-iso", "aws-iso-b", "aws-iso-e"
 _ACTION = re.compile(r"^[A-Za-z0-9*?\-]+:[A-Za-z0-9*?\-_]*$")
 
 
-def _check_document(text: str, max_chars: int | None = None) -> PolicyDocument:
+def _check_document(text: str, *, iam_sids: bool = True) -> PolicyDocument:
     if not isinstance(text, str) or not text.strip():
         raise malformed(SYNTAX)
     doc = parse(text)
@@ -257,7 +258,7 @@ def _check_document(text: str, max_chars: int | None = None) -> PolicyDocument:
             if not st.effect:
                 raise malformed("Missing required field Effect")
             raise malformed("The policy failed legacy parsing")
-        if st.actions is None and st.not_actions is None:
+        if not st.actions and not st.not_actions:
             raise malformed("Policy statement must contain actions.")
         if st.actions is not None and st.not_actions is not None:
             raise malformed(SYNTAX)
@@ -271,6 +272,11 @@ def _check_document(text: str, max_chars: int | None = None) -> PolicyDocument:
             _check_resource(resource)
         _check_conditions(st.conditions)
         if st.sid:
+            if iam_sids and not re.fullmatch(r"[0-9A-Za-z]*", st.sid):
+                raise malformed(
+                    "Statement IDs (SID) must be alpha-numeric. Check that your input "
+                    "satisfies the regular expression [0-9A-Za-z]*"
+                )
             if st.sid in sids and doc.version == "2012-10-17":
                 raise malformed("Statement IDs (SID) in a single policy must be unique.")
             sids.add(st.sid)
@@ -281,9 +287,9 @@ def _check_action(action: str) -> None:
     if action == "*":
         return
     if action.count(":") > 1:
-        raise malformed("Actions/Conditions must be prefaced by a vendor, e.g., iam, sdb, ec2, etc.")
+        raise malformed("Actions/Condition can contain only one colon.")
     if ":" not in action:
-        raise malformed("Actions/Conditions must be prefaced by a vendor, e.g., iam, sdb, ec2, etc.")
+        raise malformed(VENDOR)
     vendor = action.split(":", 1)[0]
     if not vendor or not re.fullmatch(r"[A-Za-z0-9*?\-]+", vendor):
         raise malformed(f"Vendor {vendor} is not valid")
@@ -309,8 +315,8 @@ def _check_conditions(conditions: dict) -> None:
         if not known_operator(operator):
             raise malformed(SYNTAX)
         for key in block:
-            if key.count(":") == 0 and not key.lower().startswith("aws"):
-                raise malformed(SYNTAX)
+            if ":" not in key:
+                raise malformed(VENDOR)
 
 
 def _principal_ok(kind: str, ident: str) -> bool:
@@ -362,7 +368,7 @@ def validate_identity_policy(text: str, *, managed: bool = False) -> PolicyDocum
     for st in doc.statements:
         if st.principals is not None or st.not_principals is not None:
             raise malformed("Policy document should not specify a principal.")
-        if st.resources is None and st.not_resources is None:
+        if not st.resources and not st.not_resources:
             raise malformed("Policy statement must contain resources.")
     if managed and _non_whitespace(text) > MANAGED_LIMIT:
         raise limit_exceeded(f"Cannot exceed quota for PolicySize: {MANAGED_LIMIT}")
@@ -384,8 +390,9 @@ def check_inline_size(total_text: str | int, owner_kind: str, owner_name: str) -
 
 
 def validate_resource_policy(text: str) -> PolicyDocument:
-    """A resource-based policy: each statement names a Principal or NotPrincipal."""
-    doc = _check_document(text)
+    """A resource-based policy: each statement names a Principal or NotPrincipal.
+    (Services other than IAM accept any Sid text.)"""
+    doc = _check_document(text, iam_sids=False)
     for st in doc.statements:
         if st.principals is None and st.not_principals is None:
             raise malformed("Missing required field Principal")
@@ -426,6 +433,6 @@ def validate_session_policy(text: str) -> PolicyDocument:
     for st in doc.statements:
         if st.principals is not None or st.not_principals is not None:
             raise malformed("Policy document should not specify a principal.")
-        if st.resources is None and st.not_resources is None:
+        if not st.resources and not st.not_resources:
             raise malformed("Policy statement must contain resources.")
     return doc

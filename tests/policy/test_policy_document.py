@@ -100,11 +100,45 @@ def test_braces_inside_strings_do_not_confuse_positions():
         (doc({"Sid": "a", **ALLOW_ALL}, {"Sid": "a", **ALLOW_ALL}),
          "Statement IDs (SID) in a single policy must be unique."),
         ('{"Version":"2012-10-17","Version":"2012-10-17","Statement":[]}', "Syntax errors in policy."),
+        (doc({"Effect": "Allow", "Action": [], "Resource": "*"}), "Policy statement must contain actions."),
+        (doc({"Effect": "Allow", "Action": "s3:*", "Resource": []}), "Policy statement must contain resources."),
+        (doc({"Effect": "Allow", "Action": "s3:Get:Object", "Resource": "*"}),
+         "Actions/Condition can contain only one colon."),
+        (doc({"Effect": "Allow", "Action": "s3:*", "Resource": "*",
+              "Condition": {"StringEquals": {"username": "a"}}}),
+         "Actions/Conditions must be prefaced by a vendor, e.g., iam, sdb, ec2, etc."),
+        (doc({"Sid": "no-dashes", **ALLOW_ALL}),
+         "Statement IDs (SID) must be alpha-numeric. Check that your input satisfies the "
+         "regular expression [0-9A-Za-z]*"),
+        (doc({"Effect": "Allow", "Action": "s3:*", "Resource": "*", "Condition": {"Bool": "x"}}),
+         "Syntax errors in policy."),
+        (doc({"Effect": "Allow", "Action": {"a": 1}, "Resource": "*"}), "Syntax errors in policy."),
+        (doc({"Effect": "Allow", "Action": "s3:*", "NotAction": "s3:Get*", "Resource": "*"}),
+         "Syntax errors in policy."),
     ],
 )
 def test_identity_policy_messages(text, message):
     err = error_of(validate_identity_policy, text)
     assert (err.code, err.status, err.message) == ("MalformedPolicyDocument", 400, message)
+
+
+def test_resource_policies_accept_any_sid_text():
+    text = doc({"Sid": "Allow read-only (public)", "Effect": "Allow", "Principal": "*",
+                "Action": "s3:GetObject", "Resource": "arn:aws:s3:::b/*"})
+    assert validate_resource_policy(text).statements[0].sid == "Allow read-only (public)"
+
+
+def test_inline_size_per_identity():
+    from cloudlet.policy.document import check_inline_size
+
+    check_inline_size(2048, "user", "alice")
+    with pytest.raises(ServiceError) as info:
+        check_inline_size("x" * 2049, "user", "alice")
+    assert (info.value.code, info.value.message) == (
+        "LimitExceeded", "Maximum policy size of 2048 bytes exceeded for user alice")
+    check_inline_size(10240, "role", "app")
+    with pytest.raises(ServiceError):
+        check_inline_size(5121, "group", "devs")
 
 
 def test_version_may_be_absent_or_2008():
