@@ -29,6 +29,7 @@ _ID_CHARS = string.ascii_uppercase + string.digits
 _SECRET_CHARS = string.ascii_letters + string.digits + "+/"
 MAX_TAGS = 50
 KEYS_PER_USER = 2
+GROUPS_PER_USER = 10
 
 
 # -- shared helpers -------------------------------------------------------------------------
@@ -80,7 +81,7 @@ def tag_list(rows) -> list[dict]:
 
 
 def check_tags(existing: int, tags: list[dict]) -> None:
-    keys = [t["Key"] for t in tags]
+    keys = [t["Key"].lower() for t in tags]
     if len(set(keys)) != len(keys):
         raise InvalidInput("Duplicate tag keys found. Please note that Tag keys are case insensitive.")
     if existing + len(tags) > MAX_TAGS:
@@ -196,8 +197,8 @@ class IamBase:
     # -- tags, shared by users, roles and instance profiles ---------------------------------
 
     def _tag(self, account: str, kind: str, name: str, tags: list[dict]) -> None:
-        existing = {r["key"] for r in self.iam.tags(account, kind, name)}
-        check_tags(len(existing - {t["Key"] for t in tags}), tags)
+        existing = {r["key"].lower() for r in self.iam.tags(account, kind, name)}
+        check_tags(len(existing - {t["Key"].lower() for t in tags}), tags)
         with self.iam.transaction() as conn:
             IamStore.put_tags(conn, account, kind, name, tags)
 
@@ -361,7 +362,14 @@ class IdentityOperations(IamBase):
         group = self._group(account, params["GroupName"])["name"]
         user = self._user(account, params["UserName"])["name"]
         with self.iam.transaction() as conn:
-            conn.execute("INSERT OR IGNORE INTO iam_group_members (account, group_name, user_name) "
+            groups = [r[0].lower() for r in conn.execute(
+                "SELECT group_name FROM iam_group_members WHERE account=? AND user_name=?",
+                (account, user))]
+            if group.lower() in groups:
+                return {}
+            if len(groups) >= GROUPS_PER_USER:
+                raise LimitExceeded(f"Cannot exceed quota for GroupsPerUser: {GROUPS_PER_USER}")
+            conn.execute("INSERT INTO iam_group_members (account, group_name, user_name) "
                          "VALUES (?, ?, ?)", (account, group, user))
         return {}
 

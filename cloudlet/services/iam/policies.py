@@ -16,6 +16,8 @@ from cloudlet.services.iam.errors import (
     NoSuchEntity,
 )
 from cloudlet.services.iam.identities import (
+    GROUPS_PER_USER,
+    KEYS_PER_USER,
     IamBase,
     check_pattern,
     check_tags,
@@ -458,3 +460,97 @@ class PolicyOperations(IamBase):
 
     def delete_role_permissions_boundary(self, ctx, params):
         return self._delete_boundary(ctx, "role", params)
+
+    # -- the account as a whole -------------------------------------------------------------
+
+    def get_account_summary(self, ctx: RequestContext, params: dict) -> dict:
+        account = ctx.account_id
+        count = self.iam.count
+        policies = self.iam.policies(account)
+        versions = count("iam_policy_versions", account)
+        summary = {
+            "Users": count("iam_users", account), "UsersQuota": 5000,
+            "Groups": count("iam_groups", account), "GroupsQuota": 300,
+            "Roles": count("iam_roles", account), "RolesQuota": 1000,
+            "InstanceProfiles": count("iam_instance_profiles", account),
+            "InstanceProfilesQuota": 1000,
+            "Policies": len(policies), "PoliciesQuota": 1500,
+            "PolicyVersionsInUse": versions, "PolicyVersionsInUseQuota": 10000,
+            "VersionsPerPolicyQuota": MAX_VERSIONS,
+            "PolicySizeQuota": policy_document.MANAGED_LIMIT,
+            "UserPolicySizeQuota": policy_document.INLINE_LIMITS["user"],
+            "GroupPolicySizeQuota": policy_document.INLINE_LIMITS["group"],
+            "RolePolicySizeQuota": policy_document.INLINE_LIMITS["role"],
+            "AssumeRolePolicySizeQuota": policy_document.TRUST_LIMIT,
+            "AccessKeysPerUserQuota": KEYS_PER_USER, "GroupsPerUserQuota": GROUPS_PER_USER,
+            "AttachedPoliciesPerUserQuota": MANAGED_POLICIES_PER_ENTITY,
+            "AttachedPoliciesPerGroupQuota": MANAGED_POLICIES_PER_ENTITY,
+            "AttachedPoliciesPerRoleQuota": MANAGED_POLICIES_PER_ENTITY,
+            "ServerCertificates": 0, "ServerCertificatesQuota": 20,
+            "SigningCertificatesPerUserQuota": 2, "MFADevices": 0, "MFADevicesInUse": 0,
+            "AccountMFAEnabled": 0, "AccountAccessKeysPresent": 0,
+            "AccountPasswordPresent": 0, "AccountSigningCertificatesPresent": 0,
+            "GlobalEndpointTokenVersion": 1,
+        }
+        return {"SummaryMap": summary}
+
+    def _attached_shapes(self, account: str, kind: str, name: str) -> list[dict]:
+        found = []
+        for arn in self.iam.attached(account, kind, name):
+            try:
+                found.append({"PolicyName": self._managed(account, arn)["name"], "PolicyArn": arn})
+            except NoSuchEntity:
+                continue
+        return found
+
+    def _inline_shapes(self, account: str, kind: str, name: str) -> list[dict]:
+        return [{"PolicyName": r["name"], "PolicyDocument": encode_document(r["document"])}
+                for r in self.iam.inline_policies(account, kind, name)]
+
+    def get_account_authorization_details(self, ctx: RequestContext, params: dict) -> dict:
+        account = ctx.account_id
+        wanted = set(params.get("Filter") or
+                     ["User", "Role", "Group", "LocalManagedPolicy", "AWSManagedPolicy"])
+        items: list[tuple[str, dict]] = []
+        if "User" in wanted:
+            for row in self.iam.entities("user", account):
+                shape = self._user_shape(row, full=True)
+                shape["UserPolicyList"] = self._inline_shapes(account, "user", row["name"])
+                shape["GroupList"] = self.iam.group_names_of(account, row["name"])
+                shape["AttachedManagedPolicies"] = self._attached_shapes(account, "user", row["name"])
+                items.append(("UserDetailList", shape))
+        if "Group" in wanted:
+            for row in self.iam.entities("group", account):
+                shape = self._group_shape(row)
+                shape["GroupPolicyList"] = self._inline_shapes(account, "group", row["name"])
+                shape["AttachedManagedPolicies"] = self._attached_shapes(account, "group", row["name"])
+                items.append(("GroupDetailList", shape))
+        if "Role" in wanted:
+            for row in self.iam.entities("role", account):
+                shape = self._role_shape(row, full=True)
+                shape.pop("Description", None)
+                shape.pop("MaxSessionDuration", None)
+                shape["InstanceProfileList"] = [self._profile_shape(p) for p in
+                                                self.iam.profiles_of_role(account, row["name"])]
+                shape["RolePolicyList"] = self._inline_shapes(account, "role", row["name"])
+                shape["AttachedManagedPolicies"] = self._attached_shapes(account, "role", row["name"])
+                items.append(("RoleDetailList", shape))
+        counts = self.iam.attachment_counts(account)
+        boundaries = self.iam.boundary_counts(account)
+        policies = []
+        if "AWSManagedPolicy" in wanted:  # AWS's own policies appear once the account uses them
+            used = sorted(set(counts) | set(boundaries))
+            policies += [self._managed(account, arn) for arn in used
+                         if arn.startswith("arn:aws:iam::aws:policy/") and managed.get(arn)]
+        if "LocalManagedPolicy" in wanted:
+            policies += [{"aws": False, **dict(r)} for r in self.iam.policies(account)]
+        for policy in policies:
+            shape = self._policy_shape(account, policy, counts, boundaries, full=True)
+            shape.pop("Tags", None)
+            shape["PolicyVersionList"] = [self._version_shape(policy, v)
+                                          for v in self._versions(account, policy)]
+            items.append(("Policies", shape))
+        page = paginate(items, params, "Items")
+        chosen = page.pop("Items")
+        lists = ("UserDetailList", "GroupDetailList", "RoleDetailList", "Policies")
+        return {**{key: [item for k, item in chosen if k == key] for key in lists}, **page}

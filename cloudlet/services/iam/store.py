@@ -117,6 +117,9 @@ class IamStore:
         return self.db.query("SELECT * FROM iam_instance_profiles WHERE account=? AND role_name=? "
                              "ORDER BY name COLLATE NOCASE", (account, role))
 
+    def count(self, table: str, account: str) -> int:
+        return self.db.query(f"SELECT count(*) FROM {table} WHERE account=?", (account,))[0][0]
+
     def id_exists(self, entity_id: str) -> bool:
         return any(self.db.query(f"SELECT 1 FROM {table} WHERE id=?", (entity_id,))
                    for table in (*ENTITY_TABLES.values(), "iam_policies"))
@@ -135,7 +138,8 @@ class IamStore:
             conn.execute(
                 "INSERT INTO iam_tags (account, entity_type, entity_name, key, value) "
                 "VALUES (?, ?, ?, ?, ?) ON CONFLICT (account, entity_type, entity_name, key) "
-                "DO UPDATE SET value=excluded.value", (account, kind, name, tag["Key"], tag["Value"]))
+                "DO UPDATE SET key=excluded.key, value=excluded.value",
+                (account, kind, name, tag["Key"], tag["Value"]))
 
     @staticmethod
     def delete_tags(conn, account: str, kind: str, name: str, keys: list[str] | None = None) -> None:

@@ -1,6 +1,7 @@
 """IAM's tables. IAM is global per account: every row is keyed by account, never region.
 Names of users, groups, roles, policies and instance profiles are unique per account
-regardless of case, as in AWS (NOCASE)."""
+regardless of case, as in AWS (NOCASE); so are the tag keys of one IAM resource (a tag
+`department` replaces `Department`)."""
 
 _TABLES = [
     """CREATE TABLE iam_users (
@@ -27,7 +28,8 @@ _TABLES = [
         PRIMARY KEY (account, name))""",
     """CREATE TABLE iam_tags (
         account TEXT NOT NULL, entity_type TEXT NOT NULL,
-        entity_name TEXT NOT NULL COLLATE NOCASE, key TEXT NOT NULL, value TEXT NOT NULL,
+        entity_name TEXT NOT NULL COLLATE NOCASE, key TEXT NOT NULL COLLATE NOCASE,
+        value TEXT NOT NULL,
         PRIMARY KEY (account, entity_type, entity_name, key))""",
     """CREATE TABLE iam_policies (
         account TEXT NOT NULL, arn TEXT NOT NULL, name TEXT NOT NULL COLLATE NOCASE,

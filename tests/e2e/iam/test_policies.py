@@ -263,3 +263,40 @@ def test_aws_cli_get_policy_version_decodes_document(cloudlet):
     out = json.loads(cloudlet.aws("iam", "get-policy-version", "--policy-arn", ADMIN,
                                   "--version-id", "v1", "--output", "json").stdout)
     assert out["PolicyVersion"]["Document"]["Statement"][0]["Action"] == "*"
+
+
+def test_account_authorization_details_and_summary(cloudlet):
+    account = str(uuid.uuid4().int)[:12]  # a fresh account: only what this test creates
+    iam = cloudlet.client("iam", aws_access_key_id=account)
+    user, group, role = unique("u"), unique("g"), unique("r")
+    iam.create_user(UserName=user)
+    iam.create_group(GroupName=group)
+    iam.add_user_to_group(GroupName=group, UserName=user)
+    iam.put_user_policy(UserName=user, PolicyName="inline", PolicyDocument=json.dumps(document()))
+    trust = {"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "sts:AssumeRole",
+                                                      "Principal": {"Service": "ec2.amazonaws.com"}}]}
+    iam.create_role(RoleName=role, AssumeRolePolicyDocument=json.dumps(trust))
+    iam.attach_role_policy(RoleName=role, PolicyArn=ADMIN)
+    local = iam.create_policy(PolicyName=unique("p"), PolicyDocument=json.dumps(document()))["Policy"]
+
+    details = iam.get_account_authorization_details()
+    [u] = details["UserDetailList"]
+    assert u["UserName"] == user and u["GroupList"] == [group]
+    assert u["UserPolicyList"] == [{"PolicyName": "inline", "PolicyDocument": document()}]
+    [r] = details["RoleDetailList"]
+    assert r["AttachedManagedPolicies"] == [{"PolicyName": "AdministratorAccess", "PolicyArn": ADMIN}]
+    assert r["AssumeRolePolicyDocument"] == trust
+    assert sorted(p["Arn"] for p in details["Policies"]) == sorted([ADMIN, local["Arn"]])
+    assert all(p["PolicyVersionList"] for p in details["Policies"])
+    only_roles = iam.get_account_authorization_details(Filter=["Role"])
+    assert only_roles["UserDetailList"] == [] and len(only_roles["RoleDetailList"]) == 1
+    first = iam.get_account_authorization_details(MaxItems=2)
+    assert first["IsTruncated"]
+    rest = iam.get_account_authorization_details(Marker=first["Marker"])
+    total = sum(len(page[k]) for page in (first, rest)
+                for k in ("UserDetailList", "GroupDetailList", "RoleDetailList", "Policies"))
+    assert total == 5
+
+    summary = iam.get_account_summary()["SummaryMap"]
+    assert (summary["Users"], summary["Groups"], summary["Roles"], summary["Policies"]) == (1, 1, 1, 1)
+    assert summary["AccessKeysPerUserQuota"] == 2 and summary["VersionsPerPolicyQuota"] == 5

@@ -209,3 +209,30 @@ def test_aws_cli_create_user_and_list_groups(cloudlet):
     listed = json.loads(cloudlet.aws("iam", "list-users", "--path-prefix", "/cli/",
                                      "--output", "json").stdout)
     assert name in [u["UserName"] for u in listed["Users"]]
+
+
+def test_tag_keys_are_case_insensitive_on_iam_resources(iam):
+    name = unique("tagged")
+    iam.create_user(UserName=name, Tags=[{"Key": "Department", "Value": "finance"}])
+    iam.tag_user(UserName=name, Tags=[{"Key": "department", "Value": "hr"}])
+    assert iam.list_user_tags(UserName=name)["Tags"] == [{"Key": "department", "Value": "hr"}]
+    code, _, _ = error_of(iam.tag_user, UserName=name,
+                          Tags=[{"Key": "a", "Value": "1"}, {"Key": "A", "Value": "2"}])
+    assert code == "InvalidInput"
+    iam.untag_user(UserName=name, TagKeys=["DEPARTMENT"])
+    assert iam.list_user_tags(UserName=name)["Tags"] == []
+
+
+def test_a_user_joins_at_most_ten_groups(iam):
+    user = unique("joiner")
+    iam.create_user(UserName=user)
+    groups = [unique("g") for _ in range(11)]
+    for group in groups:
+        iam.create_group(GroupName=group)
+    for group in groups[:10]:
+        iam.add_user_to_group(GroupName=group, UserName=user)
+    iam.add_user_to_group(GroupName=groups[0], UserName=user)  # already a member: no change
+    code, status, message = error_of(iam.add_user_to_group, GroupName=groups[10], UserName=user)
+    assert (code, status, message) == ("LimitExceeded", 409,
+                                       "Cannot exceed quota for GroupsPerUser: 10")
+    assert len(iam.list_groups_for_user(UserName=user)["Groups"]) == 10
