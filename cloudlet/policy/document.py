@@ -3,8 +3,9 @@
 `parse(text)` returns a `PolicyDocument` (cached by text) without judging it; the
 `validate_*_policy(text)` functions apply IAM's grammar for each kind of policy and raise
 `ServiceError(code="MalformedPolicyDocument")` with AWS's wording. Positions are what the
-policy simulator reports: 1-based line and column of the statement's opening `{` and of
-its closing `}`.
+policy simulator reports: 1-based line and column just after the statement's opening `{`
+and just after its closing `}` (AWS's CLI example: a one-line policy whose statement object
+spans 0-based offsets 36..165 reports StartPosition 1:38 and EndPosition 1:167).
 """
 
 from __future__ import annotations
@@ -222,10 +223,10 @@ def _statement_positions(text: str) -> list[tuple[Position, Position]]:
                 statement_depth = depth + 1 if c == "[" else depth
             depth += 1
             if in_statement and c == "{" and depth == statement_depth + 1:
-                current_start = (line, i - line_start + 1)
+                current_start = (line, i - line_start + 2)
         elif c in "}]":
             if in_statement and c == "}" and depth == statement_depth + 1:
-                spans.append((current_start or (line, 1), (line, i - line_start + 1)))
+                spans.append((current_start or (line, 1), (line, i - line_start + 2)))
             depth -= 1
             if in_statement and depth == 1:
                 in_statement = False

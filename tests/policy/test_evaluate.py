@@ -37,7 +37,7 @@ def test_seed_policy_decisions_and_messages():
     put = evaluate(request("s3:PutObject", own), seed)
     assert put.decision == "allowed" and put.message(ALICE.arn, "s3:PutObject", own) == ""
     assert [(m.policy_id, m.sid, m.index) for m in put.matched] == [("seed", "OwnPrefix", 0)]
-    assert put.matched[0].start == (4, 5)
+    assert put.matched[0].start == (4, 6)
 
     other = evaluate(request("s3:GetObject", bob), seed)
     assert other.decision == "implicitDeny"

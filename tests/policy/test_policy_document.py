@@ -57,15 +57,18 @@ def test_positions_are_line_and_column_of_each_statement():
         '}'
     )
     first, second = parse(text).statements
-    assert (first.start, first.end) == ((4, 5), (4, 58))
-    assert (second.start, second.end) == ((5, 5), (7, 5))
+    assert (first.start, first.end) == ((4, 6), (4, 59))
+    assert (second.start, second.end) == ((5, 6), (7, 6))
     assert (first.index, second.index) == (0, 1)
 
 
-def test_single_statement_object_has_a_position():
-    text = '{"Version":"2012-10-17","Statement":{"Effect":"Allow","Action":"s3:*","Resource":"*"}}'
+def test_positions_match_the_aws_cli_simulate_custom_policy_example():
+    # AWS CLI docs, `aws iam simulate-custom-policy` example: StartPosition {Line 1, Column 38},
+    # EndPosition {Line 1, Column 167} for this policy.
+    text = ('{"Version":"2012-10-17","Statement":{"Effect":"Allow","Action":"dynamodb:*",'
+            '"Resource":"*","Condition":{"DateGreaterThan":{"aws:CurrentTime":"2018-08-16T12:00:00Z"}}}}')
     st = parse(text).statements[0]
-    assert st.start == (1, 37) and st.end == (1, len(text) - 1)
+    assert (st.start, st.end) == ((1, 38), (1, 167))
 
 
 def test_braces_inside_strings_do_not_confuse_positions():
