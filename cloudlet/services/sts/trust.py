@@ -10,8 +10,10 @@ the provider runs.
 
 from __future__ import annotations
 
-from cloudlet.policy.document import parse
-from cloudlet.policy.evaluate import AuthzRequest, Principal, normalize_context, statement_applies
+from cloudlet.policy.conditions import block_holds
+from cloudlet.policy.document import Statement, parse
+from cloudlet.policy.evaluate import Principal, normalize_context, principal_match
+from cloudlet.policy.matching import match_action
 from cloudlet.principals import Credential
 
 PRINCIPAL_TYPES = {"root": "Account", "user": "User", "assumed-role": "AssumedRole",
@@ -33,16 +35,33 @@ def federated(provider_arn: str, account_id: str) -> Principal:
 
 def trust_allows(trust_policy: str, action: str, role_arn: str, principal: Principal,
                  context: dict) -> bool:
+    """Whether the trust policy admits `principal` for `action` on the role `role_arn`."""
     document = parse(trust_policy)
-    request = AuthzRequest(principal=principal, action=action, resource=role_arn,
-                           context=context, resource_account=role_arn.split(":")[4])
     ctx = normalize_context(context, principal)
     allowed = False
     for statement in document.statements:
-        if statement_applies(statement, request, ctx, document.interpolates,
-                             check_principal=True) is None:
+        if not _applies(statement, action, principal, ctx, document.interpolates):
             continue
         if statement.effect == "Deny":
             return False
         allowed = True
     return allowed
+
+
+def _applies(st: Statement, action: str, principal: Principal, ctx: dict,
+             interpolate: bool) -> bool:
+    if st.actions is not None:
+        if not any(match_action(pattern, action) for pattern in st.actions):
+            return False
+    elif st.not_actions is None or any(match_action(p, action) for p in st.not_actions):
+        return False
+    if st.principals is not None:
+        if principal_match(st.principals, principal) is None:
+            return False
+    elif st.not_principals is not None:
+        # NotPrincipal naming a role does not exclude its sessions (the engine's rule)
+        if principal_match(st.not_principals, principal) not in (None, "role"):
+            return False
+    else:
+        return False
+    return not st.conditions or block_holds(st.conditions, ctx, interpolate)
