@@ -84,7 +84,7 @@ VENDOR = "Actions/Conditions must be prefaced by a vendor, e.g., iam, sdb, ec2, 
 def parse(text: str) -> PolicyDocument:
     """The document as data; structural errors raise MalformedPolicyDocument."""
     try:
-        raw = json.loads(text, object_pairs_hook=_no_duplicates)
+        raw = json.loads(text, object_pairs_hook=_no_duplicates, parse_constant=_no_constant)
     except (ValueError, RecursionError) as exc:
         raise malformed(SYNTAX) from exc
     if not isinstance(raw, dict):
@@ -107,6 +107,10 @@ def parse(text: str) -> PolicyDocument:
         start, end = positions[index] if index < len(positions) else ((1, 1), (1, 1))
         statements.append(_statement(item, index, start, end))
     return PolicyDocument(version, policy_id, statements, text)
+
+
+def _no_constant(name):
+    raise ValueError(f"{name} is not JSON")
 
 
 def _no_duplicates(pairs):

@@ -93,6 +93,9 @@ class Decision:
     missing_context_keys: list[str] = field(default_factory=list)
     allowed_by_boundary: bool | None = None  # None: no boundary applied
     allowed_by_session: bool | None = None  # None: no session policies applied
+    # each applied policy type's own verdict, e.g. {"identity": "allowed",
+    # "resource": "implicitDeny"} (for the simulator's EvalDecisionDetails)
+    by_kind: dict[str, str] = field(default_factory=dict)
 
     @property
     def allowed(self) -> bool:
@@ -265,10 +268,13 @@ def evaluate(request: AuthzRequest, identity: list[Policy], resource: Policy | N
     has_session = bool(session)
     boundary_ok = not has_boundary or bool(scans["boundary"].allows)
     session_ok = not has_session or bool(scans["session"].allows)
+    applied = {"identity": True, "session": has_session, "boundary": has_boundary,
+               "resource": resource is not None}
     details = {
         "allowed_by_boundary": boundary_ok if has_boundary else None,
         "allowed_by_session": session_ok if has_session else None,
         "missing_context_keys": missing,
+        "by_kind": {kind: _verdict(scans[kind]) for kind, on in applied.items() if on},
     }
 
     # 1. explicit deny anywhere
@@ -323,6 +329,12 @@ def evaluate(request: AuthzRequest, identity: list[Policy], resource: Policy | N
         return Decision("implicitDeny", [], KIND_LABELS["resource"], **details)
     return Decision("implicitDeny", [], _missing_kind(identity_ok, boundary_ok, session_ok),
                     **details)
+
+
+def _verdict(scan: _Scan) -> str:
+    if scan.denies:
+        return "explicitDeny"
+    return "allowed" if scan.allows else "implicitDeny"
 
 
 def _missing_kind(identity_ok: bool, boundary_ok: bool, session_ok: bool) -> str:

@@ -242,9 +242,11 @@ CONDITIONS = [
     ("ForAllValues:NumericGreaterThan", "s3:versions", ["5"], ["1", "7"], F, DOC_SETS),
     ("ForAnyValue:IpAddress", "aws:SourceIp", ["10.0.0.0/8"], ["192.168.0.1", "10.0.0.5"], T, DOC_SETS),
     ("ForAllValues:ArnLike", "aws:SourceArn", ["arn:aws:s3:::a*"], ["arn:aws:s3:::a1", "arn:aws:s3:::b1"], F, DOC_SETS),
-    # A multivalued key without a set operator: any value matching is a match.
-    ("StringEquals", "aws:TagKeys", ["env"], ["cost", "env"], T, DOC_SETS),
-    ("StringNotEquals", "aws:TagKeys", ["env"], ["cost", "env"], F, DOC_SETS),
+    # A multivalued key without a set operator: the guide says such keys "require a set
+    # operator" and leaves the result open; Cloudlet reads a plain operator as ForAnyValue
+    # (negated: no value may match).
+    ("StringEquals", "aws:TagKeys", ["env"], ["cost", "env"], T, DOC_SETS + " (Cloudlet's reading: as ForAnyValue)"),
+    ("StringNotEquals", "aws:TagKeys", ["env"], ["cost", "env"], F, DOC_SETS + " (Cloudlet's reading: no value may match)"),
     # Key names are case-insensitive
     ("StringEquals", "AWS:UserName", "alice", "alice", T, DOC_KEYCASE),
     ("StringEquals", "aws:PRINCIPALTAG/Team", "blue", "blue", T, DOC_KEYCASE),

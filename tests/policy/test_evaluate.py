@@ -73,6 +73,19 @@ def test_boundary_and_session_details():
     d = evaluate(request("ec2:RunInstances", "*"), [Policy("admin", ADMIN)], boundary=boundary)
     assert d.allowed and d.allowed_by_boundary is True
     assert {m.kind for m in d.matched} == {"identity", "boundary"}
+    assert d.by_kind == {"identity": "allowed", "boundary": "allowed"}
+
+
+def test_each_policy_type_reports_its_own_verdict():
+    resource = Policy("r", json.dumps({"Version": "2012-10-17", "Statement": [
+        {"Effect": "Deny", "Principal": "*", "Action": "s3:*", "Resource": "*"}]}), "resource")
+    session = Policy("s", '{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"ec2:*","Resource":"*"}]}',
+                     "session")
+    d = evaluate(request("s3:GetObject", "arn:aws:s3:::b/k"), [Policy("admin", ADMIN)], resource,
+                 session=[session])
+    assert d.decision == "explicitDeny" and d.deciding_kind == "resource-based policy"
+    assert d.by_kind == {"identity": "allowed", "session": "implicitDeny", "resource": "explicitDeny"}
+    assert d.allowed_by_session is False
 
 
 def test_missing_context_keys_are_reported():

@@ -83,6 +83,8 @@ def test_braces_inside_strings_do_not_confuse_positions():
     [
         ("{", "Syntax errors in policy."),
         ("[]", "Syntax errors in policy."),
+        ('{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"s3:*","Resource":"*",'
+         '"Condition":{"NumericLessThan":{"s3:max-keys":NaN}}}]}', "Syntax errors in policy."),
         ('{"Version": "2012-10-17"}', "Syntax errors in policy."),
         (doc(ALLOW_ALL, version="2013-01-01"), "The policy must contain a valid version string"),
         (doc({"Action": "s3:*", "Resource": "*"}), "Missing required field Effect"),
