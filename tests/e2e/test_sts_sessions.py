@@ -339,3 +339,34 @@ def test_authorization_message_round_trip():
         "key": "aws:Region", "values": {"items": [{"value": "us-east-1"}]}}
     with pytest.raises(ValueError):
         authorization_message.decode(encoded[:-3] + "!!!")
+
+
+def user_client(cloudlet, service: str, policy: dict | None = None):
+    """An IAM user (optionally with an inline policy) and a client signed with its key."""
+    iam = cloudlet.client("iam")
+    name = unique("user")
+    user = iam.create_user(UserName=name)["User"]
+    if policy:
+        iam.put_user_policy(UserName=name, PolicyName="p", PolicyDocument=json.dumps(policy))
+    key = iam.create_access_key(UserName=name)["AccessKey"]
+    return user, cloudlet.client(service, aws_access_key_id=key["AccessKeyId"],
+                                 aws_secret_access_key=key["SecretAccessKey"])
+
+
+def test_user_needs_permission_unless_the_trust_policy_names_them(cloudlet):
+    user, sts = user_client(cloudlet, "sts")  # no policies at all
+    delegated = make_role(cloudlet, trust({"AWS": f"arn:aws:iam::{ACCOUNT}:root"}))
+    response = error_of(sts.assume_role, RoleArn=delegated["Arn"], RoleSessionName="u1")
+    assert response["Error"]["Code"] == "AccessDenied"
+    assert response["Error"]["Message"].startswith(f"User: {user['Arn']} is not authorized")
+    named = make_role(cloudlet, trust({"AWS": user["Arn"]}))
+    result = sts.assume_role(RoleArn=named["Arn"], RoleSessionName="u1")
+    assert result["AssumedRoleUser"]["Arn"].endswith(f"/{named['RoleName']}/u1")
+
+
+def test_user_allowed_by_identity_policy_with_delegating_trust(cloudlet):
+    role = make_role(cloudlet, trust({"AWS": ACCOUNT}))
+    user, sts = user_client(cloudlet, "sts", {"Version": "2012-10-17", "Statement": [
+        {"Effect": "Allow", "Action": "sts:AssumeRole", "Resource": role["Arn"]}]})
+    creds = sts.assume_role(RoleArn=role["Arn"], RoleSessionName="u2")["Credentials"]
+    assert session_client(cloudlet, "sts", creds).get_caller_identity()["Arn"].endswith("/u2")

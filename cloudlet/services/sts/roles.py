@@ -12,7 +12,7 @@ from cloudlet.services.iam.oidc_providers import find_provider
 from cloudlet.services.sts import errors, oidc, requests
 from cloudlet.services.sts.iam_data import IamData
 from cloudlet.services.sts.sessions import SessionStore
-from cloudlet.services.sts.trust import federated, principal_of, trust_allows
+from cloudlet.services.sts.trust import federated, principal_of, service, trust_allows
 
 _ROLE_ARN = re.compile(r"arn:aws:iam::(\d{12}):role/(?:[\x21-\x7e]*/)?([\w+=,.@-]{1,64})\Z")
 ROLE_CHAINING_LIMIT = 3600
@@ -92,21 +92,21 @@ class RoleOperations:
         policies = requests.session_policies(self.iam_data, role["arn"].split(":")[4], params)
         all_tags = {**inherited, **tags}
         packed = requests.packed_size(policies, all_tags)
-        return self._role_session(role, session_name, seconds, policies, all_tags,
-                                  [*[k for k in inherited], *transitive], source_identity,
-                                  packed, extra={"assumed_by": caller.arn})
+        credential = self._role_session(role, session_name, seconds, policies, all_tags,
+                                        [*inherited, *transitive], source_identity,
+                                        extra={"assumed_by": caller.arn})
+        return self._role_result(credential, packed)
 
     def _role_session(self, role: dict, session_name: str, seconds: int, policies: list,
                       session_tags: dict, transitive: list, source_identity: str | None,
-                      packed: int | None, extra: dict) -> dict:
+                      extra: dict) -> Credential:
         account_id = role["arn"].split(":")[4]
-        arn = assumed_role_arn(account_id, role["name"], session_name)
-        user_id = f"{role['role_id']}:{session_name}"
         # Principal tags of a role session: the role's tags, overridden by session tags.
         principal_tags = {**role["tags"], **session_tags}
-        credential = self.sessions.create(
-            account_id=account_id, kind="assumed-role", arn=arn, user_id=user_id,
-            name=role["name"], duration=seconds,
+        return self.sessions.create(
+            account_id=account_id, kind="assumed-role",
+            arn=assumed_role_arn(account_id, role["name"], session_name),
+            user_id=f"{role['role_id']}:{session_name}", name=role["name"], duration=seconds,
             session={
                 "role_arn": role["arn"], "role_id": role["role_id"], "role_name": role["name"],
                 "session_name": session_name, "session_policies": policies,
@@ -115,13 +115,38 @@ class RoleOperations:
                 "issued": clock.now().strftime("%Y-%m-%dT%H:%M:%SZ"), **extra,
             },
         )
+
+    @staticmethod
+    def _role_result(credential: Credential, packed: int | None) -> dict:
         result = {"Credentials": _credentials_shape(credential),
-                  "AssumedRoleUser": {"AssumedRoleId": user_id, "Arn": arn}}
+                  "AssumedRoleUser": {"AssumedRoleId": credential.user_id,
+                                      "Arn": credential.arn}}
         if packed is not None:
             result["PackedPolicySize"] = packed
-        if source_identity:
-            result["SourceIdentity"] = source_identity
+        if credential.session.get("source_identity"):
+            result["SourceIdentity"] = credential.session["source_identity"]
         return result
+
+    def service_session(self, role_arn: str, service_principal: str, session_name: str,
+                        seconds: int = 3600) -> Credential:
+        """Credentials for a role that an AWS service assumes on a user's behalf (a Lambda
+        function's execution role, an instance profile's role): the trust policy must admit
+        the service principal (`lambda.amazonaws.com`). Raises AccessDenied otherwise."""
+        parsed = parse_role_arn(role_arn)
+        role = self.iam_data.role(*parsed) if parsed else None
+        denied = errors.access_denied(
+            f"{service_principal} is not authorized to perform: sts:AssumeRole on resource: "
+            f"{role_arn}")
+        if role is None:
+            raise denied
+        principal = service(service_principal)
+        context = {"sts:RoleSessionName": session_name}
+        if not trust_allows(role["trust_policy"], "sts:AssumeRole", role["arn"], principal,
+                            context):
+            raise denied
+        seconds = min(seconds, role["max_session_duration"])
+        return self._role_session(role, session_name, seconds, [], {}, [], None,
+                                  extra={"assumed_by": service_principal})
 
     def _principal_tags(self, caller: Credential) -> dict[str, str]:
         if caller.kind == "user" and caller.name:
@@ -192,10 +217,11 @@ class RoleOperations:
                                     message=_OVER_MAX)
         policies = requests.session_policies(self.iam_data, account_id, params)
         packed = requests.packed_size(policies, {})
-        result = self._role_session(
-            role, session_name, seconds, policies, {}, [], None, packed,
+        credential = self._role_session(
+            role, session_name, seconds, policies, {}, [], None,
             extra={"federated_provider": provider["arn"],
                    "web_identity": {"iss": issuer_url, "sub": subject, "aud": matched[0]}})
+        result = self._role_result(credential, packed)
         result.update({"SubjectFromWebIdentityToken": subject, "Provider": issuer_url,
                        "Audience": matched[0]})
         return result

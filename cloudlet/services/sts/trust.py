@@ -29,6 +29,10 @@ def principal_of(caller: Credential, tags: dict[str, str]) -> Principal:
     )
 
 
+def service(name: str) -> Principal:
+    return Principal(arn=name, account="", type="Service")
+
+
 def federated(provider_arn: str, account_id: str) -> Principal:
     return Principal(arn=provider_arn, account=account_id, type="Federated")
 
