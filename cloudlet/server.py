@@ -41,6 +41,7 @@ def build_app(settings: Settings, data_dir: Path) -> Gateway:
     credentials = CredentialStore()
     if "iam" in providers:
         credentials.add_resolver(providers["iam"].credential_for)
+    credentials.add_resolver(providers["sts"].credential_for)
     pipeline = Pipeline(providers, credentials, authorizer=Authorizer(providers).authorize)
 
     def start():
