@@ -15,12 +15,8 @@ import json
 
 from cloudlet.errors import ServiceError
 from cloudlet.policy import document
-from cloudlet.policy.evaluate import (
-    AuthzRequest,
-    Principal,
-    normalize_context,
-    statement_applies,
-)
+from cloudlet.policy.evaluate import AuthzRequest, Policy, Principal
+from cloudlet.policy.evaluate import evaluate as policy_evaluate
 from cloudlet.policy.matching import match_arn
 from cloudlet.services.base import RequestContext
 from cloudlet.services.s3 import errors
@@ -115,20 +111,18 @@ def principal_of(ctx: RequestContext) -> Principal:
                      is_root=caller.is_root, role_arn=caller.session.get("role_arn", ""))
 
 
-def evaluate(doc: document.PolicyDocument, principal: Principal, action: str,
+ALLOW_ALL = Policy("identity-aside", '{"Version": "2012-10-17", "Statement": '
+                   '[{"Effect": "Allow", "Action": "*", "Resource": "*"}]}')
+
+
+def evaluate(doc: document.PolicyDocument, principal: Principal, owner: str, action: str,
              resource_arn: str, context: dict) -> str:
-    """The policy's own verdict as a resource policy: an explicit deny wins, then any
-    statement that allows the principal."""
-    request = AuthzRequest(principal, action, resource_arn, context)
-    ctx = normalize_context(context, principal)
-    allowed = False
-    for st in doc.statements:
-        if statement_applies(st, request, ctx, doc.interpolates, check_principal=True) is None:
-            continue
-        if st.effect == "Deny":
-            return "explicitDeny"
-        allowed = True
-    return "allowed" if allowed else "implicitDeny"
+    """The policy's verdict as the resource policy of a bucket owned by `owner`, the
+    caller's identity-based policies aside (taken as allowing): an explicit deny wins; an
+    anonymous or cross-account caller needs a statement that allows it."""
+    request = AuthzRequest(principal, action, resource_arn, context, resource_account=owner)
+    identity = [] if principal.type == "Anonymous" else [ALLOW_ALL]
+    return policy_evaluate(request, identity, Policy("bucket-policy", doc, "resource")).decision
 
 
 def request_context(ctx: RequestContext, resource_arn: str) -> dict:
@@ -203,7 +197,8 @@ class BucketPolicyOperations:
             # Only AWS service principals and the owner's account may use a public policy.
             return "implicitDeny"
         full_context = {**request_context(ctx, resource_arn), **(context or {})}
-        return evaluate(doc, principal_of(ctx), action, resource_arn, full_context)
+        owner = record["account"] if record is not None else ""
+        return evaluate(doc, principal_of(ctx), owner, action, resource_arn, full_context)
 
     def resource_policy(self, resource_arn: str) -> str | None:
         """The policy text of the bucket an S3 ARN names, for IAM's authorizer to weigh as

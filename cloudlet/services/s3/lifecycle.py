@@ -57,6 +57,8 @@ def next_midnight(epoch: float) -> float:
 
 
 def _timestamp(value) -> float:
+    if isinstance(value, str):  # stored configurations hold dates as ISO 8601 text
+        value = dt.datetime.fromisoformat(value.replace("Z", "+00:00"))
     if isinstance(value, dt.datetime):
         return (value if value.tzinfo else value.replace(tzinfo=dt.UTC)).timestamp()
     return float(value)
@@ -207,6 +209,7 @@ class Sweep:
         self.rules = config.get("Rules") or []
         self.min_size = config.get("TransitionDefaultMinimumObjectSize") or MIN_SIZE_SETTINGS[0]
         self.freed: list[str] = []
+        self.changed = False  # a change may make more due (a delete marker left alone)
 
     def run(self) -> None:
         name = self.bucket["name"]
@@ -269,6 +272,7 @@ class Sweep:
         return False
 
     def _expire(self, record: dict) -> None:
+        self.changed = True
         versioning = self.bucket["versioning"]
         if not versioning:
             self._delete(record)
@@ -280,6 +284,7 @@ class Sweep:
         self.freed += self.storage.put_object(marker)
 
     def _delete(self, record: dict) -> None:
+        self.changed = True
         _, freed = self.storage.delete_object_version(record["bucket"], record["key"],
                                                       record["version_id"])
         self.freed += freed
@@ -351,10 +356,14 @@ class Sweeper:
 
     def _run(self) -> None:
         while not self._stop.wait(self.interval):
-            try:
-                self.sweep()
-            except Exception:
-                log.exception("lifecycle sweep failed")
+            for step in (self.refresh_restores, self.sweep):
+                try:
+                    step()
+                except Exception:
+                    log.exception("lifecycle: %s failed", step.__name__)
+
+    def refresh_restores(self) -> None:
+        Restores(self.storage).refresh(clock.timestamp())
 
     def sweep(self, force: bool = False) -> None:
         now = clock.timestamp()
@@ -368,15 +377,19 @@ class Sweeper:
             bucket = self.storage.get_bucket(name)
             if bucket is None:
                 continue
-            Sweep(self.storage, bucket, config, now).run()
-            self._seen[name] = state
+            sweep = Sweep(self.storage, bucket, config, now)
+            try:
+                sweep.run()
+            except Exception:
+                log.exception("lifecycle: sweeping bucket %s failed", name)
+            if not sweep.changed:
+                self._seen[name] = state
 
 
 # -- restores -----------------------------------------------------------------------------
 
-def restore_state(record: dict, now: float | None = None) -> str | None:
+def restore_state(restore: dict | None, now: float | None = None) -> str | None:
     """None (never restored, or the restored copy expired), "ongoing" or "restored"."""
-    restore = record.get("restore")
     if not restore:
         return None
     now = clock.timestamp() if now is None else now
@@ -385,22 +398,57 @@ def restore_state(record: dict, now: float | None = None) -> str | None:
     return "restored" if now < restore["expires_at"] else None
 
 
-def restore_header(record: dict) -> str | None:
-    """HeadObject's x-amz-restore for an archived version, if a restore was requested."""
-    state = restore_state(record)
+def restore_header(restore: dict, now: float | None = None) -> str | None:
+    """HeadObject's x-amz-restore."""
+    state = restore_state(restore, now)
     if state == "ongoing":
         return 'ongoing-request="true"'
     if state == "restored":
-        expiry = email.utils.formatdate(record["restore"]["expires_at"], usegmt=True)
+        expiry = email.utils.formatdate(restore["expires_at"], usegmt=True)
         return f'ongoing-request="false", expiry-date="{expiry}"'
     return None
 
 
-def check_readable(record: dict) -> None:
-    """GetObject on an archived version needs a completed restore (InvalidObjectState)."""
-    if record.get("storage_class") in ARCHIVED and restore_state(record) != "restored":
-        raise errors.error("InvalidObjectState", "The operation is not valid for the object's "
-                           "storage class", 403, StorageClass=record["storage_class"])
+class Restores:
+    """The `s3_restores` table. A version's meta "restore" carries the x-amz-restore text
+    the core's HeadObject shows; `refresh` keeps it current as restores complete and their
+    copies expire."""
+
+    def __init__(self, storage: S3Storage):
+        self.storage, self.db = storage, storage.db
+
+    def get(self, bucket: str, key: str, version_id: str) -> dict | None:
+        rows = self.db.query("SELECT * FROM s3_restores WHERE bucket = ? AND key = ? AND "
+                             "version_id = ?", (bucket, key, version_id))
+        return dict(rows[0]) if rows else None
+
+    def put(self, record: dict, ready_at: float, expires_at: float, tier: str) -> None:
+        with self.db.transaction() as conn:
+            conn.execute("INSERT OR REPLACE INTO s3_restores VALUES (?, ?, ?, ?, ?, ?, 0)",
+                         (record["bucket"], record["key"], record["version_id"], ready_at,
+                          expires_at, tier))
+        self._show(record["bucket"], record["key"], record["version_id"],
+                   {"ready_at": ready_at, "expires_at": expires_at})
+
+    def _show(self, bucket: str, key: str, version_id: str, restore: dict | None) -> None:
+        header = restore_header(restore) if restore else None
+        self.storage.update_meta(bucket, key, version_id, restore=header)
+
+    def refresh(self, now: float) -> None:
+        rows = self.db.query("SELECT * FROM s3_restores WHERE (announced = 0 AND ready_at <= ?) "
+                             "OR expires_at <= ?", (now, now))
+        for row in rows:
+            expired = row["expires_at"] <= now
+            self._show(row["bucket"], row["key"], row["version_id"],
+                       None if expired else dict(row))
+            with self.db.transaction() as conn:
+                if expired:
+                    conn.execute("DELETE FROM s3_restores WHERE bucket = ? AND key = ? AND "
+                                 "version_id = ?", (row["bucket"], row["key"], row["version_id"]))
+                else:
+                    conn.execute("UPDATE s3_restores SET announced = 1 WHERE bucket = ? AND "
+                                 "key = ? AND version_id = ?",
+                                 (row["bucket"], row["key"], row["version_id"]))
 
 
 class LifecycleOperations:
@@ -449,6 +497,30 @@ class LifecycleOperations:
             sweeper.stop()
 
     # -- restores -----------------------------------------------------------------------
+    def check_readable(self, record: dict) -> None:
+        """The core's gate before reading a version's bytes: an archived version needs a
+        completed restore (InvalidObjectState). HeadObject passes."""
+        if record.get("storage_class") not in ARCHIVED or self._heading():
+            return
+        restore = Restores(self.storage).get(record["bucket"], record["key"],
+                                             record["version_id"])
+        if restore_state(restore) != "restored":
+            raise errors.error("InvalidObjectState", "The operation is not valid for the "
+                               "object's storage class", 403, StorageClass=record["storage_class"])
+
+    def _heading(self) -> bool:
+        return getattr(self.__dict__.get("_reading"), "head", False)
+
+    def head_object(self, ctx: RequestContext, params: dict) -> dict:
+        # HeadObject reads no bytes, so an archived version answers it (with its
+        # x-amz-restore); the core's read path asks check_readable for both.
+        local = self.__dict__.setdefault("_reading", threading.local())
+        local.head = True
+        try:
+            return super().head_object(ctx, params)
+        finally:
+            local.head = False
+
     def restore_object(self, ctx: RequestContext, params: dict) -> dict:
         self.bucket(ctx, params["Bucket"], "s3:RestoreObject", params["Key"])
         record = self.storage.get_object(params["Bucket"], params["Key"], params.get("VersionId"))
@@ -470,14 +542,15 @@ class LifecycleOperations:
         if hours is None:
             raise errors.invalid_argument(f"{tier} retrieval is not available for the "
                                           f"{cls} storage class", "Tier", tier)
+        restores = Restores(self.storage)
         now = clock.timestamp()
-        state = restore_state(record, now)
+        current = restores.get(record["bucket"], record["key"], record["version_id"])
+        state = restore_state(current, now)
         if state == "ongoing":
             raise errors.error("RestoreAlreadyInProgress", "Object restore is already in "
                                "progress", 409)
-        ready = record["restore"]["ready_at"] if state == "restored" else now + hours * 3600
-        restore = {"ready_at": ready, "expires_at": next_midnight(max(now, ready) + days * DAY),
-                   "tier": tier}
-        self.storage.update_meta(record["bucket"], record["key"], record["version_id"],
-                                 restore=restore)
+        ready = current["ready_at"] if state == "restored" else now + hours * 3600
+        restores.put(record, ready, next_midnight(max(now, ready) + days * DAY), tier)
+        if state != "restored":
+            ctx.extra["response_status"] = 202
         return {}
