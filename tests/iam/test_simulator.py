@@ -6,6 +6,7 @@ import json
 
 import pytest
 
+from cloudlet.policy.document import parse
 from cloudlet.services.base import RequestContext
 from cloudlet.services.iam.errors import NoSuchEntity
 from cloudlet.services.iam.simulator import SimulatorOperations
@@ -85,13 +86,13 @@ def test_the_seed_policy():
     allowed = result["EvaluationResults"][0]
     assert allowed["MatchedStatements"] == [{
         "SourcePolicyId": "uploads", "SourcePolicyType": "user",
-        "StartPosition": {"Line": 4, "Column": 5}, "EndPosition": {"Line": 11, "Column": 5}}]
+        "StartPosition": {"Line": 4, "Column": 6}, "EndPosition": {"Line": 11, "Column": 6}}]
     [specific] = allowed["ResourceSpecificResults"]
     assert specific["EvalResourceDecision"] == "allowed"
     assert specific["EvalResourceName"] == "arn:aws:s3:::acme-prod-uploads/users/alice/a.txt"
     assert "PermissionsBoundaryDecisionDetail" not in allowed
     denied = result["EvaluationResults"][4]
-    assert denied["MatchedStatements"][0]["StartPosition"] == {"Line": 12, "Column": 5}
+    assert denied["MatchedStatements"][0]["StartPosition"] == {"Line": 12, "Column": 6}
 
 
 def test_explicit_deny_survives_administrator_access():
@@ -101,7 +102,7 @@ def test_explicit_deny_survives_administrator_access():
     assert [r["EvalDecision"] for r in result["EvaluationResults"]] == ["explicitDeny", "allowed"]
     assert result["EvaluationResults"][1]["MatchedStatements"][0] == {
         "SourcePolicyId": "AdministratorAccess", "SourcePolicyType": "aws-managed",
-        "StartPosition": {"Line": 1, "Column": 41}, "EndPosition": {"Line": 1, "Column": 91}}
+        "StartPosition": {"Line": 1, "Column": 42}, "EndPosition": {"Line": 1, "Column": 92}}
 
 
 def test_missing_context_values_when_the_variable_has_no_value():
