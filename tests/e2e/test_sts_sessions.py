@@ -370,3 +370,11 @@ def test_user_allowed_by_identity_policy_with_delegating_trust(cloudlet):
         {"Effect": "Allow", "Action": "sts:AssumeRole", "Resource": role["Arn"]}]})
     creds = sts.assume_role(RoleArn=role["Arn"], RoleSessionName="u2")["Credentials"]
     assert session_client(cloudlet, "sts", creds).get_caller_identity()["Arn"].endswith("/u2")
+
+
+def test_session_name_pattern(cloudlet):
+    role = make_role(cloudlet, trust({"AWS": ACCOUNT}))
+    response = error_of(cloudlet.client("sts").assume_role, RoleArn=role["Arn"],
+                        RoleSessionName="has space")
+    assert response["Error"]["Code"] == "ValidationError"
+    assert "'roleSessionName' failed to satisfy constraint" in response["Error"]["Message"]

@@ -174,7 +174,10 @@ class OidcProviderOperations:
 
     def list_open_id_connect_provider_tags(self, ctx: RequestContext, params: dict) -> dict:
         tags = self._oidc_get(ctx, params["OpenIDConnectProviderArn"])["tags"]
-        start = int(params.get("Marker") or 0)
+        marker = params.get("Marker") or "0"
+        if not marker.isdigit():
+            raise InvalidInput("Invalid Marker.")
+        start = int(marker)
         size = params.get("MaxItems") or 100
         page = tags[start:start + size]
         result = {"Tags": page, "IsTruncated": start + size < len(tags)}

@@ -83,6 +83,7 @@ class StsProvider(RoleOperations, Provider):
         if caller.kind not in ("user", "root"):
             raise errors.access_denied("Only IAM users and the root user can call "
                                        "GetFederationToken")
+        requests.check_patterns(params)
         maximum = ROOT_SESSION_LIMIT if caller.kind == "root" else USER_SESSION_LIMIT
         seconds = requests.duration(params, default=min(FEDERATION_DEFAULT, maximum),
                                     maximum=maximum, message=_too_long(caller.kind))

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import math
+import re
 import zlib
 
 from cloudlet import clock
@@ -17,6 +18,24 @@ from cloudlet.services.sts.iam_data import IamData
 MAX_POLICY_ARNS = 10
 MAX_SESSION_TAGS = 50
 PACKED_BUDGET = 1024  # compressed bytes that make 100% of PackedPolicySize
+
+
+# Patterns of STS's input shapes (the model's; the codec checks lengths, not patterns).
+PATTERNS = {
+    "RoleSessionName": ("roleSessionName", r"[\w+=,.@-]*"),
+    "SourceIdentity": ("sourceIdentity", r"[\w+=,.@-]*"),
+    "ExternalId": ("externalId", r"[\w+=,.@:\/-]*"),
+    "Name": ("name", r"[\w+=,.@-]*"),
+}
+
+
+def check_patterns(params: dict) -> None:
+    for member, (wire, pattern) in PATTERNS.items():
+        value = params.get(member)
+        if value is not None and not re.fullmatch(pattern, value, re.ASCII):
+            raise errors.validation(
+                f"1 validation error detected: Value '{value}' at '{wire}' failed to satisfy "
+                f"constraint: Member must satisfy regular expression pattern: {pattern}")
 
 
 def duration(params: dict, *, default: int, maximum: int, message: str) -> int:

@@ -51,6 +51,7 @@ class RoleOperations:
 
     def assume_role(self, ctx: RequestContext, params: dict) -> dict:
         caller = ctx.caller
+        requests.check_patterns(params)
         role_arn, session_name = params["RoleArn"], params["RoleSessionName"]
         denied = errors.not_authorized(caller.arn, "sts:AssumeRole", role_arn)
         parsed = parse_role_arn(role_arn)
@@ -156,6 +157,7 @@ class RoleOperations:
     # -- web identity ---------------------------------------------------------------------
 
     def assume_role_with_web_identity(self, ctx: RequestContext, params: dict) -> dict:
+        requests.check_patterns(params)
         role_arn, session_name = params["RoleArn"], params["RoleSessionName"]
         try:
             token = oidc.parse(params["WebIdentityToken"])
