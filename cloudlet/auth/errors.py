@@ -34,6 +34,7 @@ _S3_MISMATCH = (
 _INVALID_TOKEN = "The security token included in the request is invalid."
 _EXPIRED_TOKEN = "The security token included in the request is expired"
 _EC2_AUTH = "AWS was not able to validate the provided access credentials"
+_INCOMPLETE = "The request signature does not conform to AWS standards."
 
 # kind -> (code, HTTP status, default message), per family.
 ERRORS: dict[str, dict[str, tuple[str, int, str]]] = {
@@ -74,9 +75,7 @@ ERRORS: dict[str, dict[str, tuple[str, int, str]]] = {
         "not_yet_valid": ("RequestExpired", 400, "Request is not yet valid."),
         "invalid_token": ("AuthFailure", 401, _EC2_AUTH),
         "expired_token": ("RequestExpired", 400, "Request has expired."),
-        "malformed": (
-            "IncompleteSignature", 400, "The request signature does not conform to AWS standards.",
-        ),
+        "malformed": ("IncompleteSignature", 400, _INCOMPLETE),
         "unsupported": ("AuthFailure", 401, _EC2_AUTH),
     },
     "query": {
@@ -88,12 +87,8 @@ ERRORS: dict[str, dict[str, tuple[str, int, str]]] = {
         "not_yet_valid": ("SignatureDoesNotMatch", 403, "Signature not yet current"),
         "invalid_token": ("InvalidClientTokenId", 403, _INVALID_TOKEN),
         "expired_token": ("ExpiredToken", 403, _EXPIRED_TOKEN),
-        "malformed": (
-            "IncompleteSignature", 400, "The request signature does not conform to AWS standards.",
-        ),
-        "unsupported": (
-            "IncompleteSignature", 400, "The request signature does not conform to AWS standards.",
-        ),
+        "malformed": ("IncompleteSignature", 400, _INCOMPLETE),
+        "unsupported": ("IncompleteSignature", 400, _INCOMPLETE),
     },
     "json": {
         "missing": ("MissingAuthenticationTokenException", 403, "Missing Authentication Token"),
@@ -104,14 +99,8 @@ ERRORS: dict[str, dict[str, tuple[str, int, str]]] = {
         "not_yet_valid": ("InvalidSignatureException", 403, "Signature not yet current"),
         "invalid_token": ("UnrecognizedClientException", 403, _INVALID_TOKEN),
         "expired_token": ("ExpiredTokenException", 403, _EXPIRED_TOKEN),
-        "malformed": (
-            "IncompleteSignatureException", 403,
-            "The request signature does not conform to AWS standards.",
-        ),
-        "unsupported": (
-            "IncompleteSignatureException", 403,
-            "The request signature does not conform to AWS standards.",
-        ),
+        "malformed": ("IncompleteSignatureException", 403, _INCOMPLETE),
+        "unsupported": ("IncompleteSignatureException", 403, _INCOMPLETE),
     },
 }
 

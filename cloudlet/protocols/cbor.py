@@ -123,13 +123,7 @@ class CborCodec(Codec):
     def _parse_structure(self, shape, value):
         if not isinstance(value, dict):
             raise _wrong_type(shape, value)
-        params = {}
-        members = shape.members
-        for name, item in value.items():
-            member = members.get(name)
-            if member is not None and item is not None:
-                params[name] = self._parse(member, item)
-        return params
+        return _each_member(shape, value, self._parse)
 
     def _parse_list(self, shape, value):
         if not isinstance(value, list):
@@ -224,13 +218,7 @@ class CborCodec(Codec):
         return getattr(self, f"_serialize_{shape.type_name}", _same)(shape, value)
 
     def _serialize_structure(self, shape, value):
-        members = shape.members
-        out = {}
-        for name, item in value.items():
-            member = members.get(name)
-            if member is not None and item is not None:
-                out[name] = self._serialize(member, item)
-        return out
+        return _each_member(shape, value, self._serialize)
 
     def _serialize_list(self, shape, value):
         member = shape.member
@@ -271,6 +259,16 @@ class CborCodec(Codec):
 
 def _same(shape, value):
     return value
+
+
+def _each_member(shape: Shape, value: dict, convert) -> dict:
+    """The members of `value` the shape knows and that are not null, each converted."""
+    members = shape.members
+    return {
+        name: convert(members[name], item)
+        for name, item in value.items()
+        if item is not None and name in members
+    }
 
 
 def _wrong_type(shape: Shape, value) -> SerializationError:

@@ -10,7 +10,9 @@ and the host (`hostLabel`); the rest make up the body, which the subclass reads.
         _route(request)                 -> (OperationModel, uri labels)
         _parse_http_bindings(op, req)   -> (params, {name: shape} of body members)
         _serialize_http_bindings(op, result, response) -> {name: value} left for the body
-      RestJsonCodec, RestXmlCodec       add `_parse_body` / `_serialize_body` and errors
+        _parse_body(op, req, members)   -> the `payload` member, else the body members
+      RestJsonCodec, RestXmlCodec       add `_parse_payload` / `_parse_members`,
+                                        `_serialize_body` and errors
 
 Routing: every operation's template is compiled once per codec. Among the operations
 whose path matches and whose literal query keys (`?acl`, `?list-type=2`) are present,
@@ -229,6 +231,14 @@ _SCALAR_PARSERS = {
 }
 
 
+def decode_utf8(body: bytes) -> str:
+    """A text payload as `str`; a body that is not UTF-8 is a `SerializationError`."""
+    try:
+        return body.decode("utf-8")
+    except UnicodeDecodeError:
+        raise SerializationError("The request body is not valid UTF-8.") from None
+
+
 def split_header_list(shape: Shape, text: str) -> list[str]:
     """A comma-separated header as its items; quoted items may hold commas, and
     HTTP-dates (which hold a comma themselves) pair up."""
@@ -300,7 +310,8 @@ def format_header_list(shape: Shape, values: list) -> str:
 class RestCodec(Codec):
     """Routing and location-bound members for the REST protocols; see the module docstring.
 
-    Subclasses implement `_parse_body(operation, request, members)` and
+    Subclasses implement `_parse_payload(name, member, request)`,
+    `_parse_members(shape, request, members)` and
     `_serialize_body(operation, body_values, response)` (or override `parse`/`serialize`).
     """
 
@@ -347,6 +358,20 @@ class RestCodec(Codec):
         return operation, params
 
     def _parse_body(self, operation: OperationModel, request: HttpRequest, members: dict) -> dict:
+        shape = operation.input_shape
+        if shape is None:
+            return {}
+        payload = shape.serialization.get("payload")
+        if payload:
+            return self._parse_payload(payload, shape.members[payload], request)
+        return self._parse_members(shape, request, members) if members else {}
+
+    def _parse_payload(self, name: str, member: Shape, request: HttpRequest) -> dict:
+        """The `payload` member `name`: the raw body, or the body as `member`."""
+        raise NotImplementedError
+
+    def _parse_members(self, shape: Shape, request: HttpRequest, members: dict) -> dict:
+        """The body `members` of `shape` (none is bound to an HTTP location)."""
         raise NotImplementedError
 
     def _parse_http_bindings(

@@ -19,11 +19,11 @@ from __future__ import annotations
 
 from botocore.model import OperationModel, Shape
 
-from cloudlet.errors import SerializationError, ServiceError
+from cloudlet.errors import ServiceError
 from cloudlet.protocols import jsonvalue
 from cloudlet.protocols.base import HttpRequest, HttpResponse
 from cloudlet.protocols.json import message_key
-from cloudlet.protocols.rest import RestCodec
+from cloudlet.protocols.rest import RestCodec, decode_utf8
 
 
 class UnsupportedMediaType(ServiceError):
@@ -45,15 +45,7 @@ class RestJsonCodec(RestCodec):
     validation_error_code = "ValidationException"
 
     # -- request side -------------------------------------------------------------
-    def _parse_body(self, operation: OperationModel, request: HttpRequest, members: dict) -> dict:
-        shape = operation.input_shape
-        if shape is None:
-            return {}
-        payload = shape.serialization.get("payload")
-        if payload:
-            return self._parse_payload(payload, shape.members[payload], request)
-        if not members:
-            return {}
+    def _parse_members(self, shape: Shape, request: HttpRequest, members: dict) -> dict:
         body = self._json_body(request)
         return jsonvalue.decode_members(shape, body, members) if body is not None else {}
 
@@ -62,7 +54,7 @@ class RestJsonCodec(RestCodec):
         if member.type_name == "blob":
             return {name: body} if body else {}
         if member.type_name == "string" and not jsonvalue.is_document(member):
-            return {name: _utf8(body)} if body else {}
+            return {name: decode_utf8(body)} if body else {}
         value = self._json_body(request)
         if value is None:
             return {}
@@ -141,13 +133,6 @@ def _claims_every_header(shape: Shape | None) -> bool:
         m.serialization.get("location") == "headers" and not m.serialization.get("name")
         for m in shape.members.values()
     )
-
-
-def _utf8(body: bytes) -> str:
-    try:
-        return body.decode("utf-8")
-    except UnicodeDecodeError:
-        raise SerializationError("The request body is not valid UTF-8.") from None
 
 
 def _blob_body(value):

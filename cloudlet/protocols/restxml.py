@@ -27,7 +27,7 @@ from botocore.model import OperationModel, Shape
 
 from cloudlet.errors import SerializationError, ServiceError
 from cloudlet.protocols.base import HttpRequest, HttpResponse
-from cloudlet.protocols.rest import RestCodec
+from cloudlet.protocols.rest import RestCodec, decode_utf8
 from cloudlet.protocols.xml import (
     HTTP_BOUND,
     XmlReader,
@@ -50,22 +50,17 @@ class RestXmlCodec(RestCodec):
     )
 
     # -- request side -------------------------------------------------------------
-    def _parse_body(self, operation: OperationModel, request: HttpRequest, members: dict) -> dict:
-        shape = operation.input_shape
-        if shape is None:
-            return {}
-        payload = shape.serialization.get("payload")
-        if payload:
-            return self._parse_payload(payload, shape.members[payload], request.body)
-        if not members or not request.body.strip():
+    def _parse_members(self, shape: Shape, request: HttpRequest, members: dict) -> dict:
+        if not request.body.strip():
             return {}
         return self._read(lambda: XmlReader().read_members(shape, parse_xml(request.body)))
 
-    def _parse_payload(self, name: str, member: Shape, body: bytes) -> dict:
+    def _parse_payload(self, name: str, member: Shape, request: HttpRequest) -> dict:
+        body = request.body
         if member.type_name == "blob":
             return {name: body} if body else {}
         if member.type_name == "string":
-            return {name: self._decode(body)} if body else {}
+            return {name: decode_utf8(body)} if body else {}
         if not body.strip():
             return {}
         return {name: self._read(lambda: XmlReader().read_members(member, parse_xml(body)))}
@@ -78,12 +73,6 @@ class RestXmlCodec(RestCodec):
 
     def malformed_xml(self, cause: ServiceError) -> ServiceError:
         return ServiceError(self.malformed_xml_message, code=self.malformed_xml_code, status=400)
-
-    def _decode(self, body: bytes) -> str:
-        try:
-            return body.decode("utf-8")
-        except UnicodeDecodeError:
-            raise SerializationError("The request body is not valid UTF-8.") from None
 
     # -- response side ------------------------------------------------------------
     @property
