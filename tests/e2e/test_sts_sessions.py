@@ -378,3 +378,37 @@ def test_session_name_pattern(cloudlet):
                         RoleSessionName="has space")
     assert response["Error"]["Code"] == "ValidationError"
     assert "'roleSessionName' failed to satisfy constraint" in response["Error"]["Message"]
+
+
+def test_session_tags_are_principal_tags_and_transitive_ones_carry_on(cloudlet):
+    iam = cloudlet.client("iam")
+    first = make_role(cloudlet, trust({"AWS": ACCOUNT}, ["sts:AssumeRole", "sts:TagSession"]))
+    iam.put_role_policy(RoleName=first["RoleName"], PolicyName="chain", PolicyDocument=json.dumps({
+        "Version": "2012-10-17",
+        "Statement": [{"Effect": "Allow", "Action": "sts:AssumeRole", "Resource": "*"}]}))
+    second = make_role(cloudlet, trust(
+        {"AWS": ACCOUNT}, ["sts:AssumeRole", "sts:TagSession"],
+        condition={"StringEquals": {"aws:PrincipalTag/team": "blue"}}))
+    sts = cloudlet.client("sts")
+
+    def first_session(team: str, transitive: bool):
+        result = sts.assume_role(RoleArn=first["Arn"], RoleSessionName=f"team-{team}",
+                                 Tags=[{"Key": "team", "Value": team}],
+                                 TransitiveTagKeys=["team"] if transitive else [])
+        return session_client(cloudlet, "sts", result["Credentials"])
+
+    blue = first_session("blue", transitive=True)
+    chained = blue.assume_role(RoleArn=second["Arn"], RoleSessionName="next")
+    # the transitive tag is the chained session's too: it may chain once more
+    again = session_client(cloudlet, "sts", chained["Credentials"])
+    iam.put_role_policy(RoleName=second["RoleName"], PolicyName="chain", PolicyDocument=json.dumps({
+        "Version": "2012-10-17",
+        "Statement": [{"Effect": "Allow", "Action": "sts:AssumeRole", "Resource": "*"}]}))
+    assert again.assume_role(RoleArn=second["Arn"], RoleSessionName="third")["Credentials"]
+    red = first_session("red", transitive=False)
+    response = error_of(red.assume_role, RoleArn=second["Arn"], RoleSessionName="next")
+    assert response["Error"]["Code"] == "AccessDenied"
+    # a transitive tag cannot be overridden down the chain
+    override = error_of(blue.assume_role, RoleArn=second["Arn"], RoleSessionName="next",
+                        Tags=[{"Key": "team", "Value": "green"}])
+    assert override["Error"]["Code"] == "AccessDenied"
