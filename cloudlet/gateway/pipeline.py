@@ -60,6 +60,7 @@ class Pipeline:
         self.executor = ThreadPoolExecutor(max_workers=64, thread_name_prefix="provider")
         self.steps = [
             self.route,
+            self.preflight,
             self.authenticate,
             self.parse,
             self.validate,
@@ -86,12 +87,17 @@ class Pipeline:
         try:
             for step in self.steps:
                 await step(exchange)
+                if exchange.response is not None:  # answered early (a CORS preflight)
+                    break
+            response = exchange.response
         except ServiceError as error:
-            return self.render_error(exchange, error)
+            response = self.render_error(exchange, error)
         except Exception:
             log.exception("internal error in %s %s", request.method, request.path)
-            return self.render_error(exchange, InternalFailure())
-        return exchange.response
+            response = self.render_error(exchange, InternalFailure())
+        if "origin" in request.headers and request.method != "OPTIONS":
+            await self.cross_origin(exchange, response)
+        return response
 
     # -- the steps --------------------------------------------------------------------
     async def route(self, ex: Exchange) -> None:
@@ -134,6 +140,36 @@ class Pipeline:
         except ServiceError:
             return False
         return operation.auth_type == "none"
+
+    async def preflight(self, ex: Exchange) -> None:
+        """A browser's CORS preflight (`OPTIONS`, no operation in the model, never signed,
+        though it carries a pre-signed URL's query): the provider answers from the bucket's
+        CORS rules (`cors_preflight`)."""
+        answer = getattr(self.providers.get(ex.service), "cors_preflight", None)
+        bucket_of = getattr(ex.codec, "bucket_of", None)
+        if ex.request.method != "OPTIONS" or answer is None or bucket_of is None:
+            return
+        headers = ex.request.headers
+        allowed = await asyncio.get_running_loop().run_in_executor(
+            self.executor, answer, bucket_of(ex.request) or "", headers.get("origin"),
+            headers.get("access-control-request-method"),
+            headers.get("access-control-request-headers"))
+        ex.response = HttpResponse(200, dict(allowed))
+        ex.response.headers.update(ex.codec.request_id_headers(ex.request_id))
+
+    async def cross_origin(self, ex: Exchange, response: HttpResponse) -> None:
+        """The Access-Control-* headers of a cross-origin request, by the provider's CORS
+        rules (`cors_headers`), on success and error alike."""
+        add = getattr(self.providers.get(ex.service), "cors_headers", None)
+        bucket_of = getattr(ex.codec, "bucket_of", None)
+        bucket = bucket_of(ex.request) if bucket_of is not None else None
+        if add is None or not bucket:
+            return
+        try:
+            response.headers.update(await asyncio.get_running_loop().run_in_executor(
+                self.executor, add, bucket, ex.request.headers["origin"], ex.request.method))
+        except Exception:
+            log.exception("CORS headers for %s failed", bucket)
 
     async def parse(self, ex: Exchange) -> None:
         ex.operation, ex.params = ex.codec.parse(ex.request)

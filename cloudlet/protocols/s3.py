@@ -12,6 +12,7 @@ from __future__ import annotations
 import base64
 import dataclasses
 import xml.etree.ElementTree as ET
+from urllib.parse import unquote
 
 from botocore.model import OperationModel, Shape
 
@@ -37,6 +38,12 @@ class S3Codec(RestXmlCodec):
 
     def parse(self, request: HttpRequest) -> tuple[OperationModel, dict]:
         return super().parse(path_style(request))
+
+    def bucket_of(self, request: HttpRequest) -> str | None:
+        """The bucket a request addresses, virtual-hosted or path style (the gateway's CORS
+        steps ask, where no operation parses: a preflight OPTIONS)."""
+        name = unquote(path_style(request).path.lstrip("/").split("/", 1)[0])
+        return name or None
 
     def request_id_headers(self, request_id: str) -> dict[str, str]:
         host_id = base64.b64encode(request_id.encode()).decode()
