@@ -57,6 +57,10 @@ class Authenticated:
     # With authenticate(..., defer_body=True) and an aws-chunked body: the decoder, ready
     # for the body's bytes (`feed`, then `finish`); `body` is then empty.
     decoder: streaming.AwsChunkedDecoder | None = None
+    # With defer_body=True and a plain body: the signed payload hash (hex) the consumer must
+    # check while streaming, None when unsigned. Content-MD5 and x-amz-checksum-* headers
+    # are then the consumer's to verify too.
+    payload_sha256: str | None = None
 
 
 # -- routing help -----------------------------------------------------------------------
@@ -108,7 +112,8 @@ def authenticate(
     *, defer_body: bool = False,
 ) -> Authenticated:
     """Verify `request` for `service`. With `defer_body`, an aws-chunked body is not read:
-    the result carries a `decoder` to stream it through (S3 uploads to disk)."""
+    the result carries a `decoder` to stream it through (S3 uploads to disk); a plain body
+    is not read either, and its digests are left to the consumer (`payload_sha256`)."""
     now = now or datetime.now(UTC)
     s3 = service == "s3"
     authorization = request.headers.get("authorization")
@@ -124,12 +129,12 @@ def authenticate(
         if authorization.startswith(sigv4.ALGORITHM + " "):
             return _sigv4_header(request, service, store, now, authorization, defer_body)
         if s3 and authorization.startswith("AWS "):
-            return _sigv2_header(request, store, now, authorization)
+            return _sigv2_header(request, store, now, authorization, defer_body)
         raise auth_error(service, "unsupported")
     if query and ("X-Amz-Signature=" in query or "X-Amz-Credential=" in query):
-        return _sigv4_query(request, service, store, now)
+        return _sigv4_query(request, service, store, now, defer_body)
     if s3 and "AWSAccessKeyId=" in query and "Signature=" in query:
-        return _sigv2_query(request, store, now)
+        return _sigv2_query(request, store, now, defer_body)
     if s3 and request.method == "POST" and request.content_type == "multipart/form-data":
         return _post_policy(request, store, now)
     if s3:
@@ -285,6 +290,10 @@ def _sigv4_header(
                                  decoder=decoder)
         body = decoder.feed(body)
         trailers = decoder.finish()
+    elif defer_body:
+        signed = content_sha if content_sha not in (None, sigv4.UNSIGNED_PAYLOAD) else None
+        return Authenticated(credential, parts.region, parts.service, "sigv4-header", b"",
+                             payload_sha256=signed)
     elif content_sha is not None and content_sha != sigv4.UNSIGNED_PAYLOAD:
         computed = hashlib.sha256(body).hexdigest()
         if computed != content_sha.lower():
@@ -357,7 +366,8 @@ def _chunked_decoder(
 
 
 def _sigv4_query(
-    request: HttpRequest, service: str, store: CredentialStore, now: datetime
+    request: HttpRequest, service: str, store: CredentialStore, now: datetime,
+    defer_body: bool = False,
 ) -> Authenticated:
     s3 = service == "s3"
     params = _query_params(request)
@@ -381,7 +391,7 @@ def _sigv4_query(
     else:
         payload_hash = hashlib.sha256(request.body).hexdigest()
     _verify_v4(request, service, parts, payload_hash, credential.secret_access_key, True)
-    if s3:
+    if s3 and not defer_body:
         _verify_body_checksums(request, request.body)
     return Authenticated(credential, parts.region, parts.service, "sigv4-query", request.body)
 
@@ -443,7 +453,8 @@ def _verify_v2(
 
 
 def _sigv2_header(
-    request: HttpRequest, store: CredentialStore, now: datetime, authorization: str
+    request: HttpRequest, store: CredentialStore, now: datetime, authorization: str,
+    defer_body: bool = False,
 ) -> Authenticated:
     parsed = sigv2.parse_authorization(authorization)
     if parsed is None:
@@ -469,11 +480,14 @@ def _sigv2_header(
         sigv2.amz_headers(request.headers.raw),
         request.headers.get("content-md5") or "", request.headers.get("content-type") or "",
     )
-    _verify_body_checksums(request, request.body)
+    if not defer_body:
+        _verify_body_checksums(request, request.body)
     return Authenticated(credential, None, "s3", "sigv2-header", request.body)
 
 
-def _sigv2_query(request: HttpRequest, store: CredentialStore, now: datetime) -> Authenticated:
+def _sigv2_query(
+    request: HttpRequest, store: CredentialStore, now: datetime, defer_body: bool = False,
+) -> Authenticated:
     params = _query_params(request)
     access_key, provided = params.get("AWSAccessKeyId"), params.get("Signature")
     expires_text = params.get("Expires")
@@ -496,7 +510,8 @@ def _sigv2_query(request: HttpRequest, store: CredentialStore, now: datetime) ->
         request.headers.get("content-md5") or params.get("content-md5") or "",
         request.headers.get("content-type") or params.get("content-type") or "",
     )
-    _verify_body_checksums(request, request.body)
+    if not defer_body:
+        _verify_body_checksums(request, request.body)
     return Authenticated(credential, None, "s3", "sigv2-query", request.body)
 
 

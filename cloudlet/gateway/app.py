@@ -11,36 +11,28 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
+import os
 
 from cloudlet import __version__, clock
 from cloudlet.errors import ServiceError
-from cloudlet.gateway.pipeline import Pipeline
+from cloudlet.gateway.pipeline import MAX_BODY, BodyStream, EntityTooLarge, Pipeline, RequestTimeout
 from cloudlet.protocols.base import Headers, HttpRequest, HttpResponse
 from cloudlet.services.sts import oidc
 
 log = logging.getLogger("cloudlet.gateway")
 
-MAX_BODY = 5 * 1024**3
 MAX_HEADER_BYTES = 16 * 1024
-
-
-class RequestTimeout(ServiceError):
-    code = "RequestTimeout"
-    status = 400
-    message = ("Your socket connection to the server was not read from or written to within "
-               "the timeout period. Idle connections will be closed.")
+# A PUT body larger than this stays on the socket until the pipeline knows the operation:
+# an object upload then streams it to disk (see pipeline.BodyStream).
+STREAM_THRESHOLD = 1024 * 1024
+SEND_PIECE = 4 * 1024 * 1024
+__all__ = ["EntityTooLarge", "Gateway", "RequestTimeout"]
 
 
 class RequestHeaderSectionTooLarge(ServiceError):
     code = "RequestHeaderSectionTooLarge"
     status = 400
     message = "Your request header section exceeds the maximum allowed size."
-
-
-class EntityTooLarge(ServiceError):
-    code = "EntityTooLarge"
-    status = 400
-    message = "Your proposed upload exceeds the maximum allowed size"
 
 
 class Gateway:
@@ -89,7 +81,10 @@ class Gateway:
         try:
             if sum(len(k) + len(v) for k, v in scope["headers"]) > MAX_HEADER_BYTES:
                 raise RequestHeaderSectionTooLarge()
-            request.body = await _read_body(receive, self.body_timeout)
+            if _streams(request):
+                request.memo["body_stream"] = BodyStream(receive, self.body_timeout)
+            else:
+                request.body = await _read_body(receive, self.body_timeout)
         except ServiceError as error:
             await _send(send, self.pipeline.render_error_for(request, error))
             return
@@ -126,6 +121,17 @@ def _json(status: int, body: dict) -> HttpResponse:
     return HttpResponse(status, {"Content-Type": "application/json"}, json.dumps(body).encode())
 
 
+def _streams(request: HttpRequest) -> bool:
+    if request.method != "PUT":
+        return False
+    if "chunked" in (request.headers.get("transfer-encoding") or "").lower():
+        return True
+    try:
+        return int(request.headers.get("content-length") or 0) > STREAM_THRESHOLD
+    except ValueError:
+        return False
+
+
 def _text(raw: bytes) -> str:
     try:
         return raw.decode("utf-8")
@@ -154,12 +160,35 @@ async def _read_body(receive, timeout: float) -> bytes:
 async def _send(send, response: HttpResponse) -> None:
     headers = [(k.encode("latin-1"), str(v).encode("latin-1")) for k, v in response.headers.items()]
     body = response.body
+    sized = any(name.lower() == "content-length" for name in response.headers)
     if isinstance(body, bytes):
-        headers.append((b"content-length", str(len(body)).encode()))
+        if not sized:
+            headers.append((b"content-length", str(len(body)).encode()))
         await send({"type": "http.response.start", "status": response.status, "headers": headers})
         await send({"type": "http.response.body", "body": body})
         return
     await send({"type": "http.response.start", "status": response.status, "headers": headers})
+    file_range = getattr(body, "file_range", None)
+    if file_range is not None:
+        await _send_file(send, *file_range)
+        return
     for chunk in body:
         await send({"type": "http.response.body", "body": chunk, "more_body": True})
     await send({"type": "http.response.body", "body": b""})
+
+
+async def _send_file(send, fd: int, offset: int, length: int) -> None:
+    """An open file's bytes, read off the loop in large pieces; the fd is closed after."""
+    loop = asyncio.get_running_loop()
+    try:
+        while length > 0:
+            piece = await loop.run_in_executor(None, os.pread, fd, min(SEND_PIECE, length), offset)
+            if not piece:
+                break
+            offset += len(piece)
+            length -= len(piece)
+            await send({"type": "http.response.body", "body": piece, "more_body": length > 0})
+    finally:
+        os.close(fd)
+    if length > 0:
+        await send({"type": "http.response.body", "body": b""})

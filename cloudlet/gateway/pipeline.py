@@ -33,6 +33,73 @@ if TYPE_CHECKING:
 log = logging.getLogger("cloudlet.gateway")
 
 DEFAULT_REGION = "us-east-1"
+MAX_BODY = 5 * 1024**3
+# Operations whose body goes to disk as it arrives, never whole in memory.
+STREAMED_OPERATIONS = {("s3", "PutObject"), ("s3", "UploadPart")}
+
+
+class RequestTimeout(ServiceError):
+    code = "RequestTimeout"
+    status = 400
+    message = ("Your socket connection to the server was not read from or written to within "
+               "the timeout period. Idle connections will be closed.")
+
+
+class EntityTooLarge(ServiceError):
+    code = "EntityTooLarge"
+    status = 400
+    message = "Your proposed upload exceeds the maximum allowed size"
+
+
+class BodyStream:
+    """A request body still on the socket. `read()` (async) returns it whole; iterating
+    (from a worker thread) yields it in pieces of about `PIECE` bytes, decoded through an
+    aws-chunked `decoder` if one is set; `trailers` are known once iteration ends."""
+
+    PIECE = 1024 * 1024
+
+    def __init__(self, receive, timeout: float):
+        self.receive = receive
+        self.timeout = timeout
+        self.size = 0
+        self.done = False
+        self.decoder = None
+        self.loop: asyncio.AbstractEventLoop | None = None
+        self.trailers: dict[str, str] = {}
+
+    async def next_piece(self) -> bytes:
+        chunks, size = [], 0
+        while not self.done and size < self.PIECE:
+            try:
+                message = await asyncio.wait_for(self.receive(), self.timeout)
+            except TimeoutError:
+                raise RequestTimeout() from None
+            if message["type"] == "http.disconnect":
+                raise RequestTimeout()
+            chunk = message.get("body", b"")
+            size += len(chunk)
+            self.size += len(chunk)
+            if self.size > MAX_BODY:
+                raise EntityTooLarge()
+            chunks.append(chunk)
+            self.done = not message.get("more_body")
+        return b"".join(chunks)
+
+    async def read(self) -> bytes:
+        pieces = []
+        while not self.done:
+            pieces.append(await self.next_piece())
+        return b"".join(pieces)
+
+    def __iter__(self):
+        while not self.done:
+            piece = asyncio.run_coroutine_threadsafe(self.next_piece(), self.loop).result()
+            if self.decoder is not None:
+                piece = self.decoder.feed(piece)
+            if piece:
+                yield piece
+        if self.decoder is not None:
+            self.trailers = self.decoder.finish()
 
 
 @dataclass
@@ -110,8 +177,10 @@ class Pipeline:
         ex.codec = self.codec(ex.service, protocol)
 
     async def authenticate(self, ex: Exchange) -> None:
+        stream = await self._body_stream(ex)
         try:
-            ex.auth = authenticate(ex.request, ex.service, self.credentials)
+            ex.auth = authenticate(ex.request, ex.service, self.credentials,
+                                   defer_body=stream is not None)
         except ServiceError:
             if not self._unsigned_operation(ex):
                 raise
@@ -129,6 +198,31 @@ class Pipeline:
             secure_transport=ex.request.secure,
             source_ip=ex.request.client_ip,
         )
+        trailer = ex.request.headers.get("x-amz-trailer")
+        if trailer:
+            ex.context.extra["checksum_trailers"] = [t.strip().lower() for t in trailer.split(",")]
+        if ex.auth.trailers:
+            ex.context.extra["trailers"] = ex.auth.trailers
+        if stream is not None:
+            stream.decoder = ex.auth.decoder
+            stream.loop = asyncio.get_running_loop()
+            ex.context.extra["body"] = stream
+            ex.context.extra["payload_sha256"] = ex.auth.payload_sha256
+
+    async def _body_stream(self, ex: Exchange) -> BodyStream | None:
+        """The body the gateway left on the socket: kept there for a streamed operation,
+        read whole for any other."""
+        stream = ex.request.memo.pop("body_stream", None)
+        if stream is None:
+            return None
+        try:
+            operation = ex.codec.operation_for(ex.request).name
+        except ServiceError:
+            operation = None
+        if (ex.service, operation) in STREAMED_OPERATIONS:
+            return stream
+        ex.request.body = await stream.read()
+        return None
 
     def _unsigned_operation(self, ex: Exchange) -> bool:
         """An unsigned request for an operation the model marks unsigned (STS's
@@ -196,6 +290,9 @@ class Pipeline:
 
     async def serialize(self, ex: Exchange) -> None:
         ex.response = ex.codec.serialize(ex.operation, ex.result or {}, ex.request_id)
+        status = ex.context.extra.get("response_status")
+        if status is not None:
+            ex.response.status = status
 
     # -- errors -----------------------------------------------------------------------
     def render_error(self, ex: Exchange, error: ServiceError) -> HttpResponse:

@@ -3,6 +3,8 @@
 - Virtual-hosted addressing: `bucket.s3.<anything>` (or `bucket.s3-<region>.<anything>`)
   carries the bucket in the Host header; the codec reads it as the path-style request
   `/<bucket>/<key>` so one set of URI templates serves both.
+- GetBucketLocation answers the bare `<LocationConstraint>` element, its text the region
+  (empty for us-east-1), which is what clients parse.
 - Errors are a bare `<Error>` with `<RequestId>` and `<HostId>`, and request ids travel in
   `x-amz-request-id` and `x-amz-id-2`.
 """
@@ -38,6 +40,25 @@ class S3Codec(RestXmlCodec):
 
     def parse(self, request: HttpRequest) -> tuple[OperationModel, dict]:
         return super().parse(path_style(request))
+
+    def validate(self, operation: OperationModel, params: dict) -> None:
+        """An unknown storage class is S3's own `InvalidStorageClass`, not a generic
+        enum failure."""
+        member = operation.input_shape.members.get("StorageClass") if operation.input_shape else None
+        value = params.get("StorageClass")
+        if member is not None and value is not None and value not in (member.enum or [value]):
+            raise ServiceError("The storage class you specified is not valid",
+                               code="InvalidStorageClass", status=400,
+                               fields={"StorageClassRequested": value})
+        super().validate(operation, params)
+
+    def serialize(self, operation: OperationModel, result: dict, request_id: str):
+        response = super().serialize(operation, result, request_id)
+        if operation.name == "GetBucketLocation":
+            root = ET.Element("LocationConstraint", xmlns="http://s3.amazonaws.com/doc/2006-03-01/")
+            root.text = (result or {}).get("LocationConstraint") or None
+            response.body = ET.tostring(root, xml_declaration=True, encoding="UTF-8")
+        return response
 
     def bucket_of(self, request: HttpRequest) -> str | None:
         """The bucket a request addresses, virtual-hosted or path style (the gateway's CORS

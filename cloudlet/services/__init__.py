@@ -9,6 +9,7 @@ import importlib
 PROVIDERS = {
     "sts": "cloudlet.services.sts.provider:StsProvider",
     "iam": "cloudlet.services.iam.provider:IamProvider",
+    "s3": "cloudlet.services.s3.provider:S3Provider",
 }
 
 

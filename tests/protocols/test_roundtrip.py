@@ -459,7 +459,18 @@ def botocore_parse(protocol: str, op, raw: dict):
         raw = {**raw, "body": io.BytesIO(raw["body"])}
     parsed = create_parser(protocol).parse(raw, shape)
     parsed.pop("ResponseMetadata", None)
+    if op.name == "GetBucketLocation":  # botocore's handler reads the bare root element
+        from botocore.handlers import parse_get_bucket_location
+
+        parse_get_bucket_location(parsed, _Raw(raw["body"]))
     return parsed
+
+
+class _Raw:
+    raw = True
+
+    def __init__(self, content: bytes):
+        self.content = content
 
 
 # -- the tests ---------------------------------------------------------------------------

@@ -1,0 +1,605 @@
+"""Objects: Put/Get/Head/Delete/Copy object and DeleteObjects.
+
+Bytes go straight to a blob file (temporary file, fsync, rename) while MD5 and the
+flexible checksums are computed; the version's metadata commits only after every digest
+the client sent has been verified."""
+
+from __future__ import annotations
+
+import base64
+import email.utils
+import hashlib
+import re
+import zlib
+from urllib.parse import parse_qsl, unquote
+
+from cloudlet import clock
+from cloudlet.services.base import RequestContext
+from cloudlet.services.s3 import errors
+from cloudlet.services.s3.buckets import owner, timestamp
+from cloudlet.services.s3.storage import FileBody, S3Storage, new_version_id
+
+MAX_KEY_BYTES = 1024
+MAX_METADATA = 2048
+STORAGE_CLASSES = {"STANDARD", "REDUCED_REDUNDANCY", "STANDARD_IA", "ONEZONE_IA",
+                   "INTELLIGENT_TIERING", "GLACIER", "DEEP_ARCHIVE", "GLACIER_IR", "OUTPOSTS",
+                   "SNOW", "EXPRESS_ONEZONE"}
+CHECKSUM_MEMBERS = {"crc32": "ChecksumCRC32", "crc32c": "ChecksumCRC32C",
+                    "crc64nvme": "ChecksumCRC64NVME", "sha1": "ChecksumSHA1",
+                    "sha256": "ChecksumSHA256"}
+CONTENT_MEMBERS = {"ContentType": "content_type", "ContentEncoding": "content_encoding",
+                   "ContentDisposition": "content_disposition",
+                   "ContentLanguage": "content_language", "CacheControl": "cache_control",
+                   "Expires": "expires"}
+
+
+class _Crc:
+    """An incremental CRC with hashlib's interface."""
+
+    def __init__(self, fn, width: int):
+        self._fn, self._width, self._value = fn, width, 0
+
+    def update(self, data) -> None:
+        self._value = self._fn(data, self._value)
+
+    def digest(self) -> bytes:
+        return self._value.to_bytes(self._width, "big")
+
+
+def _awscrt(name: str):
+    from awscrt import checksums as crt
+
+    return getattr(crt, name)
+
+
+CHECKSUMS = {
+    "crc32": lambda: _Crc(zlib.crc32, 4),
+    "crc32c": lambda: _Crc(_awscrt("crc32c"), 4),
+    "crc64nvme": lambda: _Crc(_awscrt("crc64nvme"), 8),
+    "sha1": hashlib.sha1,
+    "sha256": hashlib.sha256,
+}
+
+
+def new_checksum(algorithm: str):
+    return CHECKSUMS[algorithm]()
+
+
+def b64digest(algorithm: str, data: bytes) -> str:
+    digest = new_checksum(algorithm)
+    digest.update(data)
+    return base64.b64encode(digest.digest()).decode()
+
+
+def check_checksum(algorithm: str, digest, sent: str) -> None:
+    try:
+        expected = base64.b64decode(sent.strip(), validate=True)
+    except ValueError:
+        expected = b""
+    if len(expected) != len(digest.digest()):
+        raise errors.error("InvalidRequest", f"Value for x-amz-checksum-{algorithm} header is "
+                           "invalid.")
+    if expected != digest.digest():
+        raise errors.error("BadDigest", f"The {algorithm.upper()} you specified did not match "
+                           "the calculated checksum.")
+
+
+_RANGE = re.compile(r"^bytes=(\d*)-(\d*)$")
+
+
+def check_key(key: str) -> None:
+    size = len(key.encode("utf-8", "surrogatepass"))
+    if size > MAX_KEY_BYTES:
+        raise errors.error("KeyTooLongError", "Your key is too long", MaxSizeAllowed=MAX_KEY_BYTES,
+                           Size=size)
+
+
+def check_storage_class(cls: str | None) -> str:
+    if cls is None:
+        return "STANDARD"
+    if cls not in STORAGE_CLASSES:
+        raise errors.error("InvalidStorageClass", "The storage class you specified is not valid",
+                           StorageClassRequested=cls)
+    return cls
+
+
+def object_meta(params: dict) -> dict:
+    """The Content-* headers, user metadata, tagging and redirect a write request carries."""
+    metadata = params.get("Metadata") or {}
+    size = sum(len(k.encode()) + len(v.encode()) for k, v in metadata.items())
+    if size > MAX_METADATA:
+        raise errors.error("MetadataTooLarge", "Your metadata headers exceed the maximum allowed "
+                           "metadata size.", Size=size, MaxSizeAllowed=MAX_METADATA)
+    meta = {"metadata": metadata}
+    for member, name in CONTENT_MEMBERS.items():
+        value = params.get(member)
+        if value is not None:
+            meta[name] = value.timestamp() if member == "Expires" and hasattr(value, "timestamp") else value
+    meta.setdefault("content_type", "binary/octet-stream")
+    if params.get("Tagging"):
+        meta["tags"] = parse_tagging(params["Tagging"])
+    if params.get("WebsiteRedirectLocation"):
+        meta["website_redirect"] = params["WebsiteRedirectLocation"]
+    return meta
+
+
+def parse_tagging(text: str) -> list[dict]:
+    tags = parse_qsl(text, keep_blank_values=True)
+    if len(tags) > 10:
+        raise errors.error("BadRequest", "Object tags cannot be greater than 10")
+    return [{"Key": k, "Value": v} for k, v in tags]
+
+
+def quoted_md5(md5_hex: str) -> str:
+    return f'"{md5_hex}"'
+
+
+def parse_http_date(value) -> float | None:
+    if value is None:
+        return None
+    if hasattr(value, "timestamp"):
+        return value.timestamp()
+    try:
+        return email.utils.parsedate_to_datetime(value).timestamp()
+    except (TypeError, ValueError):
+        return None
+
+
+def etag_matches(condition: str, etag: str) -> bool:
+    candidates = [c.strip() for c in condition.split(",")]
+    return any(c == "*" or c.strip('"') == etag.strip('"') for c in candidates)
+
+
+def check_conditions(record: dict, if_match, if_none_match, if_modified, if_unmodified,
+                     write: bool = False) -> None:
+    """GET/HEAD preconditions in S3's order: If-Match / If-Unmodified-Since answer 412,
+    If-None-Match / If-Modified-Since answer 304."""
+    modified = int(record["last_modified"])
+    if if_match is not None:
+        if not etag_matches(if_match, record["etag"]):
+            raise errors.precondition_failed("If-Match")
+    elif if_unmodified is not None:
+        since = parse_http_date(if_unmodified)
+        if since is not None and modified > since:
+            raise errors.precondition_failed("If-Unmodified-Since")
+    if if_none_match is not None:
+        if etag_matches(if_none_match, record["etag"]):
+            raise errors.not_modified()
+    elif if_modified is not None:
+        since = parse_http_date(if_modified)
+        if since is not None and modified <= since:
+            raise errors.not_modified()
+
+
+def parse_range(text: str, size: int) -> tuple[int, int] | None:
+    """(first, last) of a single `bytes=` range; None for a header S3 ignores."""
+    found = _RANGE.match(text.strip())
+    if not found or (not found.group(1) and not found.group(2)):
+        return None
+    first, last = found.group(1), found.group(2)
+    if not first:
+        length = int(last)
+        if length == 0:
+            raise errors.invalid_range(size, text)
+        return max(0, size - length), size - 1
+    start = int(first)
+    end = int(last) if last else size - 1
+    if end < start:
+        return None
+    if start >= size:
+        raise errors.invalid_range(size, text)
+    return start, min(end, size - 1)
+
+
+def checksum_result(record: dict) -> dict:
+    result = {}
+    for algorithm, value in (record.get("checksums") or {}).items():
+        result[CHECKSUM_MEMBERS[algorithm]] = value
+    if result:
+        result["ChecksumType"] = record.get("checksum_type", "FULL_OBJECT")
+    return result
+
+
+class ObjectOperations:
+    storage: S3Storage
+
+    # -- writing bytes ------------------------------------------------------------------
+    def ingest(self, ctx: RequestContext, params: dict, default_checksum: str | None = "crc64nvme") -> dict:
+        """Stream the request body into a new blob, verifying Content-MD5, x-amz-checksum-*
+        (headers or trailers) and a signed payload hash. Returns blob, size, etag (quoted
+        MD5), checksums {algorithm: base64}."""
+        source = ctx.extra.get("body")
+        chunks = source if source is not None else [params.get("Body") or b""]
+        declared = ctx.extra.get("checksum_trailers") or []
+        wanted = {a for a, m in CHECKSUM_MEMBERS.items() if params.get(m)}
+        wanted |= {n[len("x-amz-checksum-"):] for n in declared if n.startswith("x-amz-checksum-")}
+        if params.get("ChecksumAlgorithm"):
+            wanted.add(params["ChecksumAlgorithm"].lower())
+        if not wanted and default_checksum:
+            wanted.add(default_checksum)
+        wanted &= set(CHECKSUM_MEMBERS)
+        digests = {a: new_checksum(a) for a in wanted}
+        md5 = hashlib.md5()
+        payload_sha = ctx.extra.get("payload_sha256")
+        sha = hashlib.sha256() if payload_sha else None
+
+        def tee():
+            for chunk in chunks:
+                md5.update(chunk)
+                for digest in digests.values():
+                    digest.update(chunk)
+                if sha is not None:
+                    sha.update(chunk)
+                yield chunk
+
+        blob, size = self.storage.blobs.write(tee())
+        try:
+            trailers = getattr(source, "trailers", None) or ctx.extra.get("trailers") or {}
+            if sha is not None and sha.hexdigest() != payload_sha.lower():
+                raise errors.error("XAmzContentSHA256Mismatch", "The provided 'x-amz-content-sha256' "
+                                   "header does not match what was computed.",
+                                   ClientComputedContentSHA256=payload_sha,
+                                   S3ComputedContentSHA256=sha.hexdigest())
+            content_md5 = params.get("ContentMD5")
+            if content_md5 is not None:
+                self._check_md5(content_md5, md5.digest())
+            values = {}
+            for algorithm, digest in digests.items():
+                sent = params.get(CHECKSUM_MEMBERS[algorithm]) or trailers.get(
+                    "x-amz-checksum-" + algorithm)
+                if sent is not None:
+                    check_checksum(algorithm, digest, sent)
+                values[algorithm] = base64.b64encode(digest.digest()).decode()
+        except BaseException:
+            self.storage.blobs.delete(blob)
+            raise
+        return {"blob": blob, "size": size, "etag": quoted_md5(md5.hexdigest()),
+                "checksums": values, "md5": md5.digest()}
+
+    @staticmethod
+    def _check_md5(sent: str, computed: bytes) -> None:
+        try:
+            expected = base64.b64decode(sent.strip(), validate=True)
+        except ValueError:
+            expected = b""
+        if len(expected) != 16:
+            raise errors.error("InvalidDigest", "The Content-MD5 you specified was invalid.",
+                               **{"Content-MD5": sent})
+        if expected != computed:
+            raise errors.error("BadDigest", "The Content-MD5 you specified did not match what we "
+                               "received.", ExpectedDigest=sent,
+                               CalculatedDigest=base64.b64encode(computed).decode())
+
+    def commit_version(self, bucket: dict, key: str, record: dict, if_match=None,
+                       if_none_match=None) -> dict:
+        """Make `record` the key's latest version, honouring conditional writes."""
+        versioned = bucket["versioning"] == "Enabled"
+        record.update(bucket=bucket["name"], key=key, is_latest=True, delete_marker=False,
+                      version_id=new_version_id() if versioned else "null",
+                      last_modified=clock.timestamp())
+
+        def check(conn, current):
+            if current is not None and current["delete_marker"]:
+                current = None
+            if if_none_match is not None:
+                if if_none_match.strip() != "*":
+                    raise errors.error("NotImplemented", "A header you provided implies "
+                                       "functionality that is not implemented", 501,
+                                       Header="If-None-Match")
+                if current is not None:
+                    raise errors.precondition_failed("If-None-Match")
+            if if_match is not None:
+                if current is None:
+                    raise errors.no_such_key(key)
+                if not etag_matches(if_match, current["etag"]):
+                    raise errors.precondition_failed("If-Match")
+
+        conditional = if_match is not None or if_none_match is not None
+        try:
+            freed = self.storage.put_object(record, check if conditional else None)
+        except BaseException:
+            if record.get("blob"):
+                self.storage.blobs.delete(record["blob"])
+            raise
+        self.storage.free(freed)
+        notify = getattr(self, "object_event", None)
+        if notify is not None:
+            notify("ObjectCreated:" + record.get("event", "Put"), bucket, record)
+        return record
+
+    def _write_result(self, bucket: dict, record: dict) -> dict:
+        result = {"ETag": record["etag"], "ServerSideEncryption": "AES256"}
+        if bucket["versioning"]:
+            result["VersionId"] = record["version_id"]
+        return result
+
+    # -- operations ---------------------------------------------------------------------
+    def put_object(self, ctx: RequestContext, params: dict) -> dict:
+        key = params["Key"]
+        bucket = self.bucket(ctx, params["Bucket"], "s3:PutObject", key)
+        check_key(key)
+        cls = check_storage_class(params.get("StorageClass"))
+        meta = object_meta(params)
+        body = self.ingest(ctx, params)
+        record = {"blob": body["blob"], "size": body["size"], "etag": body["etag"],
+                  "storage_class": cls, "owner": ctx.account_id, "checksums": body["checksums"],
+                  "checksum_type": "FULL_OBJECT", **meta}
+        record = self.commit_version(bucket, key, record, params.get("IfMatch"),
+                                     params.get("IfNoneMatch"))
+        return {**self._write_result(bucket, record), **checksum_result(record)}
+
+    def _read_version(self, ctx: RequestContext, params: dict, action: str) -> tuple[dict, dict]:
+        key = params["Key"]
+        bucket = self.bucket(ctx, params["Bucket"], action, key)
+        version_id = params.get("VersionId")
+        record = self.storage.get_object(bucket["name"], key, version_id)
+        if record is None:
+            if version_id is not None:
+                if version_id != "null" and len(version_id) < 8:
+                    raise errors.invalid_argument("Invalid version id specified", "versionId",
+                                                  version_id)
+                raise errors.no_such_version(key, version_id)
+            raise errors.no_such_key(key)
+        if record["delete_marker"]:
+            headers = {"x-amz-delete-marker": "true"}
+            if bucket["versioning"]:
+                headers["x-amz-version-id"] = record["version_id"]
+            if version_id is not None:
+                raise errors.S3Error(
+                    "The specified method is not allowed against this resource.",
+                    code="MethodNotAllowed", status=405, headers=headers,
+                    fields={"Method": ctx.extra.get("method", "GET"), "ResourceType": "DeleteMarker"})
+            failure = errors.no_such_key(key)
+            failure.headers = headers
+            raise failure
+        gate = getattr(self, "check_readable", None)  # archived versions (lifecycle.py)
+        if gate is not None:
+            gate(record)
+        return bucket, record
+
+    def _describe(self, ctx: RequestContext, params: dict, bucket: dict, record: dict) -> tuple[dict, int, int]:
+        check_conditions(record, params.get("IfMatch"), params.get("IfNoneMatch"),
+                         params.get("IfModifiedSince"), params.get("IfUnmodifiedSince"))
+        size = record["size"]
+        result = {
+            "ETag": record["etag"], "LastModified": timestamp(int(record["last_modified"])),
+            "ContentLength": size, "AcceptRanges": "bytes", "Metadata": record.get("metadata") or {},
+            "ServerSideEncryption": "AES256",
+        }
+        for member, name in CONTENT_MEMBERS.items():
+            if record.get(name) is not None:
+                result[member] = timestamp(record[name]) if member == "Expires" else record[name]
+        if bucket["versioning"]:
+            result["VersionId"] = record["version_id"]
+        if record["storage_class"] != "STANDARD":
+            result["StorageClass"] = record["storage_class"]
+        if record.get("tags"):
+            result["TagCount"] = len(record["tags"])
+        if record.get("website_redirect"):
+            result["WebsiteRedirectLocation"] = record["website_redirect"]
+        if record.get("restore"):
+            result["Restore"] = record["restore"]
+        for name in ("ObjectLockMode", "ObjectLockRetainUntilDate", "ObjectLockLegalHoldStatus"):
+            if record.get(name) is not None:
+                result[name] = record[name]
+        parts = record.get("parts")
+        first, last = 0, size - 1
+        number = params.get("PartNumber")
+        if number is not None:
+            sizes = parts or [size]
+            if not 1 <= number <= len(sizes):
+                raise errors.error("InvalidPartNumber", "The requested partnumber is not "
+                                   "satisfiable", 416, PartNumberRequested=number,
+                                   ActualPartCount=len(sizes))
+            first = sum(sizes[:number - 1])
+            last = first + sizes[number - 1] - 1
+            if parts:
+                result["PartsCount"] = len(parts)
+                ctx.extra["response_status"] = 206
+                result["ContentRange"] = f"bytes {first}-{last}/{size}"
+        elif params.get("Range"):
+            span = parse_range(params["Range"], size)
+            if span is not None:
+                first, last = span
+                ctx.extra["response_status"] = 206
+                result["ContentRange"] = f"bytes {first}-{last}/{size}"
+        length = max(0, last - first + 1)
+        result["ContentLength"] = length
+        if params.get("ChecksumMode") == "ENABLED" and (length == size or number is not None and not parts):
+            result.update(checksum_result(record))
+        for member in CONTENT_MEMBERS:
+            override = params.get("Response" + member)
+            if override is not None:
+                result[member] = override
+        return result, first, length
+
+    def get_object(self, ctx: RequestContext, params: dict) -> dict:
+        for _ in range(3):  # an overwrite may free the blob between lookup and open
+            bucket, record = self._read_version(ctx, params, "s3:GetObject")
+            result, first, length = self._describe(ctx, params, bucket, record)
+            try:
+                result["Body"] = FileBody(self.storage.blobs.path(record["blob"]), first, length)
+                return result
+            except FileNotFoundError:
+                continue
+        raise errors.no_such_key(params["Key"])
+
+    def head_object(self, ctx: RequestContext, params: dict) -> dict:
+        ctx.extra["method"] = "HEAD"
+        bucket, record = self._read_version(ctx, params, "s3:GetObject")
+        result, _, _ = self._describe(ctx, params, bucket, record)
+        return result
+
+    # -- deleting -----------------------------------------------------------------------
+    def delete_object(self, ctx: RequestContext, params: dict) -> dict:
+        key = params["Key"]
+        bucket = self.bucket(ctx, params["Bucket"], "s3:DeleteObject", key)
+        if params.get("IfMatch") is not None:
+            current = self.storage.get_object(bucket["name"], key)
+            if current is None or current["delete_marker"]:
+                raise errors.no_such_key(key)
+            if not etag_matches(params["IfMatch"], current["etag"]):
+                raise errors.precondition_failed("If-Match")
+        return self.remove(ctx, bucket, key, params.get("VersionId"),
+                           bool(params.get("BypassGovernanceRetention")))
+
+    def remove(self, ctx: RequestContext, bucket: dict, key: str, version_id: str | None,
+               bypass: bool = False) -> dict:
+        """Delete a version, or (without one) the key: a delete marker when versioned."""
+        name = bucket["name"]
+        if version_id is not None:
+            guard = getattr(self, "check_deletable", None)
+            if guard is not None:
+                guard(ctx, bucket, key, version_id, bypass)
+            record, freed = self.storage.delete_object_version(name, key, version_id)
+            self.storage.free(freed)
+            result = {"VersionId": version_id}
+            if record is not None and record["delete_marker"]:
+                result["DeleteMarker"] = True
+            elif record is not None:
+                self._removed(bucket, record, "Delete")
+            return result
+        if not bucket["versioning"]:
+            record, freed = self.storage.delete_object_version(name, key, "null")
+            self.storage.free(freed)
+            if record is not None and not record["delete_marker"]:
+                self._removed(bucket, record, "Delete")
+            return {}
+        marker = {"bucket": name, "key": key, "delete_marker": True, "size": 0, "etag": "",
+                  "blob": None, "storage_class": "STANDARD", "owner": ctx.account_id,
+                  "last_modified": clock.timestamp(),
+                  "version_id": new_version_id() if bucket["versioning"] == "Enabled" else "null"}
+        self.storage.free(self.storage.put_object(marker))
+        self._removed(bucket, marker, "DeleteMarkerCreated")
+        return {"DeleteMarker": True, "VersionId": marker["version_id"]}
+
+    def _removed(self, bucket: dict, record: dict, kind: str) -> None:
+        notify = getattr(self, "object_event", None)
+        if notify is not None:
+            notify("ObjectRemoved:" + kind, bucket, record)
+
+    def delete_objects(self, ctx: RequestContext, params: dict) -> dict:
+        bucket = self.bucket(ctx, params["Bucket"], "s3:DeleteObject")
+        delete = params.get("Delete") or {}
+        objects = delete.get("Objects") or []
+        if len(objects) > 1000:
+            raise errors.error("MalformedXML", "The XML you provided was not well-formed or did "
+                               "not validate against our published schema")
+        quiet = bool(delete.get("Quiet"))
+        deleted, failed = [], []
+        for item in objects:
+            key, version_id = item["Key"], item.get("VersionId")
+            try:
+                check_key(key)
+                result = self.remove(ctx, bucket, key, version_id,
+                                     bool(params.get("BypassGovernanceRetention")))
+            except errors.ServiceError as failure:
+                entry = {"Key": key, "Code": failure.code, "Message": failure.message}
+                if version_id:
+                    entry["VersionId"] = version_id
+                failed.append(entry)
+                continue
+            if quiet:
+                continue
+            entry = {"Key": key}
+            if version_id:
+                entry["VersionId"] = version_id
+            if result.get("DeleteMarker"):
+                entry["DeleteMarker"] = True
+                if version_id is None:
+                    entry["DeleteMarkerVersionId"] = result["VersionId"]
+            deleted.append(entry)
+        result = {}
+        if deleted:
+            result["Deleted"] = deleted
+        if failed:
+            result["Errors"] = failed
+        return result
+
+    # -- copying ------------------------------------------------------------------------
+    def copy_source(self, ctx: RequestContext, params: dict) -> tuple[dict, dict]:
+        """The version named by x-amz-copy-source (`bucket/key[?versionId=...]`), after its
+        copy-if conditions hold."""
+        text = params["CopySource"]
+        text, _, query = text.partition("?")
+        text = unquote(text).lstrip("/")
+        name, _, key = text.partition("/")
+        if not name or not key:
+            raise errors.invalid_argument("Invalid copy source object key", "x-amz-copy-source",
+                                          params["CopySource"])
+        version_id = dict(parse_qsl(query)).get("versionId")
+        source_bucket = self.bucket(ctx, name, "s3:GetObject", key)
+        record = self.storage.get_object(name, key, version_id)
+        if record is None or (record["delete_marker"] and version_id is None):
+            if version_id is not None:
+                raise errors.no_such_version(key, version_id)
+            raise errors.no_such_key(key)
+        if record["delete_marker"]:
+            raise errors.invalid_argument("The source of a copy request may not specifically "
+                                          "refer to a delete marker by version id.")
+        gate = getattr(self, "check_readable", None)
+        if gate is not None:
+            gate(record)
+        modified = int(record["last_modified"])
+        if params.get("CopySourceIfMatch") is not None:
+            if not etag_matches(params["CopySourceIfMatch"], record["etag"]):
+                raise errors.precondition_failed("x-amz-copy-source-If-Match")
+        elif params.get("CopySourceIfUnmodifiedSince") is not None:
+            since = parse_http_date(params["CopySourceIfUnmodifiedSince"])
+            if since is not None and modified > since:
+                raise errors.precondition_failed("x-amz-copy-source-If-Unmodified-Since")
+        if params.get("CopySourceIfNoneMatch") is not None:
+            if etag_matches(params["CopySourceIfNoneMatch"], record["etag"]):
+                raise errors.precondition_failed("x-amz-copy-source-If-None-Match")
+        elif params.get("CopySourceIfModifiedSince") is not None:
+            since = parse_http_date(params["CopySourceIfModifiedSince"])
+            if since is not None and modified <= since:
+                raise errors.precondition_failed("x-amz-copy-source-If-Modified-Since")
+        return source_bucket, record
+
+    def copy_object(self, ctx: RequestContext, params: dict) -> dict:
+        key = params["Key"]
+        bucket = self.bucket(ctx, params["Bucket"], "s3:PutObject", key)
+        check_key(key)
+        source_bucket, source = self.copy_source(ctx, params)
+        directive = params.get("MetadataDirective") or "COPY"
+        same = source_bucket["name"] == bucket["name"] and source["key"] == key
+        if (same and directive == "COPY" and not params.get("StorageClass")
+                and not params.get("WebsiteRedirectLocation") and not params.get("ServerSideEncryption")):
+            raise errors.error("InvalidRequest", "This copy request is illegal because it is "
+                               "trying to copy an object to itself without changing the object's "
+                               "metadata, storage class, website redirect location or encryption "
+                               "attributes.")
+        cls = check_storage_class(params.get("StorageClass"))
+        if directive == "REPLACE":
+            meta = object_meta(params)
+        else:
+            meta = {k: source[k] for k in ("metadata", *CONTENT_MEMBERS.values()) if k in source}
+            if params.get("WebsiteRedirectLocation"):
+                meta["website_redirect"] = params["WebsiteRedirectLocation"]
+        if (params.get("TaggingDirective") or "COPY") == "REPLACE":
+            meta["tags"] = parse_tagging(params.get("Tagging") or "")
+        elif source.get("tags"):
+            meta["tags"] = source["tags"]
+        with self.storage.blobs.open(source["blob"]) as f:
+            blob, size = self.storage.blobs.write(iter(lambda: f.read(1 << 20), b""))
+        record = {"blob": blob, "size": size, "etag": source["etag"], "storage_class": cls,
+                  "owner": ctx.account_id, "checksums": source.get("checksums") or {},
+                  "checksum_type": source.get("checksum_type", "FULL_OBJECT"), "event": "Copy",
+                  **meta}
+        if source.get("parts"):
+            record["parts"] = source["parts"]
+        record = self.commit_version(bucket, key, record, params.get("IfMatch"),
+                                     params.get("IfNoneMatch"))
+        copy_result = {"ETag": record["etag"],
+                       "LastModified": timestamp(int(record["last_modified"]))}
+        copy_result.update(checksum_result(record))
+        result = {"CopyObjectResult": copy_result, "ServerSideEncryption": "AES256"}
+        if source_bucket["versioning"]:
+            result["CopySourceVersionId"] = source["version_id"]
+        if bucket["versioning"]:
+            result["VersionId"] = record["version_id"]
+        return result
+
+    def owner_of(self, record: dict) -> dict:
+        return owner(record["owner"])
