@@ -1,11 +1,15 @@
 """Documents compiled for fast evaluation, cached by their text.
 
-Each statement's Action/NotAction list becomes one case-insensitive regex, its
-Resource/NotResource patterns without variables one case-sensitive regex (an ARN pattern
-compiles component by component: `*` stays inside its colon-delimited component, except
-in the final resource component), and the patterns with variables are resolved per
-request and compiled through a cache. A document remembers, per action name, which of its
-statements can apply, so a request only looks at those.
+A statement's Action/NotAction list becomes an `ActionSet`: exact names in a set, wildcard
+patterns grouped by service prefix and compiled (one case-insensitive regex per service)
+only when an action of that service is first asked about — AWS's ReadOnlyAccess names
+thousands of patterns and most services are never requested. Resource/NotResource
+patterns without variables become a `ResourceSet` the same way (exact ARNs in a set,
+the wildcard patterns one regex compiled on first use); ARN patterns compile component by
+component (`*` stays inside its colon-delimited component, except in the final resource
+component). Patterns with variables are resolved per request and compiled through a
+cache, after a cheap check of their literal prefix. A document remembers, per action
+name, which of its statements can apply, so a request only looks at those.
 """
 
 from __future__ import annotations
@@ -16,22 +20,83 @@ from functools import lru_cache
 
 from cloudlet.policy.document import PolicyDocument, Statement, parse
 from cloudlet.policy.matching import arn_regex, compiled_arn, glob_regex
-from cloudlet.policy.variables import resolve
+from cloudlet.policy.variables import LITERAL_QMARK, LITERAL_STAR, resolve, unliteral
+
+_WILD = ("*", "?", LITERAL_STAR, LITERAL_QMARK)
 
 
-def _any_of(regexes: list[str], flags: int) -> re.Pattern | None:
-    if not regexes:
-        return None
+def _any_of(regexes: list[str], flags: int) -> re.Pattern:
     return re.compile("|".join(f"(?:{r})" for r in regexes), flags)
+
+
+class ActionSet:
+    """Action patterns, matched case-insensitively."""
+
+    def __init__(self, patterns: tuple[str, ...]):
+        self.exact: set[str] = set()
+        self.by_service: dict[str, list[str]] = {}
+        self.generic: list[str] = []  # wildcards in the service prefix itself
+        for pattern in patterns:
+            folded = pattern.casefold()
+            if "*" not in folded and "?" not in folded:
+                self.exact.add(folded)
+                continue
+            service, colon, _ = folded.partition(":")
+            if colon and "*" not in service and "?" not in service:
+                self.by_service.setdefault(service, []).append(folded)
+            else:
+                self.generic.append(folded)
+        self._compiled: dict[str, re.Pattern | None] = {}
+
+    def _regex(self, group: str) -> re.Pattern | None:
+        if group not in self._compiled:
+            patterns = self.generic if group == "" else self.by_service.get(group, [])
+            self._compiled[group] = (
+                _any_of([glob_regex(p) for p in patterns], re.S) if patterns else None
+            )
+        return self._compiled[group]
+
+    def matches(self, action: str) -> bool:
+        folded = action.casefold()
+        if folded in self.exact:
+            return True
+        service = folded.partition(":")[0]
+        if service in self.by_service:
+            regex = self._regex(service)
+            if regex is not None and regex.fullmatch(folded):
+                return True
+        if self.generic:
+            regex = self._regex("")
+            return regex is not None and regex.fullmatch(folded) is not None
+        return False
+
+
+class ResourceSet:
+    """Resource patterns without variables, matched case-sensitively."""
+
+    def __init__(self, patterns: list[str]):
+        self.everything = "*" in patterns
+        self.exact = {unliteral(p) for p in patterns if not any(c in p for c in _WILD)}
+        self.wild = [p for p in patterns if p != "*" and any(c in p for c in _WILD)]
+        self._regex: re.Pattern | None = None
+
+    def matches(self, resource: str) -> bool:
+        if self.everything or resource in self.exact:
+            return True
+        if not self.wild:
+            return False
+        if self._regex is None:
+            self._regex = _any_of([arn_regex(p) for p in self.wild], re.S)
+        return self._regex.fullmatch(resource) is not None
 
 
 @dataclass
 class CompiledStatement:
     statement: Statement
     deny: bool
-    actions: re.Pattern | None  # None: the statement names no action
+    actions: ActionSet | None  # None: the statement names no action
     not_action: bool
-    static_resources: re.Pattern | None
+    static_resources: ResourceSet
     dynamic_resources: tuple[tuple[str, str], ...]  # (literal prefix, pattern with variables)
     not_resource: bool
     any_resource: bool  # no Resource/NotResource (trust policies)
@@ -39,13 +104,13 @@ class CompiledStatement:
     def action_matches(self, action: str) -> bool:
         if self.actions is None:
             return False
-        hit = self.actions.fullmatch(action) is not None
+        hit = self.actions.matches(action)
         return not hit if self.not_action else hit
 
     def resource_matches(self, resource: str, context: dict) -> bool:
         if self.any_resource:
             return True
-        hit = self.static_resources is not None and self.static_resources.fullmatch(resource) is not None
+        hit = self.static_resources.matches(resource)
         if not hit:
             for prefix, pattern in self.dynamic_resources:
                 if not resource.startswith(prefix):
@@ -77,29 +142,6 @@ class CompiledDocument:
         return found
 
 
-def _statement(st: Statement, interpolate: bool) -> CompiledStatement:
-    action_patterns = st.actions if st.actions is not None else st.not_actions
-    actions = _any_of([glob_regex(a) for a in action_patterns], re.I | re.S) \
-        if action_patterns is not None else None
-    resource_patterns = st.resources if st.resources is not None else st.not_resources
-    static, dynamic = [], []
-    for pattern in resource_patterns or ():
-        if interpolate and "${" in pattern:
-            dynamic.append((_literal_prefix(pattern), pattern))
-        else:
-            static.append(arn_regex(pattern))
-    return CompiledStatement(
-        statement=st,
-        deny=st.effect == "Deny",
-        actions=actions,
-        not_action=st.actions is None,
-        static_resources=_any_of(static, re.S),
-        dynamic_resources=tuple(dynamic),
-        not_resource=st.resources is None and st.not_resources is not None,
-        any_resource=resource_patterns is None,
-    )
-
-
 def _literal_prefix(pattern: str) -> str:
     """The text before the first variable or wildcard: a resource must start with it."""
     end = len(pattern)
@@ -108,6 +150,27 @@ def _literal_prefix(pattern: str) -> str:
         if i != -1:
             end = min(end, i)
     return pattern[:end]
+
+
+def _statement(st: Statement, interpolate: bool) -> CompiledStatement:
+    action_patterns = st.actions if st.actions is not None else st.not_actions
+    resource_patterns = st.resources if st.resources is not None else st.not_resources
+    static, dynamic = [], []
+    for pattern in resource_patterns or ():
+        if interpolate and "${" in pattern:
+            dynamic.append((_literal_prefix(pattern), pattern))
+        else:
+            static.append(pattern)
+    return CompiledStatement(
+        statement=st,
+        deny=st.effect == "Deny",
+        actions=ActionSet(action_patterns) if action_patterns is not None else None,
+        not_action=st.actions is None,
+        static_resources=ResourceSet(static),
+        dynamic_resources=tuple(dynamic),
+        not_resource=st.resources is None and st.not_resources is not None,
+        any_resource=resource_patterns is None,
+    )
 
 
 def _compile(doc: PolicyDocument) -> CompiledDocument:

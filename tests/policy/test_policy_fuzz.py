@@ -83,3 +83,31 @@ def test_evaluation_never_crashes(text_, who, action, resource, context):
             session=[policy] if kind == "session" else None,
         )
         assert decision.decision in ("allowed", "explicitDeny", "implicitDeny")
+
+
+def _offset(text: str, position: tuple[int, int]) -> int:
+    line, column = position
+    starts = [0] + [i + 1 for i, c in enumerate(text) if c == "\n"]
+    return starts[line - 1] + column - 2  # the column is just after the brace
+
+
+plain_statement = st.fixed_dictionaries({
+    "Effect": st.sampled_from(["Allow", "Deny"]),
+    "Action": st.lists(st.sampled_from(["s3:GetObject", "ec2:*", "{", "}", "[\\\"]"]), max_size=3),
+    "Resource": pattern,
+})
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.lists(plain_statement, min_size=1, max_size=4), st.sampled_from([None, 0, 1, 2, 4, "\t"]),
+       st.sampled_from([(",", ":"), (", ", ": "), (" ,\n", " :  ")]), st.booleans())
+def test_positions_point_at_each_statement(statements, indent, separators, single):
+    body = statements[0] if single else statements
+    text = json.dumps({"Version": "2012-10-17", "Id": "x{[", "Statement": body}, indent=indent,
+                      separators=separators)
+    doc = parse(text)
+    assert len(doc.statements) == (1 if single else len(statements))
+    for parsed, original in zip(doc.statements, statements, strict=False):
+        start, end = _offset(text, parsed.start), _offset(text, parsed.end)
+        assert text[start] == "{" and text[end] == "}"
+        assert json.loads(text[start:end + 1]) == original
