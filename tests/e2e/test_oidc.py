@@ -210,3 +210,19 @@ def test_unregistered_and_unreachable_issuers(cloudlet, setup):
     assert response["Error"]["Code"] == "InvalidIdentityToken"
     assert response["Error"]["Message"].startswith(
         "Couldn't retrieve verification key from your identity provider")
+
+
+def test_provider_registered_with_https_matches_by_host_and_path(cloudlet):
+    # Terraform's aws_iam_openid_connect_provider accepts only https URLs; IAM names a
+    # provider by host and path, so the local issuer's tokens still find it.
+    account = f"{random.randrange(10**11, 10**12):012d}"
+    host = f"{cloudlet.endpoint}/_cloudlet/oidc".split("://", 1)[1]
+    iam = cloudlet.client("iam", aws_access_key_id=account)
+    provider = iam.create_open_id_connect_provider(
+        Url=f"https://{host}", ClientIDList=["sts.amazonaws.com"])["OpenIDConnectProviderArn"]
+    role = iam.create_role(RoleName=f"ci-{uuid.uuid4().hex[:8]}", AssumeRolePolicyDocument=json.dumps({
+        "Version": "2012-10-17", "Statement": [{
+            "Effect": "Allow", "Principal": {"Federated": provider},
+            "Action": "sts:AssumeRoleWithWebIdentity"}]}))["Role"]
+    result = web_identity(cloudlet, role["Arn"], mint(cloudlet))
+    assert result["AssumedRoleUser"]["Arn"].startswith(f"arn:aws:sts::{account}:assumed-role/")
