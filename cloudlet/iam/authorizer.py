@@ -16,11 +16,12 @@ from __future__ import annotations
 import asyncio
 import logging
 import re
+import time
 from dataclasses import dataclass
 
 from cloudlet.errors import ServiceError
 from cloudlet.iam import context as keys
-from cloudlet.iam.actions import Check, Declaration, Scope, declaration
+from cloudlet.iam.actions import Check, Scope, declaration
 from cloudlet.policy.document import parse
 from cloudlet.policy.evaluate import (
     AuthzRequest,
@@ -36,6 +37,7 @@ from cloudlet.services.sts import authorization_message
 log = logging.getLogger("cloudlet.iam.authz")
 
 JSON_PROTOCOLS = ("json", "rest-json", "smithy-rpc-v2-cbor")
+READ_ONLY = ("Get", "List", "Simulate")
 SERVICE_CODES = {"sns": "AuthorizationError"}  # SNS's own spelling of a denial
 _IAM_ENTITY = re.compile(r"arn:aws:iam::(\d{12}):(user|role)/(?:.*/)?([^/]+)\Z")
 
@@ -53,12 +55,71 @@ class Policies:
     tags: dict[str, str]
 
 
+class IamReads:
+    """The IAM provider's answers the authorizer needs (a principal's policies, a user's or
+    role's record, an instance profile's role), cached until IAM changes.
+
+    Every IAM change arrives through the gateway, so the authorizer sees it coming: any IAM
+    operation that is not a Get/List/Simulate clears the cache, and for `QUIET` seconds
+    after it nothing is cached, so a read racing the write's commit cannot keep stale data.
+    """
+
+    QUIET = 2.0
+
+    def __init__(self, providers: dict):
+        self.providers = providers
+        self.cache: dict[tuple, object] = {}
+        self.quiet_until = 0.0
+
+    def invalidate(self) -> None:
+        self.quiet_until = time.monotonic() + self.QUIET
+        self.cache.clear()
+
+    def cached(self, needed: set[tuple]) -> dict | None:
+        cache = self.cache
+        if all(key in cache for key in needed):
+            return {key: cache[key] for key in needed}
+        return None
+
+    def load(self, ctx, needed: set[tuple]) -> dict:
+        """On a worker thread: the provider's reads touch SQLite."""
+        values = {key: self.read(ctx, key) for key in needed}
+        if time.monotonic() >= self.quiet_until:
+            if len(self.cache) > 10_000:
+                self.cache.clear()
+            self.cache.update(values)
+        return values
+
+    def read(self, ctx, key: tuple):
+        iam = self.providers.get("iam")
+        if iam is None:
+            return None
+        kind, account, name = key
+        if kind == "principal":
+            return iam.principal_policies(account, name)
+        if kind == "user":
+            return iam.get_user(account, name)
+        if kind == "role":
+            return iam.get_role(account, name)
+        if kind == "profile":
+            try:
+                profile = iam.get_instance_profile(ctx, {"InstanceProfileName": name})
+            except ServiceError:
+                return None
+            roles = profile["InstanceProfile"].get("Roles") or []
+            return roles[0]["Arn"] if roles else None
+        raise KeyError(kind)
+
+
 class Authorizer:
     def __init__(self, providers: dict):
         self.providers = providers
+        self.reads = IamReads(providers)
         self._parsed: dict[tuple[str, str, str], Policy] = {}
 
     async def authorize(self, ex) -> None:
+        if ex.service == "iam" and not ex.operation.name.startswith(READ_ONLY):
+            self.reads.invalidate()
         caller = ex.context.caller
         if caller is None or caller.is_root:
             return
@@ -67,46 +128,72 @@ class Authorizer:
             raise self.error(ex, undeclared_message(ex.service, ex.operation.name))
         if found.always_allowed:
             return
-        await asyncio.to_thread(self.decide, ex, found)
-
-    # -- deciding ---------------------------------------------------------------------
-    def decide(self, ex, found: Declaration) -> None:
         ctx = ex.context
-        caller: Credential = ctx.caller
         scope = Scope(ctx.region, ctx.account_id, caller.name if caller.kind == "user" else None)
         checks = found.checks(ex.params or {}, scope)
-        policies = self.policies_of(caller)
+        needed = self.needed(ctx, caller, checks)
+        values = self.reads.cached(needed)
+        if values is None:
+            values = await asyncio.to_thread(self.reads.load, ctx, needed)
+        self.decide(ex, checks, values)
+
+    def needed(self, ctx, caller: Credential, checks: list[Check]) -> set[tuple]:
+        """The IAM reads this request's decision depends on."""
+        needed = {("principal", caller.account_id, keys.principal_arn(caller))}
+        for check in checks:
+            profile = check.context.get("cloudlet:InstanceProfile")
+            if profile:
+                needed.add(("profile", ctx.account_id, profile.rsplit("/", 1)[-1]))
+                continue
+            entity = _entity(ctx, check)
+            if entity is not None:
+                needed.add(entity)
+        return needed
+
+    # -- deciding ---------------------------------------------------------------------
+    def decide(self, ex, checks: list[Check], values: dict) -> None:
+        ctx = ex.context
+        caller: Credential = ctx.caller
+        policies, principal = self.principal_of(caller, values)
         base = {
             **keys.principal_keys(caller),
             **keys.request_keys(ctx.region, ctx.secure_transport, ctx.source_ip,
                                 ex.auth.method if ex.auth else None, ex.service),
             **keys.tag_keys(ex.params or {}),
         }
-        principal = Principal(
-            arn=caller.arn, account=caller.account_id,
-            type=keys.PRINCIPAL_TYPES.get(caller.kind, caller.kind),
-            user_id=caller.user_id or "", username=caller.name or "" if caller.kind == "user" else "",
-            tags=policies.tags, role_arn=caller.session.get("role_arn", ""))
         for check in checks:
-            check = self.complete(ctx, check)
+            check, resource_tags, trust = self.complete(ctx, check, values)
             if check is None:
                 continue
-            resource, resource_tags = self.resource_keys(ctx, check)
-            check = Check(check.action, resource, check.context)
-            request = AuthzRequest(principal=principal, action=check.action, resource=resource,
+            request = AuthzRequest(principal=principal, action=check.action,
+                                   resource=check.resource,
                                    context={**base, **resource_tags,
                                             **{k.lower(): v for k, v in check.context.items()}})
-            decision = evaluate(request, identity=policies.identity,
-                                resource=self.trust_policy(ctx, check),
+            decision = evaluate(request, identity=policies.identity, resource=trust,
                                 boundary=policies.boundary, session=policies.session)
             if decision.decision != "allowed":
                 self.log_denial(ex, caller, check, decision)
                 raise self.denial(ex, caller, check, decision, request.context)
 
-    def policies_of(self, caller: Credential) -> Policies:
-        iam = self.providers.get("iam")
-        owner = keys.principal_arn(caller)
-        found = iam.principal_policies(caller.account_id, owner) if iam is not None else {}
+    def principal_of(self, caller: Credential, values: dict) -> tuple[Policies, Principal]:
+        """The caller's policies and engine Principal, kept with the cached IAM reads (so
+        an IAM change drops them too)."""
+        key = ("caller", caller.access_key_id, caller.session_token)
+        found = self.reads.cache.get(key)
+        if found is None:
+            policies = self.policies_of(caller, values)
+            found = policies, Principal(
+                arn=caller.arn, account=caller.account_id,
+                type=keys.PRINCIPAL_TYPES.get(caller.kind, caller.kind),
+                user_id=caller.user_id or "",
+                username=caller.name or "" if caller.kind == "user" else "",
+                tags=policies.tags, role_arn=caller.session.get("role_arn", ""))
+            if time.monotonic() >= self.reads.quiet_until:
+                self.reads.cache[key] = found
+        return found
+
+    def policies_of(self, caller: Credential, values: dict) -> Policies:
+        found = values.get(("principal", caller.account_id, keys.principal_arn(caller))) or {}
         tags = dict(found.get("tags") or {})
         session: list[Policy] = []
         if caller.kind == "assumed-role":
@@ -121,6 +208,30 @@ class Authorizer:
             tags=tags,
         )
 
+    def complete(self, ctx, check: Check, values: dict):
+        """What only IAM knows: the role an instance profile passes; an IAM user's or role's
+        real ARN (with its path) and its aws:ResourceTag/*; sts:AssumeRole's resource-based
+        policy, the role's trust policy (one naming the caller is enough on its own).
+        Other resources' tags are not read yet."""
+        profile = check.context.get("cloudlet:InstanceProfile")
+        if profile:
+            role = values.get(("profile", ctx.account_id, profile.rsplit("/", 1)[-1]))
+            if role is None:
+                return None, {}, None  # no such profile: the service answers its own error
+            context = {k: v for k, v in check.context.items() if not k.startswith("cloudlet:")}
+            return Check(check.action, role, context), {}, None
+        entity = _entity(ctx, check)
+        record = values.get(entity) if entity else None
+        if not record:
+            return check, {}, None
+        trust = None
+        if entity[0] == "role" and check.action.startswith("sts:AssumeRole") \
+                and record.get("trust_policy"):
+            trust = self.policy(f"{record['name']} trust policy", record["trust_policy"],
+                                "resource")
+        return (Check(check.action, record["arn"], check.context),
+                keys.resource_tag_keys(record.get("tags") or {}), trust)
+
     def policy(self, policy_id: str, text: str, kind: str = "identity") -> Policy:
         key = (policy_id, text, kind)
         parsed = self._parsed.get(key)
@@ -129,56 +240,6 @@ class Authorizer:
                 self._parsed.clear()
             parsed = self._parsed[key] = Policy(policy_id, parse(text), kind)
         return parsed
-
-    def complete(self, ctx, check: Check) -> Check | None:
-        """Fill in what only the IAM provider knows: the role an instance profile passes,
-        and the path of an IAM user or role (their ARN includes it)."""
-        if "cloudlet:InstanceProfile" in check.context:
-            role = self.instance_profile_role(ctx, check.context["cloudlet:InstanceProfile"])
-            if role is None:
-                return None  # no such profile: the service answers its own error
-            context = {k: v for k, v in check.context.items() if not k.startswith("cloudlet:")}
-            return Check(check.action, role, context)
-        return check
-
-    def instance_profile_role(self, ctx, ref: str) -> str | None:
-        iam = self.providers.get("iam")
-        name = ref.rsplit("/", 1)[-1]
-        try:
-            profile = iam.get_instance_profile(ctx, {"InstanceProfileName": name})["InstanceProfile"]
-        except Exception:
-            return None
-        roles = profile.get("Roles") or []
-        return roles[0]["Arn"] if roles else None
-
-    def resource_keys(self, ctx, check: Check) -> tuple[str, dict]:
-        """An IAM user's or role's real ARN (with its path) and its aws:ResourceTag/*; other
-        resources' tags are not read yet."""
-        match = _IAM_ENTITY.match(check.resource)
-        iam = self.providers.get("iam")
-        if match is None or iam is None or match.group(1) != ctx.account_id:
-            return check.resource, {}
-        kind, name = match.group(2), match.group(3)
-        record = iam.get_user(ctx.account_id, name) if kind == "user" \
-            else iam.get_role(ctx.account_id, name)
-        if not record:
-            return check.resource, {}
-        return record["arn"], keys.resource_tag_keys(record.get("tags") or {})
-
-    def trust_policy(self, ctx, check: Check) -> Policy | None:
-        """sts:AssumeRole's resource-based policy is the role's trust policy: one that names
-        the caller itself is enough without an identity-based Allow."""
-        if not check.action.startswith("sts:AssumeRole"):
-            return None
-        match = _IAM_ENTITY.match(check.resource)
-        iam = self.providers.get("iam")
-        if match is None or match.group(2) != "role" or iam is None \
-                or match.group(1) != ctx.account_id:
-            return None
-        record = iam.get_role(ctx.account_id, match.group(3))
-        if not record or not record.get("trust_policy"):
-            return None
-        return self.policy(f"{record['name']} trust policy", record["trust_policy"], "resource")
 
     # -- denying ----------------------------------------------------------------------
     def error(self, ex, message: str) -> ServiceError:
@@ -212,6 +273,13 @@ class Authorizer:
         log.info("authz denied request_id=%s principal=%s action=%s resource=%s decision=%s "
                  "deciding=%s statements=[%s]", ex.request_id, caller.arn, check.action,
                  check.resource, decision.decision, decision.deciding_kind, statements)
+
+
+def _entity(ctx, check: Check) -> tuple | None:
+    match = _IAM_ENTITY.match(check.resource)
+    if match is None or match.group(1) != ctx.account_id:
+        return None
+    return match.group(2), match.group(1), match.group(3)
 
 
 def undeclared_message(service: str, operation: str) -> str:

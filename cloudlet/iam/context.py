@@ -9,6 +9,8 @@ lower-cased names, so `aws:principaltag/Team` is stored as `aws:principaltag/tea
 
 from __future__ import annotations
 
+import functools
+from datetime import UTC, datetime
 from urllib.parse import parse_qsl
 
 from cloudlet import clock
@@ -41,10 +43,10 @@ def principal_keys(caller: Credential) -> dict[str, object]:
 
 def request_keys(region: str, secure: bool, source_ip: str, auth_method: str | None,
                  service: str) -> dict[str, object]:
-    now = clock.now()
+    current, epoch = _times(int(clock.timestamp()))
     keys: dict[str, object] = {
-        "aws:currenttime": now.strftime("%Y-%m-%dT%H:%M:%SZ"),
-        "aws:epochtime": str(int(now.timestamp())),
+        "aws:currenttime": current,
+        "aws:epochtime": epoch,
         "aws:securetransport": "true" if secure else "false",
         "aws:sourceip": source_ip,
         "aws:requestedregion": region,
@@ -55,6 +57,12 @@ def request_keys(region: str, secure: bool, source_ip: str, auth_method: str | N
         keys["s3:authtype"] = {"sigv4-query": "REST-QUERY-STRING", "sigv2-query": "REST-QUERY-STRING",
                                "post-policy": "POST"}.get(auth_method, "REST-HEADER")
     return keys
+
+
+@functools.lru_cache(maxsize=4)
+def _times(epoch: int) -> tuple[str, str]:
+    moment = datetime.fromtimestamp(epoch, UTC)
+    return moment.strftime("%Y-%m-%dT%H:%M:%SZ"), str(epoch)
 
 
 def request_tags(params: dict) -> dict[str, str]:

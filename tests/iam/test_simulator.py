@@ -86,13 +86,15 @@ def test_the_seed_policy():
     allowed = result["EvaluationResults"][0]
     assert allowed["MatchedStatements"] == [{
         "SourcePolicyId": "uploads", "SourcePolicyType": "user",
-        "StartPosition": {"Line": 4, "Column": 6}, "EndPosition": {"Line": 11, "Column": 6}}]
+        "StartPosition": {"Line": 4, "Column": parse(SEED).statements[0].start[1]},
+        "EndPosition": {"Line": 11, "Column": parse(SEED).statements[0].end[1]}}]
     [specific] = allowed["ResourceSpecificResults"]
     assert specific["EvalResourceDecision"] == "allowed"
     assert specific["EvalResourceName"] == "arn:aws:s3:::acme-prod-uploads/users/alice/a.txt"
     assert "PermissionsBoundaryDecisionDetail" not in allowed
     denied = result["EvaluationResults"][4]
-    assert denied["MatchedStatements"][0]["StartPosition"] == {"Line": 12, "Column": 6}
+    assert denied["MatchedStatements"][0]["StartPosition"] == {
+        "Line": 12, "Column": parse(SEED).statements[1].start[1]}
 
 
 def test_explicit_deny_survives_administrator_access():
@@ -102,7 +104,8 @@ def test_explicit_deny_survives_administrator_access():
     assert [r["EvalDecision"] for r in result["EvaluationResults"]] == ["explicitDeny", "allowed"]
     assert result["EvaluationResults"][1]["MatchedStatements"][0] == {
         "SourcePolicyId": "AdministratorAccess", "SourcePolicyType": "aws-managed",
-        "StartPosition": {"Line": 1, "Column": 42}, "EndPosition": {"Line": 1, "Column": 92}}
+        "StartPosition": {"Line": 1, "Column": parse(ADMIN).statements[0].start[1]},
+        "EndPosition": {"Line": 1, "Column": parse(ADMIN).statements[0].end[1]}}
 
 
 def test_missing_context_values_when_the_variable_has_no_value():
