@@ -3,6 +3,7 @@ attachments, inline policies and permissions boundaries."""
 
 from __future__ import annotations
 
+import json
 import re
 
 from cloudlet.policy import document as policy_document
@@ -13,6 +14,7 @@ from cloudlet.services.iam.errors import (
     EntityAlreadyExists,
     InvalidInput,
     LimitExceeded,
+    MalformedPolicyDocument,
     NoSuchEntity,
 )
 from cloudlet.services.iam.identities import (
@@ -33,13 +35,30 @@ from cloudlet.services.iam.store import IamStore
 MAX_VERSIONS = 5
 MANAGED_POLICIES_PER_ENTITY = 10
 _POLICY_ARN = re.compile(r"arn:aws:iam::(\d{12}|aws):policy(/(?:.*/)?)([^/]+)\Z")
+_IAM_PRINCIPAL = re.compile(r"arn:aws:iam::(\d{12}):(user|role)/(?:.*/)?([^/]+)\Z")
 _ENTITY = {"user": ("UserName", "_user"), "group": ("GroupName", "_group"),
            "role": ("RoleName", "_role")}
+
+
+def _aws_principals(document: dict) -> list[str]:
+    """The `AWS` principals a policy names (a trust policy's users, roles, accounts)."""
+    statements = document.get("Statement")
+    found = []
+    for st in statements if isinstance(statements, list) else [statements]:
+        principal = st.get("Principal") if isinstance(st, dict) else None
+        if isinstance(principal, dict):
+            values = principal.get("AWS")
+            found += [values] if isinstance(values, str) else list(values or [])
+    return found
 
 
 class PolicyOperations(IamBase):
     def _check_trust_policy(self, text: str) -> None:
         policy_document.validate_trust_policy(text)
+        for arn in _aws_principals(json.loads(text)):
+            match = _IAM_PRINCIPAL.match(arn)
+            if match and self.iam.entity(match.group(2), match.group(1), match.group(3)) is None:
+                raise MalformedPolicyDocument(f'Invalid principal in policy: "AWS":"{arn}"')
 
     # -- finding a managed policy -----------------------------------------------------------
 

@@ -10,6 +10,7 @@ import uuid
 import pytest
 from botocore.config import Config
 from botocore.exceptions import ClientError
+from terraform import Terraform, provider_block
 
 TRUST = {"Version": "2012-10-17",
          "Statement": [{"Effect": "Allow", "Principal": {"Service": "ec2.amazonaws.com"},
@@ -105,6 +106,20 @@ def test_malformed_trust_policy(iam):
                     PolicyDocument="{not json")[0] == "MalformedPolicyDocument"
 
 
+def test_trust_policy_must_name_principals_that_exist(iam):
+    ghost = f"arn:aws:iam::000000000000:user/{unique('ghost')}"
+    trust = {"Version": "2012-10-17",
+             "Statement": [{"Effect": "Allow", "Principal": {"AWS": [ghost]},
+                            "Action": "sts:AssumeRole"}]}
+    code, status, message = error_of(iam.create_role, RoleName=unique("t"),
+                                     AssumeRolePolicyDocument=json.dumps(trust))
+    assert (code, status) == ("MalformedPolicyDocument", 400)
+    assert message == f'Invalid principal in policy: "AWS":"{ghost}"'
+    user = iam.create_user(UserName=ghost.rsplit("/", 1)[1])["User"]
+    role = iam.create_role(RoleName=unique("t"), AssumeRolePolicyDocument=json.dumps(trust))["Role"]
+    assert role["AssumeRolePolicyDocument"]["Statement"][0]["Principal"]["AWS"] == [user["Arn"]]
+
+
 def test_role_with_policies_cannot_be_deleted(iam):
     name = unique("busy")
     iam.create_role(RoleName=name, AssumeRolePolicyDocument=json.dumps(TRUST))
@@ -186,3 +201,78 @@ def test_aws_cli_get_role_shows_decoded_trust_policy(cloudlet, iam):
     iam.create_role(RoleName=name, AssumeRolePolicyDocument=json.dumps(TRUST))
     out = json.loads(cloudlet.aws("iam", "get-role", "--role-name", name, "--output", "json").stdout)
     assert out["Role"]["AssumeRolePolicyDocument"] == TRUST
+
+
+def test_terraform_applies_iam_and_reads_it_back_without_drift(cloudlet, tmp_path):
+    """Terraform's AWS provider creates roles, policies, attachments, an instance profile, a
+    user with an access key and a group, then plans again: what it reads back matches."""
+    tf = Terraform(tmp_path)
+    prefix = unique("tf")
+    (tmp_path / "main.tf").write_text(provider_block(cloudlet.endpoint, ["iam", "sts"]) + f"""
+variable "prefix" {{
+  default = "{prefix}"
+}}
+""" + '''
+resource "aws_iam_role" "app" {
+  name = "${var.prefix}-app"
+  path = "/apps/"
+  max_session_duration = 7200
+  assume_role_policy = jsonencode({
+    Version = "2012-10-17"
+    Statement = [{ Effect = "Allow", Action = "sts:AssumeRole", Principal = { Service = "ec2.amazonaws.com" } }]
+  })
+  tags = { team = "web" }
+}
+resource "aws_iam_policy" "read" {
+  name   = "${var.prefix}-read"
+  policy = jsonencode({ Version = "2012-10-17", Statement = [{ Effect = "Allow", Action = "s3:GetObject", Resource = "*" }] })
+}
+resource "aws_iam_role_policy_attachment" "read" {
+  role       = aws_iam_role.app.name
+  policy_arn = aws_iam_policy.read.arn
+}
+resource "aws_iam_role_policy_attachment" "logs" {
+  role       = aws_iam_role.app.name
+  policy_arn = "arn:aws:iam::aws:policy/CloudWatchAgentServerPolicy"
+}
+resource "aws_iam_role_policy" "inline" {
+  role   = aws_iam_role.app.id
+  name   = "inline"
+  policy = jsonencode({ Version = "2012-10-17", Statement = [{ Effect = "Allow", Action = "sqs:*", Resource = "*" }] })
+}
+resource "aws_iam_instance_profile" "app" {
+  name = "${var.prefix}-app"
+  role = aws_iam_role.app.name
+}
+resource "aws_iam_user" "alice" {
+  name = "${var.prefix}-alice"
+  tags = { team = "web" }
+}
+resource "aws_iam_access_key" "alice" {
+  user = aws_iam_user.alice.name
+}
+resource "aws_iam_group" "devs" {
+  name = "${var.prefix}-devs"
+}
+resource "aws_iam_group_membership" "devs" {
+  name  = "devs"
+  group = aws_iam_group.devs.name
+  users = [aws_iam_user.alice.name]
+}
+resource "aws_iam_user_policy_attachment" "ro" {
+  user       = aws_iam_user.alice.name
+  policy_arn = "arn:aws:iam::aws:policy/ReadOnlyAccess"
+}
+output "role_arn" { value = aws_iam_role.app.arn }
+output "key_id" { value = aws_iam_access_key.alice.id }
+''')
+    tf.init()
+    tf.apply()
+    assert tf.output("role_arn") == f"arn:aws:iam::000000000000:role/apps/{prefix}-app"
+    iam = cloudlet.client("iam")
+    key_id = tf.output("key_id")
+    assert iam.list_access_keys(UserName=f"{prefix}-alice")["AccessKeyMetadata"][0]["AccessKeyId"] == key_id
+    attached = iam.list_attached_role_policies(RoleName=f"{prefix}-app")["AttachedPolicies"]
+    assert "CloudWatchAgentServerPolicy" in [p["PolicyName"] for p in attached]
+    plan = tf.run("plan", "-detailed-exitcode", "-input=false")
+    assert plan.returncode == 0, plan.stdout + plan.stderr  # 0: no changes, 2: drift
