@@ -38,6 +38,7 @@ log = logging.getLogger("cloudlet.iam.authz")
 
 JSON_PROTOCOLS = ("json", "rest-json", "smithy-rpc-v2-cbor")
 READ_ONLY = ("Get", "List", "Simulate")
+S3_POLICY_CHANGES = {"PutBucketPolicy", "DeleteBucketPolicy", "DeleteBucket", "CreateBucket"}
 SERVICE_CODES = {"sns": "AuthorizationError"}  # SNS's own spelling of a denial
 _IAM_ENTITY = re.compile(r"arn:aws:iam::(\d{12}):(user|role)/(?:.*/)?([^/]+)\Z")
 
@@ -101,6 +102,8 @@ class IamReads:
             return iam.get_user(account, name)
         if kind == "role":
             return iam.get_role(account, name)
+        if kind == "bucket":
+            return self.bucket_policy(name)
         if kind == "profile":
             try:
                 profile = iam.get_instance_profile(ctx, {"InstanceProfileName": name})
@@ -110,6 +113,17 @@ class IamReads:
             return roles[0]["Arn"] if roles else None
         raise KeyError(kind)
 
+    def bucket_policy(self, bucket: str) -> tuple[str, str] | None:
+        """(policy text, owner account) of a bucket with a policy, from the S3 provider."""
+        s3 = self.providers.get("s3")
+        policy_of = getattr(s3, "resource_policy", None)
+        storage = getattr(s3, "storage", None)
+        if policy_of is None or storage is None:
+            return None
+        text = policy_of(f"arn:aws:s3:::{bucket}")
+        record = storage.get_bucket(bucket) if text else None
+        return (text, record["account"]) if record else None
+
 
 class Authorizer:
     def __init__(self, providers: dict):
@@ -118,7 +132,8 @@ class Authorizer:
         self._parsed: dict[tuple[str, str, str], Policy] = {}
 
     async def authorize(self, ex) -> None:
-        if ex.service == "iam" and not ex.operation.name.startswith(READ_ONLY):
+        if (ex.service == "iam" and not ex.operation.name.startswith(READ_ONLY)) or (
+                ex.service == "s3" and ex.operation.name in S3_POLICY_CHANGES):
             self.reads.invalidate()
         caller = ex.context.caller
         if caller is None or caller.is_root:
@@ -148,6 +163,9 @@ class Authorizer:
             entity = _entity(ctx, check)
             if entity is not None:
                 needed.add(entity)
+            bucket = _bucket(check)
+            if bucket is not None:
+                needed.add(("bucket", "", bucket))
         return needed
 
     # -- deciding ---------------------------------------------------------------------
@@ -162,14 +180,21 @@ class Authorizer:
             **keys.tag_keys(ex.params or {}),
         }
         for check in checks:
-            check, resource_tags, trust = self.complete(ctx, check, values)
+            check, resource_tags, resource_policy = self.complete(ctx, check, values)
             if check is None:
                 continue
+            owner = None
+            if resource_policy is None and (bucket := _bucket(check)) is not None:
+                found = values.get(("bucket", "", bucket))
+                if found:
+                    resource_policy = self.policy(f"{bucket} bucket policy", found[0], "resource")
+                    owner = found[1]
             request = AuthzRequest(principal=principal, action=check.action,
                                    resource=check.resource,
                                    context={**base, **resource_tags,
-                                            **{k.lower(): v for k, v in check.context.items()}})
-            decision = evaluate(request, identity=policies.identity, resource=trust,
+                                            **{k.lower(): v for k, v in check.context.items()}},
+                                   resource_account=owner)
+            decision = evaluate(request, identity=policies.identity, resource=resource_policy,
                                 boundary=policies.boundary, session=policies.session)
             if decision.decision != "allowed":
                 self.log_denial(ex, caller, check, decision)
@@ -280,6 +305,12 @@ def _entity(ctx, check: Check) -> tuple | None:
     if match is None or match.group(1) != ctx.account_id:
         return None
     return match.group(2), match.group(1), match.group(3)
+
+
+def _bucket(check: Check) -> str | None:
+    if not check.resource.startswith("arn:aws:s3:::"):
+        return None
+    return check.resource[len("arn:aws:s3:::"):].split("/", 1)[0] or None
 
 
 def undeclared_message(service: str, operation: str) -> str:

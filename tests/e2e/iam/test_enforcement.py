@@ -288,3 +288,23 @@ def test_the_cli_sees_the_denial(cloudlet):
     assert f"User: {user.arn} is not authorized to perform: iam:ListUsers" in result.stderr
     ok = cloudlet.aws("sts", "get-caller-identity", env=user.env())
     assert json.loads(ok.stdout)["Arn"] == user.arn
+
+
+def test_a_bucket_policy_naming_the_user_is_enough_in_the_same_account(cloudlet, uploads_bucket):
+    reader = User(cloudlet, prefix="reader")
+    s3 = cloudlet.client("s3")
+    s3.put_object(Bucket=uploads_bucket, Key="shared/a.txt", Body=b"shared")
+    denied(lambda: reader.client("s3").get_object(Bucket=uploads_bucket, Key="shared/a.txt"))
+    s3.put_bucket_policy(Bucket=uploads_bucket, Policy=document(
+        {"Effect": "Allow", "Principal": {"AWS": reader.arn}, "Action": "s3:GetObject",
+         "Resource": f"arn:aws:s3:::{uploads_bucket}/shared/*"},
+        {"Effect": "Deny", "Principal": "*", "Action": "s3:DeleteObject",
+         "Resource": f"arn:aws:s3:::{uploads_bucket}/*"}))
+    body = reader.client("s3").get_object(Bucket=uploads_bucket, Key="shared/a.txt")["Body"]
+    assert body.read() == b"shared"
+    # the bucket policy's explicit deny beats AdministratorAccess
+    admin = User(cloudlet, prefix="admin")
+    admin.root.attach_user_policy(UserName=admin.name, PolicyArn=ADMIN_ARN)
+    message = denied(lambda: admin.client("s3").delete_object(Bucket=uploads_bucket,
+                                                              Key="shared/a.txt"))
+    assert message.endswith("with an explicit deny in a resource-based policy")
