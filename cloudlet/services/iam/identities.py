@@ -24,6 +24,7 @@ from cloudlet.services.iam.errors import (
     ValidationError,
 )
 from cloudlet.services.iam.store import IamStore
+from cloudlet.services.sts.sessions import new_key_id
 
 _ID_CHARS = string.ascii_uppercase + string.digits
 _SECRET_CHARS = string.ascii_letters + string.digits + "+/"
@@ -577,7 +578,7 @@ class IdentityOperations(IamBase):
 
     def create_access_key(self, ctx: RequestContext, params: dict) -> dict:
         account, user = ctx.account_id, self._key_owner(ctx, params)
-        key_id = "AKIA" + "".join(secrets.choice(_ID_CHARS) for _ in range(16))
+        key_id = new_key_id(account, "AKIA")  # AWS's shape: the account is encoded in the id
         secret = "".join(secrets.choice(_SECRET_CHARS) for _ in range(40))
         with self.iam.transaction() as conn:
             count = conn.execute("SELECT count(*) FROM iam_access_keys WHERE account=? "

@@ -7,8 +7,8 @@
 
 Besides the operations, the provider answers other components' questions about identities
 (the gateway's credential lookup, STS's roles, the authorizer's policies) through the read
-methods at the bottom: `credential_for`, `record_key_use`, `principal_policies`,
-`role_record`, `user_record`.
+methods at the bottom: `credential_for`, `principal_policies`, `role_record`,
+`user_record`, and the usage notes `record_key_use` and `record_role_use`.
 """
 
 from __future__ import annotations
@@ -69,6 +69,12 @@ class IamProvider(SimulatorOperations, OidcProviderOperations, IdentityOperation
             conn.execute("UPDATE iam_access_keys SET last_used=?, last_used_service=?, "
                          "last_used_region=? WHERE access_key_id=?",
                          (now(), service, region, access_key_id))
+
+    def record_role_use(self, account_id: str, role_name: str, region: str) -> None:
+        """For STS: a role was assumed (GetRole's RoleLastUsed)."""
+        with self.iam.transaction() as conn:
+            conn.execute("UPDATE iam_roles SET last_used=?, last_used_region=? "
+                         "WHERE account=? AND name=?", (now(), region, account_id, role_name))
 
     # -- for STS and the authorizer ---------------------------------------------------------
 

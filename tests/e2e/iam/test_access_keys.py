@@ -3,6 +3,7 @@ that works as a real credential until it is deactivated or deleted."""
 
 from __future__ import annotations
 
+import json
 import re
 import uuid
 
@@ -119,3 +120,47 @@ def test_user_with_keys_cannot_be_deleted(iam):
                                        "Cannot delete entity, must delete access keys first.")
     iam.delete_access_key(UserName=user, AccessKeyId=key)
     iam.delete_user(UserName=user)
+
+
+def test_key_ids_carry_their_account(cloudlet):
+    account = "4" + str(uuid.uuid4().int)[:11]
+    iam = cloudlet.client("iam", aws_access_key_id=account)
+    user = unique("frank")
+    iam.create_user(UserName=user)
+    key = iam.create_access_key(UserName=user)["AccessKey"]["AccessKeyId"]
+    sts = cloudlet.client("sts")
+    assert sts.get_access_key_info(AccessKeyId=key)["Account"] == account
+    iam.delete_access_key(UserName=user, AccessKeyId=key)
+    assert sts.get_access_key_info(AccessKeyId=key)["Account"] == account
+
+
+def test_a_user_manages_their_own_keys_without_naming_themselves(cloudlet, iam):
+    user = unique("gina")
+    created = iam.create_user(UserName=user)["User"]
+    self_service = {"Version": "2012-10-17", "Statement": [{
+        "Effect": "Allow", "Action": ["iam:GetUser", "iam:*AccessKey*"],
+        "Resource": "arn:aws:iam::*:user/${aws:username}"}]}
+    iam.put_user_policy(UserName=user, PolicyName="self", PolicyDocument=json.dumps(self_service))
+    key = iam.create_access_key(UserName=user)["AccessKey"]
+    own = cloudlet.client("iam", aws_access_key_id=key["AccessKeyId"],
+                          aws_secret_access_key=key["SecretAccessKey"])
+    assert own.get_user()["User"]["UserId"] == created["UserId"]
+    second = own.create_access_key()["AccessKey"]
+    assert second["UserName"] == user
+    listed = own.list_access_keys()["AccessKeyMetadata"]
+    assert {k["AccessKeyId"] for k in listed} == {key["AccessKeyId"], second["AccessKeyId"]}
+    own.delete_access_key(AccessKeyId=second["AccessKeyId"])
+    assert len(iam.list_access_keys(UserName=user)["AccessKeyMetadata"]) == 1
+
+
+def test_users_and_keys_survive_kill_9(fresh_cloudlet, tmp_path):
+    server = fresh_cloudlet()
+    iam = server.client("iam")
+    user = unique("henry")
+    iam.create_user(UserName=user)
+    key = iam.create_access_key(UserName=user)["AccessKey"]
+    server.kill9()
+    again = fresh_cloudlet(data_dir=server.data_dir)
+    identity = sts_with(again, key).get_caller_identity()
+    assert identity["Arn"] == f"arn:aws:iam::000000000000:user/{user}"
+    assert again.client("iam").get_user(UserName=user)["User"]["UserName"] == user
