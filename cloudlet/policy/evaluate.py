@@ -50,7 +50,9 @@ class Principal:
     username: str = ""
     tags: dict[str, str] = field(default_factory=dict)
     is_root: bool = False
-    role_arn: str = ""  # for AssumedRole: the role's ARN (with its path)
+    # where a session came from: the role's ARN (with its path) for AssumedRole, the IAM
+    # user's ARN for FederatedUser (GetFederationToken)
+    role_arn: str = ""
 
 
 @dataclass
@@ -141,7 +143,8 @@ def normalize_context(context: dict, principal: Principal | None = None) -> dict
 def _principal_keys(out: dict, p: Principal) -> None:
     if p.type in ("Service", "Federated", "Anonymous"):
         return
-    out.setdefault("aws:principalarn", _role_arn_of(p) or p.arn)
+    source = _role_arn_of(p) if p.type == "AssumedRole" else ""
+    out.setdefault("aws:principalarn", source or p.arn)
     out.setdefault("aws:principalaccount", p.account)
     out.setdefault("aws:principaltype", p.type)
     if p.user_id:
@@ -189,8 +192,8 @@ def _one_principal(kind: str, ident: str, p: Principal) -> str | None:
             return "principal" if p.type == "Account" else "account"
         if ident == p.arn:
             return "principal"
-        if p.type == "AssumedRole" and ident == _role_arn_of(p):
-            return "role"
+        if p.type in ("AssumedRole", "FederatedUser") and ident == _role_arn_of(p):
+            return "role"  # the session's source identity: session policies still apply
         return None
     if kind == "Service":
         return "principal" if p.type == "Service" and ident == p.arn else None

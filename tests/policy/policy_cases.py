@@ -723,6 +723,21 @@ def _path_cases():
              identity=[allow()],
              resource=rp({"Effect": "Deny", "NotPrincipal": {"AWS": [ROLE_ARN, SESSION_ARN]},
                           "Action": "s3:*", "Resource": "*"})))
+    # federated users (GetFederationToken): the IAM user's policies and the session policy
+    fed = "federated"
+    add(case("path-federated-user-intersection", DOC_SESSION + " (GetFederationToken: intersection)",
+             "allowed", principal=fed, identity=[allow("s3:*")], session=[rp(allow("s3:GetObject"))]))
+    add(case("path-federated-user-session-limits", DOC_SESSION, "implicitDeny", principal=fed,
+             identity=[allow("s3:*")], session=[rp(allow("s3:PutObject"))], kind="session policy"))
+    add(case("path-federated-user-resource-names-session", DOC_SESSION + " (resource policy naming the federated user session)",
+             "allowed", principal=fed, session=[rp(allow("ec2:*"))],
+             resource=rp(pallow({"AWS": f"arn:aws:sts::{ACCOUNT}:federated-user/carol"}))))
+    add(case("path-federated-user-resource-names-iam-user", DOC_SESSION + " (naming the IAM user: session policy still limits)",
+             "implicitDeny", principal=fed, session=[rp(allow("ec2:*"))],
+             resource=rp(pallow({"AWS": f"arn:aws:iam::{ACCOUNT}:user/bob"})), kind="session policy"))
+    add(case("path-federated-user-principal-arn", DOC_ARN + " (aws:PrincipalArn of a federated user)", "allowed",
+             principal=fed, session=[rp(allow())],
+             identity=[allow("*", "*", {"ArnEquals": {"aws:PrincipalArn": f"arn:aws:sts::{ACCOUNT}:federated-user/carol"}})]))
     # principal keys filled from the principal
     add(case("path-principal-arn-key", DOC_ARN + " (aws:PrincipalArn of a session is the role ARN)", "allowed",
              principal="session", identity=[allow("*", "*", {"ArnLike": {"aws:PrincipalArn": f"arn:aws:iam::{ACCOUNT}:role/*"}})]))

@@ -35,6 +35,9 @@ def make_principal(spec) -> Principal:
     if spec == "session":
         return Principal(SESSION_ARN, ACCOUNT, "AssumedRole", user_id="AROAEXAMPLEAPP:s1",
                          role_arn=ROLE_ARN)
+    if spec == "federated":
+        return Principal(f"arn:aws:sts::{ACCOUNT}:federated-user/carol", ACCOUNT, "FederatedUser",
+                         user_id=f"{ACCOUNT}:carol", role_arn=f"arn:aws:iam::{ACCOUNT}:user/bob")
     kind, name = spec["type"], spec["name"]
     if kind == "User":
         return Principal(f"arn:aws:iam::{ACCOUNT}:user/{name}", ACCOUNT, "User",
