@@ -88,8 +88,9 @@ def parse(text: str) -> PolicyDocument:
         raw = json.loads(text, object_pairs_hook=_no_duplicates, parse_constant=_no_constant)
     except (ValueError, RecursionError) as exc:
         raise malformed(SYNTAX) from exc
-    if not isinstance(raw, dict) or set(raw) - DOCUMENT_FIELDS:
+    if not isinstance(raw, dict):
         raise malformed(SYNTAX)
+    _known_fields(raw, DOCUMENT_FIELDS)
     version = raw.get("Version")
     if version is not None and not isinstance(version, str):
         raise malformed(SYNTAX)
@@ -108,6 +109,12 @@ def parse(text: str) -> PolicyDocument:
         start, end = positions[index] if index < len(positions) else ((1, 1), (1, 1))
         statements.append(_statement(item, index, start, end))
     return PolicyDocument(version, policy_id, statements, text)
+
+
+def _known_fields(raw: dict, known: frozenset) -> None:
+    for name in raw:  # IAM names the first unknown field, as written
+        if name not in known:
+            raise malformed(f"Unknown field {name}")
 
 
 def _no_constant(name):
@@ -167,9 +174,7 @@ def _condition(value) -> dict[str, dict[str, tuple[str, ...]]]:
 
 
 def _statement(raw: dict, index: int, start: Position, end: Position) -> Statement:
-    unknown = set(raw) - STATEMENT_FIELDS
-    if unknown:
-        raise malformed(SYNTAX)
+    _known_fields(raw, STATEMENT_FIELDS)
     sid = raw.get("Sid")
     if sid is not None and not isinstance(sid, str):
         raise malformed(SYNTAX)

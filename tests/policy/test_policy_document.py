@@ -83,7 +83,8 @@ def test_braces_inside_strings_do_not_confuse_positions():
     [
         ("{", "Syntax errors in policy."),
         ("[]", "Syntax errors in policy."),
-        ('{"Version":"2012-10-17","Statement":[],"Statements":[]}', "Syntax errors in policy."),
+        ('{"Version":"2012-10-17","Statement":[],"Statements":[]}', "Unknown field Statements"),
+        ('{"statement":[],"version":"2012-10-17"}', "Unknown field statement"),
         (doc({"Effect": "Allow", "Action": "iam:*", "Resource": "arn:aws:iam:us-east-1:111122223333:user/a"}),
          "IAM resource arn:aws:iam:us-east-1:111122223333:user/a cannot contain region information."),
         ('{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"s3:*","Resource":"*",'
@@ -100,7 +101,8 @@ def test_braces_inside_strings_do_not_confuse_positions():
          'Partition "foo" is not valid for resource "arn:foo:s3:::b".'),
         (doc({"Effect": "Allow", "Principal": "*", "Action": "s3:*", "Resource": "*"}),
          "Policy document should not specify a principal."),
-        (doc({"Effect": "Allow", "Actions": "s3:*", "Resource": "*"}), "Syntax errors in policy."),
+        (doc({"Effect": "Allow", "Actions": "s3:*", "Resource": "*"}), "Unknown field Actions"),
+        (doc({"_comment": "x", **ALLOW_ALL}), "Unknown field _comment"),
         (doc({"Effect": "Allow", "Action": "s3get", "Resource": "*"}),
          "Actions/Conditions must be prefaced by a vendor, e.g., iam, sdb, ec2, etc."),
         (doc({"Effect": "Allow", "Action": "s3:*", "Resource": "*",
