@@ -127,6 +127,9 @@ class IamBase:
             raise NoSuchEntity(f"Instance Profile {name} cannot be found.")
         return row
 
+    def _check_password(self, account: str, password: str) -> None:
+        """Overridden by AccountOperations, which knows the account's password policy."""
+
     def _unique_id(self, prefix: str) -> str:
         while True:
             candidate = new_id(prefix)
@@ -636,6 +639,7 @@ class IdentityOperations(IamBase):
         user = self._user(account, params["UserName"])["name"]
         if self.iam.login_profile(account, user):
             raise EntityAlreadyExists(f"Login Profile for user {user} already exists.")
+        self._check_password(account, params["Password"])
         reset = bool(params.get("PasswordResetRequired"))
         with self.iam.transaction() as conn:
             IamStore.insert(conn, "iam_login_profiles", {
@@ -661,6 +665,8 @@ class IdentityOperations(IamBase):
 
     def update_login_profile(self, ctx: RequestContext, params: dict) -> dict:
         row = self._login(ctx.account_id, params["UserName"])
+        if params.get("Password"):
+            self._check_password(ctx.account_id, params["Password"])
         password = (self._password_hash(params["Password"]) if params.get("Password")
                     else row["password"])
         reset = params.get("PasswordResetRequired")

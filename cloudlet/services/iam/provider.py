@@ -4,6 +4,7 @@
     policies.py     managed (customer and AWS) and inline policies, versions, boundaries
     simulator.py    SimulatePrincipalPolicy, SimulateCustomPolicy, GetContextKeysFor*
     oidc_providers.py  OpenID Connect providers (what AssumeRoleWithWebIdentity trusts)
+    account.py      the account alias and the password policy
 
 Besides the operations, the provider answers other components' questions about identities
 (the gateway's credential lookup, STS's roles, the authorizer's policies) through the read
@@ -16,6 +17,7 @@ from __future__ import annotations
 from cloudlet.events import Bus
 from cloudlet.principals import Credential
 from cloudlet.services.base import Provider
+from cloudlet.services.iam.account import AccountOperations
 from cloudlet.services.iam.errors import NoSuchEntity
 from cloudlet.services.iam.identities import IdentityOperations, arn, now, tag_list
 from cloudlet.services.iam.oidc_providers import OidcProviderOperations
@@ -25,8 +27,8 @@ from cloudlet.services.iam.store import IamStore
 from cloudlet.store import Store
 
 
-class IamProvider(SimulatorOperations, OidcProviderOperations, IdentityOperations,
-                  PolicyOperations, Provider):
+class IamProvider(SimulatorOperations, OidcProviderOperations, AccountOperations,
+                  IdentityOperations, PolicyOperations, Provider):
     service = "iam"
 
     def __init__(self, store: Store, bus: Bus | None = None):

@@ -236,3 +236,52 @@ def test_a_user_joins_at_most_ten_groups(iam):
     assert (code, status, message) == ("LimitExceeded", 409,
                                        "Cannot exceed quota for GroupsPerUser: 10")
     assert len(iam.list_groups_for_user(UserName=user)["Groups"]) == 10
+
+
+def fresh_account_client(cloudlet):
+    account = "5" + str(uuid.uuid4().int)[:11]
+    return cloudlet.client("iam", aws_access_key_id=account), account
+
+
+def test_password_policy_governs_login_profiles(cloudlet):
+    iam, account = fresh_account_client(cloudlet)
+    code, status, message = error_of(iam.get_account_password_policy)
+    assert (code, status) == ("NoSuchEntity", 404)
+    assert message == f"The Password Policy with domain name {account} cannot be found."
+    iam.update_account_password_policy(MinimumPasswordLength=12, RequireSymbols=True,
+                                       RequireNumbers=True, MaxPasswordAge=90)
+    policy = iam.get_account_password_policy()["PasswordPolicy"]
+    assert policy["MinimumPasswordLength"] == 12 and policy["RequireSymbols"] is True
+    assert policy["RequireUppercaseCharacters"] is False
+    assert (policy["ExpirePasswords"], policy["MaxPasswordAge"]) == (True, 90)
+
+    user = unique("ivy")
+    iam.create_user(UserName=user)
+    code, status, message = error_of(iam.create_login_profile, UserName=user, Password="short1!")
+    assert (code, status) == ("PasswordPolicyViolation", 400)
+    assert "minimum length of 12" in message
+    assert error_of(iam.create_login_profile, UserName=user,
+                    Password="longenoughbutnosymbol1")[0] == "PasswordPolicyViolation"
+    iam.create_login_profile(UserName=user, Password="long-enough-and-1!")
+    assert error_of(iam.update_login_profile, UserName=user,
+                    Password="nonumbers-at-all!")[0] == "PasswordPolicyViolation"
+
+    iam.delete_account_password_policy()
+    assert error_of(iam.get_account_password_policy)[0] == "NoSuchEntity"
+    iam.update_login_profile(UserName=user, Password="anything-goes-now")
+
+
+def test_account_alias_is_unique_across_accounts(cloudlet):
+    iam, _ = fresh_account_client(cloudlet)
+    other, _ = fresh_account_client(cloudlet)
+    alias = f"acme-{uuid.uuid4().hex[:12]}"
+    assert iam.list_account_aliases()["AccountAliases"] == []
+    iam.create_account_alias(AccountAlias=alias)
+    assert iam.list_account_aliases()["AccountAliases"] == [alias]
+    code, status, _ = error_of(other.create_account_alias, AccountAlias=alias)
+    assert (code, status) == ("EntityAlreadyExists", 409)
+    assert error_of(iam.create_account_alias, AccountAlias=alias + "-2")[0] == "LimitExceeded"
+    assert error_of(iam.create_account_alias, AccountAlias="Bad_Alias")[0] == "ValidationError"
+    iam.delete_account_alias(AccountAlias=alias)
+    assert error_of(iam.delete_account_alias, AccountAlias=alias)[0] == "NoSuchEntity"
+    other.create_account_alias(AccountAlias=alias)
