@@ -14,6 +14,7 @@ in the protocol's error code; one structured log line says which statement decid
 from __future__ import annotations
 
 import asyncio
+import json
 import logging
 import re
 import time
@@ -294,10 +295,13 @@ class Authorizer:
         return self.error(ex, decision.message(caller.arn, check.action, check.resource))
 
     def log_denial(self, ex, caller: Credential, check: Check, decision: Decision) -> None:
-        statements = ", ".join(_statement_text(m) for m in decision.matched or []) or "none"
-        log.info("authz denied request_id=%s principal=%s action=%s resource=%s decision=%s "
-                 "deciding=%s statements=[%s]", ex.request_id, caller.arn, check.action,
-                 check.resource, decision.decision, decision.deciding_kind, statements)
+        """One JSON line per denial, saying which statement decided (none: nothing allowed)."""
+        log.info("authz denied %s", json.dumps({
+            "request_id": ex.request_id, "principal": caller.arn, "action": check.action,
+            "resource": check.resource, "decision": decision.decision,
+            "deciding": decision.deciding_kind,
+            "statements": [_statement_text(m) for m in decision.matched or []],
+        }))
 
 
 def _entity(ctx, check: Check) -> tuple | None:

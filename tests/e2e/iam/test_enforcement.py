@@ -308,3 +308,33 @@ def test_a_bucket_policy_naming_the_user_is_enough_in_the_same_account(cloudlet,
     message = denied(lambda: admin.client("s3").delete_object(Bucket=uploads_bucket,
                                                               Key="shared/a.txt"))
     assert message.endswith("with an explicit deny in a resource-based policy")
+
+
+def test_global_condition_keys(cloudlet):
+    def only(condition):
+        return User(cloudlet, document(allow("iam:ListUsers", Condition=condition))).client("iam")
+
+    assert "Users" in only({"IpAddress": {"aws:SourceIp": "127.0.0.0/8"}}).list_users()
+    denied(only({"IpAddress": {"aws:SourceIp": "10.0.0.0/8"}}).list_users)
+    assert "Users" in only({"Bool": {"aws:SecureTransport": "false"}}).list_users()
+    denied(only({"Bool": {"aws:SecureTransport": "true"}}).list_users)
+    assert "Users" in only({"StringEquals": {"aws:RequestedRegion": "us-east-1"}}).list_users()
+    denied(only({"StringEquals": {"aws:RequestedRegion": "eu-west-1"}}).list_users)
+    assert "Users" in only({"DateGreaterThan": {"aws:CurrentTime": "2020-01-01T00:00:00Z"}}).list_users()
+    denied(only({"NumericLessThan": {"aws:EpochTime": "1000"}}).list_users)
+    assert "Users" in only({"StringEquals": {"aws:PrincipalType": "User"}}).list_users()
+    denied(only({"Bool": {"aws:MultiFactorAuthPresent": "true"}}).list_users)
+    assert "Users" in only({"StringLike": {"aws:PrincipalArn": "arn:aws:iam::*:user/user-*"}}).list_users()
+
+
+def test_a_denial_logs_the_deciding_statement(fresh_cloudlet, monkeypatch):
+    monkeypatch.setenv("CLOUDLET_TEST_LOG_LEVEL", "info")
+    server = fresh_cloudlet()
+    user = User(server, document({"Sid": "NoUserDeletes", "Effect": "Deny",
+                                  "Action": "iam:DeleteUser", "Resource": "*"}))
+    denied(lambda: user.client("iam").delete_user(UserName="someone"))
+    [line] = [line for line in server.log().splitlines() if "authz denied" in line]
+    entry = json.loads(line.split("authz denied ", 1)[1])
+    assert entry["principal"] == user.arn and entry["action"] == "iam:DeleteUser"
+    assert entry["decision"] == "explicitDeny"
+    assert entry["statements"] == ["Deny Sid NoUserDeletes of identity policy p0 (line 1)"]
