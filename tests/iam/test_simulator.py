@@ -166,6 +166,8 @@ def test_resource_policy_allows_the_caller():
     [r] = result["EvaluationResults"]
     assert r["EvalDecision"] == "allowed"
     assert r["MatchedStatements"][0]["SourcePolicyId"] == "ResourcePolicy"
+    assert r["EvalDecisionDetails"] == {"IAM Policy": "implicitDeny", "Resource Policy": "allowed"}
+    assert r["ResourceSpecificResults"][0]["EvalDecisionDetails"] == r["EvalDecisionDetails"]
 
 
 def test_context_keys():

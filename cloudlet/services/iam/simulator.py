@@ -26,6 +26,8 @@ from cloudlet.services.iam.errors import InvalidInput, NoSuchEntity
 SOURCE_TYPES = {"user": "user", "group": "group", "role": "role",
                 "aws-managed": "aws-managed", "managed": "user-managed"}
 INPUT_TYPE = "IAM Policy"
+DETAIL_LABELS = {"identity": "IAM Policy", "resource": "Resource Policy",
+                 "boundary": "Permissions Boundary Policy", "session": "Session Policy"}
 LIST_TYPES = ("stringList", "numericList", "booleanList", "dateList", "ipList", "binaryList")
 
 
@@ -160,6 +162,10 @@ class SimulatorOperations:
         if decision.allowed_by_boundary is not None:
             result["PermissionsBoundaryDecisionDetail"] = {
                 "AllowedByPermissionsBoundary": decision.allowed_by_boundary}
+        if sim.resource is not None:  # how each policy type contributed
+            result["EvalDecisionDetails"] = {
+                DETAIL_LABELS.get(kind, kind): verdict
+                for kind, verdict in getattr(decision, "by_kind", {}).items()}
         if specific:
             detail = {
                 "EvalResourceName": request.resource,
@@ -167,6 +173,8 @@ class SimulatorOperations:
                 "MatchedStatements": statements,
                 "MissingContextValues": missing,
             }
+            if "EvalDecisionDetails" in result:
+                detail["EvalDecisionDetails"] = result["EvalDecisionDetails"]
             if "PermissionsBoundaryDecisionDetail" in result:
                 detail["PermissionsBoundaryDecisionDetail"] = result["PermissionsBoundaryDecisionDetail"]
             result["ResourceSpecificResults"] = [detail]

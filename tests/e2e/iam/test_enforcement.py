@@ -244,9 +244,10 @@ def test_pass_role_is_checked_with_passed_to_service(cloudlet):
         allow("lambda:CreateFunction"),
         allow("iam:PassRole", role_arn,
               Condition={"StringEquals": {"iam:PassedToService": "lambda.amazonaws.com"}})))
-    with pytest.raises(ClientError) as info:
+    try:  # authorized: Lambda creates it, or refuses in its own words (no such role, ...)
         to_lambda.client("lambda").create_function(**create)
-    assert info.value.response["Error"]["Code"] != "AccessDeniedException"
+    except ClientError as e:
+        assert e.response["Error"]["Code"] != "AccessDeniedException"
 
 
 def test_error_codes_follow_the_protocol(cloudlet):
@@ -338,3 +339,30 @@ def test_a_denial_logs_the_deciding_statement(fresh_cloudlet, monkeypatch):
     assert entry["principal"] == user.arn and entry["action"] == "iam:DeleteUser"
     assert entry["decision"] == "explicitDeny"
     assert entry["statements"] == ["Deny Sid NoUserDeletes of identity policy p0 (line 1)"]
+
+
+def test_run_instances_passes_the_instance_profiles_role(cloudlet):
+    root = cloudlet.client("iam")
+    suffix = uuid.uuid4().hex[:8]
+    trust = document({"Effect": "Allow", "Principal": {"Service": "ec2.amazonaws.com"},
+                      "Action": "sts:AssumeRole"})
+    role_arn = root.create_role(RoleName=f"web-{suffix}", AssumeRolePolicyDocument=trust)["Role"]["Arn"]
+    root.create_instance_profile(InstanceProfileName=f"web-{suffix}")
+    root.add_role_to_instance_profile(InstanceProfileName=f"web-{suffix}", RoleName=f"web-{suffix}")
+    run = {"ImageId": "ami-12345678", "MinCount": 1, "MaxCount": 1,
+           "IamInstanceProfile": {"Name": f"web-{suffix}"}}
+    user = User(cloudlet, document(allow("ec2:RunInstances")))
+    message = denied(lambda: user.client("ec2").run_instances(**run), code="UnauthorizedOperation")
+    prefix = "Encoded authorization failure message: "
+    decoded = json.loads(cloudlet.client("sts").decode_authorization_message(
+        EncodedMessage=message.split(prefix, 1)[1])["DecodedMessage"])
+    assert decoded["context"]["action"] == "iam:PassRole"
+    assert decoded["context"]["resource"] == role_arn
+    passer = User(cloudlet, document(
+        allow("ec2:RunInstances"),
+        allow("iam:PassRole", role_arn,
+              Condition={"StringEquals": {"iam:PassedToService": "ec2.amazonaws.com"}})))
+    try:  # authorized: EC2 runs it, or answers in its own words (not implemented, no AMI)
+        passer.client("ec2").run_instances(**run)
+    except ClientError as e:
+        assert e.response["Error"]["Code"] not in ("UnauthorizedOperation", "AccessDenied")
