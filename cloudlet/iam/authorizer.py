@@ -55,6 +55,7 @@ class Policies:
     boundary: Policy | None
     session: list[Policy]
     tags: dict[str, str]
+    object_tags: bool = False  # some policy reads s3:ExistingObjectTag/*
 
 
 class IamReads:
@@ -151,7 +152,38 @@ class Authorizer:
         values = self.reads.cached(needed)
         if values is None:
             values = await asyncio.to_thread(self.reads.load, ctx, needed)
-        self.decide(ex, checks, values)
+        object_tags = {}
+        if ex.service == "s3" and self.reads_object_tags(caller, values, checks):
+            object_tags = await asyncio.to_thread(self.object_tags, checks, ex.params or {})
+        self.decide(ex, checks, values, object_tags)
+
+    def reads_object_tags(self, caller: Credential, values: dict, checks: list[Check]) -> bool:
+        """Whether a policy that applies reads s3:ExistingObjectTag/* (only then are the
+        object's tags read, since they change with every write)."""
+        policies, _ = self.principal_of(caller, values)
+        if policies.object_tags:
+            return True
+        for check in checks:
+            bucket = _bucket(check)
+            found = values.get(("bucket", "", bucket)) if bucket else None
+            if found and "existingobjecttag" in found[0].lower():
+                return True
+        return False
+
+    def object_tags(self, checks: list[Check], params: dict) -> dict[str, dict]:
+        """On a worker thread: s3:ExistingObjectTag/* of each object the checks name."""
+        storage = getattr(self.providers.get("s3"), "storage", None)
+        found: dict[str, dict] = {}
+        for check in checks:
+            bucket = _bucket(check)
+            key = check.resource.split("/", 1)[1] if "/" in check.resource else None
+            if storage is None or bucket is None or key is None or check.resource in found:
+                continue
+            version = params.get("VersionId") if "Version" in check.action else None
+            record = storage.get_object(bucket, key, version)
+            found[check.resource] = {f"s3:existingobjecttag/{k.lower()}": v
+                                     for k, v in _pairs((record or {}).get("tags"))}
+        return found
 
     def needed(self, ctx, caller: Credential, checks: list[Check]) -> set[tuple]:
         """The IAM reads this request's decision depends on."""
@@ -170,7 +202,8 @@ class Authorizer:
         return needed
 
     # -- deciding ---------------------------------------------------------------------
-    def decide(self, ex, checks: list[Check], values: dict) -> None:
+    def decide(self, ex, checks: list[Check], values: dict,
+               object_tags: dict | None = None) -> None:
         ctx = ex.context
         caller: Credential = ctx.caller
         policies, principal = self.principal_of(caller, values)
@@ -193,6 +226,7 @@ class Authorizer:
             request = AuthzRequest(principal=principal, action=check.action,
                                    resource=check.resource,
                                    context={**base, **resource_tags,
+                                            **(object_tags or {}).get(check.resource, {}),
                                             **{k.lower(): v for k, v in check.context.items()}},
                                    resource_account=owner)
             decision = evaluate(request, identity=policies.identity, resource=resource_policy,
@@ -227,11 +261,15 @@ class Authorizer:
             session = [self.policy(pid, text, "session")
                        for pid, text in caller.session.get("session_policies") or []]
         boundary = found.get("boundary")
+        texts = [text for _, text in found.get("identity") or []]
+        texts += [boundary[1]] if boundary else []
+        texts += [text for _, text in caller.session.get("session_policies") or []]
         return Policies(
             identity=[self.policy(pid, text) for pid, text in found.get("identity") or []],
             boundary=self.policy(*boundary, "boundary") if boundary else None,
             session=session,
             tags=tags,
+            object_tags=any("existingobjecttag" in text.lower() for text in texts),
         )
 
     def complete(self, ctx, check: Check, values: dict):
@@ -309,6 +347,19 @@ def _entity(ctx, check: Check) -> tuple | None:
     if match is None or match.group(1) != ctx.account_id:
         return None
     return match.group(2), match.group(1), match.group(3)
+
+
+def _pairs(tags) -> list[tuple[str, str]]:
+    """S3 keeps an object's tags as a map, a TagSet list or a list of pairs."""
+    if isinstance(tags, dict):
+        return [(str(k), str(v)) for k, v in tags.items()]
+    pairs = []
+    for tag in tags or []:
+        if isinstance(tag, dict):
+            pairs.append((str(tag.get("Key")), str(tag.get("Value", ""))))
+        elif isinstance(tag, list | tuple) and len(tag) == 2:
+            pairs.append((str(tag[0]), str(tag[1])))
+    return pairs
 
 
 def _bucket(check: Check) -> str | None:

@@ -366,3 +366,18 @@ def test_run_instances_passes_the_instance_profiles_role(cloudlet):
         passer.client("ec2").run_instances(**run)
     except ClientError as e:
         assert e.response["Error"]["Code"] not in ("UnauthorizedOperation", "AccessDenied")
+
+
+def test_existing_object_tags(cloudlet, uploads_bucket):
+    s3 = cloudlet.client("s3")
+    s3.put_object(Bucket=uploads_bucket, Key="public.txt", Body=b"p", Tagging="class=public")
+    s3.put_object(Bucket=uploads_bucket, Key="secret.txt", Body=b"s", Tagging="class=secret")
+    user = User(cloudlet, document(allow(
+        "s3:GetObject", f"arn:aws:s3:::{uploads_bucket}/*",
+        Condition={"StringEquals": {"s3:ExistingObjectTag/class": "public"}})))
+    reader = user.client("s3")
+    assert reader.get_object(Bucket=uploads_bucket, Key="public.txt")["Body"].read() == b"p"
+    denied(lambda: reader.get_object(Bucket=uploads_bucket, Key="secret.txt"))
+    # new tags take effect on the next request
+    s3.put_object(Bucket=uploads_bucket, Key="secret.txt", Body=b"s", Tagging="class=public")
+    assert reader.get_object(Bucket=uploads_bucket, Key="secret.txt")["Body"].read() == b"s"
