@@ -140,7 +140,8 @@ def declaration(service: str, operation: str) -> Declaration | None:
     extra = EXTRA_CHECKS.get((service, operation))
 
     def build(params: dict, scope: Scope) -> list[Check]:
-        checks = [Check(action, arn) for arn in resolver.arns(params, scope)]
+        context = param_keys(service, params)
+        checks = [Check(action, arn, context) for arn in resolver.arns(params, scope)]
         if extra is not None:
             checks.extend(extra(params, scope))
         return checks
@@ -298,6 +299,34 @@ def function_name(value: str) -> str:
     if ":function:" in value:
         return value.split(":function:", 1)[-1].split(":", 1)[0]
     return value.split(":", 1)[0]
+
+
+# -- service condition keys taken straight from the request ----------------------------
+PARAM_KEYS: dict[str, dict[str, str]] = {
+    "iam": {"PolicyArn": "iam:PolicyARN", "PermissionsBoundary": "iam:PermissionsBoundary",
+            "AWSServiceName": "iam:AWSServiceName"},
+    "sts": {"RoleSessionName": "sts:RoleSessionName", "SourceIdentity": "sts:SourceIdentity",
+            "ExternalId": "sts:ExternalId", "DurationSeconds": "sts:DurationSeconds"},
+    "ec2": {"InstanceType": "ec2:InstanceType", "ImageId": "ec2:ImageID",
+            "KeyName": "ec2:KeyPairName"},
+    "rds": {"Engine": "rds:DatabaseEngine", "DBInstanceClass": "rds:DatabaseClass",
+            "MultiAZ": "rds:MultiAz", "AllocatedStorage": "rds:StorageSize",
+            "StorageEncrypted": "rds:StorageEncrypted"},
+    "lambda": {"Principal": "lambda:Principal", "Layers": "lambda:Layer",
+               "FunctionUrlAuthType": "lambda:FunctionUrlAuthType"},
+    "sns": {"Protocol": "sns:Protocol", "Endpoint": "sns:Endpoint"},
+}
+
+
+def param_keys(service: str, params: dict) -> dict:
+    keys = {}
+    for member, key in PARAM_KEYS.get(service, {}).items():
+        value = params.get(member)
+        if value is None or isinstance(value, dict):
+            continue
+        keys[key] = [str(v) for v in value] if isinstance(value, list) else (
+            str(value).lower() if isinstance(value, bool) else str(value))
+    return keys
 
 
 # -- iam:PassRole ----------------------------------------------------------------------

@@ -148,7 +148,16 @@ def keys(params: dict) -> dict[str, str]:
     """S3's own condition keys for this request."""
     context = {}
     for member, key in (("Prefix", "s3:prefix"), ("Delimiter", "s3:delimiter"),
-                        ("MaxKeys", "s3:max-keys"), ("ACL", "s3:x-amz-acl")):
+                        ("MaxKeys", "s3:max-keys"), ("ACL", "s3:x-amz-acl"),
+                        ("VersionId", "s3:versionid"),
+                        ("ServerSideEncryption", "s3:x-amz-server-side-encryption"),
+                        ("StorageClass", "s3:x-amz-storage-class"),
+                        ("MetadataDirective", "s3:x-amz-metadata-directive"),
+                        ("ObjectLockMode", "s3:object-lock-mode"),
+                        ("ObjectLockLegalHoldStatus", "s3:object-lock-legal-hold"),
+                        ("GrantFullControl", "s3:x-amz-grant-full-control"),
+                        ("GrantRead", "s3:x-amz-grant-read"),
+                        ("GrantWrite", "s3:x-amz-grant-write")):
         if params.get(member) is not None:
             context[key] = str(params[member])
     return context

@@ -182,3 +182,15 @@ def test_run_instances_checks_every_resource_and_passes_the_profile_role():
 def test_undeclared_is_none():
     assert declaration("s3", "CreateSession") is None
     assert declaration("nosuch", "Op") is None
+
+
+def test_service_keys_from_the_request():
+    [check] = declaration("iam", "AttachUserPolicy").checks(
+        {"UserName": "bob", "PolicyArn": "arn:aws:iam::aws:policy/ReadOnlyAccess"}, SCOPE)
+    assert check.context == {"iam:PolicyARN": "arn:aws:iam::aws:policy/ReadOnlyAccess"}
+    [check] = declaration("rds", "CreateDBInstance").checks(
+        {"DBInstanceIdentifier": "d", "Engine": "postgres", "MultiAZ": True}, SCOPE)
+    assert check.context == {"rds:DatabaseEngine": "postgres", "rds:MultiAz": "true"}
+    [check] = declaration("s3", "PutObject").checks(
+        {"Bucket": "b", "Key": "k", "ServerSideEncryption": "AES256"}, SCOPE)
+    assert check.context == {"s3:x-amz-server-side-encryption": "AES256"}

@@ -381,3 +381,14 @@ def test_existing_object_tags(cloudlet, uploads_bucket):
     # new tags take effect on the next request
     s3.put_object(Bucket=uploads_bucket, Key="secret.txt", Body=b"s", Tagging="class=public")
     assert reader.get_object(Bucket=uploads_bucket, Key="secret.txt")["Body"].read() == b"s"
+
+
+def test_delegated_admin_may_attach_only_the_named_policy(cloudlet):
+    readonly = "arn:aws:iam::aws:policy/ReadOnlyAccess"
+    delegate = User(cloudlet, document(allow(
+        "iam:AttachUserPolicy", Condition={"ArnEquals": {"iam:PolicyARN": readonly}})))
+    target = User(cloudlet)
+    iam = delegate.client("iam")
+    iam.attach_user_policy(UserName=target.name, PolicyArn=readonly)
+    message = denied(lambda: iam.attach_user_policy(UserName=target.name, PolicyArn=ADMIN_ARN))
+    assert "iam:AttachUserPolicy" in message
