@@ -94,7 +94,7 @@ class MultipartOperations:
         if algorithm and sent and algorithm not in sent:
             raise errors.invalid_argument(f"Checksum Type mismatch occurred, expected checksum "
                                           f"Type: {algorithm}, actual checksum Type: {sent[0]}")
-        body = self.ingest(ctx, params, default_checksum=algorithm)
+        body = self.ingest(ctx, params, default_checksum=algorithm, keep_empty=True)
         part_checksums = {a: v for a, v in body["checksums"].items() if a == algorithm or a in sent}
         freed = self.storage.put_part(upload["upload_id"], number, body["etag"], body["size"],
                                       body["blob"], clock.timestamp(), part_checksums)
@@ -127,6 +127,8 @@ class MultipartOperations:
 
         def chunks():
             remaining = length
+            if source["blob"] is None:
+                return
             with self.storage.blobs.open(source["blob"]) as f:
                 f.seek(first)
                 while remaining > 0:

@@ -11,6 +11,7 @@ import email.utils
 import hashlib
 import re
 import zlib
+from concurrent.futures import ThreadPoolExecutor
 from urllib.parse import parse_qsl, unquote
 
 from cloudlet import clock
@@ -84,6 +85,7 @@ def check_checksum(algorithm: str, digest, sent: str) -> None:
                            "the calculated checksum.")
 
 
+_HASHERS = ThreadPoolExecutor(max_workers=8, thread_name_prefix="s3-digest")
 _RANGE = re.compile(r"^bytes=(\d*)-(\d*)$")
 
 
@@ -204,7 +206,8 @@ class ObjectOperations:
     storage: S3Storage
 
     # -- writing bytes ------------------------------------------------------------------
-    def ingest(self, ctx: RequestContext, params: dict, default_checksum: str | None = "crc64nvme") -> dict:
+    def ingest(self, ctx: RequestContext, params: dict, default_checksum: str | None = "crc64nvme",
+               keep_empty: bool = False) -> dict:
         """Stream the request body into a new blob, verifying Content-MD5, x-amz-checksum-*
         (headers or trailers) and a signed payload hash. Returns blob, size, etag (quoted
         MD5), checksums {algorithm: base64}."""
@@ -223,16 +226,33 @@ class ObjectOperations:
         payload_sha = ctx.extra.get("payload_sha256")
         sha = hashlib.sha256() if payload_sha else None
 
+        hashes = [md5, *digests.values(), *([sha] if sha is not None else [])]
+
+        def update(chunk: bytes) -> None:
+            for digest in hashes:
+                digest.update(chunk)
+
         def tee():
-            for chunk in chunks:
-                md5.update(chunk)
-                for digest in digests.values():
-                    digest.update(chunk)
-                if sha is not None:
-                    sha.update(chunk)
-                yield chunk
+            """Hash each piece on another thread while it is written (the digests release
+            the GIL), one piece at a time so they see the bytes in order."""
+            pending = None
+            try:
+                for chunk in chunks:
+                    if source is None:
+                        update(chunk)
+                    else:
+                        if pending is not None:
+                            pending.result()
+                        pending = _HASHERS.submit(update, chunk)
+                    yield chunk
+            finally:
+                if pending is not None:
+                    pending.result()
 
         blob, size = self.storage.blobs.write(tee())
+        if size == 0 and not keep_empty:  # an empty object needs no file
+            self.storage.blobs.delete(blob)
+            blob = None
         try:
             trailers = getattr(source, "trailers", None) or ctx.extra.get("trailers") or {}
             if sha is not None and sha.hexdigest() != payload_sha.lower():
@@ -251,7 +271,8 @@ class ObjectOperations:
                     check_checksum(algorithm, digest, sent)
                 values[algorithm] = base64.b64encode(digest.digest()).decode()
         except BaseException:
-            self.storage.blobs.delete(blob)
+            if blob is not None:
+                self.storage.blobs.delete(blob)
             raise
         return {"blob": blob, "size": size, "etag": quoted_md5(md5.hexdigest()),
                 "checksums": values, "md5": md5.digest()}
@@ -417,6 +438,9 @@ class ObjectOperations:
         for _ in range(3):  # an overwrite may free the blob between lookup and open
             bucket, record = self._read_version(ctx, params, "s3:GetObject")
             result, first, length = self._describe(ctx, params, bucket, record)
+            if record["blob"] is None:
+                result["Body"] = b""
+                return result
             try:
                 result["Body"] = FileBody(self.storage.blobs.path(record["blob"]), first, length)
                 return result
@@ -581,8 +605,11 @@ class ObjectOperations:
             meta["tags"] = parse_tagging(params.get("Tagging") or "")
         elif source.get("tags"):
             meta["tags"] = source["tags"]
-        with self.storage.blobs.open(source["blob"]) as f:
-            blob, size = self.storage.blobs.write(iter(lambda: f.read(1 << 20), b""))
+        if source["blob"] is None:
+            blob, size = None, 0
+        else:
+            with self.storage.blobs.open(source["blob"]) as f:
+                blob, size = self.storage.blobs.write(iter(lambda: f.read(1 << 20), b""))
         record = {"blob": blob, "size": size, "etag": source["etag"], "storage_class": cls,
                   "owner": ctx.account_id, "checksums": source.get("checksums") or {},
                   "checksum_type": source.get("checksum_type", "FULL_OBJECT"), "event": "Copy",
