@@ -39,6 +39,8 @@ log = logging.getLogger("cloudlet.iam.authz")
 
 JSON_PROTOCOLS = ("json", "rest-json", "smithy-rpc-v2-cbor")
 READ_ONLY = ("Get", "List", "Simulate")
+ALLOW_ALL = '{"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "*", "Resource": "*"}]}'
+NOTHING = '{"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "none:none", "Resource": "*"}]}'
 S3_POLICY_CHANGES = {"PutBucketPolicy", "DeleteBucketPolicy", "DeleteBucket", "CreateBucket"}
 SERVICE_CODES = {"sns": "AuthorizationError"}  # SNS's own spelling of a denial
 _IAM_ENTITY = re.compile(r"arn:aws:iam::(\d{12}):(user|role)/(?:.*/)?([^/]+)\Z")
@@ -187,7 +189,7 @@ class Authorizer:
 
     def needed(self, ctx, caller: Credential, checks: list[Check]) -> set[tuple]:
         """The IAM reads this request's decision depends on."""
-        needed = {("principal", caller.account_id, keys.principal_arn(caller))}
+        needed = {("principal", caller.account_id, policy_owner(caller))}
         for check in checks:
             profile = check.context.get("cloudlet:InstanceProfile")
             if profile:
@@ -253,13 +255,18 @@ class Authorizer:
         return found
 
     def policies_of(self, caller: Credential, values: dict) -> Policies:
-        found = values.get(("principal", caller.account_id, keys.principal_arn(caller))) or {}
+        found = values.get(("principal", caller.account_id, policy_owner(caller))) or {}
         tags = dict(found.get("tags") or {})
         session: list[Policy] = []
-        if caller.kind == "assumed-role":
+        if caller.kind in ("assumed-role", "federated-user"):
             tags.update(caller.session.get("tags") or {})
             session = [self.policy(pid, text, "session")
                        for pid, text in caller.session.get("session_policies") or []]
+        if caller.kind == "federated-user":
+            if caller.session.get("parent_kind") == "root":
+                found = {**found, "identity": [("root", ALLOW_ALL)]}
+            if not session:  # GetFederationToken without a policy grants nothing
+                session = [self.policy("none", NOTHING, "session")]
         boundary = found.get("boundary")
         texts = [text for _, text in found.get("identity") or []]
         texts += [boundary[1]] if boundary else []
@@ -340,6 +347,14 @@ class Authorizer:
             "deciding": decision.deciding_kind,
             "statements": [_statement_text(m) for m in decision.matched or []],
         }))
+
+
+def policy_owner(caller: Credential) -> str:
+    """Whose identity-based policies apply: a role session's role, a federated user's
+    IAM user (or root), anyone else's own."""
+    if caller.kind == "federated-user" and caller.session.get("parent_arn"):
+        return caller.session["parent_arn"]
+    return keys.principal_arn(caller)
 
 
 def _entity(ctx, check: Check) -> tuple | None:

@@ -392,3 +392,21 @@ def test_delegated_admin_may_attach_only_the_named_policy(cloudlet):
     iam.attach_user_policy(UserName=target.name, PolicyArn=readonly)
     message = denied(lambda: iam.attach_user_policy(UserName=target.name, PolicyArn=ADMIN_ARN))
     assert "iam:AttachUserPolicy" in message
+
+
+def test_a_federated_user_gets_the_intersection_with_its_session_policy(cloudlet):
+    user = User(cloudlet, document(allow(["iam:ListUsers", "iam:ListRoles"]),
+                                   allow("sts:GetFederationToken")))
+    sts = user.client("sts")
+
+    def federated(**policy):
+        creds = sts.get_federation_token(Name=f"fed-{uuid.uuid4().hex[:6]}", **policy)["Credentials"]
+        return cloudlet.client("iam", aws_access_key_id=creds["AccessKeyId"],
+                               aws_secret_access_key=creds["SecretAccessKey"],
+                               aws_session_token=creds["SessionToken"])
+
+    iam = federated(Policy=document(allow(["iam:ListRoles", "iam:ListGroups"])))
+    assert "Roles" in iam.list_roles()
+    assert denied(iam.list_users).endswith("because no session policy allows the iam:ListUsers action")
+    denied(iam.list_groups)  # the session policy allows, the user's policies do not
+    denied(federated().list_roles)  # no session policy: no permissions
