@@ -25,6 +25,11 @@ class DeleteConflict(ServiceError):
     status = 409
 
 
+class UnmodifiableEntity(ServiceError):
+    code = "UnmodifiableEntity"
+    status = 400
+
+
 class MalformedPolicyDocument(ServiceError):
     code = "MalformedPolicyDocument"
     status = 400

@@ -21,6 +21,7 @@ from cloudlet.services.iam.errors import (
     InvalidInput,
     LimitExceeded,
     NoSuchEntity,
+    UnmodifiableEntity,
     ValidationError,
 )
 from cloudlet.services.iam.store import IamStore
@@ -119,6 +120,14 @@ class IamBase:
         row = self.iam.entity("role", account, name)
         if row is None:
             raise NoSuchEntity(f"The role with name {name} cannot be found.")
+        return row
+
+    def _modifiable_role(self, account: str, name: str):
+        """The role, unless an AWS service owns it (a service-linked role)."""
+        row = self._role(account, name)
+        if row["path"].startswith("/aws-service-role/"):
+            raise UnmodifiableEntity(f"Cannot perform the operation on the protected role "
+                                     f"'{row['name']}' - this role is only modifiable by AWS")
         return row
 
     def _instance_profile(self, account: str, name: str):
@@ -448,7 +457,7 @@ class IdentityOperations(IamBase):
 
     def update_assume_role_policy(self, ctx: RequestContext, params: dict) -> dict:
         account = ctx.account_id
-        row = self._role(account, params["RoleName"])
+        row = self._modifiable_role(account, params["RoleName"])
         self._check_trust_policy(params["PolicyDocument"])
         with self.iam.transaction() as conn:
             conn.execute("UPDATE iam_roles SET trust_policy=? WHERE account=? AND name=?",
@@ -457,7 +466,7 @@ class IdentityOperations(IamBase):
 
     def delete_role(self, ctx: RequestContext, params: dict) -> dict:
         account = ctx.account_id
-        name = self._role(account, params["RoleName"])["name"]
+        name = self._modifiable_role(account, params["RoleName"])["name"]
         if self.iam.profiles_of_role(account, name):
             raise DeleteConflict("Cannot delete entity, must remove roles from instance profile first.")
         if self.iam.inline_policies(account, "role", name):

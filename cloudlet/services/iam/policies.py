@@ -283,9 +283,16 @@ class PolicyOperations(IamBase):
         member, finder = _ENTITY[kind]
         return getattr(self, finder)(ctx.account_id, params[member])["name"]
 
+    def _changeable_name(self, ctx: RequestContext, kind: str, params: dict) -> str:
+        """The entity's name for an operation that changes its policies: service-linked
+        roles refuse."""
+        if kind == "role":
+            return self._modifiable_role(ctx.account_id, params["RoleName"])["name"]
+        return self._entity_name(ctx, kind, params)
+
     def _attach(self, ctx: RequestContext, kind: str, params: dict) -> dict:
         account = ctx.account_id
-        name = self._entity_name(ctx, kind, params)
+        name = self._changeable_name(ctx, kind, params)
         arn = self._managed(account, params["PolicyArn"])["arn"]
         with self.iam.transaction() as conn:
             attached = [r[0] for r in conn.execute(
@@ -302,7 +309,7 @@ class PolicyOperations(IamBase):
 
     def _detach(self, ctx: RequestContext, kind: str, params: dict) -> dict:
         account = ctx.account_id
-        name = self._entity_name(ctx, kind, params)
+        name = self._changeable_name(ctx, kind, params)
         arn = params["PolicyArn"]
         with self.iam.transaction() as conn:
             gone = conn.execute("DELETE FROM iam_attachments WHERE account=? AND policy_arn=? "
@@ -374,7 +381,7 @@ class PolicyOperations(IamBase):
 
     def _put_inline(self, ctx: RequestContext, kind: str, params: dict) -> dict:
         account = ctx.account_id
-        name = self._entity_name(ctx, kind, params)
+        name = self._changeable_name(ctx, kind, params)
         policy_name, text = params["PolicyName"], params["PolicyDocument"]
         check_pattern("PolicyName", policy_name, r"[\w+=,.@-]+")
         policy_document.validate_identity_policy(text)

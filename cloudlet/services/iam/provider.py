@@ -5,6 +5,7 @@
     simulator.py    SimulatePrincipalPolicy, SimulateCustomPolicy, GetContextKeysFor*
     oidc_providers.py  OpenID Connect providers (what AssumeRoleWithWebIdentity trusts)
     account.py      the account alias and the password policy
+    service_linked.py  service-linked roles
 
 Besides the operations, the provider answers other components' questions about identities
 (the gateway's credential lookup, STS's roles, the authorizer's policies) through the read
@@ -22,13 +23,14 @@ from cloudlet.services.iam.errors import NoSuchEntity
 from cloudlet.services.iam.identities import IdentityOperations, arn, now, tag_list
 from cloudlet.services.iam.oidc_providers import OidcProviderOperations
 from cloudlet.services.iam.policies import PolicyOperations
+from cloudlet.services.iam.service_linked import ServiceLinkedRoleOperations
 from cloudlet.services.iam.simulator import SimulatorOperations
 from cloudlet.services.iam.store import IamStore
 from cloudlet.store import Store
 
 
 class IamProvider(SimulatorOperations, OidcProviderOperations, AccountOperations,
-                  IdentityOperations, PolicyOperations, Provider):
+                  ServiceLinkedRoleOperations, IdentityOperations, PolicyOperations, Provider):
     service = "iam"
 
     def __init__(self, store: Store, bus: Bus | None = None):

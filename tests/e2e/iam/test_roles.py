@@ -203,6 +203,39 @@ def test_aws_cli_get_role_shows_decoded_trust_policy(cloudlet, iam):
     assert out["Role"]["AssumeRolePolicyDocument"] == TRUST
 
 
+def test_service_linked_roles(cloudlet):
+    account = "6" + str(uuid.uuid4().int)[:11]
+    iam = cloudlet.client("iam", aws_access_key_id=account)
+    role = iam.create_service_linked_role(AWSServiceName="rds.amazonaws.com")["Role"]
+    assert role["RoleName"] == "AWSServiceRoleForRDS"
+    assert role["Path"] == "/aws-service-role/rds.amazonaws.com/"
+    assert role["Arn"] == (f"arn:aws:iam::{account}:role/aws-service-role/rds.amazonaws.com/"
+                           "AWSServiceRoleForRDS")
+    assert role["AssumeRolePolicyDocument"]["Statement"][0]["Principal"] == {
+        "Service": ["rds.amazonaws.com"]}
+    attached = iam.list_attached_role_policies(RoleName="AWSServiceRoleForRDS")["AttachedPolicies"]
+    assert attached == [{"PolicyName": "AmazonRDSServiceRolePolicy",
+                         "PolicyArn": "arn:aws:iam::aws:policy/aws-service-role/AmazonRDSServiceRolePolicy"}]
+    assert error_of(iam.create_service_linked_role,
+                    AWSServiceName="rds.amazonaws.com")[0] == "InvalidInput"
+
+    code, status, message = error_of(iam.delete_role, RoleName="AWSServiceRoleForRDS")
+    assert (code, status) == ("UnmodifiableEntity", 400)
+    assert message == ("Cannot perform the operation on the protected role 'AWSServiceRoleForRDS'"
+                       " - this role is only modifiable by AWS")
+    assert error_of(iam.put_role_policy, RoleName="AWSServiceRoleForRDS", PolicyName="x",
+                    PolicyDocument=POLICY)[0] == "UnmodifiableEntity"
+    assert error_of(iam.detach_role_policy, RoleName="AWSServiceRoleForRDS",
+                    PolicyArn=attached[0]["PolicyArn"])[0] == "UnmodifiableEntity"
+
+    scaling = iam.create_service_linked_role(AWSServiceName="autoscaling.amazonaws.com",
+                                             CustomSuffix="web")["Role"]
+    assert scaling["RoleName"] == "AWSServiceRoleForAutoScaling_web"
+    task = iam.delete_service_linked_role(RoleName="AWSServiceRoleForRDS")["DeletionTaskId"]
+    assert iam.get_service_linked_role_deletion_status(DeletionTaskId=task)["Status"] == "SUCCEEDED"
+    assert error_of(iam.get_role, RoleName="AWSServiceRoleForRDS")[0] == "NoSuchEntity"
+
+
 def test_terraform_applies_iam_and_reads_it_back_without_drift(cloudlet, tmp_path):
     """Terraform's AWS provider creates roles, policies, attachments, an instance profile, a
     user with an access key and a group, then plans again: what it reads back matches."""
