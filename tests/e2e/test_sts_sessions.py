@@ -412,3 +412,14 @@ def test_session_tags_are_principal_tags_and_transitive_ones_carry_on(cloudlet):
     override = error_of(blue.assume_role, RoleArn=second["Arn"], RoleSessionName="next",
                         Tags=[{"Key": "team", "Value": "green"}])
     assert override["Error"]["Code"] == "AccessDenied"
+
+
+def test_mfa_codes_cannot_be_valid_without_mfa_devices(cloudlet):
+    role = make_role(cloudlet, trust({"AWS": ACCOUNT}))
+    sts = cloudlet.client("sts")
+    mfa = {"SerialNumber": f"arn:aws:iam::{ACCOUNT}:mfa/alice", "TokenCode": "123456"}
+    for call, kwargs in ((sts.assume_role, {"RoleArn": role["Arn"], "RoleSessionName": "m1"}),
+                         (sts.get_session_token, {})):
+        response = error_of(call, **kwargs, **mfa)
+        assert response["Error"]["Code"] == "AccessDenied"
+        assert "MultiFactorAuthentication failed" in response["Error"]["Message"]

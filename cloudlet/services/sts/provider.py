@@ -62,6 +62,7 @@ class StsProvider(RoleOperations, Provider):
         caller = ctx.caller
         if caller.session_token is not None:
             raise errors.access_denied("Cannot call GetSessionToken with session credentials")
+        requests.refuse_mfa(params)
         if caller.kind == "root":
             seconds = requests.duration(params, default=ROOT_SESSION_LIMIT,
                                         maximum=ROOT_SESSION_LIMIT, message=_too_long("root"))

@@ -38,6 +38,13 @@ def check_patterns(params: dict) -> None:
                 f"constraint: Member must satisfy regular expression pattern: {pattern}")
 
 
+def refuse_mfa(params: dict) -> None:
+    """Cloudlet's IAM has no MFA devices, so no one-time code can be valid."""
+    if params.get("SerialNumber") is not None or params.get("TokenCode") is not None:
+        raise errors.access_denied(
+            "MultiFactorAuthentication failed with invalid MFA one time pass code.")
+
+
 def duration(params: dict, *, default: int, maximum: int, message: str) -> int:
     seconds = params.get("DurationSeconds")
     if seconds is None:

@@ -52,6 +52,7 @@ class RoleOperations:
     def assume_role(self, ctx: RequestContext, params: dict) -> dict:
         caller = ctx.caller
         requests.check_patterns(params)
+        requests.refuse_mfa(params)
         role_arn, session_name = params["RoleArn"], params["RoleSessionName"]
         denied = errors.not_authorized(caller.arn, "sts:AssumeRole", role_arn)
         parsed = parse_role_arn(role_arn)
