@@ -423,3 +423,29 @@ def test_mfa_codes_cannot_be_valid_without_mfa_devices(cloudlet):
         response = error_of(call, **kwargs, **mfa)
         assert response["Error"]["Code"] == "AccessDenied"
         assert "MultiFactorAuthentication failed" in response["Error"]["Message"]
+
+
+def test_sessions_and_the_issuer_key_survive_kill_9(fresh_cloudlet):
+    import subprocess
+    import sys
+
+    from harness import CloudletProcess
+
+    server = fresh_cloudlet()
+    role = make_role(server, trust({"AWS": ACCOUNT}))
+    creds = server.client("sts").assume_role(RoleArn=role["Arn"],
+                                              RoleSessionName="durable")["Credentials"]
+    minted = subprocess.run([sys.executable, "-m", "cloudlet", "oidc", "token", "--sub", "x",
+                             "--port", str(server.port)], capture_output=True, text=True,
+                            timeout=60)
+    jwks = json.load(urllib.request.urlopen(f"{server.endpoint}/_cloudlet/oidc/jwks", timeout=10))
+    server.kill9()
+    again = CloudletProcess(data_dir=server.data_dir).start()
+    try:
+        identity = session_client(again, "sts", creds).get_caller_identity()
+        assert identity["Arn"].endswith(f"/{role['RoleName']}/durable")
+        after = json.load(urllib.request.urlopen(f"{again.endpoint}/_cloudlet/oidc/jwks",
+                                                 timeout=10))
+        assert after == jwks and minted.returncode == 0  # the same signing key
+    finally:
+        again.stop()
