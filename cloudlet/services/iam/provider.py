@@ -15,9 +15,12 @@ methods at the bottom: `credential_for`, `principal_policies`, `role_record`,
 
 from __future__ import annotations
 
+import threading
+
 from cloudlet.events import Bus
 from cloudlet.principals import Credential
 from cloudlet.services.base import Provider
+from cloudlet.services.iam import managed
 from cloudlet.services.iam.account import AccountOperations
 from cloudlet.services.iam.errors import NoSuchEntity
 from cloudlet.services.iam.identities import IdentityOperations, arn, now, tag_list
@@ -36,6 +39,10 @@ class IamProvider(SimulatorOperations, OidcProviderOperations, AccountOperations
     def __init__(self, store: Store, bus: Bus | None = None):
         super().__init__(store, bus)
         self.iam = IamStore(store)
+
+    def start(self) -> None:
+        # Load the AWS-managed policy catalog off the request path.
+        threading.Thread(target=managed.catalog, name="iam-catalog", daemon=True).start()
 
     # GetRole and GetUser are operations, and also (called with an account id and a name)
     # the read methods other components were promised; both spellings lead to one place.

@@ -6,7 +6,7 @@ from __future__ import annotations
 import datetime as dt
 import functools
 import json
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 _DATA = Path(__file__).with_name("policies.jsonl")
@@ -21,7 +21,12 @@ class ManagedPolicy:
     created: dt.datetime
     updated: dt.datetime
     version_created: dt.datetime
-    document: str  # the default version's document, as JSON text
+    raw: dict = field(repr=False, compare=False)
+
+    @functools.cached_property
+    def document(self) -> str:
+        """The default version's document, as JSON text."""
+        return json.dumps(self.raw, indent=4)
 
 
 def _when(text: str | None) -> dt.datetime:
@@ -36,7 +41,7 @@ def _policy(line: str) -> ManagedPolicy:
         name=raw["PolicyName"], arn=raw["Arn"], path=raw["Path"],
         default_version=raw["DefaultVersionId"], created=_when(raw["CreateDate"]),
         updated=_when(raw["UpdateDate"]), version_created=_when(raw["VersionCreateDate"]),
-        document=json.dumps(raw["Document"], indent=4),
+        raw=raw["Document"],
     )
 
 
