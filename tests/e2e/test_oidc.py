@@ -226,3 +226,16 @@ def test_provider_registered_with_https_matches_by_host_and_path(cloudlet):
             "Action": "sts:AssumeRoleWithWebIdentity"}]}))["Role"]
     result = web_identity(cloudlet, role["Arn"], mint(cloudlet))
     assert result["AssumedRoleUser"]["Arn"].startswith(f"arn:aws:sts::{account}:assumed-role/")
+
+
+@pytest.mark.parametrize("claims", [
+    {"aud": 5}, {"aud": [["sts.amazonaws.com"]]}, {"sub": ""}, {"sub": {"x": 1}},
+    {"exp": "tomorrow"}, {"exp": None}, {"exp": float("-inf")}, {"nbf": 4102444800},
+    {"nbf": float("nan")},
+])
+def test_signed_tokens_with_odd_claims_are_invalid(cloudlet, setup, claims):
+    body = json.dumps({"sub": SUB, "claims": claims})  # allows NaN and -Infinity
+    reply = requests.post(f"{cloudlet.endpoint}/_cloudlet/oidc/token", timeout=10, data=body)
+    response = denied(cloudlet, setup["role"]["Arn"], reply.json()["token"])
+    assert response["Error"]["Code"] == "InvalidIdentityToken"
+    assert response["ResponseMetadata"]["HTTPStatusCode"] == 400

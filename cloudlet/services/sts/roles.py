@@ -3,6 +3,7 @@ minted with the role's identity and the request's session policies and tags."""
 
 from __future__ import annotations
 
+import math
 import re
 
 from cloudlet import clock
@@ -182,23 +183,27 @@ class RoleOperations:
         claims = token.claims
         now = int(clock.timestamp())
         expires = claims.get("exp")
-        if not isinstance(expires, int | float):
+        if not isinstance(expires, int | float) or not math.isfinite(expires):
             raise errors.invalid_identity_token(errors.TOKEN_NOT_VALID)
         if now >= expires:
             raise errors.expired_web_token(
                 f"Token expired: current date/time {now} must be before the expiration "
                 f"date/time{int(expires)}")
         not_before = claims.get("nbf")
-        if isinstance(not_before, int | float) and not_before > now + 300:
+        if isinstance(not_before, int | float) and not (not_before <= now + 300):
             raise errors.invalid_identity_token(errors.TOKEN_NOT_VALID)
         audiences = claims.get("aud")
-        audiences = [audiences] if isinstance(audiences, str) else list(audiences or [])
+        audiences = [audiences] if isinstance(audiences, str) else audiences
+        if not isinstance(audiences, list) or not all(isinstance(a, str) for a in audiences):
+            raise errors.invalid_identity_token("Incorrect token audience")
         audience = claims.get("azp") if isinstance(claims.get("azp"), str) else None
         matched = [a for a in ([audience] if audience else audiences)
                    if a in provider["client_ids"]]
         if not matched:
             raise errors.invalid_identity_token("Incorrect token audience")
-        subject = str(claims.get("sub") or "")
+        subject = claims.get("sub")
+        if not isinstance(subject, str) or not subject:
+            raise errors.invalid_identity_token(errors.TOKEN_NOT_VALID)
 
         role = self.iam_data.role(*parsed)
         if role is None:
