@@ -252,9 +252,11 @@ class IdentityOperations(IamBase):
         name = params.get("UserName")
         if name is None:
             caller = ctx.caller
-            if caller is None or caller.kind != "user":
+            if caller is None or caller.kind == "root":
                 return {"User": {"UserId": ctx.account_id, "Arn": f"arn:aws:iam::{ctx.account_id}:root",
                                  "Path": "/", "CreateDate": when(0)}}
+            if caller.kind != "user":
+                raise ValidationError("Must specify userName when calling with non-User credentials")
             name = caller.name
         return {"User": self._user_shape(self._user(ctx.account_id, name), full=True)}
 

@@ -309,3 +309,27 @@ output "key_id" { value = aws_iam_access_key.alice.id }
     assert "CloudWatchAgentServerPolicy" in [p["PolicyName"] for p in attached]
     plan = tf.run("plan", "-detailed-exitcode", "-input=false")
     assert plan.returncode == 0, plan.stdout + plan.stderr  # 0: no changes, 2: drift
+
+
+def test_get_user_without_a_name_needs_user_credentials(cloudlet, iam):
+    user, role = unique("caller"), unique("session")
+    iam.create_user(UserName=user)
+    user_arn = iam.get_user(UserName=user)["User"]["Arn"]
+    key = iam.create_access_key(UserName=user)["AccessKey"]
+    trust = {"Version": "2012-10-17", "Statement": [{
+        "Effect": "Allow", "Principal": {"AWS": user_arn}, "Action": "sts:AssumeRole"}]}
+    role_arn = iam.create_role(RoleName=role, AssumeRolePolicyDocument=json.dumps(trust))["Role"]["Arn"]
+    iam.put_role_policy(RoleName=role, PolicyName="read", PolicyDocument=json.dumps({
+        "Version": "2012-10-17",
+        "Statement": [{"Effect": "Allow", "Action": "iam:GetUser", "Resource": "*"}]}))
+    sts = cloudlet.client("sts", aws_access_key_id=key["AccessKeyId"],
+                          aws_secret_access_key=key["SecretAccessKey"])
+    creds = sts.assume_role(RoleArn=role_arn, RoleSessionName="probe")["Credentials"]
+    session_iam = cloudlet.client("iam", aws_access_key_id=creds["AccessKeyId"],
+                                  aws_secret_access_key=creds["SecretAccessKey"],
+                                  aws_session_token=creds["SessionToken"])
+    code, status, message = error_of(session_iam.get_user)
+    assert (code, status) == ("ValidationError", 400)
+    assert message == "Must specify userName when calling with non-User credentials"
+    assert session_iam.get_user(UserName=user)["User"]["Arn"] == user_arn
+    assert iam.get_user()["User"]["Arn"] == "arn:aws:iam::000000000000:root"
