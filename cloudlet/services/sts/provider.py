@@ -2,9 +2,14 @@
 
     provider.py   GetCallerIdentity, GetSessionToken, GetFederationToken, GetAccessKeyInfo,
                   DecodeAuthorizationMessage; the credential resolver for ASIA keys
-    roles.py      AssumeRole, AssumeRoleWithWebIdentity
+    roles.py      AssumeRole, AssumeRoleWithWebIdentity, service_session() for services
+    requests.py   what every credentials request checks: duration, session policies and
+                  tags, patterns, the request context
+    trust.py      trust policies, judged with the policy engine's pieces
     sessions.py   minting and storing temporary credentials
-    oidc.py       JWTs and Cloudlet's local OIDC issuer
+    oidc.py       JWTs and Cloudlet's local OIDC issuer (served under /_cloudlet/oidc)
+    iam_data.py   what STS reads of IAM (roles, users' tags, managed policy documents)
+    authorization_message.py   the encoded message of EC2 denials, and its decoding
 """
 
 from __future__ import annotations
