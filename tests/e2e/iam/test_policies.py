@@ -300,3 +300,17 @@ def test_account_authorization_details_and_summary(cloudlet):
     summary = iam.get_account_summary()["SummaryMap"]
     assert (summary["Users"], summary["Groups"], summary["Roles"], summary["Policies"]) == (1, 1, 1, 1)
     assert summary["AccessKeysPerUserQuota"] == 2 and summary["VersionsPerPolicyQuota"] == 5
+
+
+def test_policy_tags(iam):
+    arn = iam.create_policy(PolicyName=unique("tagged"), PolicyDocument=json.dumps(document()),
+                            Tags=[{"Key": "team", "Value": "web"}])["Policy"]["Arn"]
+    assert iam.get_policy(PolicyArn=arn)["Policy"]["Tags"] == [{"Key": "team", "Value": "web"}]
+    iam.tag_policy(PolicyArn=arn, Tags=[{"Key": "cost", "Value": "1"}])
+    iam.untag_policy(PolicyArn=arn, TagKeys=["team"])
+    assert iam.list_policy_tags(PolicyArn=arn)["Tags"] == [{"Key": "cost", "Value": "1"}]
+    assert error_of(iam.tag_policy, PolicyArn=ADMIN,
+                    Tags=[{"Key": "a", "Value": "b"}])[0] == "InvalidInput"
+    too_many = [{"Key": f"k{n}", "Value": "v"} for n in range(50)]
+    code, status, _ = error_of(iam.tag_policy, PolicyArn=arn, Tags=too_many)
+    assert (code, status) == ("LimitExceeded", 409)

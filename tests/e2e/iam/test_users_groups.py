@@ -285,3 +285,18 @@ def test_account_alias_is_unique_across_accounts(cloudlet):
     iam.delete_account_alias(AccountAlias=alias)
     assert error_of(iam.delete_account_alias, AccountAlias=alias)[0] == "NoSuchEntity"
     other.create_account_alias(AccountAlias=alias)
+
+
+def test_rename_group_keeps_members_and_policies(iam):
+    group, user = unique("old"), unique("member")
+    iam.create_group(GroupName=group)
+    iam.create_user(UserName=user)
+    iam.add_user_to_group(GroupName=group, UserName=user)
+    iam.put_group_policy(GroupName=group, PolicyName="read", PolicyDocument=POLICY)
+    renamed = unique("new")
+    iam.update_group(GroupName=group, NewGroupName=renamed, NewPath="/moved/")
+    got = iam.get_group(GroupName=renamed)
+    assert got["Group"]["Arn"] == f"arn:aws:iam::000000000000:group/moved/{renamed}"
+    assert [u["UserName"] for u in got["Users"]] == [user]
+    assert iam.list_group_policies(GroupName=renamed)["PolicyNames"] == ["read"]
+    assert error_of(iam.get_group, GroupName=group)[0] == "NoSuchEntity"
