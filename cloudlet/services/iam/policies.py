@@ -9,6 +9,7 @@ import re
 from cloudlet.policy import document as policy_document
 from cloudlet.services.base import RequestContext
 from cloudlet.services.iam import managed
+from cloudlet.services.iam.credentials import KEYS_PER_USER
 from cloudlet.services.iam.errors import (
     DeleteConflict,
     EntityAlreadyExists,
@@ -19,7 +20,6 @@ from cloudlet.services.iam.errors import (
 )
 from cloudlet.services.iam.identities import (
     GROUPS_PER_USER,
-    KEYS_PER_USER,
     IamBase,
     check_pattern,
     check_tags,

@@ -1,6 +1,7 @@
 """The IAM provider: one class composed of its operation families.
 
-    identities.py   users, groups, roles, instance profiles, access keys, login profiles
+    identities.py   users, groups, roles, instance profiles, tags
+    credentials.py  access keys and login profiles
     policies.py     managed (customer and AWS) and inline policies, versions, boundaries
     simulator.py    SimulatePrincipalPolicy, SimulateCustomPolicy, GetContextKeysFor*
     oidc_providers.py  OpenID Connect providers (what AssumeRoleWithWebIdentity trusts)
@@ -22,6 +23,7 @@ from cloudlet.principals import Credential
 from cloudlet.services.base import Provider
 from cloudlet.services.iam import managed
 from cloudlet.services.iam.account import AccountOperations
+from cloudlet.services.iam.credentials import CredentialOperations
 from cloudlet.services.iam.errors import NoSuchEntity
 from cloudlet.services.iam.identities import IdentityOperations, arn, now, tag_list
 from cloudlet.services.iam.oidc_providers import OidcProviderOperations
@@ -33,7 +35,8 @@ from cloudlet.store import Store
 
 
 class IamProvider(SimulatorOperations, OidcProviderOperations, AccountOperations,
-                  ServiceLinkedRoleOperations, IdentityOperations, PolicyOperations, Provider):
+                  ServiceLinkedRoleOperations, CredentialOperations, IdentityOperations,
+                  PolicyOperations, Provider):
     service = "iam"
 
     def __init__(self, store: Store, bus: Bus | None = None):
