@@ -1,9 +1,13 @@
 """Users' security credentials: access keys (at most two, Active or Inactive, with their
-last use) and login profiles (console passwords, checked against the password policy)."""
+last use), login profiles (console passwords, checked against the password policy) and the
+credential report that lists them all."""
 
 from __future__ import annotations
 
+import csv
 import hashlib
+import io
+import json
 import secrets
 import string
 
@@ -12,6 +16,8 @@ from cloudlet.services.iam.errors import (
     EntityAlreadyExists,
     LimitExceeded,
     NoSuchEntity,
+    ReportExpired,
+    ReportNotPresent,
     ValidationError,
 )
 from cloudlet.services.iam.identities import IamBase, now, paginate, when
@@ -20,6 +26,20 @@ from cloudlet.services.sts.sessions import new_key_id
 
 _SECRET_CHARS = string.ascii_letters + string.digits + "+/"
 KEYS_PER_USER = 2
+REPORT_LIFETIME = 4 * 3600  # a credential report is fresh, then expired, after four hours
+REPORT_COLUMNS = (
+    "user", "arn", "user_creation_time", "password_enabled", "password_last_used",
+    "password_last_changed", "password_next_rotation", "mfa_active", "access_key_1_active",
+    "access_key_1_last_rotated", "access_key_1_last_used_date", "access_key_1_last_used_region",
+    "access_key_1_last_used_service", "access_key_2_active", "access_key_2_last_rotated",
+    "access_key_2_last_used_date", "access_key_2_last_used_region",
+    "access_key_2_last_used_service", "cert_1_active", "cert_1_last_rotated", "cert_2_active",
+    "cert_2_last_rotated",
+)
+
+
+def _iso(seconds: float | None) -> str:
+    return "N/A" if seconds is None else when(seconds).isoformat()
 
 
 class CredentialOperations(IamBase):
@@ -145,3 +165,67 @@ class CredentialOperations(IamBase):
             conn.execute("DELETE FROM iam_login_profiles WHERE account=? AND user_name=?",
                          (ctx.account_id, row["user_name"]))
         return {}
+
+    # -- the credential report --------------------------------------------------------------
+
+    def _report(self, account: str) -> dict | None:
+        rows = self.iam.db.query("SELECT value FROM records WHERE service='iam' AND account=? "
+                                 "AND region='' AND kind='credential-report' AND key=''", (account,))
+        return json.loads(rows[0]["value"]) if rows else None
+
+    def _report_rows(self, account: str) -> list[dict]:
+        root = dict.fromkeys(REPORT_COLUMNS, "N/A")
+        root.update({"user": "<root_account>", "arn": f"arn:aws:iam::{account}:root",
+                     "password_enabled": "not_supported", "password_last_changed": "not_supported",
+                     "password_next_rotation": "not_supported", "mfa_active": "false",
+                     "access_key_1_active": "false", "access_key_2_active": "false",
+                     "cert_1_active": "false", "cert_2_active": "false"})
+        rows = [root]
+        for user in self.iam.entities("user", account):
+            row = dict.fromkeys(REPORT_COLUMNS, "N/A")
+            login = self.iam.login_profile(account, user["name"])
+            row.update({"user": user["name"], "arn": self._user_shape(user)["Arn"],
+                        "user_creation_time": _iso(user["created"]),
+                        "password_enabled": "true" if login else "false",
+                        "password_last_changed": _iso(login["created"]) if login else "N/A",
+                        "mfa_active": "false", "cert_1_active": "false", "cert_2_active": "false"})
+            keys = self.iam.access_keys(account, user["name"])
+            for n in (1, 2):
+                key = keys[n - 1] if len(keys) >= n else None
+                prefix = f"access_key_{n}_"
+                row[prefix + "active"] = "true" if key and key["status"] == "Active" else "false"
+                if key:
+                    row[prefix + "last_rotated"] = _iso(key["created"])
+                    row[prefix + "last_used_date"] = _iso(key["last_used"])
+                    row[prefix + "last_used_region"] = key["last_used_region"] or "N/A"
+                    row[prefix + "last_used_service"] = key["last_used_service"] or "N/A"
+            rows.append(row)
+        return rows
+
+    def generate_credential_report(self, ctx: RequestContext, params: dict) -> dict:
+        account = ctx.account_id
+        existing = self._report(account)
+        if existing and now() - existing["generated"] < REPORT_LIFETIME:
+            return {"State": "COMPLETE"}
+        out = io.StringIO()
+        writer = csv.DictWriter(out, fieldnames=REPORT_COLUMNS, lineterminator="\n")
+        writer.writeheader()
+        writer.writerows(self._report_rows(account))
+        report = {"generated": now(), "content": out.getvalue()}
+        with self.iam.transaction() as conn:
+            conn.execute("INSERT OR REPLACE INTO records (service, account, region, kind, key, value) "
+                         "VALUES ('iam', ?, '', 'credential-report', '', ?)",
+                         (account, json.dumps(report)))
+        return {"State": "STARTED",
+                "Description": "No report exists. Starting a new report generation task"}
+
+    def get_credential_report(self, ctx: RequestContext, params: dict) -> dict:
+        report = self._report(ctx.account_id)
+        if report is None:
+            raise ReportNotPresent("Unable to find a credential report for this account. Use "
+                                   "GenerateCredentialReport to generate one.")
+        if now() - report["generated"] >= REPORT_LIFETIME:
+            raise ReportExpired("The credential report has expired. Use GenerateCredentialReport "
+                                "to generate a new one.")
+        return {"Content": report["content"].encode(), "ReportFormat": "text/csv",
+                "GeneratedTime": when(report["generated"])}

@@ -48,3 +48,13 @@ class ValidationError(ServiceError):
 class PasswordPolicyViolation(ServiceError):
     code = "PasswordPolicyViolation"
     status = 400
+
+
+class ReportNotPresent(ServiceError):
+    code = "ReportNotPresent"
+    status = 410
+
+
+class ReportExpired(ServiceError):
+    code = "ReportExpired"
+    status = 410

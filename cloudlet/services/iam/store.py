@@ -107,7 +107,7 @@ class IamStore:
 
     def access_keys(self, account: str, user: str) -> list[sqlite3.Row]:
         return self.db.query("SELECT * FROM iam_access_keys WHERE account=? AND user_name=? "
-                             "ORDER BY created, access_key_id", (account, user))
+                             "ORDER BY created, rowid", (account, user))
 
     def login_profile(self, account: str, user: str) -> sqlite3.Row | None:
         return self.one("SELECT * FROM iam_login_profiles WHERE account=? AND user_name=?",

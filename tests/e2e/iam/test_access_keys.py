@@ -3,8 +3,11 @@ that works as a real credential until it is deactivated or deleted."""
 
 from __future__ import annotations
 
+import csv
+import io
 import json
 import re
+import urllib.request
 import uuid
 
 import pytest
@@ -164,3 +167,34 @@ def test_users_and_keys_survive_kill_9(fresh_cloudlet, tmp_path):
     identity = sts_with(again, key).get_caller_identity()
     assert identity["Arn"] == f"arn:aws:iam::000000000000:user/{user}"
     assert again.client("iam").get_user(UserName=user)["User"]["UserName"] == user
+
+
+def test_credential_report_lists_users_and_their_keys(fresh_cloudlet):
+    server = fresh_cloudlet()
+    iam = server.client("iam")
+    assert error_of(iam.get_credential_report)[:2] == ("ReportNotPresent", 410)
+    iam.create_user(UserName="kim")
+    key = iam.create_access_key(UserName="kim")["AccessKey"]["AccessKeyId"]
+    iam.update_access_key(UserName="kim", AccessKeyId=key, Status="Inactive")
+    iam.create_access_key(UserName="kim")
+    iam.create_login_profile(UserName="kim", Password="Sup3r-secret!")
+    iam.create_user(UserName="lee")
+    assert iam.generate_credential_report()["State"] == "STARTED"
+    assert iam.generate_credential_report()["State"] == "COMPLETE"
+    report = iam.get_credential_report()
+    assert report["ReportFormat"] == "text/csv"
+    rows = {r["user"]: r for r in csv.DictReader(io.StringIO(report["Content"].decode()))}
+    assert set(rows) == {"<root_account>", "kim", "lee"}
+    kim = rows["kim"]
+    assert kim["arn"] == "arn:aws:iam::000000000000:user/kim"
+    assert (kim["password_enabled"], kim["access_key_1_active"], kim["access_key_2_active"]) == (
+        "true", "false", "true")
+    assert (rows["lee"]["password_enabled"], rows["lee"]["access_key_1_active"]) == ("false", "false")
+
+    request = urllib.request.Request(f"{server.endpoint}/_cloudlet/clock", method="POST",
+                                     data=json.dumps({"advance": 5 * 3600}).encode(),
+                                     headers={"Content-Type": "application/json"})
+    urllib.request.urlopen(request, timeout=5).read()
+    assert error_of(iam.get_credential_report)[:2] == ("ReportExpired", 410)
+    assert iam.generate_credential_report()["State"] == "STARTED"
+    assert iam.get_credential_report()["Content"]
