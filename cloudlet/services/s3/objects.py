@@ -12,7 +12,7 @@ import hashlib
 import re
 import zlib
 from concurrent.futures import ThreadPoolExecutor
-from urllib.parse import parse_qsl, unquote
+from urllib.parse import parse_qsl, quote_plus, unquote
 
 from cloudlet import clock
 from cloudlet.services.base import RequestContext
@@ -21,6 +21,7 @@ from cloudlet.services.s3.buckets import owner, timestamp
 from cloudlet.services.s3.storage import FileBody, S3Storage, new_version_id
 
 MAX_KEY_BYTES = 1024
+SMALL_BODY = 256 * 1024
 MAX_METADATA = 2048
 STORAGE_CLASSES = {"STANDARD", "REDUCED_REDUNDANCY", "STANDARD_IA", "ONEZONE_IA",
                    "INTELLIGENT_TIERING", "GLACIER", "DEEP_ARCHIVE", "GLACIER_IR", "OUTPOSTS",
@@ -442,10 +443,12 @@ class ObjectOperations:
                 result["Body"] = b""
                 return result
             try:
-                result["Body"] = FileBody(self.storage.blobs.path(record["blob"]), first, length)
-                return result
+                body = FileBody(self.storage.blobs.path(record["blob"]), first, length)
             except FileNotFoundError:
                 continue
+            # a small object is read here, on the worker thread: one less hop to send it
+            result["Body"] = body.read_all() if length <= SMALL_BODY else body
+            return result
         raise errors.no_such_key(params["Key"])
 
     def head_object(self, ctx: RequestContext, params: dict) -> dict:
@@ -630,3 +633,77 @@ class ObjectOperations:
 
     def owner_of(self, record: dict) -> dict:
         return owner(record["owner"])
+
+    # -- object tagging -----------------------------------------------------------------
+    def _tagged_version(self, ctx: RequestContext, params: dict, action: str) -> dict:
+        key = params["Key"]
+        bucket = self.bucket(ctx, params["Bucket"], action, key)
+        record = self.storage.get_object(bucket["name"], key, params.get("VersionId"))
+        if record is None or (record["delete_marker"] and not params.get("VersionId")):
+            if params.get("VersionId"):
+                raise errors.no_such_version(key, params["VersionId"])
+            raise errors.no_such_key(key)
+        if record["delete_marker"]:
+            raise errors.method_not_allowed(ctx.extra.get("method", "GET"), "DeleteMarker")
+        return record
+
+    def _tagging_result(self, record: dict) -> dict:
+        result = {}
+        if record["version_id"] != "null":
+            result["VersionId"] = record["version_id"]
+        return result
+
+    def get_object_tagging(self, ctx: RequestContext, params: dict) -> dict:
+        record = self._tagged_version(ctx, params, "s3:GetObjectTagging")
+        return {"TagSet": record.get("tags") or [], **self._tagging_result(record)}
+
+    def put_object_tagging(self, ctx: RequestContext, params: dict) -> dict:
+        record = self._tagged_version(ctx, params, "s3:PutObjectTagging")
+        tags = (params.get("Tagging") or {}).get("TagSet") or []
+        if len(tags) > 10:
+            raise errors.error("BadRequest", "Object tags cannot be greater than 10")
+        if len({t["Key"] for t in tags}) != len(tags):
+            raise errors.error("InvalidTag", "Cannot provide multiple Tags with the same key")
+        self.storage.update_meta(record["bucket"], record["key"], record["version_id"], tags=tags)
+        return self._tagging_result(record)
+
+    def delete_object_tagging(self, ctx: RequestContext, params: dict) -> dict:
+        record = self._tagged_version(ctx, params, "s3:DeleteObjectTagging")
+        self.storage.update_meta(record["bucket"], record["key"], record["version_id"], tags=[])
+        return self._tagging_result(record)
+
+    # -- event notifications ------------------------------------------------------------
+    def object_event(self, kind: str, bucket: dict, record: dict) -> None:
+        """Publish an object event, in AWS's record shape, to each destination the
+        bucket's notification configuration selects: topic `s3:notification`, event
+        `{"Destination": {"Arn", "Id", "Service"}, "Event": {"Records": [...]}}`."""
+        select = getattr(self, "notification_targets", None)
+        if select is None:
+            return
+        targets = select(bucket["name"], "s3:" + kind, record["key"])
+        for target in targets:
+            self.bus.publish("s3:notification", {
+                "Destination": target,
+                "Event": {"Records": [event_record(kind, bucket, record, target["Id"])]}})
+
+
+def event_record(kind: str, bucket: dict, record: dict, configuration_id: str) -> dict:
+    obj = {"key": quote_plus(record["key"], safe="/"),
+           "sequencer": f"{record.get('seq') or 0:016X}"}
+    if kind.startswith("ObjectCreated"):
+        obj.update(size=record["size"], eTag=record["etag"].strip('"'))
+    if record["version_id"] != "null":
+        obj["versionId"] = record["version_id"]
+    principal = f"AWS:{record['owner']}"
+    return {
+        "eventVersion": "2.1", "eventSource": "aws:s3", "awsRegion": bucket["region"],
+        "eventTime": timestamp(record["last_modified"]).strftime("%Y-%m-%dT%H:%M:%S.%f")[:-3] + "Z",
+        "eventName": kind, "userIdentity": {"principalId": principal},
+        "requestParameters": {"sourceIPAddress": "127.0.0.1"},
+        "responseElements": {"x-amz-request-id": f"{record.get('seq') or 0:016X}",
+                             "x-amz-id-2": base64.b64encode(str(record.get("seq")).encode()).decode()},
+        "s3": {"s3SchemaVersion": "1.0", "configurationId": configuration_id,
+               "bucket": {"name": bucket["name"], "ownerIdentity": {"principalId": principal},
+                          "arn": f"arn:aws:s3:::{bucket['name']}"},
+               "object": obj},
+    }

@@ -323,6 +323,9 @@ class FileBody:
     def __init__(self, path, offset: int, length: int):
         self.file_range = (os.open(path, os.O_RDONLY), offset, length)
 
+    def read_all(self) -> bytes:
+        return b"".join(self)
+
     def __iter__(self):
         fd, offset, length = self.file_range
         try:

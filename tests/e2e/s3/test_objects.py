@@ -314,3 +314,19 @@ def test_short_body_times_out_and_is_not_stored(cloudlet, s3, bucket):
     assert b"RequestTimeout" in reply or b"IncompleteBody" in reply
     with pytest.raises(ClientError):
         s3.head_object(Bucket=bucket, Key="short")
+
+
+def test_object_tagging(s3, bucket):
+    s3.put_object(Bucket=bucket, Key="tagged", Body=b"x", Tagging="team=blue")
+    assert s3.get_object_tagging(Bucket=bucket, Key="tagged")["TagSet"] == [
+        {"Key": "team", "Value": "blue"}]
+    s3.put_object_tagging(Bucket=bucket, Key="tagged", Tagging={"TagSet": [
+        {"Key": "a", "Value": "1"}, {"Key": "b", "Value": "2"}]})
+    assert len(s3.get_object_tagging(Bucket=bucket, Key="tagged")["TagSet"]) == 2
+    assert s3.head_object(Bucket=bucket, Key="tagged")["ResponseMetadata"]["HTTPHeaders"][
+        "x-amz-tagging-count"] == "2"
+    s3.delete_object_tagging(Bucket=bucket, Key="tagged")
+    assert s3.get_object_tagging(Bucket=bucket, Key="tagged")["TagSet"] == []
+    with pytest.raises(ClientError) as info:
+        s3.get_object_tagging(Bucket=bucket, Key="no-such")
+    assert code(info) == "NoSuchKey"
