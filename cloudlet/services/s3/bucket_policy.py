@@ -22,6 +22,15 @@ from cloudlet.services.base import RequestContext
 from cloudlet.services.s3 import errors
 
 MAX_POLICY_BYTES = 20 * 1024
+ALL_USERS = "http://acs.amazonaws.com/groups/global/AllUsers"
+AUTHENTICATED_USERS = "http://acs.amazonaws.com/groups/global/AuthenticatedUsers"
+# What a bucket ACL's permission grants, in IAM actions (AWS's "ACL permission mapping").
+ACL_ACTIONS = {
+    "READ": ("s3:ListBucket", "s3:ListBucketVersions", "s3:ListBucketMultipartUploads"),
+    "WRITE": ("s3:PutObject", "s3:DeleteObject", "s3:DeleteObjectVersion"),
+    "READ_ACP": ("s3:GetBucketAcl",),
+    "WRITE_ACP": ("s3:PutBucketAcl",),
+}
 
 # Condition keys whose fixed values make a "*" principal non-public (AWS's "The meaning
 # of public" in the Block Public Access guide).
@@ -212,4 +221,24 @@ class BucketPolicyOperations:
         if not action:
             return False
         arn = f"arn:aws:s3:::{record['name']}" + (f"/{key}" if key is not None else "")
-        return self.bucket_policy_allows(ctx, action, arn) == "allowed"
+        verdict = self.bucket_policy_allows(ctx, action, arn)
+        if verdict == "implicitDeny" and key is None:
+            return self.bucket_acl_allows(ctx, record, action)
+        return verdict == "allowed"
+
+    def bucket_acl_allows(self, ctx: RequestContext, record: dict, action: str) -> bool:
+        """A bucket ACL's grant to everyone (AllUsers) or to any AWS account
+        (AuthenticatedUsers), where ACLs are enabled and Block Public Access does not
+        ignore them."""
+        if self.ownership(record["name"]) == "BucketOwnerEnforced":
+            return False
+        if self.public_access_block(record["name"])["IgnorePublicAcls"]:
+            return False
+        groups = {ALL_USERS} if ctx.caller is None else {ALL_USERS, AUTHENTICATED_USERS}
+        for grant in self._acl_grants(record):
+            if grant["Grantee"].get("URI") not in groups:
+                continue
+            if grant["Permission"] == "FULL_CONTROL" or action in ACL_ACTIONS.get(
+                    grant["Permission"], ()):
+                return True
+        return False

@@ -21,13 +21,12 @@ import threading
 from cloudlet import clock
 from cloudlet.services.base import RequestContext
 from cloudlet.services.s3 import bucket_policy, cors, errors, lifecycle
+from cloudlet.services.s3.bucket_policy import ALL_USERS, AUTHENTICATED_USERS
 from cloudlet.services.s3.buckets import canonical_id, owner
 from cloudlet.store import Store
 
 DELETED = object()
 
-ALL_USERS = "http://acs.amazonaws.com/groups/global/AllUsers"
-AUTHENTICATED_USERS = "http://acs.amazonaws.com/groups/global/AuthenticatedUsers"
 LOG_DELIVERY = "http://acs.amazonaws.com/groups/s3/LogDelivery"
 CANNED_ACLS = {
     "private": [],
@@ -146,6 +145,10 @@ class BucketConfigOperations(
                     raise errors.error(
                         "InvalidBucketAclWithObjectOwnership", "Bucket cannot have ACLs set "
                         "with ObjectOwnership's BucketOwnerEnforced setting") from None
+                if error.code == "AccessDenied":
+                    raise errors.error(
+                        "InvalidBucketAclWithBlockPublicAccessError", "Bucket cannot have "
+                        "public ACLs set with BlockPublicAccess enabled") from None
                 raise
             self.config.put(name, "acl", grants)
 

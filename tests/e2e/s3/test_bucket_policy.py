@@ -130,3 +130,31 @@ def test_another_account_needs_the_policy(cloudlet, s3, bucket):
     assert other.get_object(Bucket=bucket, Key="secret/key.txt")["Body"].read() == b"shh"
     # The policy grants reads only; the owner's configuration stays the owner's.
     assert error_of(other.get_bucket_policy, Bucket=bucket)["Code"] == "AccessDenied"
+
+
+def test_a_public_read_acl_lets_anyone_list_unless_ignored(cloudlet, s3):
+    name = f"acl-{uuid.uuid4().hex[:16]}"
+    s3.create_bucket(Bucket=name, ObjectOwnership="ObjectWriter")
+    s3.put_object(Bucket=name, Key="listed.txt", Body=b"x")
+    url = f"{cloudlet.endpoint}/{name}?list-type=2"
+    assert requests.get(url, timeout=10).status_code == 403
+    s3.delete_public_access_block(Bucket=name)
+    s3.put_bucket_acl(Bucket=name, ACL="public-read")
+    listed = requests.get(url, timeout=10)
+    assert listed.status_code == 200
+    assert b"<Key>listed.txt</Key>" in listed.content
+    # The ACL's READ is listing, not reading objects, and never writing.
+    assert requests.get(f"{cloudlet.endpoint}/{name}/listed.txt", timeout=10).status_code == 403
+    assert requests.put(f"{cloudlet.endpoint}/{name}/new.txt", data=b"x",
+                        timeout=10).status_code == 403
+    s3.put_public_access_block(Bucket=name, PublicAccessBlockConfiguration={
+        "IgnorePublicAcls": True})
+    assert requests.get(url, timeout=10).status_code == 403
+
+
+def test_create_bucket_with_a_public_acl_is_refused_while_blocked(s3):
+    name = f"acl-{uuid.uuid4().hex[:16]}"
+    error = error_of(s3.create_bucket, Bucket=name, ACL="public-read",
+                     ObjectOwnership="ObjectWriter")
+    assert error["Code"] == "InvalidBucketAclWithBlockPublicAccessError"
+    assert error_of(s3.head_bucket, Bucket=name)["Code"] == "404"
