@@ -188,7 +188,8 @@ class CredentialOperations(IamBase):
                         "user_creation_time": _iso(user["created"]),
                         "password_enabled": "true" if login else "false",
                         "password_last_changed": _iso(login["created"]) if login else "N/A",
-                        "mfa_active": "false", "cert_1_active": "false", "cert_2_active": "false"})
+                        "mfa_active": "true" if self.mfa_devices_of(account, user["name"]) else "false",
+                        "cert_1_active": "false", "cert_2_active": "false"})
             keys = self.iam.access_keys(account, user["name"])
             for n in (1, 2):
                 key = keys[n - 1] if len(keys) >= n else None

@@ -58,3 +58,8 @@ class ReportNotPresent(ServiceError):
 class ReportExpired(ServiceError):
     code = "ReportExpired"
     status = 410
+
+
+class InvalidAuthenticationCode(ServiceError):
+    code = "InvalidAuthenticationCode"
+    status = 403

@@ -133,6 +133,10 @@ class IamBase:
             raise NoSuchEntity(f"Instance Profile {name} cannot be found.")
         return row
 
+    def mfa_devices_of(self, account_id: str, user_name: str) -> list[str]:
+        """Overridden by MfaOperations: the serial numbers of the user's MFA devices."""
+        return []
+
     def _check_password(self, account: str, password: str) -> None:
         """Overridden by AccountOperations, which knows the account's password policy."""
 
@@ -290,6 +294,8 @@ class IdentityOperations(IamBase):
         name = self._user(account, params["UserName"])["name"]
         if self.iam.access_keys(account, name):
             raise DeleteConflict("Cannot delete entity, must delete access keys first.")
+        if self.mfa_devices_of(account, name):
+            raise DeleteConflict("Cannot delete entity, must delete MFA device first.")
         if self.iam.login_profile(account, name):
             raise DeleteConflict("Cannot delete entity, must delete login profile first.")
         if self.iam.inline_policies(account, "user", name):

@@ -1,7 +1,8 @@
 """The IAM provider: one class composed of its operation families.
 
     identities.py   users, groups, roles, instance profiles, tags
-    credentials.py  access keys and login profiles
+    credentials.py  access keys, login profiles, the credential report
+    mfa.py          virtual MFA devices (TOTP)
     policies.py     managed (customer and AWS) and inline policies, versions, boundaries
     simulator.py    SimulatePrincipalPolicy, SimulateCustomPolicy, GetContextKeysFor*
     oidc_providers.py  OpenID Connect providers (what AssumeRoleWithWebIdentity trusts)
@@ -26,6 +27,7 @@ from cloudlet.services.iam.account import AccountOperations
 from cloudlet.services.iam.credentials import CredentialOperations
 from cloudlet.services.iam.errors import NoSuchEntity
 from cloudlet.services.iam.identities import IdentityOperations, arn, now, tag_list
+from cloudlet.services.iam.mfa import MfaOperations
 from cloudlet.services.iam.oidc_providers import OidcProviderOperations
 from cloudlet.services.iam.policies import PolicyOperations
 from cloudlet.services.iam.service_linked import ServiceLinkedRoleOperations
@@ -35,8 +37,8 @@ from cloudlet.store import Store
 
 
 class IamProvider(SimulatorOperations, OidcProviderOperations, AccountOperations,
-                  ServiceLinkedRoleOperations, CredentialOperations, IdentityOperations,
-                  PolicyOperations, Provider):
+                  ServiceLinkedRoleOperations, MfaOperations, CredentialOperations,
+                  IdentityOperations, PolicyOperations, Provider):
     service = "iam"
 
     def __init__(self, store: Store, bus: Bus | None = None):

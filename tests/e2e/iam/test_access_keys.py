@@ -3,10 +3,15 @@ that works as a real credential until it is deactivated or deleted."""
 
 from __future__ import annotations
 
+import base64
 import csv
+import hashlib
+import hmac
 import io
 import json
 import re
+import struct
+import time
 import urllib.request
 import uuid
 
@@ -198,3 +203,50 @@ def test_credential_report_lists_users_and_their_keys(fresh_cloudlet):
     assert error_of(iam.get_credential_report)[:2] == ("ReportExpired", 410)
     assert iam.generate_credential_report()["State"] == "STARTED"
     assert iam.get_credential_report()["Content"]
+
+
+def totp(seed_base32: bytes, at: float) -> str:
+    """RFC 6238 (SHA-1, 30 s, 6 digits), as an authenticator app computes it."""
+    key = base64.b32decode(seed_base32)
+    digest = hmac.new(key, struct.pack(">Q", int(at) // 30), hashlib.sha1).digest()
+    offset = digest[-1] & 0x0F
+    return f"{(struct.unpack('>I', digest[offset:offset + 4])[0] & 0x7FFFFFFF) % 1_000_000:06d}"
+
+
+def server_time(cloudlet) -> float:
+    """The service clock (tests may have moved it forward): what a device's codes follow."""
+    with urllib.request.urlopen(f"{cloudlet.endpoint}/_cloudlet/clock", timeout=5) as r:
+        return time.time() + json.load(r)["offset_seconds"]
+
+
+def test_virtual_mfa_device_lifecycle(cloudlet):
+    account = "7" + str(uuid.uuid4().int)[:11]
+    iam = cloudlet.client("iam", aws_access_key_id=account)
+    user = unique("mona")
+    iam.create_user(UserName=user)
+    device = iam.create_virtual_mfa_device(VirtualMFADeviceName=user)["VirtualMFADevice"]
+    serial, seed = device["SerialNumber"], device["Base32StringSeed"]
+    assert serial == f"arn:aws:iam::{account}:mfa/{user}"
+    assert error_of(iam.create_virtual_mfa_device,
+                    VirtualMFADeviceName=user)[0] == "EntityAlreadyExists"
+    unassigned = iam.list_virtual_mfa_devices(AssignmentStatus="Unassigned")["VirtualMFADevices"]
+    assert [d["SerialNumber"] for d in unassigned] == [serial]
+
+    code, status, _ = error_of(iam.enable_mfa_device, UserName=user, SerialNumber=serial,
+                               AuthenticationCode1="000000", AuthenticationCode2="000000")
+    assert (code, status) == ("InvalidAuthenticationCode", 403)
+    now = server_time(cloudlet) - 30  # the previous step and the current: consecutive codes
+    iam.enable_mfa_device(UserName=user, SerialNumber=serial,
+                          AuthenticationCode1=totp(seed, now), AuthenticationCode2=totp(seed, now + 30))
+    [listed] = iam.list_mfa_devices(UserName=user)["MFADevices"]
+    assert (listed["SerialNumber"], listed["UserName"]) == (serial, user)
+    assigned = iam.list_virtual_mfa_devices(AssignmentStatus="Assigned")["VirtualMFADevices"]
+    assert assigned[0]["User"]["UserName"] == user
+
+    assert error_of(iam.delete_user, UserName=user)[2] == (
+        "Cannot delete entity, must delete MFA device first.")
+    assert error_of(iam.delete_virtual_mfa_device, SerialNumber=serial)[0] == "DeleteConflict"
+    iam.deactivate_mfa_device(UserName=user, SerialNumber=serial)
+    assert iam.list_mfa_devices(UserName=user)["MFADevices"] == []
+    iam.delete_virtual_mfa_device(SerialNumber=serial)
+    iam.delete_user(UserName=user)
