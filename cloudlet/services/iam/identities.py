@@ -281,6 +281,10 @@ class IdentityOperations(IamBase):
             for table in ("iam_group_members", "iam_access_keys", "iam_login_profiles"):
                 conn.execute(f"UPDATE {table} SET user_name=? WHERE account=? AND user_name=?",
                              (new_name, account, row["name"]))
+            conn.execute("UPDATE records SET value=json_set(value, '$.user', ?) WHERE "
+                         "service='iam' AND account=? AND kind='mfa-device' AND "
+                         "lower(json_extract(value, '$.user'))=lower(?)",
+                         (new_name, account, row["name"]))
         return {}
 
     @staticmethod

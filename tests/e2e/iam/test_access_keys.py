@@ -243,6 +243,10 @@ def test_virtual_mfa_device_lifecycle(cloudlet):
     assigned = iam.list_virtual_mfa_devices(AssignmentStatus="Assigned")["VirtualMFADevices"]
     assert assigned[0]["User"]["UserName"] == user
 
+    renamed = unique("mona2")
+    iam.update_user(UserName=user, NewUserName=renamed)
+    user = renamed
+    assert iam.list_mfa_devices(UserName=user)["MFADevices"][0]["SerialNumber"] == serial
     assert error_of(iam.delete_user, UserName=user)[2] == (
         "Cannot delete entity, must delete MFA device first.")
     assert error_of(iam.delete_virtual_mfa_device, SerialNumber=serial)[0] == "DeleteConflict"
