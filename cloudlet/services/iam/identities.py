@@ -399,11 +399,9 @@ class IdentityOperations(IamBase):
         account = ctx.account_id
         group = self._group(account, params["GroupName"])["name"]
         user = self._user(account, params["UserName"])["name"]
-        with self.iam.transaction() as conn:
-            gone = conn.execute("DELETE FROM iam_group_members WHERE account=? AND group_name=? "
-                                "AND user_name=?", (account, group, user)).rowcount
-        if not gone:
-            raise NoSuchEntity(f"User {user} is not in group {group}.")
+        with self.iam.transaction() as conn:  # not a member: nothing to do, and no error
+            conn.execute("DELETE FROM iam_group_members WHERE account=? AND group_name=? "
+                         "AND user_name=?", (account, group, user))
         return {}
 
     def list_groups_for_user(self, ctx: RequestContext, params: dict) -> dict:

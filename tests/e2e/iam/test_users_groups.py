@@ -115,7 +115,9 @@ def test_group_membership(iam):
 
     iam.remove_user_from_group(GroupName=group, UserName=user)
     assert iam.get_group(GroupName=group)["Users"] == []
-    assert error_of(iam.remove_user_from_group, GroupName=group, UserName=user)[0] == "NoSuchEntity"
+    iam.remove_user_from_group(GroupName=group, UserName=user)  # no longer a member: no error
+    assert error_of(iam.remove_user_from_group, GroupName=group,
+                    UserName=unique("ghost"))[0] == "NoSuchEntity"
     iam.delete_group(GroupName=group)
     iam.delete_user(UserName=user)
     assert error_of(iam.get_group, GroupName=group)[0] == "NoSuchEntity"
