@@ -99,6 +99,7 @@ class MultipartOperations:
         freed = self.storage.put_part(upload["upload_id"], number, body["etag"], body["size"],
                                       body["blob"], clock.timestamp(), part_checksums)
         if body["blob"] in freed:
+            self.storage.free(freed)
             raise errors.no_such_upload(upload["upload_id"])
         self.storage.free(freed)
         result = {"ETag": body["etag"], "ServerSideEncryption": "AES256"}
@@ -147,6 +148,7 @@ class MultipartOperations:
         now = clock.timestamp()
         freed = self.storage.put_part(upload["upload_id"], number, etag, size, blob, now, part_checksums)
         if blob in freed:
+            self.storage.free(freed)
             raise errors.no_such_upload(upload["upload_id"])
         self.storage.free(freed)
         part = {"ETag": etag, "LastModified": timestamp(int(now))}

@@ -17,7 +17,9 @@ from __future__ import annotations
 
 import json
 import os
+import queue
 import secrets
+import threading
 from collections.abc import Iterator
 
 from cloudlet.store import Store
@@ -49,6 +51,9 @@ class S3Storage:
         self.store = store
         self.db = store.db
         self.blobs = store.blobs
+        self._freed: queue.Queue[str] = queue.Queue()
+        self._reaper: threading.Thread | None = None
+        self._reaper_lock = threading.Lock()
 
     # -- buckets ------------------------------------------------------------------------
     def get_bucket(self, name: str) -> dict | None:
@@ -177,8 +182,21 @@ class S3Storage:
                              "version_id = ?", (json.dumps(meta), bucket, key, version_id))
 
     def free(self, blobs: list[str]) -> None:
+        """Delete blobs no version references any more, off the request path (their
+        metadata has committed; a crash before the unlink only leaves an unused file)."""
         for blob in blobs:
-            self.blobs.delete(blob)
+            if blob:
+                self._freed.put(blob)
+        if blobs and (self._reaper is None or not self._reaper.is_alive()):
+            with self._reaper_lock:
+                if self._reaper is None or not self._reaper.is_alive():
+                    self._reaper = threading.Thread(target=self._reap, name="s3-blob-reaper",
+                                                    daemon=True)
+                    self._reaper.start()
+
+    def _reap(self) -> None:
+        while True:
+            self.blobs.delete(self._freed.get())
 
     # -- listing ------------------------------------------------------------------------
     def list_current(self, bucket: str, after: str, prefix: str, limit: int,
