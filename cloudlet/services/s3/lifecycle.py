@@ -204,8 +204,10 @@ def _may_transition(rule: dict, record: dict, cls: str, min_size: str) -> bool:
 class Sweep:
     """One pass of one bucket's rules at one moment."""
 
-    def __init__(self, storage: S3Storage, bucket: dict, config: dict, now: float):
+    def __init__(self, storage: S3Storage, bucket: dict, config: dict, now: float,
+                 announce=None):
         self.storage, self.bucket, self.now = storage, bucket, now
+        self.announce = announce or (lambda kind, bucket, record: None)
         self.rules = config.get("Rules") or []
         self.min_size = config.get("TransitionDefaultMinimumObjectSize") or MIN_SIZE_SETTINGS[0]
         self.freed: list[str] = []
@@ -282,12 +284,14 @@ class Sweep:
                   "delete_marker": 1, "size": 0, "etag": "", "last_modified": self.now,
                   "blob": None, "storage_class": "STANDARD", "owner": record["owner"]}
         self.freed += self.storage.put_object(marker)
+        self.announce("LifecycleExpiration:DeleteMarkerCreated", self.bucket, marker)
 
     def _delete(self, record: dict) -> None:
         self.changed = True
         _, freed = self.storage.delete_object_version(record["bucket"], record["key"],
                                                       record["version_id"])
         self.freed += freed
+        self.announce("LifecycleExpiration:Delete", self.bucket, record)
 
     def _expire_noncurrent(self, record: dict, since: float, rank: int) -> bool:
         for rule in self.rules:
@@ -318,6 +322,7 @@ class Sweep:
         if target and DEPTH[target] > DEPTH.get(record["storage_class"], 0):
             self.storage.set_storage_class(record["bucket"], record["key"], record["version_id"],
                                            target)
+            self.announce("LifecycleTransition", self.bucket, {**record, "storage_class": target})
 
     def uploads(self) -> None:
         rules = [r for r in self.rules if r.get("AbortIncompleteMultipartUpload")]
@@ -335,8 +340,9 @@ class Sweep:
 class Sweeper:
     """The thread that sweeps every bucket with a lifecycle configuration."""
 
-    def __init__(self, storage: S3Storage, configs, interval: float | None = None):
-        self.storage, self.configs = storage, configs
+    def __init__(self, storage: S3Storage, configs, interval: float | None = None,
+                 announce=None):
+        self.storage, self.configs, self.announce = storage, configs, announce
         self.interval = interval if interval is not None else float(
             os.environ.get("CLOUDLET_S3_LIFECYCLE_INTERVAL", "1"))
         self._stop = threading.Event()
@@ -363,7 +369,7 @@ class Sweeper:
                     log.exception("lifecycle: %s failed", step.__name__)
 
     def refresh_restores(self) -> None:
-        Restores(self.storage).refresh(clock.timestamp())
+        Restores(self.storage).refresh(clock.timestamp(), self.announce)
 
     def sweep(self, force: bool = False) -> None:
         now = clock.timestamp()
@@ -377,7 +383,7 @@ class Sweeper:
             bucket = self.storage.get_bucket(name)
             if bucket is None:
                 continue
-            sweep = Sweep(self.storage, bucket, config, now)
+            sweep = Sweep(self.storage, bucket, config, now, self.announce)
             try:
                 sweep.run()
             except Exception:
@@ -434,13 +440,23 @@ class Restores:
         header = restore_header(restore) if restore else None
         self.storage.update_meta(bucket, key, version_id, restore=header)
 
-    def refresh(self, now: float) -> None:
+    def refresh(self, now: float, announce=None) -> None:
+        """Show completed restores and drop expired copies, announcing each
+        (ObjectRestore:Completed, ObjectRestore:Delete) through `announce(kind, bucket,
+        record)`."""
         rows = self.db.query("SELECT * FROM s3_restores WHERE (announced = 0 AND ready_at <= ?) "
                              "OR expires_at <= ?", (now, now))
         for row in rows:
             expired = row["expires_at"] <= now
             self._show(row["bucket"], row["key"], row["version_id"],
                        None if expired else dict(row))
+            bucket = self.storage.get_bucket(row["bucket"])
+            record = self.storage.get_object(row["bucket"], row["key"], row["version_id"])
+            if announce is not None and bucket is not None and record is not None:
+                if not row["announced"]:
+                    announce("ObjectRestore:Completed", bucket, record)
+                if expired:
+                    announce("ObjectRestore:Delete", bucket, record)
             with self.db.transaction() as conn:
                 if expired:
                     conn.execute("DELETE FROM s3_restores WHERE bucket = ? AND key = ? AND "
@@ -488,7 +504,8 @@ class LifecycleOperations:
 
     # -- the sweeper's life -------------------------------------------------------------
     def start_lifecycle(self) -> None:
-        self.__dict__["_sweeper"] = sweeper = Sweeper(self.storage, self.config)
+        self.__dict__["_sweeper"] = sweeper = Sweeper(
+            self.storage, self.config, announce=getattr(self, "object_event", None))
         sweeper.start()
 
     def stop_lifecycle(self) -> None:
@@ -553,4 +570,7 @@ class LifecycleOperations:
         restores.put(record, ready, next_midnight(max(now, ready) + days * DAY), tier)
         if state != "restored":
             ctx.extra["response_status"] = 202
+            announce = getattr(self, "object_event", None)
+            if announce is not None:
+                announce("ObjectRestore:Post", self.storage.get_bucket(record["bucket"]), record)
         return {}
