@@ -72,7 +72,6 @@ ALIASES = {
 
 _PLACEHOLDER = re.compile(r"\$\{([A-Za-z0-9]+)\}")
 _FIXED = {"Partition", "Region", "Account"}
-_CREATES = re.compile(r"(Create|Run|Allocate|Import|Copy|Request|Purchase|Register)")
 
 
 @dataclass(frozen=True)
