@@ -377,7 +377,10 @@ class Sweeper:
         latest = self.storage.db.query("SELECT MAX(seq) AS seq FROM s3_objects")[0]["seq"]
         uploads = self.storage.db.query("SELECT COUNT(*) AS n FROM s3_uploads")[0]["n"]
         for name, config in self.configs.buckets_with("lifecycle"):
-            state = (day, latest, uploads, repr(config))
+            # Within a day, a write can only make something due under a rule with a date
+            # already past or one that removes delete markers; otherwise the day decides.
+            writes = (latest, uploads) if _write_sensitive(config) else None
+            state = (day, writes, repr(config))
             if not force and self._seen.get(name) == state:
                 continue
             bucket = self.storage.get_bucket(name)
@@ -390,6 +393,18 @@ class Sweeper:
                 log.exception("lifecycle: sweeping bucket %s failed", name)
             if not sweep.changed:
                 self._seen[name] = state
+
+
+def _write_sensitive(config: dict) -> bool:
+    for rule in config.get("Rules") or []:
+        expiration = rule.get("Expiration") or {}
+        if "Date" in expiration or "ExpiredObjectDeleteMarker" in expiration:
+            return True
+        if "Days" in expiration:  # in a versioned bucket it also removes lone markers
+            return True
+        if any("Date" in t for t in rule.get("Transitions") or []):
+            return True
+    return False
 
 
 # -- restores -----------------------------------------------------------------------------
