@@ -144,3 +144,19 @@ def test_context_keys_for_a_principal(cloudlet):
     keys = iam.get_context_keys_for_principal_policy(PolicySourceArn=arn,
                                                      PolicyInputList=[extra])["ContextKeyNames"]
     assert sorted(keys) == ["aws:RequestedRegion", "aws:username"]
+
+
+def test_the_seeds_policy_with_the_cli(cloudlet):
+    iam = cloudlet.client("iam")
+    name, arn = new_user(iam)
+    iam.attach_user_policy(UserName=name, PolicyArn=ADMIN_ARN)
+    mine = MINE.replace("alice", name)
+    result = cloudlet.aws(
+        "iam", "simulate-principal-policy", "--policy-source-arn", arn,
+        "--action-names", "s3:GetObject", "s3:DeleteObject", "--resource-arns", mine,
+        "--context-entries",
+        f"ContextKeyName=aws:username,ContextKeyValues={name},ContextKeyType=string")
+    results = json.loads(result.stdout)["EvaluationResults"]
+    assert [(r["EvalActionName"], r["EvalDecision"]) for r in results] == [
+        ("s3:GetObject", "allowed"), ("s3:DeleteObject", "explicitDeny")]
+    assert {m["SourcePolicyId"] for m in results[1]["MatchedStatements"]} == {"uploads"}
