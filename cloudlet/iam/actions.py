@@ -349,8 +349,11 @@ def pass_instance_profile_role(params: dict, scope: Scope) -> list[Check]:
     ref = profile.get("Arn") or profile.get("Name")
     if not ref:
         return []
-    return [Check("iam:PassRole", "", {"iam:PassedToService": "ec2.amazonaws.com",
-                                       "cloudlet:InstanceProfile": ref})]
+    profile_arn = ref if ref.startswith("arn:") else \
+        f"arn:aws:iam::{scope.account_id}:instance-profile/{ref}"
+    # the authorizer puts the profile's role in place of the profile
+    return [Check("iam:PassRole", profile_arn, {"iam:PassedToService": "ec2.amazonaws.com",
+                                                "cloudlet:InstanceProfile": ref})]
 
 
 EXTRA_CHECKS: dict[tuple[str, str], Callable[[dict, Scope], list[Check]]] = {

@@ -194,3 +194,21 @@ def test_service_keys_from_the_request():
     [check] = declaration("s3", "PutObject").checks(
         {"Bucket": "b", "Key": "k", "ServerSideEncryption": "AES256"}, SCOPE)
     assert check.context == {"s3:x-amz-server-side-encryption": "AES256"}
+
+
+@pytest.mark.parametrize("service", SERVICES)
+def test_every_declaration_builds_checks_from_a_full_request(service):
+    # every member filled (botocore's shapes, sample leaf values): no declaration may fail,
+    # and every resource is "*" or an ARN without an unfilled placeholder
+    from oracle import sample
+
+    model = service_model(service)
+    for op in model.operation_names:
+        found = declaration(service, op)
+        if found is None:
+            continue
+        shape = model.operation_model(op).input_shape
+        params = (sample(shape) if shape is not None else None) or {}
+        for check in found.checks(params, SCOPE):
+            assert check.resource == "*" or check.resource.startswith("arn:"), (op, check)
+            assert "${" not in check.resource, (op, check)
