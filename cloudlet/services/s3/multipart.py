@@ -63,6 +63,7 @@ class MultipartOperations:
         check_key(key)
         meta = object_meta(params)
         meta["storage_class"] = check_storage_class(params.get("StorageClass"))
+        self.requested_acl(ctx, bucket, params, meta)
         algorithm = (params.get("ChecksumAlgorithm") or "").lower() or None
         if algorithm is not None and algorithm not in CHECKSUM_MEMBERS:
             raise errors.invalid_argument("Checksum algorithm provided is unsupported.",

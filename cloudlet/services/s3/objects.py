@@ -342,6 +342,7 @@ class ObjectOperations:
         check_key(key)
         cls = check_storage_class(params.get("StorageClass"))
         meta = object_meta(params)
+        self.requested_acl(ctx, bucket, params, meta)
         body = self.ingest(ctx, params)
         record = {"blob": body["blob"], "size": body["size"], "etag": body["etag"],
                   "storage_class": cls, "owner": ctx.account_id, "checksums": body["checksums"],
@@ -604,6 +605,7 @@ class ObjectOperations:
             meta = {k: source[k] for k in ("metadata", *CONTENT_MEMBERS.values()) if k in source}
             if params.get("WebsiteRedirectLocation"):
                 meta["website_redirect"] = params["WebsiteRedirectLocation"]
+        self.requested_acl(ctx, bucket, params, meta)
         if (params.get("TaggingDirective") or "COPY") == "REPLACE":
             meta["tags"] = parse_tagging(params.get("Tagging") or "")
         elif source.get("tags"):
@@ -633,6 +635,37 @@ class ObjectOperations:
 
     def owner_of(self, record: dict) -> dict:
         return owner(record["owner"])
+
+    # -- object ACLs --------------------------------------------------------------------
+    def requested_acl(self, ctx: RequestContext, bucket: dict, params: dict, meta: dict) -> None:
+        """A write's x-amz-acl / x-amz-grant-*: refused where the bucket's Object Ownership
+        disables ACLs (the default), kept on the version otherwise (config.py judges)."""
+        requested = getattr(self, "_requested_grants", None)
+        if requested is None:
+            return
+        grants = requested(ctx.account_id, params)
+        if grants is not None:
+            self._check_acl_allowed(bucket["name"], grants, params.get("ACL"))
+            meta["acl"] = grants
+
+    def get_object_acl(self, ctx: RequestContext, params: dict) -> dict:
+        record = self._tagged_version(ctx, params, "s3:GetObjectAcl")
+        mine = owner(record["owner"])
+        grants = record.get("acl") or [{"Grantee": {"Type": "CanonicalUser", **mine},
+                                        "Permission": "FULL_CONTROL"}]
+        return {"Owner": mine, "Grants": grants}
+
+    def put_object_acl(self, ctx: RequestContext, params: dict) -> dict:
+        record = self._tagged_version(ctx, params, "s3:PutObjectAcl")
+        bucket = self.storage.get_bucket(record["bucket"])
+        meta: dict = {}
+        self.requested_acl(ctx, bucket, params, meta)
+        if "acl" not in meta:
+            raise errors.error("MissingSecurityHeader", "Your request was missing a required "
+                               "header", MissingHeaderName="x-amz-acl")
+        self.storage.update_meta(record["bucket"], record["key"], record["version_id"],
+                                 acl=meta["acl"])
+        return {}
 
     # -- object tagging -----------------------------------------------------------------
     def _tagged_version(self, ctx: RequestContext, params: dict, action: str) -> dict:
