@@ -64,6 +64,7 @@ class MultipartOperations:
         meta = object_meta(params)
         meta["storage_class"] = check_storage_class(params.get("StorageClass"))
         self.requested_acl(ctx, bucket, params, meta)
+        self.requested_lock(bucket, params, meta)
         algorithm = (params.get("ChecksumAlgorithm") or "").lower() or None
         if algorithm is not None and algorithm not in CHECKSUM_MEMBERS:
             raise errors.invalid_argument("Checksum algorithm provided is unsupported.",

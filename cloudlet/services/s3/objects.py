@@ -22,6 +22,7 @@ from cloudlet.services.s3.storage import FileBody, S3Storage, new_version_id
 
 MAX_KEY_BYTES = 1024
 SMALL_BODY = 256 * 1024
+LOCK_MODES = ("GOVERNANCE", "COMPLIANCE")
 MAX_METADATA = 2048
 STORAGE_CLASSES = {"STANDARD", "REDUCED_REDUNDANCY", "STANDARD_IA", "ONEZONE_IA",
                    "INTELLIGENT_TIERING", "GLACIER", "DEEP_ARCHIVE", "GLACIER_IR", "OUTPOSTS",
@@ -343,6 +344,7 @@ class ObjectOperations:
         cls = check_storage_class(params.get("StorageClass"))
         meta = object_meta(params)
         self.requested_acl(ctx, bucket, params, meta)
+        self.requested_lock(bucket, params, meta)
         body = self.ingest(ctx, params)
         record = {"blob": body["blob"], "size": body["size"], "etag": body["etag"],
                   "storage_class": cls, "owner": ctx.account_id, "checksums": body["checksums"],
@@ -402,9 +404,11 @@ class ObjectOperations:
             result["WebsiteRedirectLocation"] = record["website_redirect"]
         if record.get("restore"):
             result["Restore"] = record["restore"]
-        for name in ("ObjectLockMode", "ObjectLockRetainUntilDate", "ObjectLockLegalHoldStatus"):
+        for name in ("ObjectLockMode", "ObjectLockLegalHoldStatus"):
             if record.get(name) is not None:
                 result[name] = record[name]
+        if record.get("ObjectLockRetainUntilDate") is not None:
+            result["ObjectLockRetainUntilDate"] = timestamp(record["ObjectLockRetainUntilDate"])
         parts = record.get("parts")
         first, last = 0, size - 1
         number = params.get("PartNumber")
@@ -476,9 +480,7 @@ class ObjectOperations:
         """Delete a version, or (without one) the key: a delete marker when versioned."""
         name = bucket["name"]
         if version_id is not None:
-            guard = getattr(self, "check_deletable", None)
-            if guard is not None:
-                guard(ctx, bucket, key, version_id, bypass)
+            self.check_deletable(ctx, bucket, key, version_id, bypass)
             record, freed = self.storage.delete_object_version(name, key, version_id)
             self.storage.free(freed)
             result = {"VersionId": version_id}
@@ -666,6 +668,132 @@ class ObjectOperations:
         self.storage.update_meta(record["bucket"], record["key"], record["version_id"],
                                  acl=meta["acl"])
         return {}
+
+    # -- object lock ----------------------------------------------------------------------
+    def _lock_config(self, bucket: dict) -> dict | None:
+        config = getattr(self, "config", None)
+        return config.get(bucket["name"], "object_lock") if config is not None else None
+
+    def put_object_lock_configuration(self, ctx: RequestContext, params: dict) -> dict:
+        bucket = self.bucket(ctx, params["Bucket"], "s3:PutBucketObjectLockConfiguration")
+        config = params.get("ObjectLockConfiguration") or {}
+        if config.get("ObjectLockEnabled") != "Enabled":
+            raise errors.error("MalformedXML", "The XML you provided was not well-formed or did "
+                               "not validate against our published schema")
+        if bucket["versioning"] != "Enabled":
+            raise errors.error("InvalidBucketState", "Versioning must be 'Enabled' on the "
+                               "bucket to apply a Object Lock configuration", 409)
+        default = (config.get("Rule") or {}).get("DefaultRetention")
+        if default is not None:
+            if default.get("Mode") not in LOCK_MODES or (default.get("Days") is None) == (
+                    default.get("Years") is None):
+                raise errors.error("MalformedXML", "The XML you provided was not well-formed or "
+                                   "did not validate against our published schema")
+            if (default.get("Days") or default.get("Years") or 0) <= 0:
+                raise errors.invalid_argument("Default retention period must be a positive "
+                                              "integer value")
+        self.storage.set_object_lock(bucket["name"])
+        self.config.put(bucket["name"], "object_lock", config)
+        return {}
+
+    def get_object_lock_configuration(self, ctx: RequestContext, params: dict) -> dict:
+        bucket = self.bucket(ctx, params["Bucket"], "s3:GetBucketObjectLockConfiguration")
+        if not bucket["object_lock"]:
+            raise errors.error("ObjectLockConfigurationNotFoundError", "Object Lock "
+                               "configuration does not exist for this bucket", 404,
+                               BucketName=bucket["name"])
+        return {"ObjectLockConfiguration": self._lock_config(bucket) or {"ObjectLockEnabled": "Enabled"}}
+
+    def requested_lock(self, bucket: dict, params: dict, meta: dict) -> None:
+        """Retention and legal hold of a new version: its headers, else the bucket's default."""
+        mode, until = params.get("ObjectLockMode"), params.get("ObjectLockRetainUntilDate")
+        hold = params.get("ObjectLockLegalHoldStatus")
+        if (mode or until or hold) and not bucket["object_lock"]:
+            raise errors.error("InvalidRequest", "Bucket is missing Object Lock Configuration")
+        if (mode is None) != (until is None):
+            raise errors.invalid_argument("x-amz-object-lock-retain-until-date and "
+                                          "x-amz-object-lock-mode must both be supplied")
+        if mode is not None:
+            if mode not in LOCK_MODES:
+                raise errors.invalid_argument("Unknown wormMode directive.",
+                                              "x-amz-object-lock-mode", mode)
+            if until.timestamp() <= clock.timestamp():
+                raise errors.invalid_argument("The retain until date must be in the future!")
+            meta.update(ObjectLockMode=mode, ObjectLockRetainUntilDate=until.timestamp())
+        elif bucket["object_lock"]:
+            default = ((self._lock_config(bucket) or {}).get("Rule") or {}).get("DefaultRetention")
+            if default:
+                days = default.get("Days") or 365 * (default.get("Years") or 0)
+                meta.update(ObjectLockMode=default["Mode"],
+                            ObjectLockRetainUntilDate=clock.timestamp() + days * 86400)
+        if hold is not None:
+            meta["ObjectLockLegalHoldStatus"] = hold
+
+    def _locked_version(self, ctx: RequestContext, params: dict, action: str) -> dict:
+        bucket = self.bucket(ctx, params["Bucket"], action, params["Key"])
+        if not bucket["object_lock"]:
+            raise errors.error("InvalidRequest", "Bucket is missing Object Lock Configuration")
+        return self._tagged_version(ctx, params, action)
+
+    def put_object_retention(self, ctx: RequestContext, params: dict) -> dict:
+        record = self._locked_version(ctx, params, "s3:PutObjectRetention")
+        retention = params.get("Retention") or {}
+        mode, until = retention.get("Mode"), retention.get("RetainUntilDate")
+        if (mode is None) != (until is None) or (mode is not None and mode not in LOCK_MODES):
+            raise errors.error("MalformedXML", "The XML you provided was not well-formed or did "
+                               "not validate against our published schema")
+        current_mode = record.get("ObjectLockMode")
+        current_until = record.get("ObjectLockRetainUntilDate") or 0
+        new_until = until.timestamp() if until is not None else 0
+        active = current_mode is not None and current_until > clock.timestamp()
+        shortened = active and (mode != current_mode or new_until < current_until)
+        if shortened and (current_mode == "COMPLIANCE" or
+                          not params.get("BypassGovernanceRetention")):
+            raise errors.access_denied()
+        self.storage.update_meta(record["bucket"], record["key"], record["version_id"],
+                                 ObjectLockMode=mode, ObjectLockRetainUntilDate=until.timestamp()
+                                 if until is not None else None)
+        return {}
+
+    def get_object_retention(self, ctx: RequestContext, params: dict) -> dict:
+        record = self._locked_version(ctx, params, "s3:GetObjectRetention")
+        if not record.get("ObjectLockMode"):
+            raise errors.error("NoSuchObjectLockConfiguration", "The specified object does not "
+                               "have a ObjectLock configuration", 404)
+        return {"Retention": {"Mode": record["ObjectLockMode"],
+                              "RetainUntilDate": timestamp(record["ObjectLockRetainUntilDate"])}}
+
+    def put_object_legal_hold(self, ctx: RequestContext, params: dict) -> dict:
+        record = self._locked_version(ctx, params, "s3:PutObjectLegalHold")
+        status = (params.get("LegalHold") or {}).get("Status")
+        if status not in ("ON", "OFF"):
+            raise errors.error("MalformedXML", "The XML you provided was not well-formed or did "
+                               "not validate against our published schema")
+        self.storage.update_meta(record["bucket"], record["key"], record["version_id"],
+                                 ObjectLockLegalHoldStatus=status)
+        return {}
+
+    def get_object_legal_hold(self, ctx: RequestContext, params: dict) -> dict:
+        record = self._locked_version(ctx, params, "s3:GetObjectLegalHold")
+        if not record.get("ObjectLockLegalHoldStatus"):
+            raise errors.error("NoSuchObjectLockConfiguration", "The specified object does not "
+                               "have a ObjectLock configuration", 404)
+        return {"LegalHold": {"Status": record["ObjectLockLegalHoldStatus"]}}
+
+    def check_deletable(self, ctx: RequestContext, bucket: dict, key: str, version_id: str,
+                        bypass: bool) -> None:
+        """A locked version cannot be deleted: a legal hold or COMPLIANCE retention never,
+        GOVERNANCE retention only with x-amz-bypass-governance-retention."""
+        if not bucket["object_lock"]:
+            return
+        record = self.storage.get_object(bucket["name"], key, version_id)
+        if record is None:
+            return
+        if record.get("ObjectLockLegalHoldStatus") == "ON":
+            raise errors.access_denied()
+        retained = (record.get("ObjectLockRetainUntilDate") or 0) > clock.timestamp()
+        if retained and (record.get("ObjectLockMode") == "COMPLIANCE" or not bypass):
+            raise errors.access_denied()
 
     # -- object tagging -----------------------------------------------------------------
     def _tagged_version(self, ctx: RequestContext, params: dict, action: str) -> dict:

@@ -98,6 +98,10 @@ class S3Storage:
         args.append(limit)
         return [dict(r) for r in self.db.query(sql, tuple(args))]
 
+    def set_object_lock(self, name: str) -> None:
+        with self.db.transaction() as conn:
+            conn.execute("UPDATE s3_buckets SET object_lock = 1 WHERE name = ?", (name,))
+
     def set_versioning(self, name: str, status: str) -> None:
         with self.db.transaction() as conn:
             conn.execute("UPDATE s3_buckets SET versioning = ? WHERE name = ?", (status, name))

@@ -2,6 +2,7 @@
 
 import hashlib
 import os
+import time
 import uuid
 
 
@@ -31,8 +32,10 @@ def test_sync_both_ways(cloudlet, tmp_path):
     source = tmp_path / "src"
     (source / "nested" / "deeper").mkdir(parents=True)
     files = {"a.txt": b"alpha", "nested/b.txt": b"beta", "nested/deeper/c d.txt": b"gamma"}
+    an_hour_ago = time.time() - 3600  # S3's LastModified has whole seconds, as on AWS
     for name, body in files.items():
         (source / name).write_bytes(body)
+        os.utime(source / name, (an_hour_ago, an_hour_ago))
     cloudlet.aws("s3", "sync", str(source), f"s3://{bucket}/site")
     listed = cloudlet.aws("s3", "ls", f"s3://{bucket}/site/", "--recursive").stdout
     for name in files:

@@ -366,3 +366,52 @@ def test_object_acls_follow_object_ownership(s3, bucket):
     s3.put_object_acl(Bucket=bucket, Key="acl", ACL="public-read")
     grants = s3.get_object_acl(Bucket=bucket, Key="acl")["Grants"]
     assert {g["Permission"] for g in grants} == {"FULL_CONTROL", "READ"}
+
+
+def test_object_lock_retention_and_legal_hold(s3):
+    import datetime as dt
+
+    name = unique("lock")
+    s3.create_bucket(Bucket=name, ObjectLockEnabledForBucket=True)
+    assert s3.get_bucket_versioning(Bucket=name)["Status"] == "Enabled"
+    s3.put_object_lock_configuration(Bucket=name, ObjectLockConfiguration={
+        "ObjectLockEnabled": "Enabled", "Rule": {"DefaultRetention": {"Mode": "GOVERNANCE", "Days": 1}}})
+    assert s3.get_object_lock_configuration(Bucket=name)["ObjectLockConfiguration"]["Rule"][
+        "DefaultRetention"]["Mode"] == "GOVERNANCE"
+    governed = s3.put_object(Bucket=name, Key="g", Body=b"x")["VersionId"]
+    assert s3.get_object_retention(Bucket=name, Key="g")["Retention"]["Mode"] == "GOVERNANCE"
+    with pytest.raises(ClientError) as info:
+        s3.delete_object(Bucket=name, Key="g", VersionId=governed)
+    assert code(info) == "AccessDenied"
+    s3.delete_object(Bucket=name, Key="g", VersionId=governed, BypassGovernanceRetention=True)
+    until = dt.datetime.now(dt.UTC) + dt.timedelta(days=2)
+    compliant = s3.put_object(Bucket=name, Key="c", Body=b"x", ObjectLockMode="COMPLIANCE",
+                              ObjectLockRetainUntilDate=until)["VersionId"]
+    head = s3.head_object(Bucket=name, Key="c")
+    assert head["ObjectLockMode"] == "COMPLIANCE"
+    with pytest.raises(ClientError) as info:
+        s3.delete_object(Bucket=name, Key="c", VersionId=compliant, BypassGovernanceRetention=True)
+    assert code(info) == "AccessDenied"
+    with pytest.raises(ClientError) as info:
+        s3.put_object_retention(Bucket=name, Key="c", Retention={
+            "Mode": "GOVERNANCE", "RetainUntilDate": until}, BypassGovernanceRetention=True)
+    assert code(info) == "AccessDenied"
+    held = s3.put_object(Bucket=name, Key="h", Body=b"x")["VersionId"]
+    s3.put_object_legal_hold(Bucket=name, Key="h", LegalHold={"Status": "ON"})
+    assert s3.get_object_legal_hold(Bucket=name, Key="h")["LegalHold"]["Status"] == "ON"
+    with pytest.raises(ClientError) as info:
+        s3.delete_object(Bucket=name, Key="h", VersionId=held, BypassGovernanceRetention=True)
+    assert code(info) == "AccessDenied"
+    s3.put_object_legal_hold(Bucket=name, Key="h", LegalHold={"Status": "OFF"})
+    s3.delete_object(Bucket=name, Key="h", VersionId=held, BypassGovernanceRetention=True)
+    # without a version id a delete only adds a marker, which a lock does not prevent
+    assert s3.delete_object(Bucket=name, Key="c")["DeleteMarker"] is True
+    plain = unique("nolock")
+    s3.create_bucket(Bucket=plain)
+    with pytest.raises(ClientError) as info:
+        s3.put_object(Bucket=plain, Key="k", Body=b"x", ObjectLockMode="GOVERNANCE",
+                      ObjectLockRetainUntilDate=until)
+    assert code(info) == "InvalidRequest"
+    with pytest.raises(ClientError) as info:
+        s3.get_object_lock_configuration(Bucket=plain)
+    assert code(info) == "ObjectLockConfigurationNotFoundError"
