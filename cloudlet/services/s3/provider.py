@@ -1,7 +1,8 @@
 """The S3 provider: one class composed of its operation families.
 
     buckets.py      Create/Delete/Head/ListBuckets, GetBucketLocation
-    objects.py      Put/Get/Head/Delete/Copy object, DeleteObjects
+    objects.py      Put/Get/Head/Delete/Copy object, DeleteObjects, object tagging, ACLs and
+                    lock, event notifications
     listing.py      ListObjects, ListObjectsV2, ListObjectVersions
     multipart.py    multipart uploads
     config.py       bucket configuration subresources (versioning, lifecycle, policy, CORS,
