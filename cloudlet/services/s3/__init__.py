@@ -1,0 +1,1 @@
+"""S3: buckets and objects, durable on disk."""
