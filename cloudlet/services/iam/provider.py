@@ -44,6 +44,7 @@ class IamProvider(SimulatorOperations, OidcProviderOperations, AccountOperations
     def __init__(self, store: Store, bus: Bus | None = None):
         super().__init__(store, bus)
         self.iam = IamStore(store)
+        self._credentials: dict[str, tuple[int, Credential | None]] = {}
 
     def start(self) -> None:
         # Load the AWS-managed policy catalog off the request path.
@@ -69,6 +70,17 @@ class IamProvider(SimulatorOperations, OidcProviderOperations, AccountOperations
         deactivated or deleted key stops working on the next request."""
         if not access_key_id.startswith("AKIA"):
             return None
+        generation = self.iam.generation
+        cached = self._credentials.get(access_key_id)
+        if cached is not None and cached[0] == generation:
+            return cached[1]
+        credential = self._load_credential(access_key_id)
+        if len(self._credentials) > 10_000:
+            self._credentials.clear()
+        self._credentials[access_key_id] = (generation, credential)
+        return credential
+
+    def _load_credential(self, access_key_id: str) -> Credential | None:
         key = self.iam.access_key(access_key_id)
         if key is None or key["status"] != "Active":
             return None

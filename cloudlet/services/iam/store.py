@@ -6,6 +6,7 @@ suffixes `users`, `groups`, `roles`, `instance_profiles`; policies are keyed by 
 
 from __future__ import annotations
 
+import contextlib
 import sqlite3
 
 from cloudlet.store import Store
@@ -17,9 +18,17 @@ ENTITY_TABLES = {"user": "iam_users", "group": "iam_groups", "role": "iam_roles"
 class IamStore:
     def __init__(self, store: Store):
         self.db = store.db
+        # Bumped after every IAM write commits: readers that cache (the access-key lookup
+        # on every signed request) keep an answer only while the generation is unchanged.
+        self.generation = 0
 
+    @contextlib.contextmanager
     def transaction(self):
-        return self.db.transaction()
+        try:
+            with self.db.transaction() as conn:
+                yield conn
+        finally:
+            self.generation += 1
 
     # -- reads ------------------------------------------------------------------------
 
