@@ -61,11 +61,15 @@ class Policies:
     object_tags: bool = False  # some policy reads s3:ExistingObjectTag/*
 
 
+KEY_USE_INTERVAL = 300.0
+
+
 class Authorizer:
     def __init__(self, providers: dict):
         self.providers = providers
         self.reads = IamReads(providers)
         self._parsed: dict[tuple[str, str, str], Policy] = {}
+        self._key_use: dict[str, float] = {}
 
     async def authorize(self, ex) -> None:
         if (ex.service == "iam" and not ex.operation.name.startswith(READ_ONLY)) or (
@@ -74,6 +78,8 @@ class Authorizer:
         caller = ex.context.caller
         if caller is None or caller.is_root:
             return
+        if caller.kind == "user":
+            self.note_key_use(caller.access_key_id, ex.service, ex.context.region)
         found = declaration(ex.service, ex.operation.name)
         if found is None:
             raise self.error(ex, undeclared_message(ex.service, ex.operation.name))
@@ -90,6 +96,18 @@ class Authorizer:
         if ex.service == "s3" and self.reads_object_tags(caller, values, checks):
             object_tags = await asyncio.to_thread(self.object_tags, checks, ex.params or {})
         self.decide(ex, checks, values, object_tags)
+
+    def note_key_use(self, access_key_id: str, service: str, region: str) -> None:
+        """GetAccessKeyLastUsed: an IAM user's key signed a request. Written at most once
+        per key every KEY_USE_INTERVAL seconds, off the event loop (AWS itself records
+        last use within hours, not per request)."""
+        iam = self.providers.get("iam")
+        now = time.monotonic()
+        if iam is None or now - self._key_use.get(access_key_id, -KEY_USE_INTERVAL) < KEY_USE_INTERVAL:
+            return
+        self._key_use[access_key_id] = now
+        asyncio.get_running_loop().run_in_executor(
+            None, iam.record_key_use, access_key_id, service, region)
 
     def reads_object_tags(self, caller: Credential, values: dict, checks: list[Check]) -> bool:
         """Whether a policy that applies reads s3:ExistingObjectTag/* (only then are the

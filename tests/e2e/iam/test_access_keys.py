@@ -254,3 +254,19 @@ def test_virtual_mfa_device_lifecycle(cloudlet):
     assert iam.list_mfa_devices(UserName=user)["MFADevices"] == []
     iam.delete_virtual_mfa_device(SerialNumber=serial)
     iam.delete_user(UserName=user)
+
+
+def test_key_last_used_after_a_request(cloudlet, iam):
+    user = unique("carol")
+    iam.create_user(UserName=user)
+    key = iam.create_access_key(UserName=user)["AccessKey"]
+    sts_with(cloudlet, key).get_caller_identity()
+    deadline = time.monotonic() + 10
+    while True:  # recorded off the request path
+        last = iam.get_access_key_last_used(AccessKeyId=key["AccessKeyId"])["AccessKeyLastUsed"]
+        if "LastUsedDate" in last or time.monotonic() > deadline:
+            break
+        time.sleep(0.1)
+    assert last["ServiceName"] == "sts"
+    assert last["Region"] == "us-east-1"
+    assert "LastUsedDate" in last
