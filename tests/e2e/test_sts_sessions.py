@@ -8,18 +8,14 @@ import datetime as dt
 import json
 import random
 import urllib.request
-import uuid
 
 import boto3
 import pytest
 from botocore.config import Config
 from botocore.exceptions import ClientError
+from harness import unique
 
 ACCOUNT = "000000000000"
-
-
-def unique(prefix: str) -> str:
-    return f"{prefix}-{uuid.uuid4().hex[:10]}"
 
 
 def other_account() -> str:

@@ -12,6 +12,7 @@ import sys
 import tempfile
 import time
 import urllib.request
+import uuid
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -20,6 +21,22 @@ from botocore.config import Config
 
 REPO = Path(__file__).resolve().parents[2]
 CREDENTIALS = {"aws_access_key_id": "test", "aws_secret_access_key": "test"}
+
+
+def unique(prefix: str) -> str:
+    """A resource name no other test uses (the session server is shared)."""
+    return f"{prefix}-{uuid.uuid4().hex[:10]}"
+
+
+def error_of(call, **kwargs) -> tuple[str, int, str]:
+    """(code, HTTP status, message) of the AWS error a boto3 call must raise."""
+    import pytest
+    from botocore.exceptions import ClientError
+
+    with pytest.raises(ClientError) as e:
+        call(**kwargs)
+    err = e.value.response["Error"]
+    return err["Code"], e.value.response["ResponseMetadata"]["HTTPStatusCode"], err["Message"]
 
 
 def free_port() -> int:

@@ -15,24 +15,7 @@ import time
 import urllib.request
 import uuid
 
-import pytest
-from botocore.exceptions import ClientError
-
-
-def unique(prefix: str) -> str:
-    return f"{prefix}-{uuid.uuid4().hex[:10]}"
-
-
-def error_of(call, **kwargs) -> tuple[str, int, str]:
-    with pytest.raises(ClientError) as e:
-        call(**kwargs)
-    err = e.value.response["Error"]
-    return err["Code"], e.value.response["ResponseMetadata"]["HTTPStatusCode"], err["Message"]
-
-
-@pytest.fixture
-def iam(cloudlet):
-    return cloudlet.client("iam")
+from harness import error_of, unique
 
 
 def sts_with(cloudlet, key: dict):

@@ -8,8 +8,7 @@ import re
 import urllib.parse
 import uuid
 
-import pytest
-from botocore.exceptions import ClientError
+from harness import error_of, unique
 
 CATALOG = [
     "AdministratorAccess", "PowerUserAccess", "ReadOnlyAccess", "IAMFullAccess",
@@ -25,22 +24,6 @@ ADMIN = "arn:aws:iam::aws:policy/AdministratorAccess"
 def document(action: str = "s3:GetObject") -> dict:
     return {"Version": "2012-10-17",
             "Statement": [{"Effect": "Allow", "Action": action, "Resource": "*"}]}
-
-
-def unique(prefix: str) -> str:
-    return f"{prefix}-{uuid.uuid4().hex[:10]}"
-
-
-def error_of(call, **kwargs) -> tuple[str, int, str]:
-    with pytest.raises(ClientError) as e:
-        call(**kwargs)
-    err = e.value.response["Error"]
-    return err["Code"], e.value.response["ResponseMetadata"]["HTTPStatusCode"], err["Message"]
-
-
-@pytest.fixture
-def iam(cloudlet):
-    return cloudlet.client("iam")
 
 
 def test_customer_managed_policy_versions(iam):

@@ -7,9 +7,8 @@ import json
 import re
 import uuid
 
-import pytest
 from botocore.config import Config
-from botocore.exceptions import ClientError
+from harness import error_of, unique
 from terraform import Terraform, provider_block
 
 TRUST = {"Version": "2012-10-17",
@@ -17,22 +16,6 @@ TRUST = {"Version": "2012-10-17",
                         "Action": "sts:AssumeRole"}]}
 POLICY = json.dumps({"Version": "2012-10-17",
                      "Statement": [{"Effect": "Allow", "Action": "s3:*", "Resource": "*"}]})
-
-
-def unique(prefix: str) -> str:
-    return f"{prefix}-{uuid.uuid4().hex[:10]}"
-
-
-def error_of(call, **kwargs) -> tuple[str, int, str]:
-    with pytest.raises(ClientError) as e:
-        call(**kwargs)
-    err = e.value.response["Error"]
-    return err["Code"], e.value.response["ResponseMetadata"]["HTTPStatusCode"], err["Message"]
-
-
-@pytest.fixture
-def iam(cloudlet):
-    return cloudlet.client("iam")
 
 
 def test_role_lifecycle(iam):

@@ -8,26 +8,10 @@ import re
 import uuid
 
 import pytest
-from botocore.exceptions import ClientError
+from harness import error_of, unique
 
 POLICY = json.dumps({"Version": "2012-10-17",
                      "Statement": [{"Effect": "Allow", "Action": "s3:GetObject", "Resource": "*"}]})
-
-
-def unique(prefix: str) -> str:
-    return f"{prefix}-{uuid.uuid4().hex[:10]}"
-
-
-def error_of(call, **kwargs) -> tuple[str, int, str]:
-    with pytest.raises(ClientError) as e:
-        call(**kwargs)
-    err = e.value.response["Error"]
-    return err["Code"], e.value.response["ResponseMetadata"]["HTTPStatusCode"], err["Message"]
-
-
-@pytest.fixture
-def iam(cloudlet):
-    return cloudlet.client("iam")
 
 
 def test_user_lifecycle(iam):

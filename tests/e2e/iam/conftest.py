@@ -1,0 +1,6 @@
+import pytest
+
+
+@pytest.fixture
+def iam(cloudlet):
+    return cloudlet.client("iam")
