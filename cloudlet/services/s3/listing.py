@@ -122,14 +122,7 @@ class ListingOperations:
         contents, prefixes = self._contents(entries, encode, bool(params.get("FetchOwner")))
         result = {"Name": bucket["name"], "Prefix": encode(prefix), "MaxKeys": limit,
                   "KeyCount": len(entries), "IsTruncated": truncated}
-        if contents:
-            result["Contents"] = contents
-        if prefixes:
-            result["CommonPrefixes"] = prefixes
-        if delimiter:
-            result["Delimiter"] = encode(delimiter)
-        if params.get("EncodingType"):
-            result["EncodingType"] = "url"
+        _fill(result, params, encode, delimiter, Contents=contents, CommonPrefixes=prefixes)
         if token is not None:
             result["ContinuationToken"] = token
         if params.get("StartAfter"):
@@ -151,14 +144,7 @@ class ListingOperations:
         contents, prefixes = self._contents(entries, encode, True)
         result = {"Name": bucket["name"], "Prefix": encode(prefix), "Marker": encode(marker),
                   "MaxKeys": limit, "IsTruncated": truncated}
-        if contents:
-            result["Contents"] = contents
-        if prefixes:
-            result["CommonPrefixes"] = prefixes
-        if delimiter:
-            result["Delimiter"] = encode(delimiter)
-        if params.get("EncodingType"):
-            result["EncodingType"] = "url"
+        _fill(result, params, encode, delimiter, Contents=contents, CommonPrefixes=prefixes)
         if truncated and delimiter:
             last = entries[-1]
             result["NextMarker"] = encode(last if isinstance(last, str) else last["key"])
@@ -221,16 +207,8 @@ class ListingOperations:
                     item["ChecksumAlgorithm"] = algorithms
                     item["ChecksumType"] = entry.get("checksum_type", "FULL_OBJECT")
                 versions.append(item)
-        if versions:
-            result["Versions"] = versions
-        if markers:
-            result["DeleteMarkers"] = markers
-        if prefixes:
-            result["CommonPrefixes"] = prefixes
-        if delimiter:
-            result["Delimiter"] = encode(delimiter)
-        if params.get("EncodingType"):
-            result["EncodingType"] = "url"
+        _fill(result, params, encode, delimiter, Versions=versions, DeleteMarkers=markers,
+              CommonPrefixes=prefixes)
         if truncated and entries:
             last = entries[-1]
             if isinstance(last, str):
@@ -239,3 +217,15 @@ class ListingOperations:
                 result["NextKeyMarker"] = encode(last["key"])
                 result["NextVersionIdMarker"] = last["version_id"]
         return result
+
+
+def _fill(result: dict, params: dict, encode, delimiter: str | None, **lists: list) -> None:
+    """The members every listing ends with: its non-empty lists, the delimiter, and the
+    encoding type when the client asked for URL-encoded keys."""
+    for name, items in lists.items():
+        if items:
+            result[name] = items
+    if delimiter:
+        result["Delimiter"] = encode(delimiter)
+    if params.get("EncodingType"):
+        result["EncodingType"] = "url"
