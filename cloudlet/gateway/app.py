@@ -15,7 +15,7 @@ import os
 
 from cloudlet import __version__, clock
 from cloudlet.errors import ServiceError
-from cloudlet.gateway.pipeline import MAX_BODY, BodyStream, EntityTooLarge, Pipeline, RequestTimeout
+from cloudlet.gateway.pipeline import BodyStream, EntityTooLarge, Pipeline, RequestTimeout
 from cloudlet.protocols.base import Headers, HttpRequest, HttpResponse
 from cloudlet.services.sts import oidc
 
@@ -75,7 +75,7 @@ class Gateway:
         )
         if request.path.startswith("/_cloudlet/"):
             if request.method == "POST":
-                request.body = await _read_body(receive, self.body_timeout)
+                request.body = await BodyStream(receive, self.body_timeout).read()
             await _send(send, self.internal(request))
             return
         try:
@@ -84,7 +84,7 @@ class Gateway:
             if _streams(request):
                 request.memo["body_stream"] = BodyStream(receive, self.body_timeout)
             else:
-                request.body = await _read_body(receive, self.body_timeout)
+                request.body = await BodyStream(receive, self.body_timeout).read()
         except ServiceError as error:
             await _send(send, self.pipeline.render_error_for(request, error))
             return
@@ -137,24 +137,6 @@ def _text(raw: bytes) -> str:
         return raw.decode("utf-8")
     except UnicodeDecodeError:
         return raw.decode("latin-1")
-
-
-async def _read_body(receive, timeout: float) -> bytes:
-    chunks, size = [], 0
-    while True:
-        try:
-            message = await asyncio.wait_for(receive(), timeout)
-        except TimeoutError:
-            raise RequestTimeout() from None
-        if message["type"] == "http.disconnect":
-            raise RequestTimeout()
-        chunk = message.get("body", b"")
-        size += len(chunk)
-        if size > MAX_BODY:
-            raise EntityTooLarge()
-        chunks.append(chunk)
-        if not message.get("more_body"):
-            return b"".join(chunks)
 
 
 async def _send(send, response: HttpResponse) -> None:
