@@ -60,25 +60,6 @@ def put_script(directory: Path) -> Path:
     return script
 
 
-def wrk_put(url: str, script: Path) -> dict:
-    os.environ["BENCH_DURATION"] = DURATION
-    return wrk_with_script(url, script)
-
-
-def wrk_with_script(url: str, script: Path) -> dict:
-    import re
-
-    out = subprocess.run(["wrk", "-t", "1", "-c", "16", "-d", DURATION, "--latency", "-s",
-                          str(script), url], capture_output=True, text=True, check=True).stdout
-    figures = {"rps": float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1))}
-    for pct in ("50", "99"):
-        value, unit = re.search(rf"\s{pct}(?:\.000)?%\s+([\d.]+)(us|ms|s)", out).groups()
-        figures[f"p{pct}_ms"] = float(value) * {"us": 1e-3, "ms": 1, "s": 1e3}[unit]
-    errors = re.search(r"Non-2xx or 3xx responses: (\d+)", out)
-    figures["non_2xx"] = int(errors.group(1)) if errors else 0
-    return figures
-
-
 def small_objects(endpoint: str, script: Path) -> dict:
     s3 = client(endpoint)
     bucket = "bench-small"
@@ -90,7 +71,7 @@ def small_objects(endpoint: str, script: Path) -> dict:
                                         ExpiresIn=3600)
     assert requests.put(put_url, data=SMALL).status_code == 200
     assert requests.get(get_url).content == SMALL
-    return {"put": wrk_with_script(put_url, script), "get": wrk(get_url, 16)}
+    return {"put": wrk(put_url, 16, DURATION, script), "get": wrk(get_url, 16, DURATION)}
 
 
 def memory(pid: int) -> tuple[float, float]:
