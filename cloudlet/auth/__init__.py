@@ -14,8 +14,9 @@
 
 and returns the credential, the signing scope, and the body with any aws-chunked
 encoding removed (chunk signatures and checksum trailers verified). Failures are the
-`ServiceError` the target service would answer (`errors.auth_error`). Policy conditions
-of a POST upload are the S3 service's to check (`check_post_policy`).
+`ServiceError` the target service would answer (`errors.auth_error`). A signed POST
+upload's policy (expiration, conditions, fields it covers) is checked here too, once its
+signature holds (`check_post_policy`).
 """
 
 from __future__ import annotations
@@ -30,9 +31,10 @@ from cloudlet import clock
 from cloudlet.auth import checksums, sigv2, sigv4, streaming
 from cloudlet.auth.credentials import Credential, CredentialStore
 from cloudlet.auth.errors import auth_error, family, hex_bytes, s3_error
-from cloudlet.auth.post_policy import PostForm, check_post_policy, decode_policy, parse_form
+from cloudlet.auth.post_policy import PostForm, check_post_policy, decode_policy, form_of
 from cloudlet.errors import ServiceError
 from cloudlet.protocols.base import HttpRequest
+from cloudlet.protocols.hosts import bucket_from_host
 
 __all__ = [
     "Authenticated", "Credential", "CredentialStore", "PostForm", "authenticate",
@@ -518,13 +520,15 @@ def _sigv2_query(
 # -- POST policy (S3) -------------------------------------------------------------------
 
 def _post_policy(request: HttpRequest, store: CredentialStore, now: datetime) -> Authenticated:
-    form = parse_form(request.body, request.headers.get("content-type") or "")
+    form = form_of(request)
     policy = form.get("policy")
     if policy is None:
         return Authenticated(None, None, None, "anonymous", request.body, post_form=form)
     token = form.get("x-amz-security-token")
     if form.get("x-amz-signature") is not None:
-        return _post_policy_v4(request, store, now, form, policy, token)
+        result = _post_policy_v4(request, store, now, form, policy, token)
+        _check_policy(request, form, policy)
+        return result
     access_key, provided = form.get("AWSAccessKeyId"), form.get("signature")
     if not access_key or provided is None:
         raise s3_error(
@@ -536,7 +540,18 @@ def _post_policy(request: HttpRequest, store: CredentialStore, now: datetime) ->
     credential = _credential(store, "s3", access_key, token, now)
     if not sigv2.matches(sigv2.signature(credential.secret_access_key, policy), provided):
         raise _mismatch("s3", access_key, provided, policy, None)
+    _check_policy(request, form, policy)
     return Authenticated(credential, None, "s3", "post-policy", request.body, post_form=form)
+
+
+def _check_policy(request: HttpRequest, form: PostForm, policy: str) -> None:
+    """A signed policy's expiration (by the service clock) and conditions, against the
+    form and the bucket the POST addresses."""
+    bucket = bucket_from_host(request.host)
+    if bucket is None:
+        bucket = unquote(request.path.lstrip("/").split("/", 1)[0])
+    check_post_policy(decode_policy(policy), form.fields, len(form.content),
+                      bucket=bucket or None, now=clock.now())
 
 
 def _post_policy_v4(

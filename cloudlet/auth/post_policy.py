@@ -5,7 +5,8 @@ document) is signed either with SigV2 (`AWSAccessKeyId`, `signature`: HMAC-SHA1 
 base64 policy) or SigV4 (`x-amz-algorithm`, `x-amz-credential`, `x-amz-date`,
 `x-amz-signature`: HMAC-SHA256 of the base64 policy with the scope's signing key);
 `authenticate` in the package checks that signature. `check_post_policy` evaluates the
-policy's expiration and conditions against the form; the S3 service calls it.
+policy's expiration and conditions against the form; `authenticate` calls it once the
+signature holds. The form itself is parsed in `cloudlet.protocols.postform`.
 """
 
 from __future__ import annotations
@@ -13,93 +14,19 @@ from __future__ import annotations
 import base64
 import binascii
 import json
-from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
 from cloudlet.errors import ServiceError
+from cloudlet.protocols.postform import PostForm, form_of, parse_form
+
+__all__ = ["PostForm", "check_post_policy", "decode_policy", "form_of", "parse_form"]
 
 # Form fields a policy need not mention.
 EXEMPT = frozenset({"x-amz-signature", "file", "policy", "awsaccesskeyid", "signature"})
 
 
-@dataclass
-class PostForm:
-    fields: dict[str, str] = field(default_factory=dict)  # names as sent
-    file_name: str | None = None
-    file_content_type: str | None = None
-    content: bytes = b""
-
-    def get(self, name: str) -> str | None:
-        lower = name.lower()
-        for key, value in self.fields.items():
-            if key.lower() == lower:
-                return value
-        return None
-
-
 def invalid_policy(message: str) -> ServiceError:
     return ServiceError(f"Invalid according to Policy: {message}", code="AccessDenied", status=403)
-
-
-def malformed_form(message: str = "The body of your POST request is not well-formed multipart/form-data.") -> ServiceError:
-    return ServiceError(message, code="MalformedPOSTRequest", status=400)
-
-
-def boundary_of(content_type: str) -> bytes | None:
-    for param in content_type.split(";")[1:]:
-        key, _, value = param.strip().partition("=")
-        if key.lower() == "boundary" and value:
-            return value.strip('"').encode("latin-1")
-    return None
-
-
-def _disposition(headers: dict[str, str]) -> dict[str, str]:
-    params = {}
-    for item in headers.get("content-disposition", "").split(";")[1:]:
-        key, _, value = item.strip().partition("=")
-        params[key.lower()] = value.strip().strip('"')
-    return params
-
-
-def _part(raw: bytes) -> tuple[dict[str, str], bytes]:
-    head, sep, body = raw.partition(b"\r\n\r\n")
-    if not sep:
-        raise malformed_form()
-    headers = {}
-    for line in head.decode("utf-8", "replace").split("\r\n"):
-        name, colon, value = line.partition(":")
-        if colon:
-            headers[name.strip().lower()] = value.strip()
-    return headers, body
-
-
-def parse_form(body: bytes, content_type: str) -> PostForm:
-    """Split a multipart/form-data body; fields after the file are ignored, as S3 does."""
-    boundary = boundary_of(content_type)
-    if not boundary:
-        raise malformed_form()
-    delimiter = b"--" + boundary
-    form = PostForm()
-    chunks = body.split(delimiter)
-    if len(chunks) < 3:
-        raise malformed_form()
-    for raw in chunks[1:]:
-        if raw.startswith(b"--"):
-            return form
-        if not raw.startswith(b"\r\n") or not raw.endswith(b"\r\n"):
-            raise malformed_form()
-        headers, content = _part(raw[2:-2])
-        params = _disposition(headers)
-        name = params.get("name")
-        if name is None:
-            raise malformed_form()
-        if name.lower() == "file":
-            form.file_name = params.get("filename")
-            form.file_content_type = headers.get("content-type")
-            form.content = content
-            return form
-        form.fields[name] = content.decode("utf-8", "replace")
-    raise malformed_form()
 
 
 def decode_policy(policy_b64: str) -> dict:

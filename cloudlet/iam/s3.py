@@ -113,6 +113,7 @@ TABLE: dict[str, tuple[str, str]] = {
     "PutBucketVersioning": ("PutBucketVersioning", BUCKET),
     "PutBucketWebsite": ("PutBucketWebsite", BUCKET),
     "PutObject": ("PutObject", OBJECT),
+    "PostObject": ("PutObject", OBJECT),  # a browser upload (the S3 codec's synthetic operation)
     "PutObjectAcl": ("PutObjectAcl+Version", OBJECT),
     "PutObjectAnnotation": ("PutObjectAnnotation+Version", OBJECT),
     "PutObjectLegalHold": ("PutObjectLegalHold", OBJECT),
@@ -192,7 +193,7 @@ def s3_declaration(operation: str) -> Declaration | None:
         resource = (arn(params.get("Bucket"), params.get("Key", "")) if kind == OBJECT
                     else arn(params.get("Bucket")) if kind == BUCKET else "*")
         checks = [Check(chosen, resource, keys(params))]
-        if operation == "PutObject":
+        if operation in ("PutObject", "PostObject"):
             if any(params.get(m) for m in _ACL_GRANTS):
                 checks.append(Check("s3:PutObjectAcl", resource, keys(params)))
             if params.get("Tagging"):

@@ -353,6 +353,15 @@ class ObjectOperations:
                                      params.get("IfNoneMatch"))
         return {**self._write_result(bucket, record), **checksum_result(record)}
 
+    def post_object(self, ctx: RequestContext, params: dict) -> dict:
+        """A browser upload (the S3 codec's synthetic PostObject: PutObject's parameters read
+        from the form, its policy already checked by the auth step), stored as PutObject
+        stores. `PostUpload` (how to answer) goes back to the codec with bucket and key."""
+        put = {k: v for k, v in params.items() if k != "PostUpload"}
+        result = self.put_object(ctx, put)
+        return {**result, "Bucket": params["Bucket"], "Key": params["Key"],
+                "PostUpload": params.get("PostUpload") or {}}
+
     def _read_version(self, ctx: RequestContext, params: dict, action: str) -> tuple[dict, dict]:
         key = params["Key"]
         bucket = self.bucket(ctx, params["Bucket"], action, key)

@@ -1,0 +1,189 @@
+"""Browser-based uploads: boto3's generate_presigned_post, then a plain multipart POST."""
+
+import uuid
+import xml.etree.ElementTree as ET
+from urllib.parse import parse_qs, urlsplit
+
+import pytest
+import requests
+from botocore.config import Config
+
+
+@pytest.fixture(scope="module")
+def bucket(cloudlet):
+    name = f"post-{uuid.uuid4().hex[:16]}"
+    cloudlet.client("s3").create_bucket(Bucket=name)
+    return name
+
+
+def client(cloudlet, version: str = "s3v4"):
+    return cloudlet.client("s3", config=Config(signature_version=version,
+                                               retries={"max_attempts": 1}))
+
+
+def error_code(response) -> str:
+    return ET.fromstring(response.content).findtext("Code")
+
+
+@pytest.mark.parametrize("version", ["s3v4", "s3"])
+def test_post_upload_stores_the_object_with_its_type_and_metadata(cloudlet, bucket, version):
+    s3 = client(cloudlet, version)
+    key = f"form/{version}/{uuid.uuid4().hex}.txt"
+    fields = {"Content-Type": "text/plain", "x-amz-meta-color": "blue",
+              "Cache-Control": "max-age=60"}
+    post = s3.generate_presigned_post(
+        bucket, key, Fields=fields,
+        Conditions=[{"Content-Type": "text/plain"}, {"x-amz-meta-color": "blue"},
+                    {"Cache-Control": "max-age=60"}, ["content-length-range", 1, 1024]],
+        ExpiresIn=300)
+    response = requests.post(post["url"], data=post["fields"],
+                             files={"file": ("hello.txt", b"hello from a form")})
+    assert response.status_code == 204, response.text
+    assert response.content == b""
+    got = s3.get_object(Bucket=bucket, Key=key)
+    assert got["Body"].read() == b"hello from a form"
+    assert got["ContentType"] == "text/plain"
+    assert got["CacheControl"] == "max-age=60"
+    assert got["Metadata"] == {"color": "blue"}
+    assert response.headers["ETag"] == got["ETag"]
+    assert response.headers["Location"].endswith(f"/{bucket}/{key}")
+
+
+def test_filename_is_substituted_into_the_key(cloudlet, bucket):
+    s3 = client(cloudlet)
+    post = s3.generate_presigned_post(bucket, "uploads/${filename}", ExpiresIn=300)
+    response = requests.post(post["url"], data=post["fields"],
+                             files={"file": ("photo.jpg", b"\xff\xd8 jpeg")})
+    assert response.status_code == 204, response.text
+    got = s3.get_object(Bucket=bucket, Key="uploads/photo.jpg")
+    assert got["Body"].read() == b"\xff\xd8 jpeg"
+    assert got["ContentType"] == "binary/octet-stream"
+
+
+def test_success_action_status_201_answers_post_response_xml(cloudlet, bucket):
+    s3 = client(cloudlet)
+    key = f"created/{uuid.uuid4().hex}"
+    post = s3.generate_presigned_post(bucket, key, Fields={"success_action_status": "201"},
+                                      Conditions=[{"success_action_status": "201"}],
+                                      ExpiresIn=300)
+    response = requests.post(post["url"], data=post["fields"], files={"file": b"created"})
+    assert response.status_code == 201, response.text
+    root = ET.fromstring(response.content)
+    assert root.tag == "PostResponse"
+    etag = s3.head_object(Bucket=bucket, Key=key)["ETag"]
+    assert root.findtext("Bucket") == bucket
+    assert root.findtext("Key") == key
+    assert root.findtext("ETag") == etag
+    assert root.findtext("Location").endswith(f"/{bucket}/{key}")
+
+
+def test_success_action_status_200_and_redirect(cloudlet, bucket):
+    s3 = client(cloudlet)
+    post = s3.generate_presigned_post(bucket, "ok", Fields={"success_action_status": "200"},
+                                      Conditions=[{"success_action_status": "200"}])
+    response = requests.post(post["url"], data=post["fields"], files={"file": b"ok"})
+    assert (response.status_code, response.content) == (200, b"")
+    target = "http://example.invalid/done?from=form"
+    post = s3.generate_presigned_post(bucket, "redirected",
+                                      Fields={"success_action_redirect": target},
+                                      Conditions=[{"success_action_redirect": target}])
+    response = requests.post(post["url"], data=post["fields"], files={"file": b"moved"},
+                             allow_redirects=False)
+    assert response.status_code == 303, response.text
+    location = urlsplit(response.headers["Location"])
+    assert location.netloc == "example.invalid"
+    query = parse_qs(location.query)
+    assert query["from"] == ["form"]
+    assert query["bucket"] == [bucket]
+    assert query["key"] == ["redirected"]
+    assert query["etag"] == [s3.head_object(Bucket=bucket, Key="redirected")["ETag"]]
+
+
+def test_tagging_and_storage_class_fields(cloudlet, bucket):
+    s3 = client(cloudlet)
+    tagging = ("<Tagging><TagSet><Tag><Key>team</Key><Value>web</Value></Tag>"
+               "</TagSet></Tagging>")
+    fields = {"tagging": tagging, "x-amz-storage-class": "STANDARD_IA"}
+    post = s3.generate_presigned_post(bucket, "tagged", Fields=fields,
+                                      Conditions=[{k: v} for k, v in fields.items()])
+    response = requests.post(post["url"], data=post["fields"], files={"file": b"t"})
+    assert response.status_code == 204, response.text
+    assert s3.get_object_tagging(Bucket=bucket, Key="tagged")["TagSet"] == [
+        {"Key": "team", "Value": "web"}]
+    assert s3.head_object(Bucket=bucket, Key="tagged")["StorageClass"] == "STANDARD_IA"
+
+
+def test_content_length_range_is_enforced(cloudlet, bucket):
+    s3 = client(cloudlet)
+    post = s3.generate_presigned_post(bucket, "bounded",
+                                      Conditions=[["content-length-range", 2, 8]])
+    response = requests.post(post["url"], data=post["fields"], files={"file": b"x" * 9})
+    assert response.status_code == 400
+    assert error_code(response) == "EntityTooLarge"
+    response = requests.post(post["url"], data=post["fields"], files={"file": b"x"})
+    assert response.status_code == 400
+    assert error_code(response) == "EntityTooSmall"
+    with pytest.raises(s3.exceptions.ClientError):
+        s3.head_object(Bucket=bucket, Key="bounded")
+
+
+@pytest.mark.parametrize("version", ["s3v4", "s3"])
+def test_tampered_signature_is_refused(cloudlet, bucket, version):
+    s3 = client(cloudlet, version)
+    post = s3.generate_presigned_post(bucket, "tampered")
+    fields = dict(post["fields"])
+    name = "x-amz-signature" if version == "s3v4" else "signature"
+    fields[name] = ("0" * 64) if version == "s3v4" else "AAAAAAAAAAAAAAAAAAAAAAAAAAA="
+    response = requests.post(post["url"], data=fields, files={"file": b"evil"})
+    assert response.status_code == 403
+    assert error_code(response) == "SignatureDoesNotMatch"
+
+
+def test_expired_policy_is_refused(cloudlet, bucket):
+    s3 = client(cloudlet)
+    post = s3.generate_presigned_post(bucket, "late", ExpiresIn=-60)
+    response = requests.post(post["url"], data=post["fields"], files={"file": b"late"})
+    assert response.status_code == 403
+    root = ET.fromstring(response.content)
+    assert root.findtext("Code") == "AccessDenied"
+    assert root.findtext("Message") == "Invalid according to Policy: Policy expired."
+
+
+def test_fields_outside_the_policy_are_refused(cloudlet, bucket):
+    s3 = client(cloudlet)
+    post = s3.generate_presigned_post(bucket, "strict")
+    data = {**post["fields"], "x-amz-meta-sneaky": "yes"}
+    response = requests.post(post["url"], data=data, files={"file": b"s"})
+    assert response.status_code == 403
+    root = ET.fromstring(response.content)
+    assert root.findtext("Code") == "AccessDenied"
+    assert root.findtext("Message") == ("Invalid according to Policy: Extra input fields: "
+                                        "x-amz-meta-sneaky")
+    changed = {**post["fields"], "key": "elsewhere"}
+    response = requests.post(post["url"], data=changed, files={"file": b"s"})
+    assert response.status_code == 403
+    assert "Policy Condition failed" in ET.fromstring(response.content).findtext("Message")
+    with pytest.raises(s3.exceptions.ClientError):
+        s3.head_object(Bucket=bucket, Key="elsewhere")
+
+
+def test_post_without_a_file_is_refused(cloudlet, bucket):
+    s3 = client(cloudlet)
+    post = s3.generate_presigned_post(bucket, "nofile")
+    response = requests.post(post["url"], data=post["fields"],
+                             files={"x-ignore-note": (None, "no file here")})
+    assert response.status_code == 400, response.text
+    assert error_code(response) == "InvalidArgument"
+    assert "exactly one file" in ET.fromstring(response.content).findtext("Message")
+
+
+def test_virtual_hosted_post(cloudlet, bucket):
+    s3 = client(cloudlet)
+    post = s3.generate_presigned_post(bucket, "virtual/${filename}")
+    port = urlsplit(cloudlet.endpoint).port
+    response = requests.post(f"{cloudlet.endpoint}/", data=post["fields"],
+                             files={"file": ("v.bin", b"virtual")},
+                             headers={"Host": f"{bucket}.s3.localhost:{port}"})
+    assert response.status_code == 204, response.text
+    assert response.headers["Location"] == f"http://{bucket}.s3.localhost:{port}/virtual/v.bin"
+    assert s3.get_object(Bucket=bucket, Key="virtual/v.bin")["Body"].read() == b"virtual"
