@@ -44,7 +44,7 @@ def path_style(request: HttpRequest) -> HttpRequest:
 POST_FIELDS = {
     "acl": "ACL", "cache-control": "CacheControl", "content-type": "ContentType",
     "content-disposition": "ContentDisposition", "content-encoding": "ContentEncoding",
-    "content-language": "ContentLanguage", "expires": "Expires",
+    "content-language": "ContentLanguage", "content-md5": "ContentMD5", "expires": "Expires",
     "x-amz-storage-class": "StorageClass",
     "x-amz-website-redirect-location": "WebsiteRedirectLocation",
     "x-amz-server-side-encryption": "ServerSideEncryption",
@@ -98,13 +98,14 @@ def post_params(request: HttpRequest, form: PostForm, operation: OperationModel)
                                "specified, please check the order of the fields.", "key")
     if not form.has_file:
         raise invalid_argument("POST requires exactly one file upload per request.", "file", "0")
-    if "${filename}" in key:
-        name = (form.file_name or "").replace("\\", "/").rsplit("/", 1)[-1]
-        key = key.replace("${filename}", name)
+    # `${filename}` in any field is the file's name, after its last slash or backslash.
+    filename = (form.file_name or "").replace("\\", "/").rsplit("/", 1)[-1]
+    key = key.replace("${filename}", filename)
     params: dict = {"Bucket": bucket, "Key": key, "Body": form.content}
     metadata = {}
     for name, value in form.fields.items():
         lower = name.lower()
+        value = value.replace("${filename}", filename)
         if lower in POST_FIELDS:
             params[POST_FIELDS[lower]] = value
         elif lower.startswith("x-amz-meta-"):

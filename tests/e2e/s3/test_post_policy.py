@@ -1,5 +1,8 @@
 """Browser-based uploads: boto3's generate_presigned_post, then a plain multipart POST."""
 
+import base64
+import hashlib
+import json
 import uuid
 import xml.etree.ElementTree as ET
 from urllib.parse import parse_qs, urlsplit
@@ -187,3 +190,52 @@ def test_virtual_hosted_post(cloudlet, bucket):
     assert response.status_code == 204, response.text
     assert response.headers["Location"] == f"http://{bucket}.s3.localhost:{port}/virtual/v.bin"
     assert s3.get_object(Bucket=bucket, Key="virtual/v.bin")["Body"].read() == b"virtual"
+
+
+def test_filename_in_other_fields_and_a_windows_path(cloudlet, bucket):
+    s3 = client(cloudlet)
+    fields = {"x-amz-meta-original": "${filename}"}
+    post = s3.generate_presigned_post(bucket, "named/${filename}", Fields=fields,
+                                      Conditions=[{"x-amz-meta-original": "${filename}"}])
+    response = requests.post(post["url"], data=post["fields"],
+                             files={"file": ("C:\\Users\\me\\report.csv", b"a,b")})
+    assert response.status_code == 204, response.text
+    head = s3.head_object(Bucket=bucket, Key="named/report.csv")
+    assert head["Metadata"] == {"original": "report.csv"}
+
+
+def test_content_md5_field_is_checked(cloudlet, bucket):
+    s3 = client(cloudlet)
+    wrong = base64.b64encode(hashlib.md5(b"other").digest()).decode()
+    post = s3.generate_presigned_post(bucket, "digest", Fields={"Content-MD5": wrong},
+                                      Conditions=[{"Content-MD5": wrong}])
+    response = requests.post(post["url"], data=post["fields"], files={"file": b"payload"})
+    assert response.status_code == 400
+    assert error_code(response) == "BadDigest"
+    with pytest.raises(s3.exceptions.ClientError):
+        s3.head_object(Bucket=bucket, Key="digest")
+
+
+def test_iam_user_needs_put_object_to_post(cloudlet, bucket):
+    iam = cloudlet.client("iam")
+    name = f"poster-{uuid.uuid4().hex[:10]}"
+    iam.create_user(UserName=name)
+    iam.put_user_policy(UserName=name, PolicyName="uploads", PolicyDocument=json.dumps({
+        "Version": "2012-10-17", "Statement": [{
+            "Effect": "Allow", "Action": "s3:PutObject",
+            "Resource": f"arn:aws:s3:::{bucket}/allowed/*"}]}))
+    key = iam.create_access_key(UserName=name)["AccessKey"]
+    s3 = cloudlet.client("s3", aws_access_key_id=key["AccessKeyId"],
+                         aws_secret_access_key=key["SecretAccessKey"],
+                         config=Config(retries={"max_attempts": 1}))
+    post = s3.generate_presigned_post(bucket, "allowed/by-user")
+    response = requests.post(post["url"], data=post["fields"], files={"file": b"mine"})
+    assert response.status_code == 204, response.text
+    post = s3.generate_presigned_post(bucket, "elsewhere/by-user")
+    response = requests.post(post["url"], data=post["fields"], files={"file": b"mine"})
+    assert response.status_code == 403
+    assert error_code(response) == "AccessDenied"
+    root = client(cloudlet)
+    assert root.get_object(Bucket=bucket, Key="allowed/by-user")["Body"].read() == b"mine"
+    with pytest.raises(root.exceptions.ClientError):
+        root.head_object(Bucket=bucket, Key="elsewhere/by-user")
