@@ -239,3 +239,12 @@ def test_iam_user_needs_put_object_to_post(cloudlet, bucket):
     assert root.get_object(Bucket=bucket, Key="allowed/by-user")["Body"].read() == b"mine"
     with pytest.raises(root.exceptions.ClientError):
         root.head_object(Bucket=bucket, Key="elsewhere/by-user")
+
+
+def test_unsigned_post_to_a_private_bucket_is_denied(cloudlet, bucket):
+    url = f"{cloudlet.endpoint}/{bucket}"
+    response = requests.post(url, data={"key": "anonymous"}, files={"file": b"who?"})
+    assert response.status_code == 403, response.text
+    assert error_code(response) == "AccessDenied"
+    with pytest.raises(client(cloudlet).exceptions.ClientError):
+        client(cloudlet).head_object(Bucket=bucket, Key="anonymous")
