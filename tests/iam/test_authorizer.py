@@ -30,6 +30,10 @@ class FakeIam:
     def __init__(self):
         self.identity = [("p", allow("iam:ListUsers"))]
         self.reads = 0
+        self.key_uses = []
+
+    def record_key_use(self, access_key_id, service, region):
+        self.key_uses.append((access_key_id, service, region))
 
     def principal_policies(self, account, arn):
         self.reads += 1
@@ -110,3 +114,12 @@ def test_nothing_is_cached_in_the_quiet_window_after_a_write():
     for _ in range(3):
         run(authorizer, exchange("iam", "ListUsers", ALICE))
     assert iam.reads == 3  # each read again: the write may not have committed yet
+
+
+def test_a_users_key_use_is_recorded_once_per_interval():
+    iam = FakeIam()
+    authorizer = Authorizer({"iam": iam})
+    for _ in range(3):
+        run(authorizer, exchange("iam", "ListUsers", ALICE))
+    run(authorizer, exchange("iam", "ListUsers", ROOT))
+    assert iam.key_uses == [("AKIAALICE", "iam", "us-east-1")]
