@@ -87,6 +87,11 @@ def check_tags(existing: int, tags: list[dict]) -> None:
         raise LimitExceeded(f"The number of tags has reached the maximum limit of {MAX_TAGS}.")
 
 
+# The model's patterns for IAM names and paths (validate.py does not read `pattern`).
+NAME_PATTERN = r"[\w+=,.@-]+"
+PATH_PATTERN = r"(\u002F)|(\u002F[\u0021-\u007E]+\u002F)"
+
+
 def check_pattern(member: str, value: str, pattern: str) -> None:
     if value is not None and not re.fullmatch(pattern, value):
         name = member[:1].lower() + member[1:]
@@ -234,9 +239,9 @@ class IdentityOperations(IamBase):
 
     def create_user(self, ctx: RequestContext, params: dict) -> dict:
         account, name = ctx.account_id, params["UserName"]
-        check_pattern("UserName", name, r"[\w+=,.@-]+")
+        check_pattern("UserName", name, NAME_PATTERN)
         path = params.get("Path") or "/"
-        check_pattern("Path", path, r"(\u002F)|(\u002F[\u0021-\u007E]+\u002F)")
+        check_pattern("Path", path, PATH_PATTERN)
         tags = params.get("Tags") or []
         check_tags(0, tags)
         boundary = params.get("PermissionsBoundary")
@@ -270,8 +275,8 @@ class IdentityOperations(IamBase):
         row = self._user(account, name)
         new_name = params.get("NewUserName") or row["name"]
         new_path = params.get("NewPath") or row["path"]
-        check_pattern("NewUserName", new_name, r"[\w+=,.@-]+")
-        check_pattern("NewPath", new_path, r"(\u002F)|(\u002F[\u0021-\u007E]+\u002F)")
+        check_pattern("NewUserName", new_name, NAME_PATTERN)
+        check_pattern("NewPath", new_path, PATH_PATTERN)
         if new_name.lower() != row["name"].lower() and self.iam.entity("user", account, new_name):
             raise EntityAlreadyExists(f"User with name {new_name} already exists.")
         with self.iam.transaction() as conn:
@@ -331,9 +336,9 @@ class IdentityOperations(IamBase):
 
     def create_group(self, ctx: RequestContext, params: dict) -> dict:
         account, name = ctx.account_id, params["GroupName"]
-        check_pattern("GroupName", name, r"[\w+=,.@-]+")
+        check_pattern("GroupName", name, NAME_PATTERN)
         path = params.get("Path") or "/"
-        check_pattern("Path", path, r"(\u002F)|(\u002F[\u0021-\u007E]+\u002F)")
+        check_pattern("Path", path, PATH_PATTERN)
         row = {"account": account, "name": name, "id": self._unique_id("AGPA"), "path": path,
                "created": now()}
         with self.iam.transaction() as conn:
@@ -354,8 +359,8 @@ class IdentityOperations(IamBase):
         row = self._group(account, params["GroupName"])
         new_name = params.get("NewGroupName") or row["name"]
         new_path = params.get("NewPath") or row["path"]
-        check_pattern("NewGroupName", new_name, r"[\w+=,.@-]+")
-        check_pattern("NewPath", new_path, r"(\u002F)|(\u002F[\u0021-\u007E]+\u002F)")
+        check_pattern("NewGroupName", new_name, NAME_PATTERN)
+        check_pattern("NewPath", new_path, PATH_PATTERN)
         if new_name.lower() != row["name"].lower() and self.iam.entity("group", account, new_name):
             raise EntityAlreadyExists(f"Group with name {new_name} already exists.")
         with self.iam.transaction() as conn:
@@ -415,9 +420,9 @@ class IdentityOperations(IamBase):
 
     def create_role(self, ctx: RequestContext, params: dict) -> dict:
         account, name = ctx.account_id, params["RoleName"]
-        check_pattern("RoleName", name, r"[\w+=,.@-]+")
+        check_pattern("RoleName", name, NAME_PATTERN)
         path = params.get("Path") or "/"
-        check_pattern("Path", path, r"(\u002F)|(\u002F[\u0021-\u007E]+\u002F)")
+        check_pattern("Path", path, PATH_PATTERN)
         trust = params["AssumeRolePolicyDocument"]
         self._check_trust_policy(trust)
         tags = params.get("Tags") or []
@@ -503,9 +508,9 @@ class IdentityOperations(IamBase):
 
     def create_instance_profile(self, ctx: RequestContext, params: dict) -> dict:
         account, name = ctx.account_id, params["InstanceProfileName"]
-        check_pattern("InstanceProfileName", name, r"[\w+=,.@-]+")
+        check_pattern("InstanceProfileName", name, NAME_PATTERN)
         path = params.get("Path") or "/"
-        check_pattern("Path", path, r"(\u002F)|(\u002F[\u0021-\u007E]+\u002F)")
+        check_pattern("Path", path, PATH_PATTERN)
         tags = params.get("Tags") or []
         check_tags(0, tags)
         row = {"account": account, "name": name, "id": self._unique_id("AIPA"), "path": path,

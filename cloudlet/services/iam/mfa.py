@@ -22,6 +22,8 @@ from cloudlet.services.iam.errors import (
     NoSuchEntity,
 )
 from cloudlet.services.iam.identities import (
+    NAME_PATTERN,
+    PATH_PATTERN,
     IamBase,
     check_pattern,
     check_tags,
@@ -81,9 +83,9 @@ class MfaOperations(IamBase):
 
     def create_virtual_mfa_device(self, ctx: RequestContext, params: dict) -> dict:
         account, name = ctx.account_id, params["VirtualMFADeviceName"]
-        check_pattern("VirtualMFADeviceName", name, r"[\w+=,.@-]+")
+        check_pattern("VirtualMFADeviceName", name, NAME_PATTERN)
         path = params.get("Path") or "/"
-        check_pattern("Path", path, r"(\u002F)|(\u002F[\u0021-\u007E]+\u002F)")
+        check_pattern("Path", path, PATH_PATTERN)
         tags = params.get("Tags") or []
         check_tags(0, tags)
         serial = f"arn:aws:iam::{account}:mfa{path}{name}"

@@ -20,6 +20,7 @@ from cloudlet.services.iam.errors import (
 )
 from cloudlet.services.iam.identities import (
     GROUPS_PER_USER,
+    NAME_PATTERN,
     IamBase,
     check_pattern,
     check_tags,
@@ -104,7 +105,7 @@ class PolicyOperations(IamBase):
 
     def create_policy(self, ctx: RequestContext, params: dict) -> dict:
         account, name = ctx.account_id, params["PolicyName"]
-        check_pattern("PolicyName", name, r"[\w+=,.@-]+")
+        check_pattern("PolicyName", name, NAME_PATTERN)
         path = params.get("Path") or "/"
         check_pattern("Path", path, r"((/[A-Za-z0-9\.,\+@=_-]+)*)/")
         text = params["PolicyDocument"]
@@ -383,7 +384,7 @@ class PolicyOperations(IamBase):
         account = ctx.account_id
         name = self._changeable_name(ctx, kind, params)
         policy_name, text = params["PolicyName"], params["PolicyDocument"]
-        check_pattern("PolicyName", policy_name, r"[\w+=,.@-]+")
+        check_pattern("PolicyName", policy_name, NAME_PATTERN)
         policy_document.validate_identity_policy(text)
         others = [r["document"] for r in self.iam.inline_policies(account, kind, name)
                   if r["name"].lower() != policy_name.lower()]

@@ -10,7 +10,7 @@ import uuid
 
 from cloudlet.services.base import RequestContext
 from cloudlet.services.iam.errors import InvalidInput, NoSuchEntity
-from cloudlet.services.iam.identities import IamBase, check_pattern, now
+from cloudlet.services.iam.identities import NAME_PATTERN, IamBase, check_pattern, now
 from cloudlet.services.iam.store import IamStore
 
 # service principal -> (role name, AWS-managed policy under aws-service-role/, custom suffix?)
@@ -49,7 +49,7 @@ class ServiceLinkedRoleOperations(IamBase):
         if suffix:
             if not suffix_allowed:
                 raise InvalidInput(f"Custom suffix is not allowed for {service}")
-            check_pattern("CustomSuffix", suffix, r"[\w+=,.@-]+")
+            check_pattern("CustomSuffix", suffix, NAME_PATTERN)
             name = f"{name}_{suffix}"
         if self.iam.entity("role", account, name) is not None:
             raise InvalidInput(f"Service role name {name} has been taken in this account, "
