@@ -91,12 +91,8 @@ def parse(text: str) -> PolicyDocument:
     if not isinstance(raw, dict):
         raise malformed(SYNTAX)
     _known_fields(raw, DOCUMENT_FIELDS)
-    version = raw.get("Version")
-    if version is not None and not isinstance(version, str):
-        raise malformed(SYNTAX)
-    policy_id = raw.get("Id")
-    if policy_id is not None and not isinstance(policy_id, str):
-        raise malformed(SYNTAX)
+    version = _optional_text(raw, "Version")
+    policy_id = _optional_text(raw, "Id")
     if "Statement" not in raw:
         raise malformed(SYNTAX)
     body = raw["Statement"]
@@ -173,14 +169,18 @@ def _condition(value) -> dict[str, dict[str, tuple[str, ...]]]:
     return out
 
 
+def _optional_text(raw: dict, name: str) -> str | None:
+    """A field that, when present, must be a string: anything else is a syntax error."""
+    value = raw.get(name)
+    if value is not None and not isinstance(value, str):
+        raise malformed(SYNTAX)
+    return value
+
+
 def _statement(raw: dict, index: int, start: Position, end: Position) -> Statement:
     _known_fields(raw, STATEMENT_FIELDS)
-    sid = raw.get("Sid")
-    if sid is not None and not isinstance(sid, str):
-        raise malformed(SYNTAX)
-    effect = raw.get("Effect")
-    if effect is not None and not isinstance(effect, str):
-        raise malformed(SYNTAX)
+    sid = _optional_text(raw, "Sid")
+    effect = _optional_text(raw, "Effect")
 
     def opt(name, convert):
         return convert(raw[name]) if name in raw else None
