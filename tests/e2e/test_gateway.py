@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 import requests
 from botocore.exceptions import ClientError
+from harness import send_signed
 
 # One cheap read-only call per service; each must reach its service's codec and come back
 # as a modeled answer (a result, or a modeled NotImplemented error naming the operation).
@@ -53,17 +54,8 @@ def test_response_has_request_id_and_date(cloudlet):
 
 
 def test_unknown_action_is_modeled_error(cloudlet):
-    import botocore.auth
-    from botocore.awsrequest import AWSRequest
-    from botocore.credentials import Credentials
-
-    request = AWSRequest(method="POST", url=cloudlet.endpoint + "/",
-                         data="Action=NoSuchThing&Version=2011-06-15",
-                         headers={"Content-Type": "application/x-www-form-urlencoded"})
-    botocore.auth.SigV4Auth(Credentials("test", "test"), "sts", "us-east-1").add_auth(request)
-    prepared = request.prepare()
-    reply = requests.post(prepared.url, data=prepared.body, headers=dict(prepared.headers),
-                          timeout=10)
+    reply = send_signed(cloudlet.endpoint, "sts", "Action=NoSuchThing&Version=2011-06-15",
+                        {"Content-Type": "application/x-www-form-urlencoded"})
     assert reply.status_code == 400
     assert b"<Code>InvalidAction</Code>" in reply.content
     assert b"<RequestId>" in reply.content
@@ -76,15 +68,7 @@ def test_unknown_cloudlet_path_is_404_json(cloudlet):
 
 
 def _signed_raw(cloudlet, path: str, body: bytes, headers: dict) -> requests.Response:
-    import botocore.auth
-    from botocore.awsrequest import AWSRequest
-    from botocore.credentials import Credentials
-
-    request = AWSRequest(method="POST", url=cloudlet.endpoint + path, data=body, headers=headers)
-    botocore.auth.SigV4Auth(Credentials("test", "test"), "monitoring", "us-east-1").add_auth(request)
-    prepared = request.prepare()
-    return requests.post(prepared.url, data=prepared.body, headers=dict(prepared.headers),
-                         timeout=10)
+    return send_signed(cloudlet.endpoint, "monitoring", body, headers, path=path)
 
 
 def test_cloudwatch_answers_in_each_of_its_three_protocols(cloudlet):

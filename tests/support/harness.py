@@ -39,6 +39,30 @@ def error_of(call, **kwargs) -> tuple[str, int, str]:
     return err["Code"], e.value.response["ResponseMetadata"]["HTTPStatusCode"], err["Message"]
 
 
+def send_signed(endpoint: str, signing_name: str, body: bytes | str, headers: dict,
+                path: str = "/", when=None):
+    """POST a raw request signed by botocore's SigV4 signer (credentials test/test), for
+    what no client method sends: an unknown action, another protocol, a skewed clock
+    (`when`, a naive UTC datetime)."""
+    import unittest.mock
+
+    import botocore.auth
+    import requests
+    from botocore.awsrequest import AWSRequest
+    from botocore.credentials import Credentials
+
+    request = AWSRequest(method="POST", url=endpoint + path, data=body, headers=headers)
+    signer = botocore.auth.SigV4Auth(Credentials("test", "test"), signing_name, "us-east-1")
+    if when is None:
+        signer.add_auth(request)
+    else:
+        with unittest.mock.patch("botocore.auth.get_current_datetime", return_value=when):
+            signer.add_auth(request)
+    prepared = request.prepare()
+    return requests.post(prepared.url, data=prepared.body, headers=dict(prepared.headers),
+                         timeout=10)
+
+
 def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
