@@ -7,6 +7,22 @@ service imports another's internals to deliver one.
     bus.subscribe("s3:ObjectCreated", handler)     # handler(event: dict) -> None
     bus.publish("s3:ObjectCreated", {...})
 
+Topics (each event is a plain dict):
+
+    s3:notification     {"Destination": {"Arn", "Id", "Service"}, "Event": {"Records": [...]}}
+                        S3 object events; SNS delivers Service "sns", Lambda "lambda"
+    cloudwatch:metrics  {"account", "region", "namespace", "metric_data": [MetricDatum]}
+                        how any service (and Embedded Metric Format) publishes metrics;
+                        MetricDatum is PutMetricData's shape (MetricName, Dimensions, Value,
+                        Values/Counts, StatisticValues, Unit, Timestamp, StorageResolution)
+    sns:publish         {"account", "region", "topic_arn", "message", "subject"?,
+                         "message_attributes"?}  alarm actions and other services to SNS
+    logs:subscription   {"account", "region", "destination_arn", "filter_name", "log_group",
+                         "log_stream", "events": [{"id", "timestamp", "message"}]}
+                        Logs subscription filters; Lambda delivers
+    lambda:invoke       {"account", "region", "function_arn", "payload", "source_arn"?,
+                         "source_account"?, "principal"?}  asynchronous invokes (SNS, ...)
+
 Handlers run on the bus's worker thread, in order of publication, so a slow subscriber
 never holds up the request that published.
 """

@@ -10,6 +10,10 @@ PROVIDERS = {
     "sts": "cloudlet.services.sts.provider:StsProvider",
     "iam": "cloudlet.services.iam.provider:IamProvider",
     "s3": "cloudlet.services.s3.provider:S3Provider",
+    "logs": "cloudlet.services.logs.provider:LogsProvider",
+    "cloudwatch": "cloudlet.services.cloudwatch.provider:CloudWatchProvider",
+    "sns": "cloudlet.services.sns.provider:SnsProvider",
+    "rds": "cloudlet.services.rds.provider:RdsProvider",
 }
 
 

@@ -1,0 +1,7 @@
+"""CloudWatch alarms."""
+
+from __future__ import annotations
+
+
+class AlarmOperations:
+    pass

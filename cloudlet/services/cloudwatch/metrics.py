@@ -1,0 +1,7 @@
+"""CloudWatch metrics."""
+
+from __future__ import annotations
+
+
+class MetricOperations:
+    pass

@@ -1,0 +1,1 @@
+"""Logs Insights: the query language, compiled to SQL over the event store (DuckDB)."""

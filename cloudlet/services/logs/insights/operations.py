@@ -1,0 +1,7 @@
+"""Logs Insights operations."""
+
+from __future__ import annotations
+
+
+class InsightsOperations:
+    pass

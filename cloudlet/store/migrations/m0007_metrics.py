@@ -1,0 +1,5 @@
+"""CloudWatch metrics: series and datapoints at each resolution."""
+
+
+def migrate(conn):
+    pass

@@ -1,0 +1,5 @@
+"""CloudWatch alarms and their history."""
+
+
+def migrate(conn):
+    pass

@@ -1,0 +1,5 @@
+"""SNS topics and subscriptions."""
+
+
+def migrate(conn):
+    pass

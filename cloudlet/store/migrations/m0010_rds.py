@@ -1,0 +1,5 @@
+"""RDS instances, clusters, snapshots, parameter groups, events."""
+
+
+def migrate(conn):
+    pass
