@@ -3,6 +3,7 @@
 # Each missing package is named with what it is for; nothing here is fatal for the core.
 set -u
 missing=""
+PATH="$PATH:/usr/sbin:/sbin"  # mariadbd lives in /usr/sbin
 need() {  # need <command> <debian package> <what for>
   command -v "$1" >/dev/null 2>&1 && return 0
   if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
@@ -15,5 +16,6 @@ need() {  # need <command> <debian package> <what for>
 need wrk wrk "the gateway benchmark's load client (bench/gateway.py)"
 need chromium chromium "the S3 CORS test from a real browser (tests/e2e/s3/test_cors_browser.py)"
 need chromedriver chromium-driver "driving headless Chromium in the S3 CORS test"
+need mariadbd mariadb-server "RDS's mysql and mariadb engines (cloudlet/engines/db/mariadb.py)"
 [ -z "$missing" ] || echo "sysdeps: continuing without:$missing" >&2
 exit 0
