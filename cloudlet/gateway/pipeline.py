@@ -36,6 +36,9 @@ DEFAULT_REGION = "us-east-1"
 MAX_BODY = 5 * 1024**3
 # Operations whose body goes to disk as it arrives, never whole in memory.
 STREAMED_OPERATIONS = {("s3", "PutObject"), ("s3", "UploadPart")}
+# Operations AWS serves unsigned though the model does not say so: SNS's SubscribeURL
+# and UnsubscribeURL are plain links (GET ?Action=ConfirmSubscription&...).
+ANONYMOUS_OPERATIONS = {("sns", "ConfirmSubscription"), ("sns", "Unsubscribe")}
 
 
 class RequestTimeout(ServiceError):
@@ -198,6 +201,7 @@ class Pipeline:
             secure_transport=ex.request.secure,
             source_ip=ex.request.client_ip,
         )
+        ex.context.extra["host"] = ex.request.host  # for URLs a provider hands out (SNS)
         trailer = ex.request.headers.get("x-amz-trailer")
         if trailer:
             ex.context.extra["checksum_trailers"] = [t.strip().lower() for t in trailer.split(",")]
@@ -226,14 +230,15 @@ class Pipeline:
 
     def _unsigned_operation(self, ex: Exchange) -> bool:
         """An unsigned request for an operation the model marks unsigned (STS's
-        AssumeRoleWithWebIdentity and AssumeRoleWithSAML) goes on, anonymous."""
+        AssumeRoleWithWebIdentity and AssumeRoleWithSAML), or one of ANONYMOUS_OPERATIONS,
+        goes on, anonymous."""
         if ex.request.headers.get("authorization") is not None or scope_of(ex.request):
             return False
         try:
             operation, _ = ex.codec.parse(ex.request)
         except ServiceError:
             return False
-        return operation.auth_type == "none"
+        return operation.auth_type == "none" or (ex.service, operation.name) in ANONYMOUS_OPERATIONS
 
     async def preflight(self, ex: Exchange) -> None:
         """A browser's CORS preflight (`OPTIONS`, no operation in the model, never signed,

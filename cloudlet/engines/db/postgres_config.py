@@ -1,0 +1,193 @@
+"""Configuration files of a Cloudlet PostgreSQL server, and RDS's view of its parameters.
+
+postgresql.conf (initdb's) ends with `include 'cloudlet.conf'`; cloudlet.conf is rewritten at
+every start from the ServerSpec, in three layers, later ones winning:
+
+    sizing defaults      shared_buffers and max_connections from the instance class (RDS's
+                         formulas, clamped for a development machine)
+    cloudlet-parameters.conf   the parameter group (spec.parameters)
+    cloudlet-replication.conf  synchronous_standby_names while there are Multi-AZ standbys
+    what Cloudlet enforces     port, listen address, socket, TLS files, WAL and archiving
+
+pg_hba.conf is rewritten too: trust on the private Unix socket (only the server's OS user and
+root can open it), SCRAM passwords on 127.0.0.1, hostssl-only when rds.force_ssl is 1.
+"""
+
+from __future__ import annotations
+
+import shlex
+from datetime import UTC, datetime
+from pathlib import Path
+
+SHARED_BUFFERS_CAP_MB = 128     # real memory stays small whatever the instance class says
+MAX_CONNECTIONS_CAP = 1000
+ARCHIVE_TIMEOUT = 30            # seconds; latest_restorable_time() also forces a switch
+PARAMETERS_FILE = "cloudlet-parameters.conf"
+REPLICATION_FILE = "cloudlet-replication.conf"
+MAIN_FILE = "cloudlet.conf"
+
+# Settings Cloudlet owns: shown as not modifiable in DescribeDBParameters.
+MANAGED = {
+    "archive_command", "archive_library", "archive_mode", "archive_timeout", "config_file",
+    "data_directory", "external_pid_file", "fsync", "full_page_writes", "hba_file",
+    "ident_file", "listen_addresses", "port", "primary_conninfo", "primary_slot_name",
+    "restore_command", "recovery_target", "recovery_target_action",
+    "recovery_target_inclusive", "recovery_target_lsn", "recovery_target_name",
+    "recovery_target_time", "recovery_target_timeline", "recovery_target_xid",
+    "ssl", "ssl_ca_file", "ssl_cert_file", "ssl_crl_dir", "ssl_crl_file", "ssl_key_file",
+    "synchronous_standby_names", "unix_socket_directories", "unix_socket_group",
+    "unix_socket_permissions", "wal_level", "hot_standby", "max_wal_senders",
+    "max_replication_slots", "data_sync_retry", "event_source", "bonjour", "bonjour_name",
+}
+
+FORCE_SSL = "rds.force_ssl"
+RDS_ONLY = [{
+    "ParameterName": FORCE_SSL, "ParameterValue": "0", "Description": "Force SSL connections.",
+    "Source": "engine-default", "ApplyType": "dynamic", "DataType": "boolean",
+    "AllowedValues": "0,1", "IsModifiable": True, "ApplyMethod": "immediate",
+}]
+
+
+def shared_buffers_mb(memory_mb: int) -> int:
+    """RDS: {DBInstanceClassMemory/32768} pages of 8 kB, i.e. a quarter of the memory."""
+    return max(16, min(memory_mb // 4, SHARED_BUFFERS_CAP_MB))
+
+
+def max_connections(memory_mb: int) -> int:
+    """RDS: LEAST({DBInstanceClassMemory/9531392}, 5000)."""
+    return max(20, min(memory_mb * 1024 * 1024 // 9531392, 5000, MAX_CONNECTIONS_CAP))
+
+
+def quote(value: object) -> str:
+    """A postgresql.conf value: always single-quoted, quotes doubled."""
+    return "'" + str(value).replace("\\", "\\\\").replace("'", "''") + "'"
+
+
+def render(settings: dict[str, object]) -> str:
+    return "".join(f"{name} = {quote(value)}\n" for name, value in settings.items())
+
+
+def archive_command(archive: Path) -> str:
+    """Copy a finished WAL segment into the archive atomically and durably; succeed again
+    for a segment already archived with the same content, fail for a different one."""
+    a = shlex.quote(str(archive))
+    return (f"if [ -f {a}/%f ]; then cmp -s %p {a}/%f; "
+            f"else cp %p {a}/%f.tmp && sync {a}/%f.tmp && mv {a}/%f.tmp {a}/%f && sync {a}; fi")
+
+
+def restore_command(archive: Path) -> str:
+    a = shlex.quote(str(archive))
+    return f"[ -f {a}/%f ] && cp {a}/%f %p"
+
+
+def iso(epoch: float) -> str:
+    """A recovery_target_time: the exact moment, with microseconds and the UTC offset."""
+    return datetime.fromtimestamp(epoch, UTC).strftime("%Y-%m-%d %H:%M:%S.%f+00")
+
+
+def main_conf(spec, socket_dir: Path, *, ssl: bool, local_only: bool = False,
+              recovery: dict[str, str] | None = None) -> str:
+    memory = spec.memory_mb or 1024
+    defaults = {
+        "shared_buffers": f"{shared_buffers_mb(memory)}MB",
+        "max_connections": spec.max_connections or max_connections(memory),
+        "timezone": "UTC", "log_timezone": "UTC",
+        "log_line_prefix": "%m [%p] %q%u@%d ",
+        "max_slot_wal_keep_size": "1GB",
+        "wal_keep_size": "64MB",
+        "huge_pages": "off",
+    }
+    enforced = {
+        "listen_addresses": "" if local_only else "127.0.0.1",
+        "port": spec.port,
+        "unix_socket_directories": str(socket_dir),
+        "unix_socket_permissions": "0700",
+        "password_encryption": "scram-sha-256",
+        "ssl": "on" if ssl else "off",
+        "fsync": "on",
+        "full_page_writes": "on",
+        "wal_level": "replica",
+        "hot_standby": "on",
+        "max_wal_senders": 10,
+        "max_replication_slots": 10,
+        "archive_mode": "on" if spec.archive_dir else "off",
+        "archive_command": archive_command(spec.archive_dir) if spec.archive_dir else "",
+        "archive_timeout": ARCHIVE_TIMEOUT,
+    }
+    if ssl:
+        enforced |= {"ssl_cert_file": "server.crt", "ssl_key_file": "server.key"}
+    text = ("# Written by Cloudlet at every start; edits are lost.\n" + render(defaults)
+            + f"include_if_exists = {quote(PARAMETERS_FILE)}\n"
+            + f"include_if_exists = {quote(REPLICATION_FILE)}\n" + render(enforced))
+    if recovery:
+        text += render(recovery)
+    return text
+
+
+def parameters_conf(parameters: dict[str, str]) -> str:
+    lines = {name: value for name, value in parameters.items()
+             if value is not None and (not name.startswith("rds.") or name == FORCE_SSL)}
+    return "# The DB parameter group, written by Cloudlet.\n" + render(lines)
+
+
+def force_ssl(parameters: dict[str, str]) -> bool:
+    return str(parameters.get(FORCE_SSL, "0")).strip().lower() in ("1", "on", "true")
+
+
+def hba_conf(*, ssl_only: bool) -> str:
+    host = "hostssl" if ssl_only else "host"
+    lines = [
+        "# Written by Cloudlet at every start; edits are lost.",
+        "local all all trust",
+        "local replication all trust",
+        f"{host} all all 127.0.0.1/32 scram-sha-256",
+        f"{host} replication all 127.0.0.1/32 scram-sha-256",
+    ]
+    if ssl_only:
+        lines.append("hostnossl all all 127.0.0.1/32 reject")
+    return "\n".join(lines) + "\n"
+
+
+def replication_conf(standbys: list[str]) -> str:
+    if not standbys:
+        return ""
+    names = ", ".join('"' + name + '"' for name in standbys)
+    return render({"synchronous_standby_names": f"ANY 1 ({names})", "synchronous_commit": "on"})
+
+
+def standbys_of(text: str) -> list[str]:
+    """The standby names in a replication file written by replication_conf."""
+    for line in text.splitlines():
+        if line.startswith("synchronous_standby_names"):
+            inner = line.split("(", 1)[1].rsplit(")", 1)[0]
+            return [name.strip().strip('"') for name in inner.split(",") if name.strip()]
+    return []
+
+
+DATA_TYPES = {"bool": "boolean", "integer": "integer", "real": "float", "string": "string",
+              "enum": "string"}
+
+
+def parameter_row(name, setting, unit, vartype, context, short_desc, min_val, max_val,
+                  enumvals) -> dict:
+    """One row of pg_settings as RDS's DescribeDBParameters shows it."""
+    static = context == "postmaster"
+    if vartype == "bool":
+        allowed = "0,1"
+    elif vartype == "enum" and enumvals:
+        allowed = ",".join(enumvals)
+    elif vartype in ("integer", "real") and min_val is not None:
+        allowed = f"{min_val}-{max_val}"
+    else:
+        allowed = None
+    description = short_desc + (f" (unit: {unit})" if unit else "")
+    row = {
+        "ParameterName": name, "ParameterValue": setting, "Description": description,
+        "Source": "engine-default", "ApplyType": "static" if static else "dynamic",
+        "DataType": DATA_TYPES.get(vartype, "string"),
+        "IsModifiable": context != "internal" and name not in MANAGED,
+        "ApplyMethod": "pending-reboot" if static else "immediate",
+    }
+    if allowed is not None:
+        row["AllowedValues"] = allowed
+    return row

@@ -1,0 +1,243 @@
+"""The host side of the PostgreSQL engine: where the binaries are, which OS user runs the
+server (PostgreSQL refuses to run as root), files handed over to that user, and what /proc
+says about the server's processes."""
+
+from __future__ import annotations
+
+import functools
+import glob
+import os
+import pwd
+import re
+import shutil
+import stat
+import subprocess
+from dataclasses import dataclass
+from pathlib import Path
+
+from cloudlet.engines.db.server import EngineError
+
+TOOLS = ("initdb", "pg_ctl", "postgres", "psql", "pg_basebackup")
+DEDICATED_USER = "cloudlet-pg"
+
+
+def _major(path: str) -> tuple[int, ...]:
+    return tuple(int(n) for n in re.findall(r"\d+", path)) or (0,)
+
+
+def _candidate_bindirs() -> list[Path]:
+    candidates: list[Path] = []
+    pg_config = shutil.which("pg_config")
+    if pg_config:
+        try:
+            out = subprocess.run([pg_config, "--bindir"], capture_output=True, text=True,
+                                 timeout=10).stdout.strip()
+        except (OSError, subprocess.SubprocessError):
+            out = ""
+        if out:
+            candidates.append(Path(out))
+    for pattern in ("/usr/lib/postgresql/*/bin", "/usr/pgsql-*/bin", "/usr/local/pgsql/bin"):
+        candidates += [Path(p) for p in sorted(glob.glob(pattern), key=_major, reverse=True)]
+    found = shutil.which("postgres")
+    if found:
+        candidates.append(Path(os.path.realpath(found)).parent)
+    return candidates
+
+
+def _has(directory: Path, tool: str) -> bool:
+    return (directory / tool).is_file() and os.access(directory / tool, os.X_OK)
+
+
+@functools.cache
+def bindir() -> Path | None:
+    """The first directory holding all of TOOLS: pg_config's, the distribution's, PATH's."""
+    for directory in _candidate_bindirs():
+        if all(_has(directory, tool) for tool in TOOLS):
+            return directory
+    return None
+
+
+def missing_tools() -> list[str]:
+    """The TOOLS no candidate directory has (for a helpful message)."""
+    dirs = _candidate_bindirs()
+    return [tool for tool in TOOLS if not any(_has(d, tool) for d in dirs)]
+
+
+def tool(name: str) -> str:
+    directory = bindir()
+    if directory is None:
+        raise EngineError(f"PostgreSQL is not installed: {', '.join(missing_tools()) or name} missing")
+    return str(directory / name)
+
+
+@dataclass(frozen=True)
+class OSUser:
+    name: str
+    uid: int
+    gid: int
+    home: str
+
+    def popen_args(self) -> dict:
+        """subprocess arguments that run a command as this user (only root can switch)."""
+        if os.geteuid() != 0 or self.uid == 0:
+            return {}
+        return {"user": self.uid, "group": self.gid, "extra_groups": []}
+
+
+def _user(entry: pwd.struct_passwd) -> OSUser:
+    return OSUser(entry.pw_name, entry.pw_uid, entry.pw_gid, entry.pw_dir or "/")
+
+
+@functools.cache
+def server_user() -> OSUser:
+    """Who runs the server: ourselves when not root; as root, the `postgres` system user, or
+    a dedicated system user created once when that does not exist."""
+    if os.geteuid() != 0:
+        return _user(pwd.getpwuid(os.geteuid()))
+    for name in ("postgres", DEDICATED_USER):
+        try:
+            return _user(pwd.getpwnam(name))
+        except KeyError:
+            pass
+    useradd = shutil.which("useradd")
+    if useradd is None:
+        raise EngineError("no `postgres` OS user and no useradd to create one: create an "
+                          "unprivileged user named postgres")
+    result = subprocess.run([useradd, "--system", "--user-group", "--no-create-home",
+                             "--home-dir", "/nonexistent", "--shell", "/usr/sbin/nologin",
+                             DEDICATED_USER], capture_output=True, text=True)
+    if result.returncode != 0:
+        raise EngineError(f"could not create the OS user {DEDICATED_USER}: {result.stderr.strip()}")
+    return _user(pwd.getpwnam(DEDICATED_USER))
+
+
+def user_problem() -> str | None:
+    """Why no server user can be had, without creating one."""
+    if os.geteuid() != 0:
+        return None
+    for name in ("postgres", DEDICATED_USER):
+        try:
+            pwd.getpwnam(name)
+            return None
+        except KeyError:
+            pass
+    if shutil.which("useradd") is None:
+        return "no `postgres` OS user and no useradd to create one"
+    return None
+
+
+def server_env(user: OSUser) -> dict[str, str]:
+    """Our environment minus libpq's PG* variables, with the server user's HOME and a
+    UTF-8 C locale."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("PG")}
+    env.update(HOME=user.home if os.geteuid() == 0 else env.get("HOME", user.home),
+               LC_ALL="C.UTF-8", LANG="C.UTF-8", TZ="UTC")
+    return env
+
+
+def give(path: Path, user: OSUser, mode: int | None = None) -> None:
+    """Hand a file or a whole tree to the server user."""
+    if os.geteuid() != 0:
+        if mode is not None:
+            os.chmod(path, mode)
+        return
+    if path.is_dir() and not path.is_symlink():
+        for root, dirs, files in os.walk(path):
+            for name in dirs + files:
+                os.lchown(os.path.join(root, name), user.uid, user.gid)
+    os.lchown(path, user.uid, user.gid)
+    if mode is not None:
+        os.chmod(path, mode)
+
+
+def make_traversable(path: Path, user: OSUser) -> None:
+    """Let the server user reach `path`: every ancestor it cannot search gets the
+    others-search bit (x only: it can pass through, not list)."""
+    if os.geteuid() != 0:
+        return
+    groups = {user.gid} | {g for g in os.getgrouplist(user.name, user.gid)}
+    for ancestor in list(path.resolve().parents):
+        st = ancestor.stat()
+        if st.st_uid == user.uid:
+            ok = st.st_mode & stat.S_IXUSR
+        elif st.st_gid in groups:
+            ok = st.st_mode & stat.S_IXGRP
+        else:
+            ok = st.st_mode & stat.S_IXOTH
+        if not ok:
+            os.chmod(ancestor, stat.S_IMODE(st.st_mode) | stat.S_IXOTH)
+
+
+def process_state(pid: int) -> tuple[str, str, int] | None:
+    """(command name, state letter, parent pid) from /proc, or None when gone."""
+    try:
+        raw = Path(f"/proc/{pid}/stat").read_text()
+    except OSError:
+        return None
+    comm = raw[raw.index("(") + 1:raw.rindex(")")]
+    fields = raw[raw.rindex(")") + 2:].split()
+    return comm, fields[0], int(fields[1])
+
+
+def is_postgres(pid: int) -> bool:
+    state = process_state(pid)
+    return state is not None and state[1] not in ("Z", "X") and state[0].startswith(
+        ("postgres", "postmaster"))
+
+
+def _stat_fields(pid: int) -> list[str] | None:
+    try:
+        raw = Path(f"/proc/{pid}/stat").read_text()
+    except OSError:
+        return None
+    return raw[raw.rindex(")") + 2:].split()
+
+
+def process_tree(root: int) -> list[int]:
+    """The postmaster and its direct children (backends and auxiliary processes)."""
+    pids = [root]
+    for entry in os.scandir("/proc"):
+        if entry.name.isdigit():
+            fields = _stat_fields(int(entry.name))
+            if fields and int(fields[1]) == root:
+                pids.append(int(entry.name))
+    return pids
+
+
+def cpu_seconds(root: int) -> float:
+    """CPU time of the server: its live processes plus the children it has already reaped."""
+    ticks = 0
+    for pid in process_tree(root):
+        fields = _stat_fields(pid)
+        if fields:
+            # utime, stime are fields 14, 15 of /proc/pid/stat; cutime, cstime 16, 17
+            ticks += int(fields[11]) + int(fields[12])
+            if pid == root:
+                ticks += int(fields[13]) + int(fields[14])
+    return ticks / os.sysconf("SC_CLK_TCK")
+
+
+def io_bytes(root: int) -> tuple[int, int]:
+    """Bytes the server's processes read from and wrote to storage (/proc/pid/io)."""
+    read = written = 0
+    for pid in process_tree(root):
+        try:
+            lines = Path(f"/proc/{pid}/io").read_text().splitlines()
+        except OSError:
+            continue
+        values = dict(line.split(": ", 1) for line in lines if ": " in line)
+        read += int(values.get("read_bytes", 0))
+        written += int(values.get("write_bytes", 0))
+    return read, written
+
+
+def tree_size(path: Path) -> int:
+    """Bytes used on disk by a directory tree."""
+    total = 0
+    for root, _dirs, files in os.walk(path):
+        for name in files:
+            try:
+                total += os.lstat(os.path.join(root, name)).st_blocks * 512
+            except OSError:
+                pass
+    return total
