@@ -1,4 +1,4 @@
-"""cloudlet up | status | reset | coverage | oidc token"""
+"""cloudlet up | status | reset | coverage | oidc token | mail"""
 
 from __future__ import annotations
 
@@ -7,6 +7,7 @@ import json
 import shutil
 import sys
 import urllib.error
+import urllib.parse
 import urllib.request
 from pathlib import Path
 
@@ -46,6 +47,12 @@ def main(argv: list[str] | None = None) -> None:
     token.add_argument("--ttl", type=int, default=3600, help="seconds until it expires")
     token.add_argument("--host", default=defaults.host)
     token.add_argument("--port", type=int, default=defaults.port)
+
+    mail = commands.add_parser("mail", help="the local mailbox: what SNS emailed or texted")
+    mail.add_argument("--to", help="only messages to this address or phone number")
+    mail.add_argument("--json", action="store_true", help="print the messages as JSON")
+    mail.add_argument("--host", default=defaults.host)
+    mail.add_argument("--port", type=int, default=defaults.port)
 
     args = parser.parse_args(argv)
     sys.exit(COMMANDS[args.command](args) or 0)
@@ -124,5 +131,26 @@ def cmd_oidc(args) -> int:
     return 0
 
 
+def cmd_mail(args) -> int:
+    """Ask the running Cloudlet for its mailbox (an mbox under its data directory)."""
+    query = "?" + urllib.parse.urlencode({"to": args.to}) if args.to else ""
+    try:
+        with urllib.request.urlopen(
+                f"http://{args.host}:{args.port}/_cloudlet/sns/mail{query}", timeout=10) as reply:
+            messages = json.load(reply)["messages"]
+    except (OSError, urllib.error.URLError, ValueError, KeyError) as e:
+        print(f"Cloudlet on {args.host}:{args.port} did not answer: {e}", file=sys.stderr)
+        return 1
+    if args.json:
+        print(json.dumps(messages, indent=2))
+        return 0
+    if not messages:
+        print("No mail.")
+    for message in messages:
+        print(f"From: {message['from']}\nTo: {message['to']}\nDate: {message['date']}\n"
+              f"Subject: {message['subject']}\n\n{message['body'].rstrip()}\n{'=' * 72}")
+    return 0
+
+
 COMMANDS = {"up": cmd_up, "status": cmd_status, "reset": cmd_reset, "coverage": cmd_coverage,
-            "oidc": cmd_oidc}
+            "oidc": cmd_oidc, "mail": cmd_mail}

@@ -101,6 +101,9 @@ class Gateway:
             base = f"{'https' if request.secure else 'http'}://{request.host}"
             return _json(*oidc.internal_route(sts.issuer, request.method, request.path, base,
                                               request.body))
+        sns = self.pipeline.providers.get("sns")
+        if request.path.startswith("/_cloudlet/sns/") and sns is not None:
+            return sns.internal_route(request)  # the signing certificate, the mailbox
         return _json(404, {"message": "no such Cloudlet endpoint"})
 
     def clock(self, request: HttpRequest) -> HttpResponse:

@@ -1,9 +1,111 @@
-"""SNS: topics, subscriptions and delivery."""
+"""The SNS provider: one class composed of its operation families.
+
+    topics.py         CreateTopic, DeleteTopic, ListTopics, topic attributes, tags
+    subscriptions.py  Subscribe, ConfirmSubscription, Unsubscribe, listings, attributes
+    publish.py        Publish, PublishBatch (message checks, FIFO deduplication)
+    filter_policy.py  subscription filter policies
+    delivery.py       fan-out and delivery per protocol, off the request thread
+    signing.py        AWS's message signatures and the certificate Cloudlet serves
+    outbox.py         the local mailbox for email, email-json and sms
+
+Other services reach SNS through the bus (`sns:publish`, `s3:notification` with Service
+"sns") and ask `topic_exists(arn)`. Cloudlet's own routes under `/_cloudlet/sns/` serve
+the signing certificate and the mailbox (`internal_route`).
+"""
 
 from __future__ import annotations
 
+import json
+import logging
+from urllib.parse import parse_qs
+
+from cloudlet.events import Bus
+from cloudlet.protocols.base import HttpResponse
 from cloudlet.services.base import Provider
+from cloudlet.services.sns import filter_policy
+from cloudlet.services.sns.delivery import Deliveries, Message
+from cloudlet.services.sns.outbox import Outbox
+from cloudlet.services.sns.publish import PublishOperations
+from cloudlet.services.sns.signing import CERT_PATH, Signer
+from cloudlet.services.sns.store import SnsStore
+from cloudlet.services.sns.subscriptions import SubscriptionOperations
+from cloudlet.services.sns.topics import TopicOperations
+from cloudlet.store import Store
+
+log = logging.getLogger("cloudlet.sns")
+
+FALLBACK_BASE = "http://127.0.0.1:4566"
+MAIL_PATH = "/_cloudlet/sns/mail"
 
 
-class SnsProvider(Provider):
+class SnsProvider(PublishOperations, SubscriptionOperations, TopicOperations, Provider):
     service = "sns"
+
+    def __init__(self, store: Store, bus: Bus | None = None):
+        super().__init__(store, bus)
+        self.sns = SnsStore(store)
+        self.signer = Signer(store.root / "sns" / "signing")
+        self.outbox = Outbox(store.root / "sns")
+        self.deliveries = Deliveries(self.sns, self.signer, self.outbox, self.bus, self._matches)
+        self._last_base = FALLBACK_BASE
+        self._init_publish()
+        self.bus.subscribe("sns:publish", self._on_publish)
+        self.bus.subscribe("s3:notification", self._on_s3_notification)
+
+    def stop(self) -> None:
+        self.deliveries.stop()
+
+    def base_url(self, ctx) -> str:
+        """The URL clients reach this server at, for SubscribeURL, UnsubscribeURL and
+        SigningCertURL: the Host of the request, else the last one seen."""
+        host = ctx.extra.get("host") if ctx is not None else None
+        if host:
+            self._last_base = f"{'https' if ctx.secure_transport else 'http'}://{host}"
+        return self._last_base
+
+    @staticmethod
+    def _matches(sub: dict, message: Message) -> bool:
+        text = sub["attributes"].get("FilterPolicy")
+        if not text:
+            return True
+        scope = sub["attributes"].get("FilterPolicyScope", "MessageAttributes")
+        try:
+            policy = json.loads(text)
+        except ValueError:
+            return False
+        return filter_policy.matches(policy, scope, message.attributes,
+                                     message.text_for(sub["protocol"]))
+
+    # -- the bus --------------------------------------------------------------------------
+    def _on_publish(self, event: dict) -> None:
+        attributes = {}
+        for name, value in (event.get("message_attributes") or {}).items():
+            attributes[name] = value if isinstance(value, dict) else {
+                "DataType": "String", "StringValue": str(value)}
+        if self.publish_message(event["topic_arn"], event["message"], event.get("subject"),
+                                attributes) is None:
+            log.warning("sns:publish to %s: the topic does not exist", event["topic_arn"])
+
+    def _on_s3_notification(self, event: dict) -> None:
+        destination = event.get("Destination") or {}
+        if destination.get("Service") != "sns":
+            return
+        if self.publish_message(destination["Arn"], json.dumps(event["Event"]),
+                                "Amazon S3 Notification") is None:
+            log.warning("S3 notification to %s: the topic does not exist", destination["Arn"])
+
+    # -- Cloudlet's own routes ------------------------------------------------------------
+    def internal_route(self, request) -> HttpResponse:
+        if request.method not in ("GET", "HEAD"):
+            return _json(405, {"message": "GET"})
+        if request.path == CERT_PATH:
+            return HttpResponse(200, {"Content-Type": "application/x-pem-file"},
+                                self.signer.certificate())
+        if request.path == MAIL_PATH:
+            to = parse_qs(request.query).get("to", [None])[0]
+            return _json(200, {"messages": self.outbox.messages(to)})
+        return _json(404, {"message": "no such Cloudlet endpoint"})
+
+
+def _json(status: int, body: dict) -> HttpResponse:
+    return HttpResponse(status, {"Content-Type": "application/json"}, json.dumps(body).encode())

@@ -1,5 +1,58 @@
-"""SNS topics and subscriptions."""
+"""SNS: topics, subscriptions, and the deliveries SNS keeps a record of.
+
+`sns_subscriptions.status` is 'pending' until ConfirmSubscription (http/https/email) or
+'confirmed' at once (sqs, lambda, sms). `sns_deliveries` records what could not be handed
+to a live endpoint: messages for SQS (stored until SQS exists) and failed deliveries."""
 
 
 def migrate(conn):
-    pass
+    conn.execute(
+        """CREATE TABLE sns_topics (
+            arn        TEXT PRIMARY KEY,
+            account    TEXT NOT NULL,
+            region     TEXT NOT NULL,
+            name       TEXT NOT NULL,
+            attributes TEXT NOT NULL DEFAULT '{}',
+            tags       TEXT NOT NULL DEFAULT '{}',
+            deleted_subscriptions INTEGER NOT NULL DEFAULT 0,
+            created    REAL NOT NULL
+        )"""
+    )
+    conn.execute("CREATE INDEX sns_topics_account ON sns_topics (account, region, arn)")
+    conn.execute(
+        """CREATE TABLE sns_subscriptions (
+            arn        TEXT PRIMARY KEY,
+            topic_arn  TEXT NOT NULL,
+            account    TEXT NOT NULL,
+            region     TEXT NOT NULL,
+            owner      TEXT NOT NULL,
+            protocol   TEXT NOT NULL,
+            endpoint   TEXT NOT NULL,
+            status     TEXT NOT NULL,
+            token      TEXT,
+            attributes TEXT NOT NULL DEFAULT '{}',
+            base_url   TEXT NOT NULL DEFAULT '',
+            authenticated INTEGER NOT NULL DEFAULT 0,
+            created    REAL NOT NULL
+        )"""
+    )
+    conn.execute("CREATE INDEX sns_subscriptions_topic ON sns_subscriptions (topic_arn, arn)")
+    conn.execute("CREATE INDEX sns_subscriptions_account ON sns_subscriptions (account, region, arn)")
+    conn.execute("CREATE UNIQUE INDEX sns_subscriptions_token ON sns_subscriptions (token)")
+    conn.execute(
+        """CREATE TABLE sns_deliveries (
+            id               INTEGER PRIMARY KEY AUTOINCREMENT,
+            subscription_arn TEXT NOT NULL,
+            topic_arn        TEXT NOT NULL,
+            protocol         TEXT NOT NULL,
+            endpoint         TEXT NOT NULL,
+            message_id       TEXT NOT NULL,
+            status           TEXT NOT NULL,
+            attempts         INTEGER NOT NULL DEFAULT 0,
+            body             TEXT NOT NULL,
+            attributes       TEXT NOT NULL DEFAULT '{}',
+            error            TEXT NOT NULL DEFAULT '',
+            time             REAL NOT NULL
+        )"""
+    )
+    conn.execute("CREATE INDEX sns_deliveries_endpoint ON sns_deliveries (endpoint, id)")

@@ -1,0 +1,398 @@
+"""Delivering messages to subscriptions, off the request thread.
+
+    Deliveries.fan_out(message)      every confirmed subscription whose filter matches
+    Deliveries.confirm(sub)          the SubscriptionConfirmation (http/https, email)
+    Deliveries.unsubscribed(sub)     the UnsubscribeConfirmation (http/https)
+
+http/https: a real POST with AWS's headers and a signed JSON body, retried on 5xx, 429 and
+connection errors by the delivery policy (AWS's healthyRetryPolicy phases, bounded), then
+recorded as failed. Cloudlet contacts only loopback hosts (127.0.0.0/8, ::1, localhost):
+any other endpoint is never contacted and the delivery is recorded as failed.
+email/email-json/sms: the local mailbox (outbox.py). sqs: recorded in sns_deliveries
+(status 'stored') until SQS exists. lambda: `lambda:invoke` on the bus.
+"""
+
+from __future__ import annotations
+
+import base64
+import heapq
+import http.client
+import ipaddress
+import json
+import logging
+import ssl
+import threading
+import time
+import uuid
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from urllib.parse import quote, urlsplit
+
+from cloudlet.services.sns.signing import CERT_PATH
+
+log = logging.getLogger("cloudlet.sns")
+
+TIMEOUT = 15.0
+MAX_PENDING_RETRIES = 10_000
+USER_AGENT = "Amazon Simple Notification Service Agent"
+DEFAULT_RETRY = {"minDelayTarget": 20, "maxDelayTarget": 20, "numRetries": 3,
+                 "numNoDelayRetries": 0, "numMinDelayRetries": 0, "numMaxDelayRetries": 0,
+                 "backoffFunction": "linear"}
+
+
+@dataclass
+class Message:
+    message_id: str
+    topic_arn: str
+    message: str
+    timestamp: str
+    subject: str | None = None
+    by_protocol: dict[str, str] = field(default_factory=dict)  # MessageStructure=json
+    attributes: dict = field(default_factory=dict)  # name -> MessageAttributeValue
+    signature_version: str = "1"
+    group_id: str | None = None
+    dedup_id: str | None = None
+    sequence_number: str | None = None
+    display_name: str = ""
+
+    def text_for(self, protocol: str) -> str:
+        return self.by_protocol.get(protocol, self.message)
+
+
+def is_loopback(host: str | None) -> bool:
+    if not host:
+        return False
+    if host.lower() == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host.strip("[]")).is_loopback
+    except ValueError:
+        return False
+
+
+def retry_delays(policy: dict) -> list[float]:
+    """The waits before each retry, by AWS's four phases: no delay, minimum delay,
+    backoff from minimum to maximum, maximum delay."""
+    policy = {**DEFAULT_RETRY, **policy}
+    total = min(int(policy["numRetries"]), 100)
+    low, high = float(policy["minDelayTarget"]), float(policy["maxDelayTarget"])
+    delays = [0.0] * min(int(policy["numNoDelayRetries"]), total)
+    delays += [low] * min(int(policy["numMinDelayRetries"]), total - len(delays))
+    at_max = min(int(policy["numMaxDelayRetries"]), total - len(delays))
+    backoff = total - len(delays) - at_max
+    for i in range(1, backoff + 1):
+        x = i / backoff
+        shape = {"linear": x, "arithmetic": x, "geometric": x * x,
+                 "exponential": (2 ** (5 * x) - 1) / 31}[policy["backoffFunction"]]
+        delays.append(low + (high - low) * shape)
+    return delays + [high] * at_max
+
+
+def message_attributes(attributes: dict) -> dict:
+    """The envelope's MessageAttributes: {name: {Type, Value}}, binary values in base64."""
+    out = {}
+    for name, value in attributes.items():
+        if "BinaryValue" in value:
+            raw = value["BinaryValue"]
+            text = base64.b64encode(raw if isinstance(raw, bytes) else raw.encode()).decode()
+        else:
+            text = value.get("StringValue", "")
+        out[name] = {"Type": value["DataType"], "Value": text}
+    return out
+
+
+class Scheduler:
+    """Runs callables after a delay on one thread (retries), never blocking a worker."""
+
+    def __init__(self, run):
+        self._run = run
+        self._heap: list = []
+        self._cond = threading.Condition()
+        self._thread: threading.Thread | None = None
+        self._stopped = False
+
+    def later(self, delay: float, fn, *args) -> bool:
+        with self._cond:
+            if len(self._heap) >= MAX_PENDING_RETRIES or self._stopped:
+                return False
+            heapq.heappush(self._heap, (time.monotonic() + delay, next(_ids), fn, args))
+            if self._thread is None:
+                self._thread = threading.Thread(target=self._loop, name="sns-retries", daemon=True)
+                self._thread.start()
+            self._cond.notify()
+        return True
+
+    def _loop(self) -> None:
+        while True:
+            with self._cond:
+                while not self._stopped and (not self._heap or self._heap[0][0] > time.monotonic()):
+                    self._cond.wait(self._heap[0][0] - time.monotonic() if self._heap else None)
+                if self._stopped:
+                    return
+                _, _, fn, args = heapq.heappop(self._heap)
+            self._run(fn, *args)
+
+    def stop(self) -> None:
+        with self._cond:
+            self._stopped = True
+            self._cond.notify()
+
+
+_ids = iter(range(1, 1 << 62))
+
+
+class Deliveries:
+    def __init__(self, store, signer, outbox, bus, matches):
+        self.store = store
+        self.signer = signer
+        self.outbox = outbox
+        self.bus = bus
+        self.matches = matches  # (subscription, Message) -> bool
+        self.executor = ThreadPoolExecutor(max_workers=8, thread_name_prefix="sns-delivery")
+        self.scheduler = Scheduler(self._submit)
+        self._insecure = ssl.create_default_context()
+        self._insecure.check_hostname = False
+        self._insecure.verify_mode = ssl.CERT_NONE
+
+    def _submit(self, fn, *args) -> None:
+        try:
+            self.executor.submit(self._guarded, fn, *args)
+        except RuntimeError:  # shut down
+            pass
+
+    @staticmethod
+    def _guarded(fn, *args) -> None:
+        try:
+            fn(*args)
+        except Exception:
+            log.exception("SNS delivery failed")
+
+    def stop(self) -> None:
+        self.scheduler.stop()
+        self.executor.shutdown(wait=False, cancel_futures=True)
+
+    # -- entry points ---------------------------------------------------------------------
+    def fan_out(self, message: Message) -> None:
+        self._submit(self._fan_out, message)
+
+    def confirm(self, sub: dict, topic: dict) -> None:
+        self._submit(self._confirm, sub, topic)
+
+    def unsubscribed(self, sub: dict, topic: dict | None) -> None:
+        if sub["protocol"] in ("http", "https"):
+            self._submit(self._unsubscribed, sub, topic)
+
+    def _fan_out(self, message: Message) -> None:
+        after = ""
+        while True:
+            subs = self.store.subscriptions(topic_arn=message.topic_arn, after=after, limit=500,
+                                            confirmed_only=True)
+            for sub in subs:
+                if self.matches(sub, message):
+                    self._guarded(self.deliver, sub, message)
+            if len(subs) < 500:
+                return
+            after = subs[-1]["arn"]
+
+    # -- one subscription -----------------------------------------------------------------
+    def deliver(self, sub: dict, message: Message) -> None:
+        protocol = sub["protocol"]
+        raw = sub["attributes"].get("RawMessageDelivery") == "true"
+        if protocol in ("http", "https"):
+            if raw:
+                body = message.text_for(protocol)
+                headers = {"x-amz-sns-rawdelivery": "true"}
+            else:
+                body = json.dumps(self.envelope(sub, message))
+                headers = {}
+            headers.update({"x-amz-sns-message-type": "Notification",
+                            "x-amz-sns-message-id": message.message_id,
+                            "x-amz-sns-topic-arn": message.topic_arn,
+                            "x-amz-sns-subscription-arn": sub["arn"]})
+            self._post(sub, message.message_id, body, headers, self._retry_policy(sub), 0)
+        elif protocol == "email":
+            self.outbox.write(sub["endpoint"], message.subject or "AWS Notification Message",
+                              self._email_text(sub, message), protocol=protocol,
+                              sender_name=message.display_name or "AWS Notifications",
+                              headers={"X-Amz-Sns-Topic-Arn": message.topic_arn})
+        elif protocol == "email-json":
+            self.outbox.write(sub["endpoint"], message.subject or "AWS Notification Message",
+                              json.dumps(self.envelope(sub, message), indent=2), protocol=protocol,
+                              sender_name=message.display_name or "AWS Notifications",
+                              headers={"X-Amz-Sns-Topic-Arn": message.topic_arn})
+        elif protocol == "sms":
+            self.outbox.write(sub["endpoint"], message.subject or "SMS",
+                              message.text_for("sms"), protocol="sms",
+                              headers={"X-Amz-Sns-Topic-Arn": message.topic_arn})
+        elif protocol == "sqs":
+            if raw:
+                body, attributes = message.text_for("sqs"), message_attributes(message.attributes)
+            else:
+                body, attributes = json.dumps(self.envelope(sub, message)), {}
+            self.store.record_delivery(sub, message.message_id, "stored", body, attributes)
+        elif protocol == "lambda":
+            self.bus.publish("lambda:invoke", {
+                "account": sub["account"], "region": sub["region"],
+                "function_arn": sub["endpoint"], "payload": json.dumps(self.lambda_event(sub, message)),
+                "source_arn": message.topic_arn, "source_account": sub["account"],
+                "principal": "sns.amazonaws.com"})
+
+    def envelope(self, sub: dict, message: Message) -> dict:
+        text = message.text_for(sub["protocol"])
+        body = {"Type": "Notification", "MessageId": message.message_id}
+        if message.sequence_number is not None:
+            body["SequenceNumber"] = message.sequence_number
+        body["TopicArn"] = message.topic_arn
+        if message.subject is not None:
+            body["Subject"] = message.subject
+        body.update({"Message": text, "Timestamp": message.timestamp,
+                     "SignatureVersion": message.signature_version})
+        body["Signature"] = self.signer.sign(body, message.signature_version)
+        body["SigningCertURL"] = sub["base_url"] + CERT_PATH
+        body["UnsubscribeURL"] = self.unsubscribe_url(sub)
+        if message.attributes:
+            body["MessageAttributes"] = message_attributes(message.attributes)
+        return body
+
+    def lambda_event(self, sub: dict, message: Message) -> dict:
+        envelope = self.envelope(sub, message)
+        sns = {"Type": "Notification", "MessageId": message.message_id,
+               "TopicArn": message.topic_arn, "Subject": message.subject,
+               "Message": envelope["Message"], "Timestamp": message.timestamp,
+               "SignatureVersion": message.signature_version,
+               "Signature": envelope["Signature"], "SigningCertUrl": envelope["SigningCertURL"],
+               "UnsubscribeUrl": envelope["UnsubscribeURL"],
+               "MessageAttributes": envelope.get("MessageAttributes", {})}
+        return {"Records": [{"EventSource": "aws:sns", "EventVersion": "1.0",
+                             "EventSubscriptionArn": sub["arn"], "Sns": sns}]}
+
+    @staticmethod
+    def unsubscribe_url(sub: dict) -> str:
+        return (f"{sub['base_url']}/?Action=Unsubscribe&Version=2010-03-31"
+                f"&SubscriptionArn={quote(sub['arn'], safe='')}")
+
+    @staticmethod
+    def subscribe_url(sub: dict) -> str:
+        return (f"{sub['base_url']}/?Action=ConfirmSubscription&Version=2010-03-31"
+                f"&TopicArn={quote(sub['topic_arn'], safe='')}&Token={sub['token']}")
+
+    def _email_text(self, sub: dict, message: Message) -> str:
+        return (f"{message.text_for('email')}\n\n--\nIf you wish to stop receiving notifications "
+                "from this topic, please click or visit the link below to unsubscribe:\n"
+                f"{self.unsubscribe_url(sub)}\n\nPlease do not reply directly to this email. "
+                "If you have any questions or comments regarding this email, please contact us "
+                "at https://aws.amazon.com/support\n")
+
+    def _confirmation(self, sub: dict, topic: dict | None, kind: str) -> dict:
+        if kind == "SubscriptionConfirmation":
+            text = (f"You have chosen to subscribe to the topic {sub['topic_arn']}.\n"
+                    "To confirm the subscription, visit the SubscribeURL included in this message.")
+        else:
+            text = (f"You have chosen to deactivate subscription {sub['arn']}.\n"
+                    "To cancel this operation and restore the subscription, visit the "
+                    "SubscribeURL included in this message.")
+        version = ((topic or {}).get("attributes") or {}).get("SignatureVersion", "1")
+        body = {"Type": kind, "MessageId": str(uuid.uuid4()), "Token": sub["token"],
+                "TopicArn": sub["topic_arn"], "Message": text,
+                "SubscribeURL": self.subscribe_url(sub),
+                "Timestamp": _timestamp(), "SignatureVersion": version}
+        body["Signature"] = self.signer.sign(body, version)
+        body["SigningCertURL"] = sub["base_url"] + CERT_PATH
+        return body
+
+    def _confirm(self, sub: dict, topic: dict) -> None:
+        if sub["protocol"] in ("http", "https"):
+            body = self._confirmation(sub, topic, "SubscriptionConfirmation")
+            headers = {"x-amz-sns-message-type": "SubscriptionConfirmation",
+                       "x-amz-sns-message-id": body["MessageId"],
+                       "x-amz-sns-topic-arn": sub["topic_arn"]}
+            self._post(sub, body["MessageId"], json.dumps(body), headers,
+                       self._retry_policy(sub, topic), 0)
+        elif sub["protocol"] in ("email", "email-json"):
+            display = topic["attributes"].get("DisplayName") or "AWS Notifications"
+            if sub["protocol"] == "email-json":
+                text = json.dumps(self._confirmation(sub, topic, "SubscriptionConfirmation"),
+                                  indent=2)
+            else:
+                text = (f"You have chosen to subscribe to the topic: \n{sub['topic_arn']}\n\n"
+                        "To confirm this subscription, click or visit the link below (If this "
+                        "was in error no action is necessary): \nConfirm subscription\n"
+                        f"{self.subscribe_url(sub)}\n\nPlease do not reply directly to this "
+                        "email. If you wish to remove yourself from receiving all future SNS "
+                        "subscription confirmation requests please send an email to sns-opt-out\n")
+            self.outbox.write(sub["endpoint"], "AWS Notification - Subscription Confirmation",
+                              text, protocol=sub["protocol"], sender_name=display,
+                              headers={"X-Amz-Sns-Topic-Arn": sub["topic_arn"]})
+
+    def _unsubscribed(self, sub: dict, topic: dict | None) -> None:
+        body = self._confirmation(sub, topic, "UnsubscribeConfirmation")
+        headers = {"x-amz-sns-message-type": "UnsubscribeConfirmation",
+                   "x-amz-sns-message-id": body["MessageId"],
+                   "x-amz-sns-topic-arn": sub["topic_arn"],
+                   "x-amz-sns-subscription-arn": sub["arn"]}
+        self._post(sub, body["MessageId"], json.dumps(body), headers, {"numRetries": 0}, 0)
+
+    # -- HTTP -----------------------------------------------------------------------------
+    def _retry_policy(self, sub: dict, topic: dict | None = None) -> dict:
+        own = sub["attributes"].get("DeliveryPolicy")
+        if own:
+            found = json.loads(own).get("healthyRetryPolicy")
+            if found:
+                return found
+        if topic is None:
+            topic = self.store.topic(sub["topic_arn"])
+        text = (topic or {}).get("attributes", {}).get("DeliveryPolicy")
+        if text:
+            found = (json.loads(text).get("http") or {}).get("defaultHealthyRetryPolicy")
+            if found:
+                return found
+        return DEFAULT_RETRY
+
+    def _post(self, sub: dict, message_id: str, body: str, headers: dict, policy: dict,
+              attempt: int) -> None:
+        url = urlsplit(sub["endpoint"])
+        if not is_loopback(url.hostname):
+            self.store.record_delivery(
+                sub, message_id, "failed", body, attempts=0,
+                error=f"not delivered: {url.hostname!r} is not a loopback address (Cloudlet "
+                      "contacts only 127.0.0.0/8, ::1 and localhost)")
+            return
+        ok, retryable, error = self._send(url, body, headers)
+        if ok:
+            return
+        delays = retry_delays(policy)
+        if retryable and attempt < len(delays) and self.scheduler.later(
+                delays[attempt], self._post, sub, message_id, body, headers, policy, attempt + 1):
+            return
+        log.warning("SNS delivery to %s failed after %d attempt(s): %s", sub["endpoint"],
+                    attempt + 1, error)
+        self.store.record_delivery(sub, message_id, "failed", body, attempts=attempt + 1,
+                                   error=error)
+
+    def _send(self, url, body: str, headers: dict) -> tuple[bool, bool, str]:
+        """(delivered, worth retrying, error)."""
+        content_type = "text/plain; charset=UTF-8"
+        cls = http.client.HTTPSConnection if url.scheme == "https" else http.client.HTTPConnection
+        kwargs = {"context": self._insecure} if url.scheme == "https" else {}
+        try:
+            conn = cls(url.hostname, url.port, timeout=TIMEOUT, **kwargs)
+            try:
+                path = (url.path or "/") + (f"?{url.query}" if url.query else "")
+                conn.request("POST", path, body.encode("utf-8"), {
+                    **headers, "Content-Type": content_type, "User-Agent": USER_AGENT})
+                reply = conn.getresponse()
+                reply.read()
+            finally:
+                conn.close()
+        except (OSError, http.client.HTTPException) as e:
+            return False, True, f"{type(e).__name__}: {e}"
+        if 200 <= reply.status < 300:
+            return True, False, ""
+        retryable = reply.status >= 500 or reply.status == 429
+        return False, retryable, f"HTTP {reply.status}"
+
+
+def _timestamp() -> str:
+    from cloudlet import clock
+
+    return clock.now().strftime("%Y-%m-%dT%H:%M:%S.%f")[:-3] + "Z"

@@ -1,0 +1,67 @@
+"""The local mailbox: what SNS would have emailed (email, email-json) or texted (sms).
+
+An mbox file under the data directory (`sns/mail.mbox`), which any mail reader opens;
+`cloudlet mail` shows it through the running server (`GET /_cloudlet/sns/mail`)."""
+
+from __future__ import annotations
+
+import email.utils
+import mailbox
+import threading
+from email.message import EmailMessage
+from pathlib import Path
+
+from cloudlet import clock
+
+SENDER = "no-reply@sns.amazonaws.com"
+
+
+class Outbox:
+    def __init__(self, directory: Path):
+        self.path = Path(directory) / "mail.mbox"
+        self._lock = threading.Lock()
+
+    def write(self, to: str, subject: str, body: str, *, protocol: str = "email",
+              sender_name: str = "AWS Notifications", headers: dict | None = None) -> None:
+        message = EmailMessage()
+        message["From"] = email.utils.formataddr((sender_name, SENDER))
+        message["To"] = to
+        message["Subject"] = subject
+        message["Date"] = email.utils.format_datetime(clock.now())
+        message["X-Cloudlet-Protocol"] = protocol
+        for name, value in (headers or {}).items():
+            message[name] = value
+        message.set_content(body)
+        with self._lock:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            box = mailbox.mbox(self.path)
+            try:
+                box.lock()
+                box.add(message)
+                box.flush()
+            finally:
+                box.unlock()
+                box.close()
+
+    def messages(self, to: str | None = None) -> list[dict]:
+        if not self.path.exists():
+            return []
+        with self._lock:
+            box = mailbox.mbox(self.path)
+            try:
+                found = []
+                for message in box:
+                    if to is not None and message["To"] != to:
+                        continue
+                    payload = message.get_payload(decode=True) or b""
+                    found.append({
+                        "from": message["From"], "to": message["To"],
+                        "subject": message["Subject"], "date": message["Date"],
+                        "protocol": message["X-Cloudlet-Protocol"],
+                        "topic_arn": message["X-Amz-Sns-Topic-Arn"],
+                        "body": payload.decode(message.get_content_charset() or "utf-8",
+                                               errors="replace"),
+                    })
+                return found
+            finally:
+                box.close()

@@ -1,0 +1,159 @@
+"""SNS's rows in SQLite: topics, subscriptions, recorded deliveries."""
+
+from __future__ import annotations
+
+import json
+import re
+
+from cloudlet import clock
+from cloudlet.store import Store
+
+TOPIC_ARN = re.compile(r"arn:aws:sns:([a-z0-9-]+):(\d{12}):([A-Za-z0-9_-]{1,256}(?:\.fifo)?)\Z")
+
+
+def topic_arn(region: str, account: str, name: str) -> str:
+    return f"arn:aws:sns:{region}:{account}:{name}"
+
+
+def parse_topic_arn(arn: str) -> tuple[str, str, str] | None:
+    """(region, account, name) of a topic ARN, None if it is not one."""
+    found = TOPIC_ARN.match(arn or "")
+    return found.groups() if found else None
+
+
+def _topic(row) -> dict | None:
+    if row is None:
+        return None
+    topic = dict(row)
+    topic["attributes"] = json.loads(topic["attributes"])
+    topic["tags"] = json.loads(topic["tags"])
+    return topic
+
+
+def _subscription(row) -> dict | None:
+    if row is None:
+        return None
+    sub = dict(row)
+    sub["attributes"] = json.loads(sub["attributes"])
+    return sub
+
+
+class SnsStore:
+    def __init__(self, store: Store):
+        self.db = store.db
+
+    # -- topics ---------------------------------------------------------------------------
+    def topic(self, arn: str) -> dict | None:
+        return _topic(next(iter(self.db.query("SELECT * FROM sns_topics WHERE arn=?", (arn,))), None))
+
+    def topics(self, account: str, region: str, after: str, limit: int) -> list[dict]:
+        rows = self.db.query("SELECT arn FROM sns_topics WHERE account=? AND region=? AND arn>? "
+                             "ORDER BY arn LIMIT ?", (account, region, after, limit))
+        return [dict(r) for r in rows]
+
+    def put_topic(self, topic: dict) -> None:
+        with self.db.transaction() as conn:
+            conn.execute(
+                "INSERT INTO sns_topics (arn, account, region, name, attributes, tags, created) "
+                "VALUES (?,?,?,?,?,?,?) ON CONFLICT(arn) DO UPDATE SET "
+                "attributes=excluded.attributes, tags=excluded.tags",
+                (topic["arn"], topic["account"], topic["region"], topic["name"],
+                 json.dumps(topic["attributes"]), json.dumps(topic["tags"]), clock.timestamp()))
+
+    def update_topic(self, arn: str, *, attributes: dict | None = None,
+                     tags: dict | None = None) -> None:
+        with self.db.transaction() as conn:
+            if attributes is not None:
+                conn.execute("UPDATE sns_topics SET attributes=? WHERE arn=?",
+                             (json.dumps(attributes), arn))
+            if tags is not None:
+                conn.execute("UPDATE sns_topics SET tags=? WHERE arn=?", (json.dumps(tags), arn))
+
+    def delete_topic(self, arn: str) -> None:
+        with self.db.transaction() as conn:
+            conn.execute("DELETE FROM sns_subscriptions WHERE topic_arn=?", (arn,))
+            conn.execute("DELETE FROM sns_topics WHERE arn=?", (arn,))
+
+    def counts(self, arn: str) -> dict[str, int]:
+        rows = self.db.query("SELECT status, COUNT(*) AS n FROM sns_subscriptions "
+                             "WHERE topic_arn=? GROUP BY status", (arn,))
+        found = {r["status"]: r["n"] for r in rows}
+        deleted = self.db.query("SELECT deleted_subscriptions FROM sns_topics WHERE arn=?", (arn,))
+        return {"confirmed": found.get("confirmed", 0), "pending": found.get("pending", 0),
+                "deleted": deleted[0][0] if deleted else 0}
+
+    # -- subscriptions --------------------------------------------------------------------
+    def subscription(self, arn: str) -> dict | None:
+        rows = self.db.query("SELECT * FROM sns_subscriptions WHERE arn=?", (arn,))
+        return _subscription(rows[0] if rows else None)
+
+    def subscription_by_token(self, token: str) -> dict | None:
+        rows = self.db.query("SELECT * FROM sns_subscriptions WHERE token=?", (token,))
+        return _subscription(rows[0] if rows else None)
+
+    def find_subscription(self, topic_arn: str, protocol: str, endpoint: str) -> dict | None:
+        rows = self.db.query("SELECT * FROM sns_subscriptions WHERE topic_arn=? AND protocol=? "
+                             "AND endpoint=?", (topic_arn, protocol, endpoint))
+        return _subscription(rows[0] if rows else None)
+
+    def subscriptions(self, *, topic_arn: str | None = None, account: str | None = None,
+                      region: str | None = None, after: str = "", limit: int = 100,
+                      confirmed_only: bool = False) -> list[dict]:
+        where, args = ["arn>?"], [after]
+        if topic_arn is not None:
+            where.append("topic_arn=?")
+            args.append(topic_arn)
+        if account is not None:
+            where += ["account=?", "region=?"]
+            args += [account, region]
+        if confirmed_only:
+            where.append("status='confirmed'")
+        rows = self.db.query(f"SELECT * FROM sns_subscriptions WHERE {' AND '.join(where)} "
+                             "ORDER BY arn LIMIT ?", (*args, limit))
+        return [_subscription(r) for r in rows]
+
+    def put_subscription(self, sub: dict) -> None:
+        with self.db.transaction() as conn:
+            conn.execute(
+                "INSERT INTO sns_subscriptions (arn, topic_arn, account, region, owner, protocol, "
+                "endpoint, status, token, attributes, base_url, created) "
+                "VALUES (?,?,?,?,?,?,?,?,?,?,?,?)",
+                (sub["arn"], sub["topic_arn"], sub["account"], sub["region"], sub["owner"],
+                 sub["protocol"], sub["endpoint"], sub["status"], sub["token"],
+                 json.dumps(sub["attributes"]), sub["base_url"], clock.timestamp()))
+
+    def update_subscription(self, arn: str, **fields) -> None:
+        if "attributes" in fields:
+            fields["attributes"] = json.dumps(fields["attributes"])
+        sets = ", ".join(f"{name}=?" for name in fields)
+        with self.db.transaction() as conn:
+            conn.execute(f"UPDATE sns_subscriptions SET {sets} WHERE arn=?",
+                         (*fields.values(), arn))
+
+    def delete_subscription(self, arn: str) -> None:
+        with self.db.transaction() as conn:
+            rows = conn.execute("SELECT topic_arn FROM sns_subscriptions WHERE arn=?",
+                                (arn,)).fetchall()
+            conn.execute("DELETE FROM sns_subscriptions WHERE arn=?", (arn,))
+            if rows:
+                conn.execute("UPDATE sns_topics SET deleted_subscriptions=deleted_subscriptions+1 "
+                             "WHERE arn=?", (rows[0][0],))
+
+    # -- deliveries -----------------------------------------------------------------------
+    def record_delivery(self, sub: dict, message_id: str, status: str, body: str,
+                        attributes: dict | None = None, attempts: int = 0, error: str = "") -> None:
+        with self.db.transaction() as conn:
+            conn.execute(
+                "INSERT INTO sns_deliveries (subscription_arn, topic_arn, protocol, endpoint, "
+                "message_id, status, attempts, body, attributes, error, time) "
+                "VALUES (?,?,?,?,?,?,?,?,?,?,?)",
+                (sub["arn"], sub["topic_arn"], sub["protocol"], sub["endpoint"], message_id,
+                 status, attempts, body, json.dumps(attributes or {}), error, clock.timestamp()))
+
+    def deliveries(self, endpoint: str | None = None, limit: int = 1000) -> list[dict]:
+        if endpoint is None:
+            rows = self.db.query("SELECT * FROM sns_deliveries ORDER BY id LIMIT ?", (limit,))
+        else:
+            rows = self.db.query("SELECT * FROM sns_deliveries WHERE endpoint=? ORDER BY id "
+                                 "LIMIT ?", (endpoint, limit))
+        return [dict(r) for r in rows]
