@@ -12,13 +12,19 @@ from __future__ import annotations
 import asyncio
 import logging
 import uuid
+import zlib
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 from cloudlet.auth import Authenticated, authenticate, scope_of
 from cloudlet.auth.credentials import CredentialStore
-from cloudlet.errors import InternalFailure, NotImplementedOperation, ServiceError
+from cloudlet.errors import (
+    InternalFailure,
+    NotImplementedOperation,
+    SerializationError,
+    ServiceError,
+)
 from cloudlet.gateway.routing import find_service, index
 from cloudlet.models import service_model
 from cloudlet.protocols import codec_class, request_protocol
@@ -271,6 +277,7 @@ class Pipeline:
             log.exception("CORS headers for %s failed", bucket)
 
     async def parse(self, ex: Exchange) -> None:
+        _decompress(ex)
         ex.operation, ex.params = ex.codec.parse(ex.request)
         ex.context.operation = ex.operation.name
 
@@ -324,3 +331,24 @@ class Pipeline:
     def _fallback_codec(self) -> Codec:
         return self.codec("sts", "query")
 
+
+
+# RPC protocols have no modeled Content-Encoding member: there it is the compression that
+# operations with the `requestcompression` trait (CloudWatch PutMetricData) use.
+_RPC_PROTOCOLS = ("query", "json", "smithy-rpc-v2-cbor")
+MAX_INFLATED = 64 * 1024 * 1024
+
+
+def _decompress(ex: Exchange) -> None:
+    """A gzip-encoded RPC body (`Content-Encoding: gzip`), inflated before parsing."""
+    encoding = ex.request.headers.get("content-encoding", "").lower()
+    if "gzip" not in encoding or not ex.request.body or ex.codec.protocol not in _RPC_PROTOCOLS:
+        return
+    inflater = zlib.decompressobj(16 + zlib.MAX_WBITS)
+    try:
+        body = inflater.decompress(ex.request.body, MAX_INFLATED)
+    except zlib.error:
+        raise SerializationError("The request body is not valid gzip.") from None
+    if inflater.unconsumed_tail:
+        raise SerializationError("The request body is too large once decompressed.")
+    ex.request.body = body
