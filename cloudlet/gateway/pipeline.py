@@ -278,11 +278,19 @@ class Pipeline:
 
     async def parse(self, ex: Exchange) -> None:
         _decompress(ex)
-        ex.operation, ex.params = ex.codec.parse(ex.request)
+        # A provider may parse and validate a hot operation itself (`parse_fast`, returning
+        # None to decline); its errors must be the codec's and the validator's.
+        fast = getattr(self.providers.get(ex.service), "parse_fast", None)
+        parsed = fast(ex.codec, ex.request, ex.context) if fast is not None else None
+        if parsed is None:
+            ex.operation, ex.params = ex.codec.parse(ex.request)
+        else:
+            (ex.operation, ex.params), ex.context.extra["validated"] = parsed, True
         ex.context.operation = ex.operation.name
 
     async def validate(self, ex: Exchange) -> None:
-        ex.codec.validate(ex.operation, ex.params)
+        if not ex.context.extra.get("validated"):
+            ex.codec.validate(ex.operation, ex.params)
 
     async def authorize(self, ex: Exchange) -> None:
         if self.authorizer is not None:

@@ -1,7 +1,91 @@
-"""Log groups, streams and events."""
+"""Log groups, streams and events: the operations of CloudWatch Logs besides Logs Insights.
+
+    groups.py      log groups (retention, KMS keys, tags) and log streams
+    events.py      PutLogEvents, GetLogEvents, FilterLogEvents
+    filters.py     metric filters, subscription filters, Embedded Metric Format, live tail
+    patterns.py    the filter pattern syntax
+    fastpath.py    PutLogEvents' request parsed and validated in one pass
+    eventstore.py  the events, in DuckDB
+
+The retention sweeper runs on the service clock: every few seconds it deletes the events
+older than each group's retention, so moving the clock forward ages logs as time would.
+"""
 
 from __future__ import annotations
 
+import logging
+import threading
 
-class LogOperations:
-    pass
+from cloudlet.services.logs import fastpath
+from cloudlet.services.logs.events import DAY_MS, EventOperations
+from cloudlet.services.logs.eventstore import EventStore
+from cloudlet.services.logs.filters import FilterOperations
+from cloudlet.services.logs.groups import GroupOperations, now_ms
+
+log = logging.getLogger("cloudlet.logs")
+
+SWEEP_INTERVAL = 2.0
+
+
+class LogOperations(FilterOperations, EventOperations, GroupOperations):
+    def __init__(self, store, bus=None):
+        super().__init__(store, bus)
+        self.events = EventStore(store.root / "logs")
+        self._stopping = threading.Event()
+        self._sweeper: threading.Thread | None = None
+
+    def start(self) -> None:
+        super().start()
+        self._sweeper = threading.Thread(target=self._sweep_forever, name="logs-retention",
+                                         daemon=True)
+        self._sweeper.start()
+
+    def stop(self) -> None:
+        self._stopping.set()
+        if self._sweeper is not None:
+            self._sweeper.join(timeout=10)
+        super().stop()
+        self.events.close()
+
+    def parse_fast(self, codec, request, context):
+        """PutLogEvents parsed and validated in one pass (the gateway's hook for hot
+        operations); None for anything else, or anything unusual, which then takes the
+        generic codec and validator and gets their exact errors."""
+        return fastpath.parse(codec, request)
+
+    # -- retention -----------------------------------------------------------------------------
+
+    def _sweep_forever(self) -> None:
+        while not self._stopping.wait(SWEEP_INTERVAL):
+            try:
+                self.sweep()
+            except Exception:
+                log.exception("log retention sweep failed")
+
+    def sweep(self) -> int:
+        """Delete every event older than its group's retention; returns how many."""
+        now = now_ms()
+        deleted = 0
+        groups = self.store.db.query(
+            "SELECT account, region, name, retention_days FROM logs_groups "
+            "WHERE retention_days IS NOT NULL")
+        for group in groups:
+            cutoff = now - group["retention_days"] * DAY_MS
+            gone = self.events.delete(group["account"], group["region"], group["name"],
+                                      before=cutoff)
+            if gone:
+                deleted += gone
+                self._refresh_streams(group["account"], group["region"], group["name"])
+        return deleted
+
+    def _refresh_streams(self, account: str, region: str, group: str) -> None:
+        stats = {s[0]: s[1:] for s in self.events.stream_stats(account, region, group)}
+        with self.store.db.transaction() as conn:
+            rows = conn.execute("SELECT name FROM logs_streams WHERE account = ? AND region = ? "
+                                "AND log_group = ?", (account, region, group)).fetchall()
+            for (name,) in rows:
+                first, last, stored = stats.get(name, (None, None, 0))
+                conn.execute("UPDATE logs_streams SET first_event = ?, last_event = ?, "
+                             "stored_bytes = ? WHERE account = ? AND region = ? "
+                             "AND log_group = ? AND name = ?",
+                             (first, last, stored or 0, account, region, group, name))

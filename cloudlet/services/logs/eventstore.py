@@ -1,0 +1,80 @@
+"""The log events themselves, in DuckDB: `<data dir>/logs/events.duckdb`.
+
+One table, `log_events`, one row per event. Logs Insights compiles its queries to SQL over
+it (`cursor()`); PutLogEvents appends to it (`insert`), a whole batch in one statement that
+commits before the call returns, so an acknowledged batch survives `kill -9`.
+
+`event_id` is unique and increases in ingestion order; with `timestamp` it orders a
+stream's events (GetLogEvents, FilterLogEvents).
+"""
+
+from __future__ import annotations
+
+import threading
+from pathlib import Path
+
+import duckdb
+
+SCHEMA = """CREATE TABLE IF NOT EXISTS log_events (
+    account VARCHAR, region VARCHAR, log_group VARCHAR, log_stream VARCHAR,
+    timestamp BIGINT, ingestion_time BIGINT, event_id BIGINT, message VARCHAR)"""
+
+_INSERT = (
+    "INSERT INTO log_events SELECT $1, $2, $3, $4, unnest($5), $6, "
+    "$7 + generate_subscripts($5, 1), unnest($8)"
+)
+
+
+class EventStore:
+    def __init__(self, root: Path):
+        root = Path(root)
+        root.mkdir(parents=True, exist_ok=True)
+        self.path = root / "events.duckdb"
+        self._db = duckdb.connect(str(self.path))
+        self._db.execute(SCHEMA)
+        self._write = threading.Lock()
+        self._local = threading.local()
+        self._next_id = (self._db.execute("SELECT max(event_id) FROM log_events").fetchone()[0]
+                         or 0) + 1
+
+    def cursor(self) -> duckdb.DuckDBPyConnection:
+        """A cursor for the calling thread (reads; DuckDB's MVCC keeps them consistent)."""
+        cursor = getattr(self._local, "cursor", None)
+        if cursor is None:
+            cursor = self._local.cursor = self._db.cursor()
+        return cursor
+
+    def insert(self, account: str, region: str, group: str, stream: str,
+               timestamps: list[int], messages: list[str], ingestion_time: int) -> int:
+        """Append one batch; returns the event_id of its first event (ids are consecutive)."""
+        with self._write:
+            first = self._next_id
+            self._db.execute(_INSERT, [account, region, group, stream, timestamps,
+                                       ingestion_time, first - 1, messages])
+            self._next_id = first + len(timestamps)
+        return first
+
+    def delete(self, account: str, region: str, group: str, stream: str | None = None,
+               before: int | None = None) -> int:
+        """Delete a group's (or one stream's) events, or only those older than `before`."""
+        sql = "DELETE FROM log_events WHERE account = ? AND region = ? AND log_group = ?"
+        args: list = [account, region, group]
+        if stream is not None:
+            sql += " AND log_stream = ?"
+            args.append(stream)
+        if before is not None:
+            sql += " AND timestamp < ?"
+            args.append(before)
+        with self._write:
+            return self._db.execute(sql, args).fetchone()[0]
+
+    def stream_stats(self, account: str, region: str, group: str) -> list[tuple]:
+        """(stream, first timestamp, last timestamp, stored bytes) of a group's streams."""
+        return self.cursor().execute(
+            "SELECT log_stream, min(timestamp), max(timestamp), sum(strlen(message)) "
+            "FROM log_events WHERE account = ? AND region = ? AND log_group = ? "
+            "GROUP BY log_stream", [account, region, group]).fetchall()
+
+    def close(self) -> None:
+        with self._write:
+            self._db.close()
