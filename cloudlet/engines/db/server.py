@@ -126,3 +126,8 @@ class DatabaseServer(ABC):
     @abstractmethod
     def stats(self) -> dict:
         """What CloudWatch reports: connections, CPU seconds, storage used in bytes, ..."""
+
+    def set_master_password(self, password: str) -> None:
+        """Change the master user's password on the running server (ModifyDBInstance
+        MasterUserPassword). Engines override this; the default says it is unsupported."""
+        raise EngineError(f"the {self.engine} engine cannot change the master password")

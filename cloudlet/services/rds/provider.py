@@ -1,9 +1,73 @@
-"""RDS: real database servers behind AWS's API."""
+"""RDS: real database servers behind AWS's API. One class composed of its operation
+families:
+
+    instances.py    Create/Describe/Modify/Stop/Start/Reboot/Delete DBInstance
+    snapshots.py    DB snapshots, automated backups, restores (snapshot and point in time)
+    replicas.py     read replicas and their promotion
+    parameters.py   parameter groups, engine versions, orderable options
+    resources.py    events, tags, subnet groups
+    runtime.py      the servers, their fronts, the worker pool and the supervisor
+    rules.py        input rules (identifiers, passwords, storage, classes, versions)
+    records.py      the records in SQLite
+    endpoints.py    endpoint names in /etc/hosts
+"""
 
 from __future__ import annotations
 
+import logging
+
 from cloudlet.services.base import Provider
+from cloudlet.services.rds.instances import InstanceOperations, delete_task
+from cloudlet.services.rds.parameters import ParameterOperations
+from cloudlet.services.rds.records import Records
+from cloudlet.services.rds.replicas import ReplicaOperations
+from cloudlet.services.rds.resources import ResourceOperations
+from cloudlet.services.rds.runtime import Fleet
+from cloudlet.services.rds.snapshots import SnapshotOperations
+
+log = logging.getLogger("cloudlet.rds")
+
+RUNNING = ("available", "backing-up", "modifying", "rebooting", "starting",
+           "resetting-master-credentials", "storage-optimization")
 
 
-class RdsProvider(Provider):
+class RdsProvider(InstanceOperations, SnapshotOperations, ReplicaOperations,
+                  ParameterOperations, ResourceOperations, Provider):
     service = "rds"
+
+    def __init__(self, store, bus=None):
+        super().__init__(store, bus)
+        self.records = Records(store)
+        self.fleet = Fleet(store.root / "rds", self.records, self.bus)
+
+    def start(self) -> None:
+        """Bring back what was running: sources before their read replicas."""
+        records = self.records.list("instances")
+        records.sort(key=lambda r: bool(r.get("ReadReplicaSourceDBInstanceIdentifier")))
+        for record in records:
+            key = (record["_account"], record["_region"], record["DBInstanceIdentifier"])
+            status = record["DBInstanceStatus"]
+            self.fleet.endpoints.add(record["Endpoint"]["Address"])
+            rt = self.fleet.runtime(key, record["Endpoint"]["Port"])
+            if status == "deleting":
+                self.fleet.submit(key, lambda rt: delete_task(self.fleet, rt, True))
+            elif status in ("creating", "failed") or not record.get("_nodes"):
+                self.fleet.update(key, DBInstanceStatus="failed")
+            elif status in ("stopping", "stopped"):
+                self.fleet.update(key, DBInstanceStatus="stopped")
+            elif status in RUNNING:
+                try:
+                    rt.front.bind()
+                except OSError:
+                    log.warning("the endpoint port of %s is taken", key[2])
+                self.fleet.update(key, DBInstanceStatus="starting")
+                self.fleet.submit(key, self._restart, failed="failed")
+        self.fleet.start()
+
+    def _restart(self, rt) -> None:
+        self.fleet.start_servers(rt)
+        self.fleet.update(rt.key, DBInstanceStatus="available")
+        self.fleet.event(rt.key, "DB instance restarted", "availability")
+
+    def stop(self) -> None:
+        self.fleet.stop()

@@ -1,0 +1,117 @@
+"""Cloudlet's RDS certificate authority.
+
+One CA per data directory (`<data dir>/rds/ca/`): its certificate is the bundle clients trust
+(`rds-ca-bundle.pem`, printed by `cloudlet rds ca-bundle`); it signs one server certificate
+per instance, for the instance's endpoint host, `localhost` and 127.0.0.1, so that
+`sslmode=verify-full` and Node's `rejectUnauthorized: true` hold.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import ipaddress
+import threading
+from pathlib import Path
+
+from cryptography import x509
+from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives.asymmetric import ec
+from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
+
+CA_NAME = "Cloudlet RDS Root CA"
+CA_IDENTIFIER = "cloudlet-rds-ca-ecc256-g1"
+BUNDLE = "rds-ca-bundle.pem"
+
+
+def _pem_key(key) -> bytes:
+    return key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
+                             serialization.NoEncryption())
+
+
+def _write_private(path: Path, data: bytes) -> None:
+    path.write_bytes(data)
+    path.chmod(0o600)
+
+
+class CertificateAuthority:
+    def __init__(self, directory: Path):
+        self.directory = Path(directory)
+        self._lock = threading.Lock()
+        self._cert: x509.Certificate | None = None
+        self._key = None
+
+    @property
+    def bundle_path(self) -> Path:
+        return self.directory / BUNDLE
+
+    def bundle(self) -> str:
+        self._ensure()
+        return self.bundle_path.read_text()
+
+    @property
+    def valid_till(self) -> dt.datetime:
+        self._ensure()
+        return self._cert.not_valid_after_utc
+
+    def _ensure(self) -> None:
+        with self._lock:
+            if self._cert is not None:
+                return
+            key_path = self.directory / "ca-key.pem"
+            if self.bundle_path.exists() and key_path.exists():
+                self._cert = x509.load_pem_x509_certificate(self.bundle_path.read_bytes())
+                self._key = serialization.load_pem_private_key(key_path.read_bytes(), None)
+                return
+            self.directory.mkdir(parents=True, exist_ok=True)
+            key = ec.generate_private_key(ec.SECP256R1())
+            name = x509.Name([x509.NameAttribute(NameOID.ORGANIZATION_NAME, "Cloudlet"),
+                              x509.NameAttribute(NameOID.COMMON_NAME, CA_NAME)])
+            now = dt.datetime.now(dt.UTC)
+            cert = (
+                x509.CertificateBuilder()
+                .subject_name(name).issuer_name(name).public_key(key.public_key())
+                .serial_number(x509.random_serial_number())
+                .not_valid_before(now - dt.timedelta(days=1))
+                .not_valid_after(now + dt.timedelta(days=3650))
+                .add_extension(x509.BasicConstraints(ca=True, path_length=0), critical=True)
+                .add_extension(x509.KeyUsage(
+                    digital_signature=True, content_commitment=False, key_encipherment=False,
+                    data_encipherment=False, key_agreement=False, key_cert_sign=True,
+                    crl_sign=True, encipher_only=False, decipher_only=False), critical=True)
+                .add_extension(x509.SubjectKeyIdentifier.from_public_key(key.public_key()),
+                               critical=False)
+                .sign(key, hashes.SHA256())
+            )
+            _write_private(key_path, _pem_key(key))
+            self.bundle_path.write_bytes(cert.public_bytes(serialization.Encoding.PEM))
+            self.bundle_path.chmod(0o644)
+            self._cert, self._key = cert, key
+
+    def issue(self, hosts: list[str], cert_path: Path, key_path: Path) -> None:
+        """A server certificate for `hosts` (DNS names; 127.0.0.1 is always added), written
+        as PEM to cert_path and key_path (mode 0600)."""
+        self._ensure()
+        key = ec.generate_private_key(ec.SECP256R1())
+        names = list(dict.fromkeys([*hosts, "localhost"]))
+        sans = [x509.DNSName(h) for h in names]
+        sans.append(x509.IPAddress(ipaddress.ip_address("127.0.0.1")))
+        now = dt.datetime.now(dt.UTC)
+        cert = (
+            x509.CertificateBuilder()
+            .subject_name(x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, names[0][:64])]))
+            .issuer_name(self._cert.subject).public_key(key.public_key())
+            .serial_number(x509.random_serial_number())
+            .not_valid_before(now - dt.timedelta(days=1))
+            .not_valid_after(min(now + dt.timedelta(days=395), self._cert.not_valid_after_utc))
+            .add_extension(x509.SubjectAlternativeName(sans), critical=False)
+            .add_extension(x509.BasicConstraints(ca=False, path_length=None), critical=True)
+            .add_extension(x509.ExtendedKeyUsage([ExtendedKeyUsageOID.SERVER_AUTH]),
+                           critical=False)
+            .add_extension(x509.AuthorityKeyIdentifier.from_issuer_public_key(
+                self._key.public_key()), critical=False)
+            .sign(self._key, hashes.SHA256())
+        )
+        cert_path.parent.mkdir(parents=True, exist_ok=True)
+        _write_private(key_path, _pem_key(key))
+        cert_path.write_bytes(cert.public_bytes(serialization.Encoding.PEM))
+        cert_path.chmod(0o644)

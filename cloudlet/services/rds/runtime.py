@@ -1,0 +1,453 @@
+"""The engine room: the running servers behind the records.
+
+Each instance has a `Runtime`: its TCP front (the endpoint port), its primary server and,
+for Multi-AZ, a synchronous standby. Work that takes seconds (launching, restoring,
+stopping, snapshots, failover) runs on a small worker pool, one task at a time per instance
+(the runtime's lock), never on a request thread. The request sets the record's status
+(`creating`, `stopping`, ...) and the task moves it on (`available`, `stopped`, ...).
+
+The supervisor thread looks at every instance each second: a dead primary fails over to the
+standby (Multi-AZ) or is restarted; a dead standby is rebuilt; daily base backups, pending
+modifications in the maintenance window, the 7-day auto-start and the minute's metrics
+happen there too. Times that age read the service clock; times handed to an engine (WAL
+timestamps) are real epoch seconds, `real = service - clock.offset()`.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import shutil
+import threading
+import time
+import uuid
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from cloudlet import clock
+from cloudlet.engines.db.ca import CertificateAuthority
+from cloudlet.engines.db.front import Front
+from cloudlet.engines.db.server import DatabaseServer, ServerSpec, engine_class
+from cloudlet.events import Bus
+from cloudlet.services.rds.endpoints import Endpoints
+from cloudlet.services.rds.records import Records
+
+log = logging.getLogger("cloudlet.rds")
+
+Key = tuple[str, str, str]  # account, region, DBInstanceIdentifier
+DAY = 86400.0
+AUTO_START_AFTER = 7 * DAY
+METRICS_EVERY = 60.0
+
+
+def free_port() -> int:
+    import socket
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def arn(key: Key, kind: str = "db") -> str:
+    account, region, name = key
+    return f"arn:aws:rds:{region}:{account}:{kind}:{name}"
+
+
+@dataclass
+class Runtime:
+    key: Key
+    front: Front
+    primary: DatabaseServer | None = None
+    standby: DatabaseServer | None = None
+    lock: threading.RLock = field(default_factory=threading.RLock)
+    busy: int = 0
+    cpu: tuple[float, float] | None = None  # (monotonic time, cpu seconds) last sampled
+    next_metrics: float = 0.0
+
+
+class Fleet:
+    def __init__(self, root: Path, records: Records, bus: Bus):
+        self.root = root
+        self.records = records
+        self.bus = bus
+        self.ca = CertificateAuthority(root / "ca")
+        self.endpoints = Endpoints(root)
+        self.runtimes: dict[Key, Runtime] = {}
+        self.pool = ThreadPoolExecutor(max_workers=6, thread_name_prefix="rds-work")
+        self._stop = threading.Event()
+        self._supervisor: threading.Thread | None = None
+
+    # -- records -------------------------------------------------------------------------
+
+    def record(self, key: Key) -> dict | None:
+        return self.records.get("instances", *key)
+
+    def update(self, key: Key, **fields) -> dict | None:
+        def change(record):
+            record.update(fields)
+        return self.records.update("instances", *key, change)
+
+    def event(self, key: Key, message: str, *categories: str) -> None:
+        self.records.event(key[0], key[1], "db-instance", key[2], message, list(categories),
+                           arn(key))
+
+    # -- tasks ---------------------------------------------------------------------------
+
+    def runtime(self, key: Key, port: int | None = None) -> Runtime:
+        rt = self.runtimes.get(key)
+        if rt is None:
+            rt = self.runtimes[key] = Runtime(key, Front(port or 0))
+        return rt
+
+    def submit(self, key: Key, task: Callable[[Runtime], None], *, failed: str | None = None):
+        """Run task(runtime) on the pool under the instance's lock. An exception logs, writes
+        an event and, with `failed`, sets that status."""
+        rt = self.runtime(key)
+        rt.busy += 1
+
+        def run():
+            try:
+                with rt.lock:
+                    task(rt)
+            except Exception as e:
+                log.exception("RDS task for %s failed", key[2])
+                with contextlib.suppress(Exception):
+                    self.event(key, f"Cloudlet could not complete the operation: {e}",
+                               "failure")
+                    if failed:
+                        self.update(key, DBInstanceStatus=failed)
+            finally:
+                rt.busy -= 1
+        return self.pool.submit(run)
+
+    # -- specs and servers ---------------------------------------------------------------
+
+    def spec(self, record: dict, node: dict, *, archive: bool = True) -> ServerSpec:
+        directory = Path(record["_dir"])
+        return ServerSpec(
+            data_dir=directory / node["name"], port=node["port"],
+            master_username=record["MasterUsername"], master_password=record["_password"],
+            db_name=record.get("DBName"), parameters=dict(record.get("_parameters") or {}),
+            tls_cert=directory / "tls" / "server.crt", tls_key=directory / "tls" / "server.key",
+            archive_dir=(Path(record["_backup_dir"]) / "archive"
+                         if archive and record.get("BackupRetentionPeriod", 0) > 0
+                         and not record.get("ReadReplicaSourceDBInstanceIdentifier") else None),
+            memory_mb=record["_memory_mb"], max_connections=record.get("_max_connections"),
+        )
+
+    def new_node(self, key: Key) -> dict:
+        def change(record):
+            record["_seq"] = record.get("_seq", 0) + 1
+        record = self.records.update("instances", *key, change)
+        return {"name": f"node-{record['_seq']}", "port": free_port()}
+
+    def server(self, record: dict, node: dict) -> DatabaseServer:
+        return engine_class(record["Engine"])(self.spec(record, node))
+
+    def issue_certificate(self, record: dict) -> None:
+        tls = Path(record["_dir"]) / "tls"
+        self.ca.issue([record["Endpoint"]["Address"]], tls / "server.crt", tls / "server.key")
+
+    # -- launching -----------------------------------------------------------------------
+
+    def launch(self, key: Key, prepare: Callable[[dict, dict], DatabaseServer]) -> None:
+        """A new instance: prepare(record, node) makes its primary's data directory (initdb,
+        a restore, a replica) and returns the server; then the standby, the first backup."""
+        def task(rt: Runtime):
+            record = self.record(key)
+            self.issue_certificate(record)
+            node = self.new_node(key)
+            self.update(key, _nodes={"primary": node, "standby": None})
+            record = self.record(key)
+            try:
+                server = prepare(record, node)
+                if not server.running():
+                    server.start()
+                rt.primary = server
+                rt.front.open(node["port"])
+                if record.get("MultiAZ"):
+                    self.build_standby(rt)
+            except Exception:
+                self.discard_servers(rt)
+                shutil.rmtree(record["_dir"], ignore_errors=True)
+                raise
+            self.first_backup(rt)
+            self.update(key, DBInstanceStatus="available")
+            self.event(key, "DB instance created", "creation")
+        self.submit(key, task, failed="failed")
+
+    def first_backup(self, rt: Runtime) -> None:
+        record = self.record(rt.key)
+        if self.spec(record, record["_nodes"]["primary"]).archive_dir is None:
+            return
+        self.update(rt.key, DBInstanceStatus="backing-up")
+        self.event(rt.key, "Backing up DB instance", "backup")
+        self.base_backup(rt)
+        self.event(rt.key, "Finished DB Instance backup", "backup")
+
+    def base_backup(self, rt: Runtime) -> None:
+        record = self.record(rt.key)
+        real = time.time()
+        dest = Path(record["_backup_dir"]) / "base" / f"{int(real * 1000)}"
+        dest.parent.mkdir(parents=True, exist_ok=True)
+        rt.primary.base_backup(dest)
+        bases = [*record.get("_bases", []), {"time": real, "path": str(dest)}]
+        self.update(rt.key, _bases=bases, _last_backup=clock.timestamp())
+        self.prune_backups(rt.key)
+
+    def prune_backups(self, key: Key) -> None:
+        """Keep the base backups the retention window needs: every one inside it and the
+        newest before it."""
+        record = self.record(key)
+        bases = sorted(record.get("_bases", []), key=lambda b: b["time"])
+        horizon = time.time() - record.get("BackupRetentionPeriod", 0) * DAY
+        keep = [b for b in bases if b["time"] >= horizon]
+        older = [b for b in bases if b["time"] < horizon]
+        if older:
+            keep.insert(0, older[-1])
+        for gone in older[:-1]:
+            shutil.rmtree(gone["path"], ignore_errors=True)
+        if len(keep) != len(bases):
+            self.update(key, _bases=keep)
+
+    def build_standby(self, rt: Runtime) -> None:
+        record = self.record(rt.key)
+        node = self.new_node(rt.key)
+        spec = self.spec(record, node)
+        rt.standby = rt.primary.create_replica(spec, synchronous=True)
+
+        def change(r):
+            r["_nodes"]["standby"] = node
+        self.records.update("instances", *rt.key, change)
+
+    def discard_servers(self, rt: Runtime) -> None:
+        rt.front.close()
+        for server in (rt.standby, rt.primary):
+            if server is not None:
+                with contextlib.suppress(Exception):
+                    server.stop()
+        rt.primary = rt.standby = None
+
+    def remove_node(self, record: dict, node: dict | None) -> None:
+        if node:
+            shutil.rmtree(Path(record["_dir"]) / node["name"], ignore_errors=True)
+
+    # -- failover ------------------------------------------------------------------------
+
+    def failover(self, rt: Runtime, reason: str) -> None:
+        """The standby becomes the primary behind the same endpoint; a new standby follows."""
+        key = rt.key
+        record = self.record(key)
+        self.event(key, f"Multi-AZ instance failover started. {reason}", "failover")
+        old, rt.primary, rt.standby = rt.primary, rt.standby, None
+        with contextlib.suppress(Exception):
+            old.stop()
+        rt.primary.promote()
+        nodes = record["_nodes"]
+        rt.front.retarget(nodes["standby"]["port"])
+        self.remove_node(record, nodes["primary"])
+
+        def change(r):
+            r["_nodes"] = {"primary": nodes["standby"], "standby": None}
+            r["AvailabilityZone"], r["SecondaryAvailabilityZone"] = (
+                r.get("SecondaryAvailabilityZone"), r.get("AvailabilityZone"))
+        self.records.update("instances", *key, change)
+        self.event(key, "Multi-AZ instance failover completed", "failover")
+        self.build_standby(rt)
+        self.event(key, "The secondary instance is available again: a new standby was "
+                   "created from the new primary", "availability")
+
+    def recover(self, rt: Runtime) -> None:
+        """A single-AZ primary that died is restarted (crash recovery)."""
+        with contextlib.suppress(Exception):
+            rt.primary.stop()
+        rt.primary.start()
+        self.event(rt.key, "DB instance restarted", "availability")
+
+    def rebuild_standby(self, rt: Runtime) -> None:
+        record = self.record(rt.key)
+        with contextlib.suppress(Exception):
+            rt.standby.stop()
+        rt.standby = None
+        self.remove_node(record, record["_nodes"].get("standby"))
+        self.build_standby(rt)
+        self.event(rt.key, "The standby was rebuilt", "availability")
+
+    # -- lifecycle -----------------------------------------------------------------------
+
+    def start_servers(self, rt: Runtime) -> None:
+        record = self.record(rt.key)
+        nodes = record["_nodes"]
+        rt.primary = self.server(record, nodes["primary"])
+        rt.primary.start()
+        if nodes.get("standby"):
+            rt.standby = self.server(record, nodes["standby"])
+            try:
+                rt.standby.start()
+            except Exception:
+                log.exception("standby of %s did not start; rebuilding it", rt.key[2])
+                self.rebuild_standby(rt)
+        rt.front.open(nodes["primary"]["port"])
+
+    def stop_servers(self, rt: Runtime) -> None:
+        rt.front.close()
+        for server in (rt.standby, rt.primary):
+            if server is not None:
+                with contextlib.suppress(Exception):
+                    server.stop()
+
+    def restart(self, rt: Runtime) -> None:
+        """Restart the servers with their records' current settings (class, parameters)."""
+        record = self.record(rt.key)
+        for server, name in ((rt.primary, "primary"), (rt.standby, "standby")):
+            if server is None:
+                continue
+            server.stop()
+            server.spec = self.spec(record, record["_nodes"][name])
+            server.start()
+        rt.front.retarget(record["_nodes"]["primary"]["port"])
+
+    def latest_restorable(self, rt: Runtime | None, record: dict) -> float | None:
+        """Real epoch seconds."""
+        if rt is not None and rt.primary is not None and record.get("BackupRetentionPeriod"):
+            try:
+                latest = rt.primary.latest_restorable_time()
+            except Exception:
+                latest = None
+            if latest is not None:
+                return latest
+        return record.get("_latest_restorable")
+
+    # -- the supervisor ------------------------------------------------------------------
+
+    def start(self) -> None:
+        self._supervisor = threading.Thread(target=self._supervise, name="rds-supervisor",
+                                            daemon=True)
+        self._supervisor.start()
+
+    def stop(self) -> None:
+        self._stop.set()
+        self.pool.shutdown(wait=False, cancel_futures=True)
+        threads = []
+        for rt in list(self.runtimes.values()):
+            t = threading.Thread(target=self.stop_servers, args=(rt,), daemon=True)
+            t.start()
+            threads.append(t)
+        for t in threads:
+            t.join(20)
+        hosts = [r["Endpoint"]["Address"] for r in self.records.list("instances")
+                 if r.get("Endpoint")]
+        self.endpoints.remove(*hosts)
+
+    def _supervise(self) -> None:
+        while not self._stop.wait(1.0):
+            for key, rt in list(self.runtimes.items()):
+                try:
+                    self.check(key, rt)
+                except Exception:
+                    log.exception("RDS supervisor: %s", key[2])
+
+    def check(self, key: Key, rt: Runtime) -> None:
+        record = self.record(key)
+        if record is None:
+            return
+        status = record["DBInstanceStatus"]
+        now = clock.timestamp()
+        if status == "stopped":
+            if not rt.busy and now - record.get("_stopped_at", now) >= AUTO_START_AFTER:
+                self.auto_start(key)
+            return
+        if rt.busy or status not in ("available", "backing-up", "storage-optimization"):
+            return
+        if rt.primary is not None and not rt.primary.running():
+            if rt.standby is not None and rt.standby.running():
+                self.submit(key, lambda rt: self.failover(
+                    rt, "The primary DB instance process stopped; promoting the standby."))
+            else:
+                self.submit(key, self.recover)
+            return
+        if rt.standby is not None and not rt.standby.running():
+            self.submit(key, self.rebuild_standby)
+            return
+        if record.get("PendingModifiedValues") and rules_in_window(record):
+            from cloudlet.services.rds.instances import apply_pending
+            self.update(key, DBInstanceStatus="modifying")
+            self.submit(key, lambda rt: apply_pending(self, rt), failed="available")
+            return
+        if (record.get("BackupRetentionPeriod", 0) > 0 and rt.primary is not None
+                and not record.get("ReadReplicaSourceDBInstanceIdentifier")
+                and now - record.get("_last_backup", now) >= DAY):
+            self.update(key, _last_backup=now)
+            self.submit(key, self.automated_backup)
+        if time.monotonic() >= rt.next_metrics and rt.primary is not None:
+            rt.next_metrics = time.monotonic() + METRICS_EVERY
+            self.pool.submit(self.publish_metrics, key, rt, record)
+
+    def automated_backup(self, rt: Runtime) -> None:
+        self.event(rt.key, "Backing up DB instance", "backup")
+        self.base_backup(rt)
+        self.event(rt.key, "Finished DB Instance backup", "backup")
+
+    def auto_start(self, key: Key) -> None:
+        self.update(key, DBInstanceStatus="starting")
+        self.event(key, "DB instance is being started due to it exceeding the maximum "
+                   "allowed time being stopped.", "notification")
+
+        def task(rt):
+            self.start_servers(rt)
+            self.update(key, DBInstanceStatus="available")
+            self.event(key, "DB instance started", "notification")
+        self.submit(key, task, failed="stopped")
+
+    def publish_metrics(self, key: Key, rt: Runtime, record: dict) -> None:
+        server = rt.primary
+        if server is None:
+            return
+        try:
+            stats = server.stats()
+        except Exception:
+            return
+        vcpu = record.get("_vcpu", 2)
+        data = []
+        cpu_seconds = stats.get("cpu_seconds")
+        if cpu_seconds is not None:
+            now = time.monotonic()
+            if rt.cpu is not None and now > rt.cpu[0]:
+                used = max(0.0, cpu_seconds - rt.cpu[1]) / (now - rt.cpu[0]) / vcpu * 100
+                data.append(("CPUUtilization", min(used, 100.0), "Percent"))
+            rt.cpu = (now, cpu_seconds)
+        if "connections" in stats:
+            data.append(("DatabaseConnections", float(stats["connections"]), "Count"))
+        if "storage_bytes" in stats:
+            free = record["AllocatedStorage"] * 1024 ** 3 - stats["storage_bytes"]
+            data.append(("FreeStorageSpace", float(max(free, 0)), "Bytes"))
+        if record.get("ReadReplicaSourceDBInstanceIdentifier"):
+            with contextlib.suppress(Exception):
+                lag = server.replica_lag()
+                if lag is not None:
+                    data.append(("ReplicaLag", float(lag), "Seconds"))
+        for name in ("read_iops", "write_iops"):
+            if name in stats:
+                metric = "ReadIOPS" if name == "read_iops" else "WriteIOPS"
+                data.append((metric, float(stats[name]), "Count/Second"))
+        if not data:
+            return
+        stamp = clock.now()
+        self.bus.publish("cloudwatch:metrics", {
+            "account": key[0], "region": key[1], "namespace": "AWS/RDS",
+            "metric_data": [{"MetricName": name, "Value": value, "Unit": unit,
+                             "Timestamp": stamp,
+                             "Dimensions": [{"Name": "DBInstanceIdentifier", "Value": key[2]}]}
+                            for name, value, unit in data]})
+
+
+def rules_in_window(record: dict) -> bool:
+    from cloudlet.services.rds.rules import in_window
+
+    return in_window(record.get("PreferredMaintenanceWindow", ""), clock.now())
+
+
+def resource_id() -> str:
+    return "db-" + uuid.uuid4().hex.upper()[:26]

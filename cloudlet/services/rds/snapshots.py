@@ -1,0 +1,309 @@
+"""Snapshots and restores: CreateDBSnapshot, DescribeDBSnapshots, CopyDBSnapshot,
+DeleteDBSnapshot, RestoreDBInstanceFromDBSnapshot, RestoreDBInstanceToPointInTime.
+
+A manual snapshot is an engine base backup in its own directory. Automated snapshots are the
+instance's base backups (`rds:<id>-<yyyy-mm-dd-hh-mm>`), which with the WAL archive make
+point-in-time restore. Every restore creates a new instance."""
+
+from __future__ import annotations
+
+import datetime as dt
+import shutil
+import uuid
+from pathlib import Path
+
+from cloudlet import clock
+from cloudlet.engines.db.server import engine_class
+from cloudlet.services.rds import errors, rules
+from cloudlet.services.rds.instances import (
+    admit,
+    build,
+    get_instance,
+    key_of_record,
+    paginate,
+    tags_of,
+)
+from cloudlet.services.rds.instances import describe as describe_instance
+from cloudlet.services.rds.records import public
+from cloudlet.services.rds.runtime import Fleet, arn
+
+KEEP_FROM_SOURCE = ("Engine", "EngineVersion", "MasterUsername", "_password", "DBName",
+                    "AllocatedStorage", "StorageType", "DBInstanceClass")
+
+
+def check_new_snapshot(fleet: Fleet, ctx, identifier) -> str:
+    identifier = rules.snapshot_identifier(identifier)
+    if identifier.startswith("rds:"):
+        raise errors.invalid_value("The parameter DBSnapshotIdentifier is not a valid "
+                                   "identifier: rds: is reserved for automated snapshots.")
+    if fleet.records.get("snapshots", ctx.account_id, ctx.region, identifier) is not None:
+        raise errors.snapshot_exists(identifier)
+    return identifier
+
+
+def snapshot_record(fleet: Fleet, ctx, instance: dict, identifier: str, tags: list) -> dict:
+    path = fleet.root / "snapshots" / ctx.account_id / ctx.region / uuid.uuid4().hex
+    return {
+        "DBSnapshotIdentifier": identifier,
+        "DBInstanceIdentifier": instance["DBInstanceIdentifier"],
+        "SnapshotCreateTime": clock.timestamp(), "Engine": instance["Engine"],
+        "AllocatedStorage": instance["AllocatedStorage"], "Status": "creating",
+        "Port": instance["Endpoint"]["Port"], "AvailabilityZone": instance["AvailabilityZone"],
+        "InstanceCreateTime": instance["InstanceCreateTime"],
+        "MasterUsername": instance["MasterUsername"], "EngineVersion": instance["EngineVersion"],
+        "LicenseModel": instance["LicenseModel"], "SnapshotType": "manual",
+        "OptionGroupName": instance["OptionGroupMemberships"][0]["OptionGroupName"],
+        "PercentProgress": 0, "StorageType": instance["StorageType"],
+        "Encrypted": instance["StorageEncrypted"],
+        "DBSnapshotArn": arn((ctx.account_id, ctx.region, identifier), "snapshot"),
+        "IAMDatabaseAuthenticationEnabled": False, "DbiResourceId": instance["DbiResourceId"],
+        "TagList": tags, "OriginalSnapshotCreateTime": clock.timestamp(),
+        "SnapshotTarget": "region", "DedicatedLogVolume": False,
+        "_password": instance["_password"], "_db_name": instance.get("DBName"),
+        "_class": instance["DBInstanceClass"], "_path": str(path),
+    }
+
+
+def take_snapshot(fleet: Fleet, ctx, instance: dict, identifier: str, tags: list) -> dict:
+    """Record the snapshot and back up the running primary on the instance's queue."""
+    if instance.get("CopyTagsToSnapshot") and not tags:
+        tags = list(instance.get("TagList") or [])
+    record = snapshot_record(fleet, ctx, instance, identifier, tags)
+    fleet.records.put("snapshots", ctx.account_id, ctx.region, identifier, record)
+    key = key_of_record(instance)
+
+    def task(rt):
+        path = Path(record["_path"])
+        try:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            if rt.primary is None:
+                raise RuntimeError("the instance has no running server")
+            before = fleet.record(key)["DBInstanceStatus"]
+            if before == "available":
+                fleet.update(key, DBInstanceStatus="backing-up")
+            rt.primary.base_backup(path)
+            if before == "available":
+                fleet.update(key, DBInstanceStatus="available")
+        except Exception:
+            shutil.rmtree(path, ignore_errors=True)
+            fleet.records.update("snapshots", ctx.account_id, ctx.region, identifier,
+                                 lambda r: r.update(Status="failed"))
+            raise
+        fleet.records.update("snapshots", ctx.account_id, ctx.region, identifier,
+                             lambda r: r.update(Status="available", PercentProgress=100))
+        fleet.records.event(ctx.account_id, ctx.region, "db-snapshot", identifier,
+                            "Manual snapshot created", ["creation"], record["DBSnapshotArn"])
+    fleet.submit(key, task)
+    return record
+
+
+def automated_snapshots(fleet: Fleet, ctx, instance: dict) -> list[dict]:
+    result = []
+    for base in instance.get("_bases", []):
+        when = base["time"] + clock.offset()
+        stamp = dt.datetime.fromtimestamp(when, dt.UTC).strftime("%Y-%m-%d-%H-%M")
+        identifier = f"rds:{instance['DBInstanceIdentifier']}-{stamp}"
+        record = snapshot_record(fleet, ctx, instance, identifier, [])
+        record.update(SnapshotType="automated", Status="available", PercentProgress=100,
+                      SnapshotCreateTime=when, OriginalSnapshotCreateTime=when,
+                      _path=base["path"])
+        result.append(record)
+    return result
+
+
+def find_snapshot(fleet: Fleet, ctx, identifier) -> dict:
+    if not identifier:
+        raise errors.missing("DBSnapshotIdentifier")
+    identifier = identifier.split(":snapshot:")[-1]
+    if identifier.startswith("rds:"):
+        for instance in fleet.records.list("instances", ctx.account_id, ctx.region):
+            for snap in automated_snapshots(fleet, ctx, instance):
+                if snap["DBSnapshotIdentifier"] == identifier:
+                    return snap
+        raise errors.snapshot_not_found(identifier)
+    record = fleet.records.get("snapshots", ctx.account_id, ctx.region, identifier.lower())
+    if record is None:
+        raise errors.snapshot_not_found(identifier)
+    return record
+
+
+def restore_base(snapshot_or_source: dict) -> dict:
+    """What a restored instance takes from where it comes from."""
+    return {k: snapshot_or_source[k] for k in KEEP_FROM_SOURCE if k in snapshot_or_source}
+
+
+class SnapshotOperations:
+    fleet: Fleet
+
+    def create_db_snapshot(self, ctx, params):
+        identifier = check_new_snapshot(self.fleet, ctx, params.get("DBSnapshotIdentifier"))
+        instance = get_instance(self.fleet, ctx, params.get("DBInstanceIdentifier"))
+        if instance["DBInstanceStatus"] not in ("available", "backing-up"):
+            raise errors.instance_state(f"Cannot create a snapshot because the DB instance "
+                                        f"{instance['DBInstanceIdentifier']} is not in the "
+                                        "available state.")
+        record = take_snapshot(self.fleet, ctx, instance, identifier, tags_of(params))
+        return {"DBSnapshot": public(record)}
+
+    def describe_db_snapshots(self, ctx, params):
+        instance_id = params.get("DBInstanceIdentifier")
+        snapshot_id = params.get("DBSnapshotIdentifier")
+        kind = params.get("SnapshotType")
+        if snapshot_id:
+            records = [find_snapshot(self.fleet, ctx, snapshot_id)]
+        else:
+            records = []
+            if kind in (None, "manual"):
+                records += self.fleet.records.list("snapshots", ctx.account_id, ctx.region)
+            if kind in (None, "automated"):
+                for instance in self.fleet.records.list("instances", ctx.account_id,
+                                                        ctx.region):
+                    records += automated_snapshots(self.fleet, ctx, instance)
+        if instance_id:
+            instance_id = instance_id.split(":")[-1].lower()
+            records = [r for r in records if r["DBInstanceIdentifier"] == instance_id]
+        for f in params.get("Filters") or []:
+            name, values = f.get("Name"), f.get("Values") or []
+            field = {"db-instance-id": "DBInstanceIdentifier",
+                     "db-snapshot-id": "DBSnapshotIdentifier", "snapshot-type": "SnapshotType",
+                     "engine": "Engine", "dbi-resource-id": "DbiResourceId"}.get(name)
+            if field is None:
+                raise errors.invalid_value(f"Unrecognized filter name: {name}")
+            records = [r for r in records if r[field] in values]
+        records.sort(key=lambda r: r["DBSnapshotIdentifier"])
+        page, marker = paginate(records, params, "DBSnapshotIdentifier")
+        result = {"DBSnapshots": [public(r) for r in page]}
+        if marker:
+            result["Marker"] = marker
+        return result
+
+    def delete_db_snapshot(self, ctx, params):
+        record = find_snapshot(self.fleet, ctx, params.get("DBSnapshotIdentifier"))
+        if record["SnapshotType"] == "automated":
+            raise errors.snapshot_state("Cannot delete an automated snapshot: it expires with "
+                                        "the backup retention period.")
+        if record["Status"] == "creating":
+            raise errors.snapshot_state("Cannot delete the snapshot because it is being "
+                                        "created.")
+        self.fleet.records.delete("snapshots", ctx.account_id, ctx.region,
+                                  record["DBSnapshotIdentifier"])
+        shutil.rmtree(record["_path"], ignore_errors=True)
+        record["Status"] = "deleted"
+        return {"DBSnapshot": public(record)}
+
+    def copy_db_snapshot(self, ctx, params):
+        source = find_snapshot(self.fleet, ctx, params.get("SourceDBSnapshotIdentifier"))
+        target = check_new_snapshot(self.fleet, ctx, params.get("TargetDBSnapshotIdentifier"))
+        if source["Status"] != "available":
+            raise errors.snapshot_state("The source snapshot is not in the available state.")
+        path = self.fleet.root / "snapshots" / ctx.account_id / ctx.region / uuid.uuid4().hex
+        tags = tags_of(params) or (source["TagList"] if params.get("CopyTags") else [])
+        record = {**source, "DBSnapshotIdentifier": target, "SnapshotType": "manual",
+                  "Status": "creating", "SnapshotCreateTime": clock.timestamp(),
+                  "DBSnapshotArn": arn((ctx.account_id, ctx.region, target), "snapshot"),
+                  "SourceDBSnapshotIdentifier": source["DBSnapshotArn"], "TagList": tags,
+                  "_path": str(path)}
+        self.fleet.records.put("snapshots", ctx.account_id, ctx.region, target, record)
+
+        def copy():
+            try:
+                shutil.copytree(source["_path"], path, symlinks=True)
+                state = "available"
+            except OSError:
+                shutil.rmtree(path, ignore_errors=True)
+                state = "failed"
+            self.fleet.records.update("snapshots", ctx.account_id, ctx.region, target,
+                                      lambda r: r.update(Status=state, PercentProgress=100))
+        self.fleet.pool.submit(copy)
+        return {"DBSnapshot": public(record)}
+
+    def restore_db_instance_from_db_snapshot(self, ctx, params):
+        snapshot = find_snapshot(self.fleet, ctx, params.get("DBSnapshotIdentifier"))
+        if snapshot["Status"] != "available":
+            raise errors.snapshot_state("The snapshot is not in the available state.")
+        base = restore_base(snapshot)
+        base["DBName"] = snapshot.get("_db_name")
+        base.setdefault("DBInstanceClass", snapshot["_class"])
+        if params.get("BackupRetentionPeriod") is None:
+            params = {**params, "BackupRetentionPeriod": 1}
+        record = build(self.fleet, ctx, params, base)
+        key = admit(self.fleet, record)
+        cls = engine_class(record["Engine"])
+        backup = Path(snapshot["_path"])
+        self.fleet.launch(key, lambda rec, node: cls.restore(
+            backup, self.fleet.spec(rec, node)))
+        self.fleet.event(key, f"Restored from snapshot {snapshot['DBSnapshotIdentifier']}",
+                         "creation")
+        return {"DBInstance": describe_instance(self.fleet, record)}
+
+    def restore_db_instance_to_point_in_time(self, ctx, params):
+        source_id = params.get("SourceDBInstanceIdentifier")
+        if not source_id:
+            if params.get("SourceDbiResourceId") or \
+                    params.get("SourceDBInstanceAutomatedBackupsArn"):
+                raise errors.invalid_value("Cloudlet restores only from a live source: give "
+                                           "SourceDBInstanceIdentifier.")
+            raise errors.missing("SourceDBInstanceIdentifier")
+        source = get_instance(self.fleet, ctx, source_id)
+        rules.identifier(params.get("TargetDBInstanceIdentifier"),
+                         "TargetDBInstanceIdentifier")
+        if not source.get("BackupRetentionPeriod") or not source.get("_bases"):
+            if not source.get("BackupRetentionPeriod"):
+                raise errors.pitr_not_enabled(source["DBInstanceIdentifier"])
+            raise errors.invalid_restore("The source DB instance has no automated backup yet: "
+                                         "try again once it is available.")
+        use_latest = bool(params.get("UseLatestRestorableTime"))
+        restore_time = params.get("RestoreTime")
+        if use_latest and restore_time is not None:
+            raise errors.invalid_combination("Cannot specify both RestoreTime and "
+                                             "UseLatestRestorableTime.")
+        rt = self.fleet.runtimes.get(key_of_record(source))
+        latest = self.fleet.latest_restorable(rt, source)
+        earliest = min(b["time"] for b in source["_bases"])
+        if use_latest or restore_time is None:
+            if latest is None:
+                raise errors.invalid_restore("The source DB instance has no restorable time "
+                                             "yet.")
+            target = latest
+        else:
+            target = _epoch(restore_time) - clock.offset()
+            if latest is None or not earliest <= target <= latest:
+                window = (f"{_iso(earliest)} and {_iso(latest)}" if latest else "its window")
+                raise errors.invalid_restore(
+                    f"Restore time {_iso(target)} is outside the restorable window of DB "
+                    f"instance {source['DBInstanceIdentifier']}: restore to a time between "
+                    f"{window}.")
+        bases = sorted(source["_bases"], key=lambda b: b["time"])
+        backup = Path([b for b in bases if b["time"] <= target][-1]["path"])
+        archive = Path(source["_backup_dir"]) / "archive"
+        base = restore_base(source)
+        target_params = {**params, "DBInstanceIdentifier": params["TargetDBInstanceIdentifier"]}
+        if target_params.get("BackupRetentionPeriod") is None:
+            target_params["BackupRetentionPeriod"] = source["BackupRetentionPeriod"]
+        if "DBParameterGroupName" not in target_params:
+            group = source["DBParameterGroups"][0]["DBParameterGroupName"]
+            if not group.startswith("default."):
+                target_params["DBParameterGroupName"] = group
+        record = build(self.fleet, ctx, target_params, base)
+        key = admit(self.fleet, record)
+        cls = engine_class(record["Engine"])
+        self.fleet.launch(key, lambda rec, node: cls.restore(
+            backup, self.fleet.spec(rec, node), archive=archive, target_time=target))
+        self.fleet.event(key, f"Restored from DB instance {source['DBInstanceIdentifier']} "
+                         f"to {_iso(target)}", "creation")
+        return {"DBInstance": describe_instance(self.fleet, record)}
+
+
+def _epoch(value) -> float:
+    if isinstance(value, dt.datetime):
+        return value.timestamp()
+    if isinstance(value, (int, float)):
+        return float(value)
+    return dt.datetime.fromisoformat(str(value).replace("Z", "+00:00")).timestamp()
+
+
+def _iso(real: float | None) -> str:
+    if real is None:
+        return "none"
+    return dt.datetime.fromtimestamp(real + clock.offset(), dt.UTC).strftime(
+        "%Y-%m-%dT%H:%M:%SZ")
