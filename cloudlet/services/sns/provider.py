@@ -10,7 +10,8 @@
 
 Other services reach SNS through the bus (`sns:publish`, `s3:notification` with Service
 "sns") and ask `topic_exists(arn)`. Cloudlet's own routes under `/_cloudlet/sns/` serve
-the signing certificate and the mailbox (`internal_route`).
+the signing certificate, the mailbox and the recorded deliveries (messages stored for SQS,
+failed deliveries) (`internal_route`).
 """
 
 from __future__ import annotations
@@ -36,6 +37,7 @@ log = logging.getLogger("cloudlet.sns")
 
 FALLBACK_BASE = "http://127.0.0.1:4566"
 MAIL_PATH = "/_cloudlet/sns/mail"
+DELIVERIES_PATH = "/_cloudlet/sns/deliveries"
 
 
 class SnsProvider(PublishOperations, SubscriptionOperations, TopicOperations, Provider):
@@ -104,6 +106,9 @@ class SnsProvider(PublishOperations, SubscriptionOperations, TopicOperations, Pr
         if request.path == MAIL_PATH:
             to = parse_qs(request.query).get("to", [None])[0]
             return _json(200, {"messages": self.outbox.messages(to)})
+        if request.path == DELIVERIES_PATH:
+            endpoint = parse_qs(request.query).get("endpoint", [None])[0]
+            return _json(200, {"deliveries": self.sns.deliveries(endpoint)})
         return _json(404, {"message": "no such Cloudlet endpoint"})
 
 
