@@ -1,0 +1,453 @@
+"""The alarm evaluator: a thread that judges every alarm on the service clock.
+
+Metric alarms are judged at each tick of the service clock: every minute, every 10 seconds
+for high-resolution alarms (Period < 60). A tick judges the complete periods before it.
+The thread wakes every `CLOUDLET_ALARM_POLL` seconds (0.2 by default), so when a test moves
+the clock (`POST /_cloudlet/clock`) the ticks it jumped over are judged promptly: the last
+`evaluation_range(N)` periods' worth of ticks are replayed in order (older ones could not
+change what the newest see), each with its own timestamp, so a jump over a breach still
+goes OK → ALARM → OK and notifies twice.
+
+A state change is written with its history item, then its actions run (if ActionsEnabled):
+SNS topics get AWS's alarm notification through the bus topic `sns:publish`, Lambda
+functions AWS's alarm event through `lambda:invoke`; Auto Scaling, EC2 and Systems Manager
+actions are recorded in the history as not executed. Composite alarms are judged whenever
+one of their children changes state.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import logging
+import math
+import os
+import threading
+
+from botocore.loaders import Loader
+
+from cloudlet import clock
+from cloudlet.events import Bus
+from cloudlet.services.cloudwatch import alarms_evaluation as ev
+from cloudlet.services.cloudwatch.alarms_rule import parse_rule
+from cloudlet.services.cloudwatch.alarms_store import Alarm, AlarmStore
+from cloudlet.services.cloudwatch.alarms_validation import percentile_of
+
+log = logging.getLogger("cloudlet.cloudwatch.alarms")
+
+MAX_REPLAYED_TICKS = 64
+
+
+def _region_names() -> dict[str, str]:
+    names = {}
+    for partition in Loader().load_data("endpoints")["partitions"]:
+        for region, info in partition["regions"].items():
+            names[region] = info.get("description", region)
+    return names
+
+
+REGION_NAMES = _region_names()
+
+
+def region_name(region: str) -> str:
+    return REGION_NAMES.get(region, region)
+
+
+def step_of(alarm: Alarm) -> int:
+    if alarm.composite:
+        return 60
+    return 10 if alarm.config["_period"] < 60 else 60
+
+
+class AlarmEngine:
+    def __init__(self, alarms: AlarmStore, bus: Bus, metric_store=lambda: None):
+        self.alarms, self.bus = alarms, bus
+        self._metric_store = metric_store
+        self.lock = threading.RLock()
+        self._stop = threading.Event()
+        self._kick = threading.Event()
+        self._thread: threading.Thread | None = None
+        self.poll = float(os.environ.get("CLOUDLET_ALARM_POLL", "0.2"))
+        self._next_due = 0.0
+        self._expired_at = 0.0
+
+    # -- the thread ---------------------------------------------------------------------
+
+    def start(self) -> None:
+        if self._thread is None:
+            self._stop.clear()
+            self._thread = threading.Thread(target=self._run, name="cloudwatch-alarms",
+                                            daemon=True)
+            self._thread.start()
+
+    def stop(self) -> None:
+        self._stop.set()
+        self._kick.set()
+        if self._thread is not None:
+            self._thread.join(timeout=10)
+            self._thread = None
+
+    def kick(self) -> None:
+        """Something changed (an alarm was put): look again now."""
+        self._next_due = 0.0
+        self._kick.set()
+
+    def _run(self) -> None:
+        while not self._stop.is_set():
+            self._kick.wait(self.poll)
+            self._kick.clear()
+            if self._stop.is_set():
+                break
+            try:
+                self.run_due()
+            except Exception:
+                log.exception("alarm evaluation failed")
+
+    def run_due(self) -> None:
+        now = clock.timestamp()
+        if now < self._next_due:
+            return
+        next_due = math.inf
+        for alarm in self.alarms.all():
+            if alarm.composite:
+                continue
+            step = step_of(alarm)
+            tick = math.floor(now / step) * step
+            if tick > alarm.evaluated_at:
+                self.evaluate_ticks(alarm.account, alarm.region, alarm.name, tick)
+            next_due = min(next_due, tick + step)
+        self._next_due = next_due if next_due != math.inf else now + 60
+        if now - self._expired_at > 3600:
+            self._expired_at = now
+            self.alarms.expire_history(now)
+
+    def evaluate_ticks(self, account: str, region: str, name: str, tick: float) -> None:
+        with self.lock:
+            alarm = self.alarms.get(account, region, name)
+            if alarm is None or alarm.composite:
+                return
+            step = step_of(alarm)
+            period = alarm.config["_period"]
+            span = ev.evaluation_range(alarm.config["EvaluationPeriods"]) * period
+            first = max(alarm.evaluated_at + step, tick - span, tick - MAX_REPLAYED_TICKS * step)
+            first = math.ceil(first / step) * step
+            t = first
+            while t <= tick:
+                self.evaluate_metric_alarm(alarm, t)
+                t += step
+            alarm.evaluated_at = tick
+            self.alarms.save(alarm)
+
+    # -- metric alarms ------------------------------------------------------------------
+
+    def evaluate_metric_alarm(self, alarm: Alarm, tick: float) -> None:
+        """Judge `alarm` at `tick` and apply the verdict (in memory and stored)."""
+        config = alarm.config
+        period, n = config["_period"], config["EvaluationPeriods"]
+        m = config.get("DatapointsToAlarm") or n
+        count = ev.evaluation_range(n)
+        start = tick - count * period
+        stamps = [start + i * period for i in range(count)]
+        try:
+            values, samples = self.fetch(alarm, start, tick, count)
+        except Exception as e:  # a metric math error: AWS's EVALUATION_ERROR
+            log.debug("alarm %s: evaluation error %s", alarm.name, e)
+            return
+        treat = config.get("TreatMissingData") or "missing"
+        if config.get("Namespace") == "AWS/DynamoDB":
+            treat = "ignore"
+        op, threshold = config["ComparisonOperator"], config["Threshold"]
+        verdict = ev.judge(values, datapoints_to_alarm=m, evaluation_periods=n,
+                           breaches=ev.comparison(op, threshold), treat_missing=treat)
+        if self._low_samples(config, verdict, samples):
+            return
+        state = verdict.state or alarm.state_value
+        if verdict.state is None or state == alarm.state_value:
+            return
+        reason = ev.reason(verdict, state=state, timestamps=stamps, threshold=threshold,
+                           comparison_operator=op, datapoints_to_alarm=m, evaluation_periods=n)
+        data = ev.reason_data(verdict, values=values, timestamps=stamps, query_date=tick,
+                              period=period, threshold=threshold,
+                              statistic=config.get("Statistic") or config.get(
+                                  "ExtendedStatistic"), unit=config.get("Unit"),
+                              sample_counts=samples)
+        self.change_state(alarm, state, reason, data, tick)
+
+    def fetch(self, alarm: Alarm, start: float, end: float, count: int):
+        config = alarm.config
+        period = config["_period"]
+        store = self._metric_store()
+        if store is None:
+            return [None] * count, None
+        if config.get("Metrics"):
+            pairs = self._math_series(alarm, store, start, end)
+            samples = None
+        else:
+            stat = config.get("Statistic") or config["ExtendedStatistic"]
+            args = (alarm.account, alarm.region, config["Namespace"], config["MetricName"],
+                    config.get("Dimensions") or [], start, end, period)
+            pairs = store.statistics(*args, stat, config.get("Unit"))
+            samples = _slots(store.statistics(*args, "SampleCount", config.get("Unit")),
+                             start, period, count)
+        return _slots(pairs, start, period, count), samples
+
+    def _math_series(self, alarm: Alarm, store, start: float, end: float):
+        queries = alarm.config["Metrics"]
+        wanted = next(q["Id"] for q in queries if q.get("ReturnData", True))
+        results = store.evaluate(alarm.account, alarm.region, queries, start, end)
+        for result in results:
+            if result.get("Id") == wanted:
+                stamps = [epoch_of(t) for t in result.get("Timestamps") or []]
+                return list(zip(stamps, result.get("Values") or [], strict=False))
+        return []
+
+    @staticmethod
+    def _low_samples(config: dict, verdict: ev.Verdict, samples) -> bool:
+        if config.get("EvaluateLowSampleCountPercentile") != "ignore" or samples is None:
+            return False
+        p = percentile_of(config.get("ExtendedStatistic"))
+        if p is None or p in (0.0, 100.0):
+            return False
+        p /= 100
+        needed = 10 / (1 - p) if p >= 0.5 else 10 / p
+        return any(v is not None and (samples[i] or 0) < needed for i, v, _ in verdict.evaluated)
+
+    # -- state changes ------------------------------------------------------------------
+
+    def change_state(self, alarm: Alarm, state: str, reason: str, reason_data: str | None,
+                     when: float, *, visited: frozenset = frozenset()) -> None:
+        with self.lock:
+            old_state, old_reason = alarm.state_value, alarm.state_reason
+            alarm.state_value, alarm.state_reason = state, reason[:1023]
+            alarm.state_reason_data = reason_data
+            alarm.state_updated = when
+            changed = state != old_state
+            if changed:
+                alarm.state_transitioned = when
+            self.alarms.save(alarm)
+            if not changed:
+                return
+            new_state: dict = {"stateValue": state, "stateReason": alarm.state_reason}
+            if reason_data:
+                try:
+                    new_state["stateReasonData"] = json.loads(reason_data)
+                except ValueError:
+                    new_state["stateReasonData"] = reason_data
+            self.alarms.record(alarm, when, "StateUpdate",
+                               f"Alarm updated from {old_state} to {state}",
+                               {"version": "1.0",
+                                "oldState": {"stateValue": old_state, "stateReason": old_reason},
+                                "newState": new_state})
+            self.run_actions(alarm, old_state, when)
+            self.evaluate_parents(alarm, when, visited | {alarm.name})
+
+    def evaluate_parents(self, child: Alarm, when: float, visited: frozenset) -> None:
+        for alarm in self.alarms.list(child.account, child.region):
+            if not alarm.composite or alarm.name in visited:
+                continue
+            refs = alarm.config.get("_children") or []
+            if child.name in refs or child.arn in refs:
+                self.evaluate_composite(alarm, when, visited=visited)
+
+    def evaluate_composite(self, alarm: Alarm, when: float, *,
+                           visited: frozenset = frozenset()) -> None:
+        rule = parse_rule(alarm.config["AlarmRule"])
+        states, children = {}, {}
+        for ref in rule.children:
+            name = ref.rsplit(":alarm:", 1)[1] if ref.startswith("arn:") else ref
+            child = self.alarms.get(alarm.account, alarm.region, name)
+            if child is not None:
+                states[ref] = child.state_value
+                children[ref] = child
+        state = ev.ALARM if rule.evaluate(states) else ev.OK
+        if state == alarm.state_value:
+            return
+        triggering = [c for ref, c in children.items()
+                      if c.state_value == (ev.ALARM if state == ev.ALARM else c.state_value)]
+        latest = max(triggering or children.values(), key=lambda c: c.state_updated,
+                     default=None)
+        if latest is not None:
+            at = dt.datetime.fromtimestamp(latest.state_updated, dt.UTC)
+            reason = (f"{latest.arn} transitioned to {latest.state_value} at "
+                      f"{at.strftime('%A %d %B, %Y %H:%M:%S')} UTC")
+            data = {"triggeringAlarms": [
+                {"arn": latest.arn, "state": {"value": latest.state_value,
+                                              "timestamp": ev.iso_millis(latest.state_updated)}}]}
+        else:
+            reason = "The alarm rule was evaluated to " + ("TRUE" if state == ev.ALARM else
+                                                           "FALSE")
+            data = {"triggeringAlarms": []}
+        self.change_state(alarm, state, reason, json.dumps(data, separators=(",", ":")), when,
+                          visited=visited | {alarm.name})
+
+    # -- actions ------------------------------------------------------------------------
+
+    def run_actions(self, alarm: Alarm, old_state: str, when: float) -> None:
+        key = {ev.OK: "OKActions", ev.ALARM: "AlarmActions",
+               ev.INSUFFICIENT_DATA: "InsufficientDataActions"}[alarm.state_value]
+        arns = alarm.config.get(key) or []
+        if not arns:
+            return
+        if not alarm.actions_enabled:
+            return
+        for arn in arns:
+            service = arn.split(":")[2] if arn.count(":") >= 5 else ""
+            if service == "sns":
+                message = json.dumps(self.notification(alarm, old_state, when))
+                self.bus.publish("sns:publish", {
+                    "account": alarm.account, "region": alarm.region, "topic_arn": arn,
+                    "message": message, "subject": self.subject(alarm)})
+                self._action(alarm, when, arn, "Succeeded",
+                             f"Successfully executed action {arn}",
+                             {"notificationResource": arn, "publishedMessage": message})
+            elif service == "lambda":
+                payload = json.dumps(self.lambda_event(alarm, old_state, when))
+                self.bus.publish("lambda:invoke", {
+                    "account": alarm.account, "region": alarm.region, "function_arn": arn,
+                    "payload": payload, "source_arn": alarm.arn,
+                    "source_account": alarm.account, "principal": "lambda.alarms.cloudwatch"
+                    ".amazonaws.com"})
+                self._action(alarm, when, arn, "Succeeded",
+                             f"Successfully executed action {arn}", {})
+            else:
+                self._action(alarm, when, arn, "Failed",
+                             f"Action not executed: {arn} (Cloudlet stores {service or 'this'} "
+                             "actions but does not run them)",
+                             {"error": "Cloudlet does not execute this kind of action"})
+
+    def _action(self, alarm: Alarm, when: float, arn: str, outcome: str, summary: str,
+                extra: dict) -> None:
+        data = {"actionState": outcome, "stateUpdateTimestamp": int(when * 1000), **extra}
+        if len(json.dumps(data)) > 4095:
+            data.pop("publishedMessage", None)
+        self.alarms.record(alarm, when, "Action", summary, data)
+
+    def subject(self, alarm: Alarm) -> str:
+        subject = f'{alarm.state_value}: "{alarm.name}" in {region_name(alarm.region)}'
+        return subject if len(subject) <= 100 else subject[:97] + "..."
+
+    def notification(self, alarm: Alarm, old_state: str, when: float) -> dict:
+        config = alarm.config
+        message = {
+            "AlarmName": alarm.name,
+            "AlarmDescription": config.get("AlarmDescription"),
+            "AWSAccountId": alarm.account,
+            "AlarmConfigurationUpdatedTimestamp": ev.iso_millis(alarm.config_updated),
+            "NewStateValue": alarm.state_value,
+            "NewStateReason": alarm.state_reason,
+            "StateChangeTime": ev.iso_millis(when),
+            "Region": region_name(alarm.region),
+            "AlarmArn": alarm.arn,
+            "OldStateValue": old_state,
+            "OKActions": config.get("OKActions") or [],
+            "AlarmActions": config.get("AlarmActions") or [],
+            "InsufficientDataActions": config.get("InsufficientDataActions") or [],
+        }
+        if alarm.composite:
+            message["AlarmRule"] = config["AlarmRule"]
+            reason_data = json.loads(alarm.state_reason_data or "{}")
+            message["TriggeringChildren"] = [
+                {"Arn": t["arn"], "State": {"Value": t["state"]["value"],
+                                            "Timestamp": t["state"]["timestamp"]}}
+                for t in reason_data.get("triggeringAlarms", [])]
+            return message
+        message["Trigger"] = trigger(config)
+        return message
+
+    def lambda_event(self, alarm: Alarm, old_state: str, when: float) -> dict:
+        config = {k: v for k, v in alarm.config.items() if not k.startswith("_")}
+        state = {"value": alarm.state_value, "reason": alarm.state_reason,
+                 "timestamp": ev.iso_millis(when)}
+        if alarm.state_reason_data:
+            state["reasonData"] = alarm.state_reason_data
+        return {
+            "source": "aws.cloudwatch", "alarmArn": alarm.arn, "accountId": alarm.account,
+            "time": ev.iso_millis(when), "region": alarm.region,
+            "alarmData": {"alarmName": alarm.name, "state": state,
+                          "previousState": {"value": old_state},
+                          "configuration": {"description": config.get("AlarmDescription"),
+                                            **_lambda_configuration(config)}},
+        }
+
+
+def trigger(config: dict) -> dict:
+    """The notification's Trigger: what the alarm watches, as CloudWatch writes it."""
+    out: dict = {}
+    if config.get("Metrics"):
+        out.update({"Period": config["_period"],
+                    "EvaluationPeriods": config["EvaluationPeriods"],
+                    "ComparisonOperator": config["ComparisonOperator"],
+                    "Threshold": config.get("Threshold"),
+                    "TreatMissingData": config.get("TreatMissingData", ""),
+                    "EvaluateLowSampleCountPercentile": "",
+                    "Metrics": [_query(q) for q in config["Metrics"]]})
+    else:
+        extended = config.get("ExtendedStatistic")
+        out.update({"MetricName": config["MetricName"], "Namespace": config["Namespace"]})
+        if extended:
+            out.update({"StatisticType": "ExtendedStatistic", "ExtendedStatistic": extended})
+        else:
+            out.update({"StatisticType": "Statistic",
+                        "Statistic": config["Statistic"].upper()})
+        out.update({
+            "Unit": config.get("Unit"),
+            "Dimensions": [{"value": d["Value"], "name": d["Name"]}
+                           for d in config.get("Dimensions") or []],
+            "Period": config["Period"],
+            "EvaluationPeriods": config["EvaluationPeriods"],
+        })
+        if config.get("DatapointsToAlarm") is not None:
+            out["DatapointsToAlarm"] = config["DatapointsToAlarm"]
+        out.update({
+            "ComparisonOperator": config["ComparisonOperator"],
+            "Threshold": config.get("Threshold"),
+            "TreatMissingData": config.get("TreatMissingData", ""),
+            "EvaluateLowSampleCountPercentile": config.get("EvaluateLowSampleCountPercentile",
+                                                           ""),
+        })
+    return out
+
+
+def _query(query: dict) -> dict:
+    out = {k: v for k, v in query.items() if k in ("Id", "Expression", "Label", "ReturnData",
+                                                    "Period", "AccountId")}
+    if "MetricStat" in query:
+        stat = query["MetricStat"]
+        out["MetricStat"] = {"Metric": {
+            "Dimensions": [{"value": d["Value"], "name": d["Name"]}
+                           for d in stat["Metric"].get("Dimensions") or []],
+            "MetricName": stat["Metric"].get("MetricName"),
+            "Namespace": stat["Metric"].get("Namespace")},
+            "Period": stat["Period"], "Stat": stat["Stat"]}
+        if stat.get("Unit"):
+            out["MetricStat"]["Unit"] = stat["Unit"]
+    return out
+
+
+def _lambda_configuration(config: dict) -> dict:
+    if config.get("AlarmRule"):
+        return {"alarmRule": config["AlarmRule"]}
+    if config.get("Metrics"):
+        return {"metrics": [{"id": q["Id"], "expression": q.get("Expression"),
+                             "returnData": q.get("ReturnData", True)} for q in config["Metrics"]]}
+    return {"metrics": [{"id": "m1", "metricStat": {
+        "metric": {"namespace": config["Namespace"], "name": config["MetricName"],
+                   "dimensions": {d["Name"]: d["Value"] for d in config.get("Dimensions") or []}},
+        "period": config["Period"],
+        "stat": config.get("Statistic") or config.get("ExtendedStatistic")},
+        "returnData": True}]}
+
+
+def epoch_of(value) -> float:
+    if isinstance(value, dt.datetime):
+        return (value if value.tzinfo else value.replace(tzinfo=dt.UTC)).timestamp()
+    return float(value)
+
+
+def _slots(pairs, start: float, period: int, count: int) -> list[float | None]:
+    out: list[float | None] = [None] * count
+    for ts, value in pairs:
+        i = round((epoch_of(ts) - start) / period)
+        if 0 <= i < count and value is not None and not math.isnan(value):
+            out[i] = float(value)
+    return out
