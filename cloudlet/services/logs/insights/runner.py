@@ -119,12 +119,8 @@ class QueryRunner:
             timer.cancel()
             query.duration_ms = int((time.monotonic() - began) * 1000)
         with query.lock:
-            query.cursor = None
+            query.cursor = None     # the store's cursor for this thread: kept, not closed
             query.status = query.stop_reason or status
-        try:
-            cursor.close()
-        except Exception:  # noqa: BLE001
-            pass
 
     def _execute(self, query: Query, cursor) -> None:
         compiled = query.compiled
