@@ -284,6 +284,13 @@ class MetricStore:
         times, values = self.series(metric_id, start, end, period, statistic, unit)
         return list(zip(times, values, strict=True))
 
+    def evaluate(self, account: str, region: str, queries: list[dict], start: float,
+                 end: float, scan_by: str = "TimestampDescending") -> list[dict]:
+        """GetMetricData's MetricDataQueries to its MetricDataResults (queries.py)."""
+        from cloudlet.services.cloudwatch import queries as engine
+
+        return engine.evaluate(self, account, region, queries, start, end, scan_by)
+
     def metrics(self, account: str, region: str, namespace: str | None = None,
                 name: str | None = None, since: float | None = None) -> list[dict]:
         """Metrics with data put since `since`: {"Namespace", "MetricName", "Dimensions"},

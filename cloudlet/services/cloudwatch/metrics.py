@@ -38,6 +38,7 @@ FUTURE = 2 * 3600
 MAX_DATAPOINTS = 1440  # GetMetricStatistics
 HIGH_RESOLUTION_PERIODS = (1, 5, 10, 20, 30)
 LIST_PAGE = 500
+MAX_METRIC_DATAPOINTS = 100_800  # GetMetricData's default MaxDatapoints
 RECENTLY_ACTIVE = {"PT3H": 3 * 3600}
 
 
@@ -130,6 +131,20 @@ class MetricOperations:
                                                    if v is not None}
                 datapoints.append(point)
         return {"Label": name, "Datapoints": datapoints}
+
+    def get_metric_data(self, ctx: RequestContext, params: dict) -> dict:
+        start, end = epoch(params["StartTime"]), epoch(params["EndTime"])
+        scan_by = params.get("ScanBy") or "TimestampDescending"
+        limit = params.get("MaxDatapoints") or MAX_METRIC_DATAPOINTS
+        results = self.metric_store.evaluate(ctx.account_id, ctx.region,
+                                             params["MetricDataQueries"], start, end, scan_by)
+        fingerprint = _fingerprint(params)
+        offset = decode_token(params.get("NextToken"), InvalidNextToken, f=fingerprint)
+        page, more = _page(results, offset, limit)
+        reply: dict = {"MetricDataResults": page, "Messages": []}
+        if more:
+            reply["NextToken"] = encode_token(offset + limit, f=fingerprint)
+        return reply
 
     def list_metrics(self, ctx: RequestContext, params: dict) -> dict:
         since = clock.timestamp() - PAST
@@ -288,6 +303,33 @@ def _aggregate(d: dict, path: str) -> Aggregate:
         raise MissingParameter(f"At least one of the parameters {path}.Value, "
                                f"{path}.StatisticValues or {path}.Values must be specified.")
     return agg
+
+
+def _fingerprint(params: dict) -> str:
+    """What a GetMetricData NextToken is bound to: the same queries and time range."""
+    import hashlib
+
+    basis = json.dumps([params["MetricDataQueries"], epoch(params["StartTime"]),
+                        epoch(params["EndTime"]), params.get("ScanBy")],
+                       sort_keys=True, default=str)
+    return hashlib.sha256(basis.encode()).hexdigest()[:16]
+
+
+def _page(results: list[dict], offset: int, limit: int) -> tuple[list[dict], bool]:
+    """Datapoints offset..offset+limit of all results taken in order; True if more remain."""
+    page, skipped, room = [], 0, limit
+    total = sum(len(r["Values"]) for r in results)
+    for r in results:
+        n = len(r["Values"])
+        begin = max(0, offset - skipped)
+        skipped += n
+        take = min(max(0, n - begin), room)
+        room -= take
+        partial = begin + take < n
+        page.append({**r, "Timestamps": r["Timestamps"][begin:begin + take],
+                     "Values": r["Values"][begin:begin + take],
+                     "StatusCode": "PartialData" if partial else r["StatusCode"]})
+    return page, offset + limit < total
 
 
 def encode_token(offset: int, **extra) -> str:
