@@ -1,4 +1,4 @@
-"""cloudlet up | status | reset | coverage | oidc token | mail"""
+"""cloudlet up | status | reset | coverage | oidc token | mail | rds ca-bundle"""
 
 from __future__ import annotations
 
@@ -53,6 +53,12 @@ def main(argv: list[str] | None = None) -> None:
     mail.add_argument("--json", action="store_true", help="print the messages as JSON")
     mail.add_argument("--host", default=defaults.host)
     mail.add_argument("--port", type=int, default=defaults.port)
+
+    rds = commands.add_parser("rds", help="Cloudlet's RDS")
+    rds_commands = rds.add_subparsers(dest="rds_command", required=True)
+    bundle = rds_commands.add_parser(
+        "ca-bundle", help="print the CA bundle that verifies RDS instances' TLS certificates")
+    bundle.add_argument("--data-dir", type=Path, default=defaults.data_dir)
 
     args = parser.parse_args(argv)
     sys.exit(COMMANDS[args.command](args) or 0)
@@ -152,5 +158,13 @@ def cmd_mail(args) -> int:
     return 0
 
 
+def cmd_rds(args) -> int:
+    """The bundle is a file in the data dir (rds/ca/rds-ca-bundle.pem), made on first use."""
+    from cloudlet.engines.db.ca import CertificateAuthority
+
+    print(CertificateAuthority(args.data_dir.expanduser() / "rds" / "ca").bundle(), end="")
+    return 0
+
+
 COMMANDS = {"up": cmd_up, "status": cmd_status, "reset": cmd_reset, "coverage": cmd_coverage,
-            "oidc": cmd_oidc, "mail": cmd_mail}
+            "oidc": cmd_oidc, "mail": cmd_mail, "rds": cmd_rds}

@@ -140,8 +140,8 @@ def build(fleet: Fleet, ctx, params: dict, base: dict | None = None) -> dict:
                                "ValidTill": fleet.ca.valid_till.timestamp()},
         "BackupTarget": "region", "NetworkType": "IPV4", "ActivityStreamStatus": "stopped",
         "_account": ctx.account_id, "_region": ctx.region, "_password": password,
-        "_dir": str(root / "instances" / ctx.account_id / ctx.region / rid),
-        "_backup_dir": str(root / "backups" / rid), "_memory_mb": memory_mb,
+        "_dir": str(root / "i" / rid[3:15].lower()),  # short: sockets live under it
+        "_backup_dir": str(root / "b" / rid[3:15].lower()), "_memory_mb": memory_mb,
         "_max_connections": max_connections, "_vcpu": vcpu, "_parameters": parameters,
         "_seq": 0,
     }

@@ -141,7 +141,7 @@ class Fleet:
         def change(record):
             record["_seq"] = record.get("_seq", 0) + 1
         record = self.records.update("instances", *key, change)
-        return {"name": f"node-{record['_seq']}", "port": free_port()}
+        return {"name": f"n{record['_seq']}", "port": free_port()}
 
     def server(self, record: dict, node: dict) -> DatabaseServer:
         return engine_class(record["Engine"])(self.spec(record, node))
@@ -169,11 +169,14 @@ class Fleet:
                 rt.front.open(node["port"])
                 if record.get("MultiAZ"):
                     self.build_standby(rt)
+                self.first_backup(rt)
             except Exception:
+                # A failed instance keeps its record (AWS's `failed`), not its servers.
                 self.discard_servers(rt)
                 shutil.rmtree(record["_dir"], ignore_errors=True)
+                shutil.rmtree(record["_backup_dir"], ignore_errors=True)
+                self.update(key, _bases=[])
                 raise
-            self.first_backup(rt)
             self.update(key, DBInstanceStatus="available")
             self.event(key, "DB instance created", "creation")
         self.submit(key, task, failed="failed")
