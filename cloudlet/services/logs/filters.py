@@ -22,6 +22,7 @@ from cloudlet.services.logs.errors import InvalidParameter, LimitExceeded, Resou
 from cloudlet.services.logs.groups import decode_token, encode_token, now_ms
 from cloudlet.services.logs.patterns import (
     DelimitedPattern,
+    TermPattern,
     compile_pattern,
     json_value,
     split_fields,
@@ -147,10 +148,10 @@ class FilterOperations:
 
     def put_metric_filter(self, ctx, params):
         group = self.group_row(ctx, {"logGroupName": params["logGroupName"]})
-        compile_pattern(params["filterPattern"])
+        pattern = compile_pattern(params["filterPattern"])
         transformations = params["metricTransformations"]
         for t in transformations:
-            _check_transformation(t, params["filterPattern"])
+            _check_transformation(t, pattern)
         key = (group["account"], group["region"], group["name"])
         with self.store.db.transaction() as conn:
             count = conn.execute("SELECT count(*) FROM logs_metric_filters WHERE account = ? "
@@ -292,13 +293,15 @@ def _page(rows: list, params: dict) -> tuple[list, str | None]:
     return page, (encode_token(start + limit) if start + limit < len(rows) else None)
 
 
-def _check_transformation(t: dict, pattern_text: str) -> None:
+def _check_transformation(t: dict, pattern) -> None:
     value = t["metricValue"]
     if not value:
         raise InvalidParameter("Invalid metric value: the metric value must not be empty.")
     if not value.startswith("$") and _number(value) is None:
         raise InvalidParameter(f"Invalid metric value: {value}")
     dimensions = t.get("dimensions") or {}
+    if dimensions and isinstance(pattern, TermPattern):
+        raise InvalidParameter("The specified filter pattern does not support dimensions")
     if len(dimensions) > MAX_DIMENSIONS:
         raise InvalidParameter(
             f"A metric transformation can have at most {MAX_DIMENSIONS} dimensions.")

@@ -35,7 +35,8 @@ _NUMBER = re.compile(r"-?(?:\d+\.?\d*|\.\d+)(?:[eE][-+]?\d+)?")
 
 
 def invalid(detail: str = "") -> InvalidParameter:
-    return InvalidParameter("Invalid filter pattern" + (f": {detail}" if detail else ""))
+    """AWS says no more than this; `detail` is for the reader of the code."""
+    return InvalidParameter("Invalid filter pattern")
 
 
 def compile_pattern(text: str) -> Pattern:
@@ -180,11 +181,12 @@ def _quoted(text: str, i: int) -> tuple[str, int]:
 _TOKEN = re.compile(r"""
     (?P<ws>\s+)
   | (?P<op>&&|\|\||!=|<=|>=|=|<|>)
+  | (?P<word>\$(?:[^\s\[\]{}()=!<>&|,"%]|\[\d+\]|\[\*\])*)
   | (?P<punct>[{}()\[\],])
   | (?P<string>"(?:[^"\\]|\\.)*")
   | (?P<regex>%[^%]+%)
   | (?P<ellipsis>\.\.\.)
-  | (?P<word>[^\s{}()\[\],=!<>&|"%]+)
+  | (?P<plain>[^\s{}()\[\],=!<>&|"%]+)
 """, re.VERBOSE)
 
 
@@ -194,7 +196,7 @@ def _tokens(text: str) -> list[tuple[str, str]]:
         m = _TOKEN.match(text, i)
         if m is None:
             raise invalid(f"unexpected character at {i}")
-        kind = m.lastgroup
+        kind = "word" if m.lastgroup == "plain" else m.lastgroup
         if kind != "ws":
             out.append((kind, m.group()))
         i = m.end()
