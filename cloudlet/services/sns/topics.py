@@ -173,6 +173,10 @@ class TopicOperations:
         """For other services (S3 validates notification destinations)."""
         return self.sns.topic(arn) is not None
 
+    def notification_destination_exists(self, ctx, arn: str) -> bool:
+        """The S3 provider's spelling of the same question."""
+        return self.topic_exists(arn)
+
     def _topic_arn_param(self, arn: str, what: str = "TopicArn") -> str:
         if parse_topic_arn(arn) is None:
             raise invalid(what)
