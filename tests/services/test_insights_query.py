@@ -44,8 +44,8 @@ def test_division_is_not_a_regex_but_parse_takes_one():
 
 
 def test_comments_backticks_and_array_indexes():
-    (cmd,) = parse("# a comment\nfields `user-agent`, arr[1], a.b.0  # trailing")
-    assert [i.expr.name for i in cmd.items] == ["user-agent", "arr.1", "a.b.0"]
+    (cmd,) = parse("# a comment\nfields `user-agent`, arr[1], a.b.0, a[0].b[2].c  # trailing")
+    assert [i.expr.name for i in cmd.items] == ["user-agent", "arr.1", "a.b.0", "a.0.b.2.c"]
 
 
 def test_in_not_in_and_not_like():

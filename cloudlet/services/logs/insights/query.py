@@ -305,7 +305,11 @@ class Parser:
 
     def field(self, tok: Token):
         name, end = self.field_name(tok), tok.end
-        while self.at("["):            # arr[0] is the flattened field arr.0
+        while self.at("[", "member"):     # arr[0].id is the flattened field arr.0.id
+            if self.at("member"):
+                member = self.take()
+                name, end = name + member.text, member.end
+                continue
             self.take()
             index = self.expect("number")
             close = self.expect("]")

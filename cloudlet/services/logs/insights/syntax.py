@@ -16,7 +16,7 @@ from cloudlet.services.logs.insights.errors import MalformedQuery
 
 KEYWORDS = {"and", "or", "not", "in", "like", "as", "by", "asc", "desc", "true", "false"}
 # Tokens after which a value ends, so `/` divides instead of opening a regex.
-VALUE_ENDS = {"ident", "number", "string", "duration", ")", "]", "regex"}
+VALUE_ENDS = {"ident", "member", "number", "string", "duration", ")", "]", "regex"}
 
 _TOKEN = re.compile(r"""
     (?P<space>\s+|\#[^\n]*)
@@ -24,6 +24,7 @@ _TOKEN = re.compile(r"""
                    |hr|hrs|hour|hours|day|days|week|weeks|month|months|quarter|quarters|year|years)
                  (?![A-Za-z0-9_]))
   | (?P<number>\d+(?:\.\d+)?(?:[eE][+-]?\d+)?|\.\d+)
+  | (?P<member>\.[A-Za-z_@$][A-Za-z0-9_@$]*(?:\.[A-Za-z0-9_@$]+)*)
   | (?P<ident>@?[A-Za-z_][A-Za-z0-9_]*(?:\.[A-Za-z0-9_@$]+)*|@[A-Za-z0-9_.]*)
   | (?P<backtick>`(?:[^`]|``)*`)
   | (?P<string>"(?:[^"\\]|\\.)*"|'(?:[^'\\]|\\.)*')
@@ -70,8 +71,8 @@ def _token(kind: str, raw: str, start: int, end: int) -> Token:
         return Token("keyword", raw.lower(), start, end)
     if kind == "backtick":
         return Token("ident", raw, start, end, raw[1:-1].replace("``", "`"))
-    if kind == "ident":
-        return Token("ident", raw, start, end, raw)
+    if kind in ("ident", "member"):
+        return Token(kind, raw, start, end, raw)
     if kind == "string":
         return Token("string", raw, start, end, _unescape(raw[1:-1]))
     if kind == "number":
