@@ -49,6 +49,8 @@ class AlarmOperations:
                                     "(ANOMALY_DETECTION_BAND) yet: alarms with "
                                     "ThresholdMetricId cannot be created.")
         self._check_tags(params)
+        if config.get("Metrics"):
+            self._check_expression(ctx, config)
         alarm = self._put(ctx, METRIC, config, params)
         step = step_of(alarm)
         now = clock.timestamp()
@@ -86,6 +88,18 @@ class AlarmOperations:
             alarm = self.alarm_store.get(ctx.account_id, ctx.region, alarm.name)
             self.alarm_engine.evaluate_composite(alarm, clock.timestamp())
         return {}
+
+    def _check_expression(self, ctx: RequestContext, config: dict) -> None:
+        """A math alarm's expressions get GetMetricData's checks (and its errors) once."""
+        metrics = getattr(self, "metric_store", None)
+        if metrics is None or not hasattr(metrics, "evaluate"):
+            return
+        now = clock.timestamp()
+        results = metrics.evaluate(ctx.account_id, ctx.region, config["Metrics"],
+                                   now - 2 * config["_period"], now)
+        if len(results) > 1:
+            raise v.ValidationError("The expression of an alarm must return a single time "
+                                    "series.")
 
     def _check_tags(self, params: dict) -> None:
         if params.get("Tags"):
@@ -224,22 +238,21 @@ class AlarmOperations:
     # -- changing alarms ----------------------------------------------------------------
 
     def delete_alarms(self, ctx: RequestContext, params: dict) -> dict:
-        names = params["AlarmNames"]
+        """Names that do not exist are ignored, as on AWS; alarms a remaining composite
+        alarm depends on are not deleted, and then nothing is."""
+        names = list(dict.fromkeys(params["AlarmNames"]))
         with self.alarm_engine.lock:
             existing = {a.name: a for a in self.alarm_store.list(ctx.account_id, ctx.region)}
-            missing = [n for n in names if n not in existing]
-            if missing:
-                raise v.ResourceNotFound(f"{len(missing)} alarm(s) not found: "
-                                         f"{', '.join(missing)}")
+            used = set()
             for alarm in existing.values():
                 if alarm.composite and alarm.name not in names:
                     refs = {_name_of(r, ctx) for r in alarm.config.get("_children", [])}
-                    used = refs & set(names)
-                    if used:
-                        raise v.ResourceConflict(
-                            f"The alarm {sorted(used)[0]} is used in the alarm rule of the "
-                            f"composite alarm {alarm.name} and cannot be deleted.")
-            self.alarm_store.delete(ctx.account_id, ctx.region, list(dict.fromkeys(names)))
+                    used |= refs & set(names)
+            if used:
+                raise v.ValidationError(f"Cannot delete {','.join(sorted(used))} as there are "
+                                        "composite alarm(s) depending on them.")
+            self.alarm_store.delete(ctx.account_id, ctx.region,
+                                    [n for n in names if n in existing])
         return {}
 
     def set_alarm_state(self, ctx: RequestContext, params: dict) -> dict:

@@ -42,11 +42,6 @@ class ResourceNotFoundException(ServiceError):
     status = 404
 
 
-class ResourceConflict(ServiceError):
-    code = "ResourceConflict"
-    status = 409
-
-
 class InvalidFormat(ServiceError):
     code = "InvalidFormat"
     status = 400

@@ -140,8 +140,9 @@ def test_composite_alarm_rule_and_children(cw):
     code, _, _ = error_of(cw.describe_alarms, ParentsOfAlarmName=cpu, StateValue="OK")
     assert code == "InvalidParameterCombination"
     # A child still used by a composite alarm cannot be deleted alone.
-    code, status, _ = error_of(cw.delete_alarms, AlarmNames=[cpu])
-    assert (code, status) == ("ResourceConflict", 409)
+    code, _, message = error_of(cw.delete_alarms, AlarmNames=[cpu])
+    assert (code, message) == ("ValidationError", f"Cannot delete {cpu} as there are composite "
+                                                  "alarm(s) depending on them.")
     cw.delete_alarms(AlarmNames=[parent, cpu, deploy])
     left = cw.describe_alarms(AlarmNames=[parent, cpu, deploy],
                               AlarmTypes=["MetricAlarm", "CompositeAlarm"])
@@ -231,14 +232,12 @@ def test_actions_enabled_switches(cw):
     assert published["NewStateValue"] == "ALARM" and published["OldStateValue"] == "OK"
 
 
-def test_delete_alarms(cw):
+def test_delete_alarms_ignores_names_that_do_not_exist(cw):
     name = unique("delete")
     metric_alarm(cw, name)
-    code, status, _ = error_of(cw.delete_alarms, AlarmNames=[name, unique("ghost")])
-    assert (code, status) == ("ResourceNotFound", 404)
-    assert described(cw, name)  # nothing was deleted
-    cw.delete_alarms(AlarmNames=[name])
+    cw.delete_alarms(AlarmNames=[name, unique("ghost")])
     assert cw.describe_alarms(AlarmNames=[name])["MetricAlarms"] == []
+    cw.delete_alarms(AlarmNames=[name])
 
 
 def test_alarm_tags(cw):
@@ -268,3 +267,16 @@ def test_aws_cli_describes_alarms(cloudlet, cw):
     out = cloudlet.aws("cloudwatch", "describe-alarms", "--alarm-names", name)
     [alarm] = json.loads(out.stdout)["MetricAlarms"]
     assert alarm["AlarmName"] == name and alarm["StateValue"] == "INSUFFICIENT_DATA"
+
+
+def test_a_math_alarm_with_a_broken_expression_is_refused(cw):
+    stat = {"Metric": {"Namespace": "App/Alarms", "MetricName": "Errors"}, "Period": 60,
+            "Stat": "Sum"}
+    name = unique("broken")
+    code, status, message = error_of(
+        cw.put_metric_alarm, AlarmName=name, EvaluationPeriods=1, Threshold=1.0,
+        ComparisonOperator="GreaterThanThreshold",
+        Metrics=[{"Id": "m1", "MetricStat": stat, "ReturnData": False},
+                 {"Id": "e1", "Expression": "m1 +* 2"}])
+    assert (code, status) == ("ValidationError", 400) and message
+    assert cw.describe_alarms(AlarmNames=[name])["MetricAlarms"] == []
