@@ -118,12 +118,21 @@ class AlarmOperations:
                               tags=list(params.get("Tags") or []),
                               actions_enabled=params.get("ActionsEnabled", True),
                               state_updated=now, state_transitioned=now, config_updated=now)
-                alarm.evaluated_at = 0.0
+                original = {}
             else:  # an update keeps the state and the tags, and overwrites the rest
                 alarm = old
+                original = {k: val for k, val in old.config.items()
+                            if not k.startswith("_") and config.get(k) != val}
+                original.update({k: None for k in config if k not in old.config
+                                 and not k.startswith("_")})
                 alarm.config = config
                 alarm.actions_enabled = params.get("ActionsEnabled", True)
                 alarm.config_updated = now
+            if alarm_type == METRIC:
+                # A new alarm is judged at once, an updated one keeps its state until the
+                # next tick; neither is judged over ticks before its configuration.
+                step = step_of(alarm)
+                alarm.evaluated_at = (now // step) * step - (step if old is None else 0)
             self.alarm_store.save(alarm)
             if old is None:
                 self.alarm_store.record(alarm, now, "ConfigurationUpdate",
@@ -134,6 +143,7 @@ class AlarmOperations:
                 self.alarm_store.record(alarm, now, "ConfigurationUpdate",
                                         f'Alarm "{name}" updated',
                                         {"type": "Update", "version": "1.0",
+                                         "originalUpdatedFields": original,
                                          "updatedAlarm": _history_view(alarm)})
         return alarm
 

@@ -171,7 +171,7 @@ class AlarmEngine:
                               statistic=config.get("Statistic") or config.get(
                                   "ExtendedStatistic"), unit=config.get("Unit"),
                               sample_counts=samples)
-        self.change_state(alarm, state, reason, data, tick)
+        self.change_state(alarm, state, reason, data, max(tick, alarm.config_updated))
 
     def fetch(self, alarm: Alarm, start: float, end: float, count: int):
         config = alarm.config

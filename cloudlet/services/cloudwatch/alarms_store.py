@@ -9,6 +9,8 @@ from cloudlet.store.db import Database
 
 HISTORY_DAYS = 30
 METRIC, COMPOSITE = "MetricAlarm", "CompositeAlarm"
+BULKY = ("createdAlarm", "updatedAlarm", "originalUpdatedFields", "publishedMessage",
+         "newState")
 
 
 def alarm_arn(account: str, region: str, name: str) -> str:
@@ -91,6 +93,9 @@ class AlarmStore:
     def record(self, alarm: Alarm, timestamp: float, item_type: str, summary: str,
                data: dict | str) -> None:
         text = data if isinstance(data, str) else json.dumps(data, separators=(",", ":"))
+        if len(text) > 4095 and isinstance(data, dict):  # HistoryData's limit: drop the bulk
+            slim = {k: val for k, val in data.items() if k not in BULKY}
+            text = json.dumps(slim, separators=(",", ":"))
         with self.db.transaction() as conn:
             conn.execute(
                 "INSERT INTO cw_alarm_history (account, region, name, alarm_type, timestamp,"
