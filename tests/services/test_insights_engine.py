@@ -264,3 +264,28 @@ def _wait(query, timeout=20):
     deadline = time.monotonic() + timeout
     while query.status in ("Scheduled", "Running") and time.monotonic() < deadline:
         time.sleep(0.02)
+
+
+def test_stats_columns_are_named_by_their_text_for_later_commands(db):
+    rows = run(db, "stats count(*) by region | sort count(*) desc, region | limit 1")
+    assert rows == [{"region": "eu", "count(*)": "20"}]
+    rows = run(db, "stats count(*) as n by bin(10m) | filter n > 5 | display bin(10m), n")
+    assert rows and all(int(r["n"]) > 5 and list(r) == ["bin(10m)", "n"] for r in rows)
+
+
+def test_a_cursor_stays_usable_after_an_interrupted_query(db, monkeypatch):
+    cursor = db.cursor()
+    runner = QueryRunner(lambda: cursor)
+    monkeypatch.setenv("CLOUDLET_LOGS_QUERY_TIMEOUT", "0.2")
+    query = _query(db, "fields @message")
+    query.compiled.sql = ("SELECT count(*) FROM range(100000000) a, range(1000) b WHERE "
+                          "a.range + b.range = -1 AND $account || $region || $start || $end "
+                          "|| len($groups) IS NOT NULL")
+    runner.submit(query)
+    _wait(query)
+    assert query.status == "Timeout"
+    query = _query(db, "fields @message | limit 2")
+    runner.submit(query)
+    _wait(query)
+    assert query.status == "Complete" and len(query.results) == 2
+    runner.shutdown()

@@ -386,6 +386,8 @@ class Compiler:
         return (f"(NOT {result})" if node.negated else result), "bool"
 
     def expr_call(self, node: Call):
+        if not self.stats_context and node.text in self.scope:   # sort count(*) after stats
+            return self.scope[node.text]
         name = node.name.lower()
         if name in fn.AGGREGATES:
             if not self.stats_context:
