@@ -149,14 +149,16 @@ class Deliveries:
         self.bus = bus
         self.matches = matches  # (subscription, Message) -> bool
         self.executor = ThreadPoolExecutor(max_workers=8, thread_name_prefix="sns-delivery")
+        # FIFO topics fan out on one thread, so deliveries keep the order of publication.
+        self.fifo = ThreadPoolExecutor(max_workers=1, thread_name_prefix="sns-fifo")
         self.scheduler = Scheduler(self._submit)
         self._insecure = ssl.create_default_context()
         self._insecure.check_hostname = False
         self._insecure.verify_mode = ssl.CERT_NONE
 
-    def _submit(self, fn, *args) -> None:
+    def _submit(self, fn, *args, executor: ThreadPoolExecutor | None = None) -> None:
         try:
-            self.executor.submit(self._guarded, fn, *args)
+            (executor or self.executor).submit(self._guarded, fn, *args)
         except RuntimeError:  # shut down
             pass
 
@@ -170,10 +172,12 @@ class Deliveries:
     def stop(self) -> None:
         self.scheduler.stop()
         self.executor.shutdown(wait=False, cancel_futures=True)
+        self.fifo.shutdown(wait=False, cancel_futures=True)
 
     # -- entry points ---------------------------------------------------------------------
     def fan_out(self, message: Message) -> None:
-        self._submit(self._fan_out, message)
+        fifo = message.sequence_number is not None
+        self._submit(self._fan_out, message, executor=self.fifo if fifo else None)
 
     def confirm(self, sub: dict, topic: dict) -> None:
         self._submit(self._confirm, sub, topic)

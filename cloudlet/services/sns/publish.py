@@ -161,7 +161,7 @@ class PublishOperations:
             message.sequence_number = f"{int(now * 1000) * 1000 + self._sequence % 1000:020d}"
             self._dedup[(topic["arn"], message.dedup_id)] = (
                 now + DEDUP_WINDOW, message.message_id, message.sequence_number)
-        self.deliveries.fan_out(message)
+            self.deliveries.fan_out(message)  # in sequence order
         return {"MessageId": message.message_id, "SequenceNumber": message.sequence_number}
 
     def _publish_sms(self, phone: str, params: dict) -> dict:

@@ -38,9 +38,25 @@ def _subscription(row) -> dict | None:
     return sub
 
 
+PENDING_LIFETIME = 3 * 24 * 3600.0  # an unconfirmed subscription (and its token) expires
+SWEEP_INTERVAL = 60.0
+
+
 class SnsStore:
     def __init__(self, store: Store):
         self.db = store.db
+        self._swept = 0.0
+
+    def sweep(self) -> None:
+        """Delete subscriptions left unconfirmed for PENDING_LIFETIME (service clock); run
+        at most once a minute, from the operations that read subscriptions."""
+        now = clock.timestamp()
+        if now - self._swept < SWEEP_INTERVAL:
+            return
+        self._swept = now
+        with self.db.transaction() as conn:
+            conn.execute("DELETE FROM sns_subscriptions WHERE status='pending' AND created<?",
+                         (now - PENDING_LIFETIME,))
 
     # -- topics ---------------------------------------------------------------------------
     def topic(self, arn: str) -> dict | None:
@@ -75,6 +91,7 @@ class SnsStore:
             conn.execute("DELETE FROM sns_topics WHERE arn=?", (arn,))
 
     def counts(self, arn: str) -> dict[str, int]:
+        self.sweep()
         rows = self.db.query("SELECT status, COUNT(*) AS n FROM sns_subscriptions "
                              "WHERE topic_arn=? GROUP BY status", (arn,))
         found = {r["status"]: r["n"] for r in rows}
@@ -88,6 +105,7 @@ class SnsStore:
         return _subscription(rows[0] if rows else None)
 
     def subscription_by_token(self, token: str) -> dict | None:
+        self.sweep()
         rows = self.db.query("SELECT * FROM sns_subscriptions WHERE token=?", (token,))
         return _subscription(rows[0] if rows else None)
 
@@ -99,6 +117,7 @@ class SnsStore:
     def subscriptions(self, *, topic_arn: str | None = None, account: str | None = None,
                       region: str | None = None, after: str = "", limit: int = 100,
                       confirmed_only: bool = False) -> list[dict]:
+        self.sweep()
         where, args = ["arn>?"], [after]
         if topic_arn is not None:
             where.append("topic_arn=?")

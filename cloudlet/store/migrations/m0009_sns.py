@@ -1,7 +1,7 @@
 """SNS: topics, subscriptions, and the deliveries SNS keeps a record of.
 
 `sns_subscriptions.status` is 'pending' until ConfirmSubscription (http/https/email) or
-'confirmed' at once (sqs, lambda, sms). `sns_deliveries` records what could not be handed
+'confirmed' at once (sqs, lambda, sms); a subscription pending for 3 days is deleted. `sns_deliveries` records what could not be handed
 to a live endpoint: messages for SQS (stored until SQS exists) and failed deliveries."""
 
 
@@ -39,6 +39,7 @@ def migrate(conn):
     conn.execute("CREATE INDEX sns_subscriptions_topic ON sns_subscriptions (topic_arn, arn)")
     conn.execute("CREATE INDEX sns_subscriptions_account ON sns_subscriptions (account, region, arn)")
     conn.execute("CREATE UNIQUE INDEX sns_subscriptions_token ON sns_subscriptions (token)")
+    conn.execute("CREATE INDEX sns_subscriptions_pending ON sns_subscriptions (status, created)")
     conn.execute(
         """CREATE TABLE sns_deliveries (
             id               INTEGER PRIMARY KEY AUTOINCREMENT,

@@ -1,0 +1,62 @@
+"""SNS state survives a restart; unconfirmed subscriptions expire after 3 days."""
+
+from __future__ import annotations
+
+import json
+import urllib.request
+
+from harness import error_of
+
+
+def advance(server, seconds: float) -> None:
+    request = urllib.request.Request(f"{server.endpoint}/_cloudlet/clock", method="POST",
+                                     data=json.dumps({"advance": seconds}).encode())
+    urllib.request.urlopen(request, timeout=5).read()
+
+
+def certificate(server) -> bytes:
+    url = f"{server.endpoint}/_cloudlet/sns/SimpleNotificationService.pem"
+    with urllib.request.urlopen(url, timeout=5) as reply:
+        return reply.read()
+
+
+def test_restart_keeps_topics_subscriptions_and_the_signing_key(fresh_cloudlet):
+    server = fresh_cloudlet()
+    sns = server.client("sns")
+    topic = sns.create_topic(Name="durable", Attributes={"DisplayName": "D"},
+                             Tags=[{"Key": "k", "Value": "v"}])["TopicArn"]
+    queue = "arn:aws:sqs:us-east-1:000000000000:durable"
+    sub = sns.subscribe(TopicArn=topic, Protocol="sqs", Endpoint=queue,
+                        Attributes={"FilterPolicy": '{"a": ["b"]}'})["SubscriptionArn"]
+    pem = certificate(server)
+    assert pem.startswith(b"-----BEGIN CERTIFICATE-----")
+    server.kill9()
+
+    server = fresh_cloudlet(port=server.port)
+    sns = server.client("sns")
+    assert sns.get_topic_attributes(TopicArn=topic)["Attributes"]["DisplayName"] == "D"
+    assert sns.list_tags_for_resource(ResourceArn=topic)["Tags"] == [{"Key": "k", "Value": "v"}]
+    attributes = sns.get_subscription_attributes(SubscriptionArn=sub)["Attributes"]
+    assert json.loads(attributes["FilterPolicy"]) == {"a": ["b"]}
+    assert certificate(server) == pem
+
+
+def test_unconfirmed_subscriptions_expire_after_three_days(fresh_cloudlet, wait_for):
+    server = fresh_cloudlet()
+    sns = server.client("sns")
+    topic = sns.create_topic(Name="expiring")["TopicArn"]
+    sns.subscribe(TopicArn=topic, Protocol="email", Endpoint="late@example.com")
+
+    def mailbox():
+        with urllib.request.urlopen(f"{server.endpoint}/_cloudlet/sns/mail", timeout=5) as reply:
+            return json.load(reply)["messages"]
+    [mail] = wait_for(mailbox)
+    token = mail["body"].split("Token=")[1].split()[0]
+    assert sns.get_topic_attributes(TopicArn=topic)["Attributes"]["SubscriptionsPending"] == "1"
+    advance(server, 2 * 24 * 3600)
+    assert sns.get_topic_attributes(TopicArn=topic)["Attributes"]["SubscriptionsPending"] == "1"
+    advance(server, 1 * 24 * 3600 + 120)
+    assert sns.get_topic_attributes(TopicArn=topic)["Attributes"]["SubscriptionsPending"] == "0"
+    assert sns.list_subscriptions_by_topic(TopicArn=topic)["Subscriptions"] == []
+    assert error_of(sns.confirm_subscription, TopicArn=topic, Token=token) == (
+        "InvalidParameter", 400, "Invalid parameter: Token")
