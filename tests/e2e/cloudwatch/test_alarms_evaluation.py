@@ -356,3 +356,24 @@ def test_alarm_state_survives_a_restart(fresh_cloudlet):
     assert cw.list_tags_for_resource(ResourceARN=alarm["AlarmArn"])["Tags"] == [
         {"Key": "k", "Value": "v"}]
     assert state_updates(cw, "durable") == [("INSUFFICIENT_DATA", "ALARM")]
+
+
+@pytest.mark.parametrize("low,state", [("evaluate", "ALARM"), ("ignore", "INSUFFICIENT_DATA")])
+def test_percentile_alarms_with_low_sample_counts(cw, clock, low, state):
+    # p99 needs 10 / (1 - 0.99) = 1000 samples to be significant; 20 are not.
+    name, metric = unique(f"low-{low}"), unique("Latency")
+    start = clock.next_minute()
+    cw.put_metric_alarm(AlarmName=name, Namespace=NS, MetricName=metric,
+                        ExtendedStatistic="p99", Period=60, EvaluationPeriods=1,
+                        Threshold=500.0, ComparisonOperator="GreaterThanThreshold",
+                        EvaluateLowSampleCountPercentile=low)
+    put(cw, metric, [900.0] * 20, start + 5)
+    clock.advance_to(start + 61)
+    if state == "ALARM":
+        wait_state(cw, name, "ALARM")
+    else:
+        # Once the sample-rich minute has been judged, the low one is known to be skipped.
+        put(cw, metric, [float(v) for v in range(150)], start + 65, Counts=[14.0] * 150)
+        clock.advance_to(start + 121)
+        wait_state(cw, name, "OK")
+        assert state_updates(cw, name) == [("INSUFFICIENT_DATA", "OK")]
