@@ -16,6 +16,7 @@ from __future__ import annotations
 import bisect
 
 from cloudlet.services.logs.errors import InvalidParameter, invalid_token
+from cloudlet.services.logs.fastpath import COLUMNS
 from cloudlet.services.logs.groups import decode_token, encode_token, now_ms
 from cloudlet.services.logs.patterns import compile_pattern
 
@@ -73,8 +74,12 @@ class EventOperations:
         group = self.group_row(ctx, {"logGroupName": params["logGroupName"]})
         stream = self._stream(group, params["logStreamName"])
         events = params["logEvents"]
-        timestamps = [e["timestamp"] for e in events]
-        messages = [e["message"] for e in events]
+        columns = ctx.extra.get(COLUMNS)
+        if columns is not None:  # the fast path's lists
+            timestamps, messages = columns
+        else:
+            timestamps = [e["timestamp"] for e in events]
+            messages = [e["message"] for e in events]
         size = batch_size(messages)
         if size > MAX_BATCH_BYTES:
             raise InvalidParameter(

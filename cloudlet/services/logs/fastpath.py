@@ -14,12 +14,12 @@ import json
 
 TARGET = "Logs_20140328.PutLogEvents"
 _MEMBERS = frozenset(("logGroupName", "logStreamName", "logEvents", "sequenceToken"))
-_EVENT_KEYS = frozenset(("timestamp", "message"))
+COLUMNS = "logs.columns"  # where the context carries the batch as two lists
 _NAME_MAX = 512
 _EVENTS_MAX = 10_000
 
 
-def parse(codec, request):
+def parse(codec, request, context=None):
     if request.headers.get("x-amz-target") != TARGET:
         return None
     try:
@@ -35,13 +35,28 @@ def parse(codec, request):
             or type(token) is not str or ("sequenceToken" in body and not token)
             or type(events) is not list or not 0 < len(events) <= _EVENTS_MAX):
         return None
-    for event in events:
-        if (type(event) is not dict or event.keys() != _EVENT_KEYS
-                or type(event["timestamp"]) is not int or event["timestamp"] < -2**63
-                or event["timestamp"] >= 2**63
-                or type(event["message"]) is not str or not event["message"]):
-            return None
+    columns = _columns(events)
+    if columns is None:
+        return None
     params = {"logGroupName": group, "logStreamName": stream, "logEvents": events}
     if "sequenceToken" in body:
         params["sequenceToken"] = token
+    if context is not None:
+        context.extra[COLUMNS] = columns
     return codec.operation("PutLogEvents"), params
+
+
+def _columns(events: list) -> tuple[list[int], list[str]] | None:
+    """(timestamps, messages) when every event is exactly {"timestamp": <int, 0..2**63>,
+    "message": <non-empty string>}; checked with C-level passes, not a Python loop."""
+    if set(map(type, events)) != {dict} or sum(map(len, events)) != 2 * len(events):
+        return None
+    try:
+        timestamps = [e["timestamp"] for e in events]
+        messages = [e["message"] for e in events]
+    except KeyError:
+        return None
+    if (set(map(type, timestamps)) != {int} or set(map(type, messages)) != {str}
+            or not all(messages) or min(timestamps) < 0 or max(timestamps) >= 2**63):
+        return None
+    return timestamps, messages

@@ -51,7 +51,7 @@ class LogOperations(FilterOperations, EventOperations, GroupOperations):
         """PutLogEvents parsed and validated in one pass (the gateway's hook for hot
         operations); None for anything else, or anything unusual, which then takes the
         generic codec and validator and gets their exact errors."""
-        return fastpath.parse(codec, request)
+        return fastpath.parse(codec, request, context)
 
     # -- retention -----------------------------------------------------------------------------
 
