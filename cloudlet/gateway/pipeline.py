@@ -80,7 +80,8 @@ class BodyStream:
         chunks, size = [], 0
         while not self.done and size < self.PIECE:
             try:
-                message = await asyncio.wait_for(self.receive(), self.timeout)
+                async with asyncio.timeout(self.timeout):  # no task per message, unlike wait_for
+                    message = await self.receive()
             except TimeoutError:
                 raise RequestTimeout() from None
             if message["type"] == "http.disconnect":
@@ -92,21 +93,31 @@ class BodyStream:
                 raise EntityTooLarge()
             chunks.append(chunk)
             self.done = not message.get("more_body")
-        return b"".join(chunks)
+        return chunks[0] if len(chunks) == 1 else b"".join(chunks)
 
     async def read(self) -> bytes:
         pieces = []
         while not self.done:
             pieces.append(await self.next_piece())
-        return b"".join(pieces)
+        return pieces[0] if len(pieces) == 1 else b"".join(pieces)
 
     def __iter__(self):
-        while not self.done:
-            piece = asyncio.run_coroutine_threadsafe(self.next_piece(), self.loop).result()
-            if self.decoder is not None:
-                piece = self.decoder.feed(piece)
-            if piece:
-                yield piece
+        """The next piece is read from the socket while the consumer handles this one."""
+        ahead = None
+        try:
+            while not self.done or ahead is not None:
+                if ahead is None:
+                    ahead = asyncio.run_coroutine_threadsafe(self.next_piece(), self.loop)
+                piece = ahead.result()
+                ahead = (asyncio.run_coroutine_threadsafe(self.next_piece(), self.loop)
+                         if not self.done else None)
+                if self.decoder is not None:
+                    piece = self.decoder.feed(piece)
+                if piece:
+                    yield piece
+        finally:
+            if ahead is not None:
+                ahead.cancel()
         if self.decoder is not None:
             self.trailers = self.decoder.finish()
 

@@ -31,10 +31,10 @@ from cloudlet.protocols.rest import RestCodec, decode_utf8
 from cloudlet.protocols.xml import (
     HTTP_BOUND,
     XmlReader,
-    XmlWriter,
+    namespace_attributes,
     parse_xml,
-    set_namespace,
     to_bytes,
+    write_document,
     write_error_fields,
 )
 
@@ -99,10 +99,7 @@ class RestXmlCodec(RestCodec):
         if payload:
             self._serialize_payload(shape.members[payload], payload, body.get(payload), response)
         elif has_body_members(shape):
-            root = ET.Element(self.output_root_name(operation))
-            self._set_root_namespace(root, shape)
-            XmlWriter().write_members(root, shape, body)
-            self._set_xml_body(response, root)
+            self._set_xml_document(response, self.output_root_name(operation), shape, body)
 
     def _serialize_payload(self, member: Shape, name: str, value, response: HttpResponse):
         if value is None:
@@ -112,18 +109,19 @@ class RestXmlCodec(RestCodec):
             if member.type_name == "string":
                 _set_default(response, "Content-Type", "text/plain")
             return
-        root = ET.Element(member.serialization.get("name", name))
-        self._set_root_namespace(root, member)
-        XmlWriter().write_members(root, member, value)
-        self._set_xml_body(response, root)
+        self._set_xml_document(response, member.serialization.get("name", name), member, value)
 
-    def _set_root_namespace(self, root: ET.Element, shape: Shape) -> None:
-        set_namespace(root, shape)
-        if "xmlns" not in root.attrib and self.xml_namespace:
-            root.set("xmlns", self.xml_namespace)
+    def _root_attributes(self, shape: Shape) -> dict[str, str]:
+        attributes = namespace_attributes(shape)
+        if "xmlns" not in attributes and self.xml_namespace:
+            attributes["xmlns"] = self.xml_namespace
+        return attributes
 
-    def _set_xml_body(self, response: HttpResponse, root: ET.Element) -> None:
-        response.body = to_bytes(root, declaration=True)
+    def _set_xml_document(self, response: HttpResponse, root_name: str, shape: Shape,
+                          value: dict) -> None:
+        """`value`'s members under one root element, through the compiled writer."""
+        response.body = write_document(root_name, self._root_attributes(shape), shape, value,
+                                       declaration=True)
         _set_default(response, "Content-Type", self.content_type)
 
     # -- errors -------------------------------------------------------------------

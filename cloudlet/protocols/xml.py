@@ -23,6 +23,7 @@ XML would otherwise normalise away (`\\r`, newlines in attributes) survive the t
 
 from __future__ import annotations
 
+import datetime as dt
 import math
 import re
 import xml.etree.ElementTree as ET
@@ -176,6 +177,234 @@ def to_bytes(root: ET.Element, declaration: bool = False) -> bytes:
     out = ['<?xml version="1.0" encoding="UTF-8"?>'] if declaration else []
     _write_element(root, out)
     return "".join(out).encode("utf-8", "surrogatepass")
+
+
+# -- writing, compiled --------------------------------------------------------------
+#
+# The same XML as `XmlWriter` followed by `to_bytes`, byte for byte, without building a
+# tree: each (shape, element name) is compiled once into a function that appends escaped
+# text to a list. Codecs use it for whole response documents (a ListObjectsV2 page of
+# 1000 keys is ~300 KB of XML).
+
+_NEEDS_ESCAPE = re.compile("[&<>\r\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff]")
+_PLANS: dict[tuple[int, str], tuple[Shape, object]] = {}
+
+
+def escape_text(text: str) -> str:
+    return _escape(text) if _NEEDS_ESCAPE.search(text) else text
+
+
+def namespace_attributes(shape: Shape) -> dict[str, str]:
+    """The `xmlns` attributes `set_namespace` would give an element of `shape`."""
+    element = ET.Element("x")
+    set_namespace(element, shape)
+    return dict(element.attrib)
+
+
+def attributes_text(attributes: dict[str, str]) -> str:
+    return "".join(f' {k}="{_escape(v, attribute=True)}"' for k, v in attributes.items())
+
+
+def element_writer(shape: Shape, name: str):
+    """`write(out, value)`: appends the XML of `value` as element(s) named `name`."""
+    key = (id(shape), name)
+    found = _PLANS.get(key)
+    if found is None:
+        found = _PLANS[key] = (shape, _compile(shape, name))
+    return found[1]
+
+
+def members_writer(shape: Shape):
+    """`write(out, value) -> attributes`: appends the child elements of structure `value`
+    and returns its `xmlAttribute` members as attribute text (for the caller's start tag)."""
+    key = (id(shape), "")
+    found = _PLANS.get(key)
+    if found is None:
+        found = _PLANS[key] = (shape, _compile_members(shape))
+    return found[1]
+
+
+def write_document(root_name: str, attributes: dict[str, str], shape: Shape, value: dict,
+                   declaration: bool = False) -> bytes:
+    """A whole document: root element `root_name` holding `value`'s members, as
+    `XmlWriter().write_members` into that root then `to_bytes` would write it."""
+    out = ['<?xml version="1.0" encoding="UTF-8"?>'] if declaration else []
+    out.append("")  # the start tag, once the attributes are known
+    start = len(out)
+    member_attributes = members_writer(shape)(out, value)
+    tag = f"<{root_name}{attributes_text(attributes)}{member_attributes}"
+    if len(out) == start:
+        out[start - 1] = tag + "/>"
+    else:
+        out[start - 1] = tag + ">"
+        out.append(f"</{root_name}>")
+    return "".join(out).encode("utf-8", "surrogatepass")
+
+
+def _text_function(shape: Shape):
+    kind = shape.type_name
+    if kind == "boolean":
+        return lambda value: "true" if value else "false"
+    if kind in ("float", "double"):
+        return float_text
+    if kind == "blob":
+        return b64encode
+    if kind == "timestamp":
+        fmt = shape.serialization.get("timestampFormat", XmlWriter.default_timestamp_format)
+        if fmt == "iso8601":
+            return _iso8601
+        return lambda value: str(format_timestamp(value, fmt))
+    return str
+
+
+def _iso8601(value) -> str:
+    if type(value) is dt.datetime and value.tzinfo is dt.UTC:
+        text = (f"{value.year:04d}-{value.month:02d}-{value.day:02d}T{value.hour:02d}:"
+                f"{value.minute:02d}:{value.second:02d}")
+        return text + (f".{value.microsecond // 1000:03d}Z" if value.microsecond else "Z")
+    return str(format_timestamp(value, "iso8601"))
+
+
+def _compile(shape: Shape, name: str):
+    kind = shape.type_name
+    attributes = attributes_text(namespace_attributes(shape))
+    if kind == "structure":
+        return _compile_structure(shape, name, attributes)
+    if kind == "list":
+        return _compile_list(shape, name, attributes)
+    if kind == "map":
+        return _compile_map(shape, name, attributes)
+    start, end = f"<{name}{attributes}>", f"</{name}>"
+    needs_escape = _NEEDS_ESCAPE.search
+    if kind in ("string", "character"):
+        def write_string(out, value):
+            text = value if type(value) is str else str(value)
+            out.append(start + (_escape(text) if needs_escape(text) else text) + end)
+
+        return write_string
+    if kind in ("integer", "long", "short", "byte"):
+        def write_integer(out, value):
+            text = str(value)
+            if type(value) is not int and needs_escape(text):
+                text = _escape(text)
+            out.append(start + text + end)
+
+        return write_integer
+    text_of = _text_function(shape)
+
+    def write_scalar(out, value):
+        text = text_of(value)
+        out.append(start + (_escape(text) if needs_escape(text) else text) + end)
+
+    return write_scalar
+
+
+def _compile_structure(shape: Shape, name: str, attributes: str):
+    members = members_writer(shape)
+    start, end = f"<{name}{attributes}", f"</{name}>"
+
+    def write_structure(out, value):
+        out.append(start)
+        at = len(out)
+        member_attributes = members(out, value)
+        if len(out) == at:
+            out[at - 1] = start + member_attributes + "/>"
+        else:
+            out[at - 1] = start + member_attributes + ">"
+            out.append(end)
+
+    return write_structure
+
+
+def _compile_members(shape: Shape):
+    children, attributes = [], []
+    for member_name, member in shape.members.items():
+        if member.serialization.get("location") in HTTP_BOUND:
+            continue
+        if member.serialization.get("xmlAttribute"):
+            attributes.append((member_name, member.serialization.get("name", member_name),
+                               member))
+        else:
+            children.append((member_name, member, member_element_name(member, member_name)))
+    plan: list = []  # filled on first use: a recursive shape compiles only as deep as used
+    writer = XmlWriter()
+
+    def write_members(out, value) -> str:
+        if len(plan) != len(children):
+            plan[:] = [(member_name, element_writer(member, element))
+                       for member_name, member, element in children]
+        for member_name, write in plan:
+            member_value = value.get(member_name)
+            if member_value is not None:
+                write(out, member_value)
+        if not attributes:
+            return ""
+        return "".join(f' {attribute}="{_escape(writer.text(member, value[member_name]), True)}"'
+                       for member_name, attribute, member in attributes
+                       if value.get(member_name) is not None)
+
+    return write_members
+
+
+def _compile_list(shape: Shape, name: str, attributes: str):
+    if shape.serialization.get("flattened"):
+        item = element_writer(shape.member, name)
+
+        def write_flattened(out, value):
+            for entry in value:
+                if entry is not None:
+                    item(out, entry)
+
+        return write_flattened
+    item = element_writer(shape.member, shape.member.serialization.get("name", "member"))
+    start, end, empty = f"<{name}{attributes}>", f"</{name}>", f"<{name}{attributes}/>"
+
+    def write_list(out, value):
+        out.append(start)
+        at = len(out)
+        for entry in value:
+            if entry is not None:
+                item(out, entry)
+        if len(out) == at:
+            out[at - 1] = empty
+        else:
+            out.append(end)
+
+    return write_list
+
+
+def _compile_map(shape: Shape, name: str, attributes: str):
+    key = element_writer(shape.key, shape.key.serialization.get("name", "key"))
+    item = element_writer(shape.value, shape.value.serialization.get("name", "value"))
+    flattened = shape.serialization.get("flattened")
+    entry_start = f"<{name}{attributes}>" if flattened else "<entry>"
+    entry_end = f"</{name}>" if flattened else "</entry>"
+
+    def write_entries(out, value):
+        for entry_key, entry_value in value.items():
+            if entry_key is None and entry_value is None:
+                out.append(entry_start[:-1] + "/>")
+                continue
+            out.append(entry_start)
+            if entry_key is not None:
+                key(out, entry_key)
+            if entry_value is not None:
+                item(out, entry_value)
+            out.append(entry_end)
+
+    if flattened:
+        return write_entries
+    start, end, empty = f"<{name}{attributes}>", f"</{name}>", f"<{name}{attributes}/>"
+
+    def write_map(out, value):
+        if not value:
+            out.append(empty)
+            return
+        out.append(start)
+        write_entries(out, value)
+        out.append(end)
+
+    return write_map
 
 
 def write_error_fields(element: ET.Element, shape: Shape | None, fields: dict) -> None:

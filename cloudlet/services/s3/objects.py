@@ -22,6 +22,7 @@ from cloudlet.services.s3.storage import FileBody, S3Storage, new_version_id
 
 MAX_KEY_BYTES = 1024
 SMALL_BODY = 256 * 1024
+PARALLEL_PIECE = 256 * 1024  # pieces at least this large are hashed on other threads
 LOCK_MODES = ("GOVERNANCE", "COMPLIANCE")
 MAX_METADATA = 2048
 STORAGE_CLASSES = {"STANDARD", "REDUCED_REDUNDANCY", "STANDARD_IA", "ONEZONE_IA",
@@ -235,21 +236,23 @@ class ObjectOperations:
                 digest.update(chunk)
 
         def tee():
-            """Hash each piece on another thread while it is written (the digests release
-            the GIL), one piece at a time so they see the bytes in order."""
-            pending = None
+            """Each digest runs on its own thread while the piece is written (hashlib and
+            zlib release the GIL on large buffers); every digest has finished a piece
+            before it gets the next, so each sees the bytes in order."""
+            pending = []
             try:
                 for chunk in chunks:
-                    if source is None:
+                    for future in pending:
+                        future.result()
+                    if source is None or len(chunk) < PARALLEL_PIECE:
                         update(chunk)
+                        pending = []
                     else:
-                        if pending is not None:
-                            pending.result()
-                        pending = _HASHERS.submit(update, chunk)
+                        pending = [_HASHERS.submit(digest.update, chunk) for digest in hashes]
                     yield chunk
             finally:
-                if pending is not None:
-                    pending.result()
+                for future in pending:
+                    future.result()
 
         blob, size = self.storage.blobs.write(tee())
         if size == 0 and not keep_empty:  # an empty object needs no file
