@@ -15,6 +15,7 @@ import json
 
 from cloudlet import clock
 from cloudlet.services.base import RequestContext
+from cloudlet.services.cloudwatch import alarms_suppression as suppression
 from cloudlet.services.cloudwatch import alarms_validation as v
 from cloudlet.services.cloudwatch.alarms_engine import AlarmEngine, epoch_of, step_of
 from cloudlet.services.cloudwatch.alarms_evaluation import iso_millis
@@ -352,6 +353,7 @@ def describe(alarm: Alarm) -> dict:
     })
     if alarm.state_reason_data:
         out["StateReasonData"] = alarm.state_reason_data
+    out.update(suppression.describe(alarm))
     if not alarm.composite and "Dimensions" not in out and "Metrics" not in out:
         out["Dimensions"] = []
     return out

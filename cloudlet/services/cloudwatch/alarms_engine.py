@@ -29,6 +29,7 @@ from botocore.loaders import Loader
 from cloudlet import clock
 from cloudlet.events import Bus
 from cloudlet.services.cloudwatch import alarms_evaluation as ev
+from cloudlet.services.cloudwatch import alarms_suppression as suppression
 from cloudlet.services.cloudwatch.alarms_rule import parse_rule
 from cloudlet.services.cloudwatch.alarms_store import Alarm, AlarmStore
 from cloudlet.services.cloudwatch.alarms_validation import percentile_of
@@ -110,6 +111,11 @@ class AlarmEngine:
         next_due = math.inf
         for alarm in self.alarms.all():
             if alarm.composite:
+                held = alarm.config.get("_suppression")
+                if held and held["due"] <= now:
+                    self.release(alarm.account, alarm.region, alarm.name, now)
+                elif held:
+                    next_due = min(next_due, held["due"])
                 continue
             step = step_of(alarm)
             tick = math.floor(now / step) * step
@@ -224,6 +230,9 @@ class AlarmEngine:
             changed = state != old_state
             if changed:
                 alarm.state_transitioned = when
+                alarm.config.pop("_suppression", None)
+                if old_state == ev.ALARM:
+                    alarm.config[suppression.LEFT_ALARM_AT] = when
             self.alarms.save(alarm)
             if not changed:
                 return
@@ -238,8 +247,9 @@ class AlarmEngine:
                                {"version": "1.0",
                                 "oldState": {"stateValue": old_state, "stateReason": old_reason},
                                 "newState": new_state})
-            self.run_actions(alarm, old_state, when)
+            self.act(alarm, old_state, when)
             self.evaluate_parents(alarm, when, visited | {alarm.name})
+            self.recheck_suppressed(alarm, when)
 
     def evaluate_parents(self, child: Alarm, when: float, visited: frozenset) -> None:
         for alarm in self.alarms.list(child.account, child.region):
@@ -281,6 +291,55 @@ class AlarmEngine:
                           visited=visited | {alarm.name})
 
     # -- actions ------------------------------------------------------------------------
+
+    def suppressor_of(self, alarm: Alarm) -> Alarm | None:
+        ref = alarm.config.get("ActionsSuppressor") if alarm.composite else None
+        if not ref:
+            return None
+        name = ref.rsplit(":alarm:", 1)[1] if ref.startswith("arn:") else ref
+        return self.alarms.get(alarm.account, alarm.region, name)
+
+    def act(self, alarm: Alarm, old_state: str, when: float) -> None:
+        """Run the actions of a change, unless the composite alarm's suppressor holds them."""
+        held = suppression.hold(alarm, self.suppressor_of(alarm), alarm.state_value, old_state,
+                                when)
+        if held is None:
+            self.run_actions(alarm, old_state, when)
+            return
+        alarm.config["_suppression"] = held
+        self.alarms.save(alarm)
+        self._next_due = min(self._next_due, held["due"])
+
+    def release(self, account: str, region: str, name: str, when: float) -> None:
+        """Look again at a held change: run its actions once nothing holds them."""
+        with self.lock:
+            alarm = self.alarms.get(account, region, name)
+            held = alarm.config.get("_suppression") if alarm is not None else None
+            if not held:
+                return
+            if held["state"] != alarm.state_value:
+                alarm.config.pop("_suppression")
+                self.alarms.save(alarm)
+                return
+            again = suppression.hold(alarm, self.suppressor_of(alarm), held["state"],
+                                     held["old_state"], when,
+                                     may_wait=held["by"] == "WaitPeriod",
+                                     waiting_since=held.get("since"))
+            if again is None:
+                alarm.config.pop("_suppression")
+                self.alarms.save(alarm)
+                self.run_actions(alarm, held["old_state"], when)
+            elif again != held:
+                alarm.config["_suppression"] = again
+                self.alarms.save(alarm)
+                self._next_due = min(self._next_due, again["due"])
+
+    def recheck_suppressed(self, suppressor: Alarm, when: float) -> None:
+        for alarm in self.alarms.list(suppressor.account, suppressor.region):
+            ref = alarm.config.get("ActionsSuppressor")
+            if alarm.composite and alarm.config.get("_suppression") and ref in (
+                    suppressor.name, suppressor.arn):
+                self.release(alarm.account, alarm.region, alarm.name, when)
 
     def run_actions(self, alarm: Alarm, old_state: str, when: float) -> None:
         key = {ev.OK: "OKActions", ev.ALARM: "AlarmActions",

@@ -377,3 +377,49 @@ def test_percentile_alarms_with_low_sample_counts(cw, clock, low, state):
         clock.advance_to(start + 121)
         wait_state(cw, name, "OK")
         assert state_updates(cw, name) == [("INSUFFICIENT_DATA", "OK")]
+
+
+def composite_actions(cw, name: str) -> list[str]:
+    return [i["HistorySummary"] for i in cw.describe_alarm_history(
+        AlarmName=name, HistoryItemType="Action", AlarmTypes=["CompositeAlarm"])[
+        "AlarmHistoryItems"]]
+
+
+def test_an_actions_suppressor_holds_a_composite_alarms_actions(cw, clock):
+    child, maintenance, parent = unique("child"), unique("maintenance"), unique("held")
+    topic = "arn:aws:sns:us-east-1:000000000000:held-actions"
+    for name in (child, maintenance):
+        cw.put_metric_alarm(AlarmName=name, Namespace=NS, MetricName=unique("M"),
+                            Statistic="Average", Period=60, EvaluationPeriods=1, Threshold=1.0,
+                            ComparisonOperator="GreaterThanThreshold", TreatMissingData="ignore")
+    cw.set_alarm_state(AlarmName=child, StateValue="OK", StateReason="start")
+    cw.put_composite_alarm(AlarmName=parent, AlarmRule=f"ALARM({child})", AlarmActions=[topic],
+                           ActionsSuppressor=maintenance, ActionsSuppressorWaitPeriod=120,
+                           ActionsSuppressorExtensionPeriod=300)
+    wait_state(cw, parent, "OK")
+
+    # The suppressor is in ALARM: the composite alarm's change is held by it.
+    cw.set_alarm_state(AlarmName=maintenance, StateValue="ALARM", StateReason="maintenance")
+    cw.set_alarm_state(AlarmName=child, StateValue="ALARM", StateReason="broken")
+    alarm = wait_state(cw, parent, "ALARM")
+    assert alarm["ActionsSuppressedBy"] == "Alarm"
+    # It leaves ALARM: the extension period holds the actions 300 s more, then they run.
+    cw.set_alarm_state(AlarmName=maintenance, StateValue="OK", StateReason="done")
+    assert wait_state(cw, parent, "ALARM")["ActionsSuppressedBy"] == "ExtensionPeriod"
+    assert composite_actions(cw, parent) == []
+    clock.advance_to(clock.now() + 301)
+    deadline = time.monotonic() + 10
+    while not composite_actions(cw, parent) and time.monotonic() < deadline:
+        time.sleep(0.1)
+    assert composite_actions(cw, parent) == [f"Successfully executed action {topic}"]
+    assert "ActionsSuppressedBy" not in wait_state(cw, parent, "ALARM")
+
+    # A new change waits up to 120 s for the suppressor; it does not come: the actions run.
+    cw.set_alarm_state(AlarmName=child, StateValue="OK", StateReason="fixed")
+    wait_state(cw, parent, "OK")
+    cw.set_alarm_state(AlarmName=child, StateValue="ALARM", StateReason="broken again")
+    assert wait_state(cw, parent, "ALARM")["ActionsSuppressedBy"] == "WaitPeriod"
+    clock.advance_to(clock.now() + 121)
+    while len(composite_actions(cw, parent)) < 2 and time.monotonic() < deadline + 10:
+        time.sleep(0.1)
+    assert len(composite_actions(cw, parent)) == 2
