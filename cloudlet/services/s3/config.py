@@ -19,6 +19,7 @@ import secrets
 import threading
 
 from cloudlet import clock
+from cloudlet.models import SERVICES
 from cloudlet.services.base import RequestContext
 from cloudlet.services.s3 import bucket_policy, cors, errors, lifecycle
 from cloudlet.services.s3.bucket_policy import ALL_USERS, AUTHENTICATED_USERS
@@ -508,11 +509,15 @@ class BucketConfigOperations(
         return {}
 
     def _destination_exists(self, ctx: RequestContext, service: str, arn: str) -> bool:
-        """Asks the destination's provider (`notification_destination_exists(ctx, arn)`),
-        where one exists; without one, no destination can be validated."""
+        """Asks the destination's provider (`notification_destination_exists(ctx, arn)`).
+        A destination in a service Cloudlet serves whose provider cannot answer (Lambda,
+        not written yet) cannot be validated and is accepted; one in a service Cloudlet
+        does not serve (SQS) never exists."""
         peer = (getattr(self, "_peers", None) or {}).get(service)
         check = getattr(peer, "notification_destination_exists", None)
-        return bool(check and check(ctx, arn))
+        if check is None:
+            return service in SERVICES
+        return bool(check(ctx, arn))
 
     def notification_targets(self, bucket: str, event: str, key: str) -> list[dict]:
         """The destinations (`{"Arn", "Id", "Service"}`) for an event ("s3:ObjectCreated:Put")
