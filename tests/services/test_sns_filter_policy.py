@@ -94,3 +94,13 @@ def test_combination_limit():
     with pytest.raises(FilterPolicyLimitExceeded):
         filter_policy.check(json.dumps({k: list(range(6)) for k in "abc"}))
     filter_policy.check(json.dumps({k: list(range(5)) for k in "abc"}))  # 125 is fine
+
+
+def test_hostile_policies_and_messages_are_refused_or_unmatched():
+    for text in ('{"a": [' + "1" * 400 + "]}", '{"a": [{"anything-but": [NaN]}]}',
+                 '{"a": [{"numeric": [">", ' + "9" * 400 + "]}]}", "[" * 100_000):
+        with pytest.raises(InvalidParameter):
+            filter_policy.check(text)
+    policy = filter_policy.check('{"a": [{"numeric": [">", 1]}]}', "MessageBody")
+    assert not filter_policy.matches(policy, "MessageBody", {}, '{"a": ' + "9" * 400 + "}")
+    assert not filter_policy.matches(policy, "MessageBody", {}, "[" * 100_000)

@@ -192,13 +192,16 @@ class Deliveries:
             subs = self.store.subscriptions(topic_arn=message.topic_arn, after=after, limit=500,
                                             confirmed_only=True)
             for sub in subs:
-                if self.matches(sub, message):
-                    self._guarded(self.deliver, sub, message)
+                self._guarded(self._deliver_matching, sub, message)
             if len(subs) < 500:
                 return
             after = subs[-1]["arn"]
 
     # -- one subscription -----------------------------------------------------------------
+    def _deliver_matching(self, sub: dict, message: Message) -> None:
+        if self.matches(sub, message):
+            self.deliver(sub, message)
+
     def deliver(self, sub: dict, message: Message) -> None:
         protocol = sub["protocol"]
         raw = sub["attributes"].get("RawMessageDelivery") == "true"

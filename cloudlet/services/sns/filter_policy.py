@@ -41,6 +41,8 @@ def check(text: str, scope: str = "MessageAttributes") -> dict:
         policy = json.loads(text)
     except ValueError as e:
         raise _error(f"failed to parse JSON. {e.args[0] if e.args else ''}".strip()) from None
+    except RecursionError:
+        raise _error("failed to parse JSON. Too deeply nested") from None
     if not isinstance(policy, dict):
         raise _error("Filter policy must be a JSON object")
     if not policy:
@@ -83,11 +85,18 @@ def _combinations(obj: dict, scope: str, depth: int) -> int:
     return total
 
 
+def _finite(value) -> bool:
+    try:
+        return math.isfinite(float(value))
+    except OverflowError:
+        return False
+
+
 def _check_literal(key: str, value) -> None:
-    if isinstance(value, float) and not math.isfinite(value):
-        raise _error(f'"{key}": numbers must be finite')
     if not (value is None or isinstance(value, (str, int, float, bool))):
         raise _error("Match value must be String, number, true, false, or null")
+    if _is_number(value) and not _finite(value):
+        raise _error(f'"{key}": numbers must be finite')
 
 
 def _check_condition(key: str, condition) -> None:
@@ -122,9 +131,9 @@ def _check_condition(key: str, condition) -> None:
             if not arg:
                 raise _error("Empty arrays are not allowed")
             for value in arg:
-                if not isinstance(value, (str, int, float)) or isinstance(value, bool):
+                if not (isinstance(value, str) or (_is_number(value) and _finite(value))):
                     raise _error("anything-but list must contain only strings or numbers")
-        elif not isinstance(arg, (str, int, float)) or isinstance(arg, bool):
+        elif not (isinstance(arg, str) or (_is_number(arg) and _finite(arg))):
             raise _error("anything-but must be a string, a number or a list of them")
 
 
@@ -136,8 +145,7 @@ def _numeric_bounds(arg) -> list[tuple[str, float]]:
         op, number = arg[i], arg[i + 1]
         if op not in NUMERIC_OPS:
             raise _error(f"Unrecognized numeric range operator: {op}")
-        if not isinstance(number, (int, float)) or isinstance(number, bool) \
-                or not math.isfinite(number):
+        if not _is_number(number) or not _finite(number):
             raise _error("Value of numeric must be a number")
         bounds.append((op, float(number)))
     if len(bounds) == 2:
@@ -153,10 +161,17 @@ def _numeric_bounds(arg) -> list[tuple[str, float]]:
 def matches(policy: dict, scope: str, attributes: dict, body: str) -> bool:
     if not policy:
         return True
+    try:
+        return _matches(policy, scope, attributes, body)
+    except (OverflowError, RecursionError):  # a number or a nesting beyond any policy's
+        return False
+
+
+def _matches(policy: dict, scope: str, attributes: dict, body: str) -> bool:
     if scope == "MessageBody":
         try:
             document = json.loads(body)
-        except ValueError:
+        except (ValueError, RecursionError):
             return False
         if not isinstance(document, dict):
             return False
@@ -207,12 +222,12 @@ def _attribute_values(attributes: dict, key: str):
     if kind.startswith("Number"):
         try:
             return [float(text)]
-        except ValueError:
+        except (ValueError, OverflowError):
             return [text]
     if kind.startswith("String.Array"):
         try:
             values = json.loads(text)
-        except ValueError:
+        except (ValueError, RecursionError):
             return [text]
         if isinstance(values, list):
             return [v for v in values if not isinstance(v, (dict, list))]

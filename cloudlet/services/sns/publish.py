@@ -114,7 +114,7 @@ class PublishOperations:
                 raise invalid("MessageStructure")
             try:
                 by_protocol = json.loads(text)
-            except ValueError:
+            except (ValueError, RecursionError):
                 raise invalid("Message Structure - JSON message body failed to parse") from None
             if not isinstance(by_protocol, dict) or "default" not in by_protocol:
                 raise invalid("Message Structure - No default entry in JSON message body")
@@ -209,7 +209,7 @@ def _check_attributes(attributes: dict) -> None:
         if base == "Number":
             try:
                 number = float(text)
-            except ValueError:
+            except (ValueError, OverflowError):
                 number = math.nan
             if not math.isfinite(number):
                 raise ParameterValueInvalid(
@@ -217,7 +217,7 @@ def _check_attributes(attributes: dict) -> None:
         elif kind == "String.Array":
             try:
                 array = json.loads(text)
-            except ValueError:
+            except (ValueError, RecursionError):
                 array = None
             if not isinstance(array, list) or any(isinstance(v, (dict, list)) for v in array):
                 raise ParameterValueInvalid(

@@ -38,7 +38,8 @@ class SubscriptionOperations:
         protocol = (params.get("Protocol") or "").lower()
         endpoint = params.get("Endpoint") or ""
         self._check_endpoint(topic, protocol, endpoint)
-        attributes = self._checked_subscription_attributes(protocol, params.get("Attributes") or {})
+        attributes = self._checked_subscription_attributes(
+            protocol, {k: v or "" for k, v in (params.get("Attributes") or {}).items()})
         existing = self.sns.find_subscription(topic["arn"], protocol, endpoint)
         if existing is not None:
             if attributes and any(existing["attributes"].get(k) != v for k, v in attributes.items()):
@@ -218,7 +219,7 @@ class SubscriptionOperations:
                 try:
                     if not isinstance(json.loads(value), dict):
                         raise ValueError
-                except ValueError:
+                except (ValueError, RecursionError):
                     raise invalid(name, "failed to parse JSON") from None
             checked[name] = value
         if "FilterPolicy" in checked or "FilterPolicyScope" in checked:

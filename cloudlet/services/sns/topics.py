@@ -44,14 +44,16 @@ def default_policy(arn: str, account: str) -> str:
 def check_delivery_policy(text: str, attribute: str = "DeliveryPolicy") -> dict:
     try:
         policy = json.loads(text)
-    except ValueError:
-        raise invalid(f"Attributes Reason: {attribute}: failed to parse JSON") from None
+    except (ValueError, RecursionError):
+        raise invalid("Attributes", f"{attribute}: failed to parse JSON") from None
     if not isinstance(policy, dict):
         raise invalid("Attributes", f"{attribute}: not a JSON object")
-    retry = (policy.get("http") or {}).get("defaultHealthyRetryPolicy") \
-        or policy.get("healthyRetryPolicy")
-    if retry is not None:
-        check_retry_policy(retry, attribute)
+    http = policy.get("http", {})
+    if not isinstance(http, dict):
+        raise invalid("Attributes", f"{attribute}: http must be an object")
+    for retry in (http.get("defaultHealthyRetryPolicy"), policy.get("healthyRetryPolicy")):
+        if retry is not None:
+            check_retry_policy(retry, attribute)
     return policy
 
 
@@ -75,7 +77,7 @@ def check_retry_policy(retry, attribute: str) -> None:
 class TopicOperations:
     def create_topic(self, ctx, params):
         name = params["Name"]
-        attributes = dict(params.get("Attributes") or {})
+        attributes = {k: v or "" for k, v in (params.get("Attributes") or {}).items()}
         fifo = attributes.get("FifoTopic", "false").lower() == "true"
         if fifo and not FIFO_NAME.match(name):
             raise invalid("Topic Name", "Fifo Topic names must end with .fifo and must be made "
@@ -201,7 +203,7 @@ class TopicOperations:
             raise TagLimitExceeded("Could not complete request: tag quota of per resource exceeded")
         checked = {}
         for tag in tags:
-            key, value = tag["Key"], tag.get("Value", "")
+            key, value = tag.get("Key") or "", tag.get("Value") or ""
             if not 1 <= len(key) <= 128 or key.lower().startswith("aws:"):
                 raise invalid("Tags", f"Tag key {key!r} is not valid")
             if len(value) > 256:
@@ -237,7 +239,7 @@ class TopicOperations:
                 try:
                     if not isinstance(json.loads(value), dict):
                         raise ValueError
-                except ValueError:
+                except (ValueError, RecursionError):
                     raise invalid("Policy", "failed to parse JSON") from None
             checked[name] = value
         return checked

@@ -158,3 +158,31 @@ def test_server_stays_healthy(cloudlet, sns, topic):
         error_of(sns.create_topic, Name="bad name")
     assert cloudlet.health()["status"] == "running"
     assert sns.publish(TopicArn=topic, Message="still fine")["MessageId"]
+
+
+def test_raw_requests_boto3_would_refuse(cloudlet):
+    from harness import send_signed
+
+    headers = {"Content-Type": "application/x-www-form-urlencoded"}
+    topic = f"arn:aws:sns:us-east-1:000000000000:{unique('raw')}"
+    name = topic.rsplit(":", 1)[1]
+    cases = [
+        ("Action=Publish&Version=2010-03-31&TopicArn=" + topic, 400, "ValidationError"),
+        ("Action=CreateTopic&Version=2010-03-31", 400, "ValidationError"),
+        (f"Action=CreateTopic&Version=2010-03-31&Name={name}"
+         "&Attributes.entry.1.key=DeliveryPolicy&Attributes.entry.1.value=%7B%22http%22%3A5%7D",
+         400, "InvalidParameter"),
+        (f"Action=CreateTopic&Version=2010-03-31&Name={name}"
+         "&Attributes.entry.1.key=DisplayName", 200, "CreateTopicResponse"),
+        (f"Action=Subscribe&Version=2010-03-31&TopicArn={topic}&Protocol=sqs"
+         "&Endpoint=arn:aws:sqs:us-east-1:000000000000:q"
+         "&Attributes.entry.1.key=FilterPolicy&Attributes.entry.1.value=" + "%5B" * 50_000,
+         400, "InvalidParameter"),
+        (f"Action=Publish&Version=2010-03-31&TopicArn={topic}&Message=m"
+         "&MessageAttributes.entry.1.Name=n&MessageAttributes.entry.1.Value.DataType=Number"
+         "&MessageAttributes.entry.1.Value.StringValue=" + "9" * 400,
+         400, "ParameterValueInvalid"),
+    ]
+    for body, status, marker in cases:
+        reply = send_signed(cloudlet.endpoint, "sns", body, headers)
+        assert reply.status_code == status and marker in reply.text, (body[:120], reply.text)
