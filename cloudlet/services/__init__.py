@@ -14,6 +14,7 @@ PROVIDERS = {
     "cloudwatch": "cloudlet.services.cloudwatch.provider:CloudWatchProvider",
     "sns": "cloudlet.services.sns.provider:SnsProvider",
     "rds": "cloudlet.services.rds.provider:RdsProvider",
+    "lambda": "cloudlet.services.lambda_.provider:LambdaProvider",
 }
 
 

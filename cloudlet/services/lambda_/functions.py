@@ -1,0 +1,7 @@
+"""Lambda functions, versions, aliases, layers and their settings."""
+
+from __future__ import annotations
+
+
+class FunctionOperations:
+    pass
