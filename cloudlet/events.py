@@ -20,6 +20,10 @@ Topics (each event is a plain dict):
     logs:subscription   {"account", "region", "destination_arn", "filter_name", "log_group",
                          "log_stream", "events": [{"id", "timestamp", "message"}]}
                         Logs subscription filters; Lambda delivers
+    logs:put            {"account", "region", "log_group", "log_stream",
+                         "events": [{"timestamp" (epoch ms), "message"}]}
+                        services writing logs (Lambda's function logs); Logs creates the group
+                        and stream when missing, as AWS's services do
     lambda:invoke       {"account", "region", "function_arn", "payload", "source_arn"?,
                          "source_account"?, "principal"?}  asynchronous invokes (SNS, ...)
 
