@@ -87,8 +87,8 @@ class PublishOperations:
         if topic is None:
             return None
         params = {"Message": message, "MessageAttributes": attributes or {}}
-        if subject:
-            params["Subject"] = subject[:100]
+        if subject:  # SNS's rule: printable ASCII, at most 100 characters
+            params["Subject"] = "".join(c if 32 <= ord(c) < 127 else "?" for c in subject)[:100]
         if topic["attributes"].get("FifoTopic") == "true":
             params["MessageGroupId"] = "cloudlet"
             params["MessageDeduplicationId"] = str(uuid.uuid4())

@@ -1,4 +1,5 @@
-"""Topics: CreateTopic, DeleteTopic, ListTopics, Get/SetTopicAttributes, tags."""
+"""Topics: CreateTopic, DeleteTopic, ListTopics, Get/SetTopicAttributes, Add/RemovePermission
+(statements in the topic's Policy), tags."""
 
 from __future__ import annotations
 
@@ -150,6 +151,44 @@ class TopicOperations:
             attributes["ContentBasedDeduplication"] = "false"
         attributes.update(stored)
         return attributes
+
+    # -- the topic policy ---------------------------------------------------------------
+    def add_permission(self, ctx, params):
+        topic = self._topic(params["TopicArn"])
+        label = params["Label"]
+        if not re.fullmatch(r"[A-Za-z0-9_-]{1,80}", label):
+            raise invalid("Label")
+        accounts, actions = params["AWSAccountId"], params["ActionName"]
+        if not accounts or not all(re.fullmatch(r"\d{12}", a) for a in accounts):
+            raise invalid("AWSAccountId")
+        if not actions or not all(re.fullmatch(r"[A-Za-z]{1,64}", a) for a in actions):
+            raise invalid("ActionName")
+        policy = json.loads(self.topic_attributes(topic)["Policy"])
+        statements = policy.setdefault("Statement", [])
+        if any(s.get("Sid") == label for s in statements):
+            raise invalid("Statement already exists")
+        principals = [f"arn:aws:iam::{a}:root" for a in accounts]
+        statements.append({
+            "Sid": label, "Effect": "Allow",
+            "Principal": {"AWS": principals[0] if len(principals) == 1 else principals},
+            "Action": [f"SNS:{a}" for a in actions] if len(actions) > 1 else f"SNS:{actions[0]}",
+            "Resource": topic["arn"]})
+        self._store_policy(topic, policy)
+        return {}
+
+    def remove_permission(self, ctx, params):
+        topic = self._topic(params["TopicArn"])
+        policy = json.loads(self.topic_attributes(topic)["Policy"])
+        statements = policy.get("Statement", [])
+        kept = [s for s in statements if s.get("Sid") != params["Label"]]
+        if len(kept) != len(statements):
+            policy["Statement"] = kept
+            self._store_policy(topic, policy)
+        return {}
+
+    def _store_policy(self, topic: dict, policy: dict) -> None:
+        attributes = {**topic["attributes"], "Policy": json.dumps(policy, separators=(",", ":"))}
+        self.sns.update_topic(topic["arn"], attributes=attributes)
 
     # -- tags ---------------------------------------------------------------------------
     def tag_resource(self, ctx, params):

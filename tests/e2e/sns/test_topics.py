@@ -137,3 +137,21 @@ def test_aws_cli(cloudlet):
     failed = cloudlet.aws("sns", "get-topic-attributes", "--topic-arn", arn + "-nope",
                           check=False)
     assert failed.returncode != 0 and "NotFound" in failed.stderr
+
+
+def test_add_and_remove_permission_edit_the_topic_policy(sns):
+    arn = sns.create_topic(Name=unique("perm"))["TopicArn"]
+    sns.add_permission(TopicArn=arn, Label="partner", AWSAccountId=["111122223333"],
+                       ActionName=["Publish", "Subscribe"])
+    statements = json.loads(sns.get_topic_attributes(TopicArn=arn)["Attributes"]["Policy"])[
+        "Statement"]
+    assert [s["Sid"] for s in statements] == ["__default_statement_ID", "partner"]
+    assert statements[1]["Principal"] == {"AWS": "arn:aws:iam::111122223333:root"}
+    assert statements[1]["Action"] == ["SNS:Publish", "SNS:Subscribe"]
+    assert error_of(sns.add_permission, TopicArn=arn, Label="partner",
+                    AWSAccountId=["111122223333"], ActionName=["Publish"]) == (
+        "InvalidParameter", 400, "Invalid parameter: Statement already exists")
+    sns.remove_permission(TopicArn=arn, Label="partner")
+    statements = json.loads(sns.get_topic_attributes(TopicArn=arn)["Attributes"]["Policy"])[
+        "Statement"]
+    assert [s["Sid"] for s in statements] == ["__default_statement_ID"]
