@@ -13,6 +13,9 @@ from dataclasses import dataclass, field
 from cloudlet.errors import ServiceError
 from cloudlet.protocols.base import HttpRequest
 
+# S3 reads at most this many bytes of form fields before the file.
+MAX_PRE_DATA = 20 * 1024
+
 
 @dataclass
 class PostForm:
@@ -72,9 +75,15 @@ def parse_form(body: bytes, content_type: str) -> PostForm:
     chunks = body.split(delimiter)
     if len(chunks) < 3:
         raise malformed_form()
+    preceding = len(chunks[0])
     for raw in chunks[1:]:
         if raw.startswith(b"--"):
             return form
+        if preceding > MAX_PRE_DATA:
+            raise ServiceError("Your POST request fields preceeding the upload file was too large.",
+                               code="MaxPostPreDataLengthExceeded", status=400,
+                               fields={"MaxPostPreDataLengthBytes": MAX_PRE_DATA})
+        preceding += len(delimiter) + len(raw)
         if not raw.startswith(b"\r\n") or not raw.endswith(b"\r\n"):
             raise malformed_form()
         headers, content = _part(raw[2:-2])

@@ -248,3 +248,23 @@ def test_unsigned_post_to_a_private_bucket_is_denied(cloudlet, bucket):
     assert error_code(response) == "AccessDenied"
     with pytest.raises(client(cloudlet).exceptions.ClientError):
         client(cloudlet).head_object(Bucket=bucket, Key="anonymous")
+
+
+def test_form_fields_before_the_file_are_limited_to_20_kib(cloudlet, bucket):
+    s3 = client(cloudlet)
+    key = f"big-fields/{uuid.uuid4().hex}"
+    post = s3.generate_presigned_post(bucket, key, Fields={"x-amz-meta-pad": "p" * 21000},
+                                      Conditions=[{"x-amz-meta-pad": "p" * 21000}],
+                                      ExpiresIn=300)
+    response = requests.post(post["url"], data=post["fields"], files={"file": ("f", b"data")})
+    assert response.status_code == 400, response.text
+    assert error_code(response) == "MaxPostPreDataLengthExceeded"
+    assert ET.fromstring(response.content).findtext("MaxPostPreDataLengthBytes") == "20480"
+    assert s3.list_objects_v2(Bucket=bucket, Prefix=key)["KeyCount"] == 0
+    # Fields just under the limit are read.
+    post = s3.generate_presigned_post(bucket, key, Fields={"x-amz-meta-pad": "p" * 6000},
+                                      Conditions=[{"x-amz-meta-pad": "p" * 6000}],
+                                      ExpiresIn=300)
+    response = requests.post(post["url"], data=post["fields"], files={"file": ("f", b"data")})
+    assert response.status_code == 204, response.text
+    assert s3.head_object(Bucket=bucket, Key=key)["Metadata"] == {"pad": "p" * 6000}
