@@ -5,7 +5,7 @@ PutLogEvents (SigV4-signed raw requests, 4 connections), then times each query f
 StartQuery until GetQueryResults says Complete (median of BENCH_INSIGHTS_ROUNDS, default 3),
 and checks each answer against one computed here from the generated events. moto gets the
 same events and queries; where its answer is wrong the figure is marked WRONG rather than
-compared. Prints figures; asserts nothing. Run: .venv/bin/python bench/cloudwatch.py insights
+compared. BENCH_INSIGHTS_SERVERS=cloudlet skips moto. Prints figures; asserts nothing. Run: .venv/bin/python bench/cloudwatch.py insights
 """
 
 from __future__ import annotations
@@ -29,6 +29,7 @@ from gateway import free_port, start_cloudlet, start_moto  # noqa: E402
 
 EVENTS = int(os.environ.get("BENCH_INSIGHTS_EVENTS", "1000000"))
 ROUNDS = int(os.environ.get("BENCH_INSIGHTS_ROUNDS", "3"))
+SERVERS = os.environ.get("BENCH_INSIGHTS_SERVERS", "cloudlet,moto").split(",")
 BATCH = 4_000                  # 4,000 x ~226 bytes stays under PutLogEvents' 1 MiB
 CLIENTS = 4
 GROUP, STREAM = "/bench/insights", "app"
@@ -199,6 +200,8 @@ def main() -> None:
     want = expected(start_ms)
     results = {}
     for name, starter in (("cloudlet", lambda p: start_cloudlet(p)[0]), ("moto", start_moto)):
+        if name not in SERVERS:
+            continue
         port = free_port()
         proc = starter(port)
         try:

@@ -225,6 +225,14 @@ def test_runner_status_transitions_and_statistics(db):
     assert query.statistics["recordsMatched"] == sum(1 for e in events() if e["amount"] > 100)
     assert query.statistics["recordsScanned"] == 41
     assert query.statistics["bytesScanned"] > 0
+    for text, matched in [("filter latency > 50 | sort latency | limit 3",
+                           sum(1 for e in events() if e["latency"] > 50)),
+                          ("fields @message | limit 3", 41)]:
+        query = _query(db, text)
+        runner.submit(query)
+        _wait(query)
+        assert len(query.results) == 3
+        assert query.statistics["recordsMatched"] == matched
     runner.shutdown()
 
 

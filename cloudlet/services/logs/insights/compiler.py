@@ -89,6 +89,7 @@ class Compiler:
         self.stats = 0
         self.limit: int | None = None
         self.matched_cte = ""
+        self.filtered = False           # a filter or dedup has dropped events
         self.in_aggregate = False
         self.stats_context = False
 
@@ -140,8 +141,9 @@ class Compiler:
         if not self.discovered:
             return "SELECT *, NULL AS __json FROM s0"
         paths = ", ".join(fn.sql_string(json_path(name)) for name in self.discovered)
-        return ("SELECT *, CASE WHEN starts_with(ltrim(msg), '{') AND json_valid(msg) "
-                f"THEN json_extract_string(msg, [{paths}]) END AS __json FROM s0")
+        # One parse per event for all its fields; try() turns malformed JSON into NULL
+        return ("SELECT *, CASE WHEN starts_with(msg, '{') "
+                f"THEN try(json_extract_string(msg, [{paths}])) END AS __json FROM s0")
 
     def finish(self, limit: int | None) -> Compiled:
         names = self.display if self.display is not None else (
@@ -151,9 +153,15 @@ class Compiler:
             sql, typ = self.resolve(name, None)
             select.append(f"{sql} AS {self.column()}")
             columns.append((name, typ))
+        matched_here = self.raw and self.filtered
+        if matched_here:
+            # filtered events are counted on the way (a window over what the filters kept)
+            # rather than by running the filters twice
+            k = int(self.matched_cte[1:])
+            self.ctes[k] = f"SELECT *, count(*) OVER () AS __matched FROM ({self.ctes[k]})"
         if self.raw:
             select += ["__group", "__id"]
-        elif self.stats:
+        if self.stats or matched_here:
             select.append("__matched")
         order = self.order or ([("ts", True)] if self.raw else [])
         final_limit = min(self.limit or limit or DEFAULT_LIMIT, DEFAULT_LIMIT)
@@ -169,7 +177,7 @@ class Compiler:
         return Compiled(
             sql=f"WITH {ctes} {body}",
             columns=columns,
-            matched_sql=None if self.stats else
+            matched_sql=None if self.stats or matched_here else
             f"WITH {matched_ctes} SELECT count(*) FROM {self.matched_cte}",
             scanned_sql=f"WITH s0 AS ({self.ctes[0]}) SELECT count(*), "
                         "coalesce(sum(strlen(msg)), 0) FROM s0",
@@ -203,6 +211,7 @@ class Compiler:
 
     def command_filter(self, cmd: Filter) -> None:
         self.stage("*", where=self.condition(cmd.condition))
+        self.filtered = self.filtered or self.raw
 
     def command_stats(self, cmd: Stats) -> None:
         self.stats += 1
@@ -281,6 +290,7 @@ class Compiler:
         order = " ORDER BY " + ", ".join(order_sql(self.order)) if self.order else ""
         self.stage("*", tail=f"QUALIFY row_number() OVER (PARTITION BY {', '.join(keys)}"
                              f"{order}) = 1")
+        self.filtered = self.filtered or self.raw
 
     def command_pattern(self, cmd: Pattern) -> None:
         if self.raw:
