@@ -84,8 +84,9 @@ class LogOperations(FilterOperations, EventOperations, GroupOperations):
             rows = conn.execute("SELECT name FROM logs_streams WHERE account = ? AND region = ? "
                                 "AND log_group = ?", (account, region, group)).fetchall()
             for (name,) in rows:
-                first, last, stored = stats.get(name, (None, None, 0))
-                conn.execute("UPDATE logs_streams SET first_event = ?, last_event = ?, "
+                first, _last, stored = stats.get(name, (None, None, 0))
+                # An emptied stream keeps its last event time, as AWS's does.
+                conn.execute("UPDATE logs_streams SET first_event = coalesce(?, first_event), "
                              "stored_bytes = ? WHERE account = ? AND region = ? "
                              "AND log_group = ? AND name = ?",
-                             (first, last, stored or 0, account, region, group, name))
+                             (first, stored or 0, account, region, group, name))
