@@ -212,6 +212,7 @@ class Deliveries:
             else:
                 body = json.dumps(self.envelope(sub, message))
                 headers = {}
+            headers["Content-Type"] = self._content_type(sub)
             headers.update({"x-amz-sns-message-type": "Notification",
                             "x-amz-sns-message-id": message.message_id,
                             "x-amz-sns-topic-arn": message.topic_arn,
@@ -355,6 +356,18 @@ class Deliveries:
                 return found
         return DEFAULT_RETRY
 
+    def _content_type(self, sub: dict) -> str:
+        """The delivery policy's requestPolicy.headerContentType: the subscription's, else
+        the topic's http.defaultRequestPolicy, else text/plain."""
+        own = json.loads(sub["attributes"].get("DeliveryPolicy") or "{}")
+        found = (own.get("requestPolicy") or {}).get("headerContentType")
+        if not found:
+            topic = self.store.topic(sub["topic_arn"]) or {"attributes": {}}
+            text = topic["attributes"].get("DeliveryPolicy")
+            found = (((json.loads(text) if text else {}).get("http") or {}).get(
+                "defaultRequestPolicy") or {}).get("headerContentType")
+        return found if isinstance(found, str) and found else "text/plain; charset=UTF-8"
+
     def _post(self, sub: dict, message_id: str, body: str, headers: dict, policy: dict,
               attempt: int) -> None:
         url = urlsplit(sub["endpoint"])
@@ -378,7 +391,8 @@ class Deliveries:
 
     def _send(self, url, body: str, headers: dict) -> tuple[bool, bool, str]:
         """(delivered, worth retrying, error)."""
-        content_type = "text/plain; charset=UTF-8"
+        headers = dict(headers)
+        content_type = headers.pop("Content-Type", "text/plain; charset=UTF-8")
         cls = http.client.HTTPSConnection if url.scheme == "https" else http.client.HTTPConnection
         kwargs = {"context": self._insecure} if url.scheme == "https" else {}
         try:

@@ -108,6 +108,12 @@ def test_raw_message_delivery(sns, endpoint, subscribed):
     headers, body = hook.next("Notification")
     assert body == '{"just": "the body"}'
     assert headers["x-amz-sns-rawdelivery"] == "true"
+    policy = {"requestPolicy": {"headerContentType": "application/json"}}
+    sns.set_subscription_attributes(SubscriptionArn=arn, AttributeName="DeliveryPolicy",
+                                    AttributeValue=json.dumps(policy))
+    sns.publish(TopicArn=topic, Message='{"typed": true}')
+    headers, body = hook.next("Notification")
+    assert headers["Content-Type"] == "application/json" and body == '{"typed": true}'
 
 
 def test_message_structure_json_picks_the_protocols_message(sns, endpoint, subscribed):
