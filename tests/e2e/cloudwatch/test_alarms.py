@@ -6,7 +6,7 @@ from __future__ import annotations
 import json
 
 import pytest
-from harness import error_of, unique
+from harness import error_of, send_signed, unique
 
 TOPIC = "arn:aws:sns:us-east-1:000000000000:alarm-topic"
 
@@ -280,3 +280,22 @@ def test_a_math_alarm_with_a_broken_expression_is_refused(cw):
                  {"Id": "e1", "Expression": "m1 +* 2"}])
     assert (code, status) == ("ValidationError", 400) and message
     assert cw.describe_alarms(AlarmNames=[name])["MetricAlarms"] == []
+
+
+def test_the_query_protocol(cloudlet, cw):
+    name = unique("query")
+    form = {"Content-Type": "application/x-www-form-urlencoded"}
+    body = (f"Action=PutMetricAlarm&Version=2010-08-01&AlarmName={name}&MetricName=M"
+            "&Namespace=App%2FAlarms&Statistic=Sum&Period=60&EvaluationPeriods=1&Threshold=1"
+            "&ComparisonOperator=GreaterThanThreshold&Dimensions.member.1.Name=Host"
+            "&Dimensions.member.1.Value=a")
+    assert send_signed(cloudlet.endpoint, "monitoring", body, form).status_code == 200
+    reply = send_signed(cloudlet.endpoint, "monitoring", "Action=DescribeAlarms&Version="
+                        f"2010-08-01&AlarmNames.member.1={name}", form)
+    assert reply.status_code == 200
+    assert f"<AlarmName>{name}</AlarmName>" in reply.text
+    assert "<Dimensions><member><Name>Host</Name><Value>a</Value></member></Dimensions>" in \
+        reply.text
+    missing = send_signed(cloudlet.endpoint, "monitoring", "Action=SetAlarmState&Version="
+                          f"2010-08-01&AlarmName={name}-ghost&StateValue=OK&StateReason=x", form)
+    assert missing.status_code == 404 and "<Code>ResourceNotFound</Code>" in missing.text
