@@ -55,8 +55,8 @@ class SnsStore:
             return
         self._swept = now
         with self.db.transaction() as conn:
-            conn.execute("DELETE FROM sns_subscriptions WHERE status='pending' AND created<?",
-                         (now - PENDING_LIFETIME,))
+            conn.execute("DELETE FROM sns_subscriptions WHERE status IN ('pending', "
+                         "'unsubscribed') AND created<?", (now - PENDING_LIFETIME,))
 
     # -- topics ---------------------------------------------------------------------------
     def topic(self, arn: str) -> dict | None:
@@ -101,7 +101,8 @@ class SnsStore:
 
     # -- subscriptions --------------------------------------------------------------------
     def subscription(self, arn: str) -> dict | None:
-        rows = self.db.query("SELECT * FROM sns_subscriptions WHERE arn=?", (arn,))
+        rows = self.db.query("SELECT * FROM sns_subscriptions WHERE arn=? "
+                             "AND status!='unsubscribed'", (arn,))
         return _subscription(rows[0] if rows else None)
 
     def subscription_by_token(self, token: str) -> dict | None:
@@ -111,14 +112,15 @@ class SnsStore:
 
     def find_subscription(self, topic_arn: str, protocol: str, endpoint: str) -> dict | None:
         rows = self.db.query("SELECT * FROM sns_subscriptions WHERE topic_arn=? AND protocol=? "
-                             "AND endpoint=?", (topic_arn, protocol, endpoint))
+                             "AND endpoint=? AND status!='unsubscribed'",
+                             (topic_arn, protocol, endpoint))
         return _subscription(rows[0] if rows else None)
 
     def subscriptions(self, *, topic_arn: str | None = None, account: str | None = None,
                       region: str | None = None, after: str = "", limit: int = 100,
                       confirmed_only: bool = False) -> list[dict]:
         self.sweep()
-        where, args = ["arn>?"], [after]
+        where, args = ["arn>?", "status!='unsubscribed'"], [after]
         if topic_arn is not None:
             where.append("topic_arn=?")
             args.append(topic_arn)
@@ -149,11 +151,17 @@ class SnsStore:
             conn.execute(f"UPDATE sns_subscriptions SET {sets} WHERE arn=?",
                          (*fields.values(), arn))
 
-    def delete_subscription(self, arn: str) -> None:
+    def delete_subscription(self, arn: str, restore_token: str | None = None) -> None:
+        """Unsubscribe. With `restore_token` the row stays, 'unsubscribed', for
+        PENDING_LIFETIME: the UnsubscribeConfirmation's SubscribeURL restores it."""
         with self.db.transaction() as conn:
             rows = conn.execute("SELECT topic_arn FROM sns_subscriptions WHERE arn=?",
                                 (arn,)).fetchall()
-            conn.execute("DELETE FROM sns_subscriptions WHERE arn=?", (arn,))
+            if restore_token is None:
+                conn.execute("DELETE FROM sns_subscriptions WHERE arn=?", (arn,))
+            else:
+                conn.execute("UPDATE sns_subscriptions SET status='unsubscribed', token=?, "
+                             "created=? WHERE arn=?", (restore_token, clock.timestamp(), arn))
             if rows:
                 conn.execute("UPDATE sns_topics SET deleted_subscriptions=deleted_subscriptions+1 "
                              "WHERE arn=?", (rows[0][0],))

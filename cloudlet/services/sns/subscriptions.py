@@ -69,6 +69,9 @@ class SubscriptionOperations:
         sub = self.sns.subscription_by_token(params["Token"])
         if sub is None or sub["topic_arn"] != topic["arn"]:
             raise invalid("Token")
+        if sub["status"] == "unsubscribed" and self.sns.find_subscription(
+                topic["arn"], sub["protocol"], sub["endpoint"]) is not None:
+            raise invalid("Token")  # subscribed anew since: nothing to restore
         fields = {"status": "confirmed"}
         if ctx.caller is not None and (params.get("AuthenticateOnUnsubscribe") or "").lower() \
                 == "true":
@@ -86,10 +89,12 @@ class SubscriptionOperations:
         if ctx.caller is None and sub["authenticated"]:
             raise AuthorizationError("Unsubscribe of this subscription requires a signed request "
                                      "(it was confirmed with AuthenticateOnUnsubscribe)")
-        self.sns.delete_subscription(arn)
-        if sub["status"] == "confirmed":
+        if sub["status"] == "confirmed" and sub["protocol"] in ("http", "https"):
             sub["token"] = secrets.token_hex(64)
+            self.sns.delete_subscription(arn, restore_token=sub["token"])
             self.deliveries.unsubscribed(sub, self.sns.topic(sub["topic_arn"]))
+        else:
+            self.sns.delete_subscription(arn)
         return {}
 
     def list_subscriptions(self, ctx, params):

@@ -175,6 +175,14 @@ def test_unsubscribe_sends_unsubscribe_confirmation_and_stops_delivery(sns, endp
     sns.publish(TopicArn=topic, Message="two")
     assert hook.nothing(0.5)
 
+    # The UnsubscribeConfirmation's SubscribeURL restores the subscription, as on AWS.
+    with urllib.request.urlopen(json.loads(body)["SubscribeURL"], timeout=5) as reply:
+        assert arn in reply.read().decode()
+    [listed] = sns.list_subscriptions_by_topic(TopicArn=topic)["Subscriptions"]
+    assert listed["SubscriptionArn"] == arn
+    sns.publish(TopicArn=topic, Message="three")
+    assert json.loads(hook.next("Notification")[1])["Message"] == "three"
+
 
 def test_endpoints_off_loopback_are_never_contacted(sns, internal, wait_for):
     topic = sns.create_topic(Name=unique("offbox"))["TopicArn"]
