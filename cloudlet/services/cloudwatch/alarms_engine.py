@@ -435,9 +435,11 @@ def trigger(config: dict) -> dict:
     if config.get("Metrics"):
         out.update({"Period": config["_period"],
                     "EvaluationPeriods": config["EvaluationPeriods"],
+                    "DatapointsToAlarm": config.get("DatapointsToAlarm") or
+                    config["EvaluationPeriods"],
                     "ComparisonOperator": config["ComparisonOperator"],
                     "Threshold": config.get("Threshold"),
-                    "TreatMissingData": config.get("TreatMissingData", ""),
+                    "TreatMissingData": config.get("TreatMissingData", "missing"),
                     "EvaluateLowSampleCountPercentile": "",
                     "Metrics": [_query(q) for q in config["Metrics"]]})
     else:
@@ -455,12 +457,11 @@ def trigger(config: dict) -> dict:
             "Period": config["Period"],
             "EvaluationPeriods": config["EvaluationPeriods"],
         })
-        if config.get("DatapointsToAlarm") is not None:
-            out["DatapointsToAlarm"] = config["DatapointsToAlarm"]
         out.update({
+            "DatapointsToAlarm": config.get("DatapointsToAlarm") or config["EvaluationPeriods"],
             "ComparisonOperator": config["ComparisonOperator"],
             "Threshold": config.get("Threshold"),
-            "TreatMissingData": config.get("TreatMissingData", ""),
+            "TreatMissingData": config.get("TreatMissingData", "missing"),
             "EvaluateLowSampleCountPercentile": config.get("EvaluateLowSampleCountPercentile",
                                                            ""),
         })

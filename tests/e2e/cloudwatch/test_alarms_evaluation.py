@@ -205,8 +205,9 @@ def test_p99_latency_alarm_goes_ok_alarm_ok_with_one_notification_per_change(
         "MetricName": metric, "Namespace": NS, "StatisticType": "ExtendedStatistic",
         "ExtendedStatistic": "p99", "Unit": None,
         "Dimensions": [{"value": "checkout", "name": "Service"}], "Period": 60,
-        "EvaluationPeriods": 5, "ComparisonOperator": "GreaterThanThreshold",
-        "Threshold": 500.0, "TreatMissingData": "", "EvaluateLowSampleCountPercentile": ""}
+        "EvaluationPeriods": 5, "DatapointsToAlarm": 5,
+        "ComparisonOperator": "GreaterThanThreshold", "Threshold": 500.0,
+        "TreatMissingData": "missing", "EvaluateLowSampleCountPercentile": ""}
     endpoint.nothing_more(0.5)
     described = wait_state(cw, name, "ALARM")
     reason_data = json.loads(described["StateReasonData"])
