@@ -121,7 +121,8 @@ def report(name: str, figures: dict) -> None:
 
 def main() -> None:
     print(f"CloudWatch Logs ingestion: PutLogEvents, batches of {BATCH:,} events, "
-          f"{CLIENTS} connections, {SECONDS:.0f} s each")
+          f"{CLIENTS} connections, {SECONDS:.0f} s each; {os.cpu_count()} CPUs, load average "
+          f"{os.getloadavg()[0]:.1f} at start")
     port = free_port()
     proc, _ = start_cloudlet(port)
     try:

@@ -95,3 +95,18 @@ def test_metric_filter_and_emf_publish_metric_data(provider):
         ([{"Name": "Status", "Value": "200"}], [100.0], [2.0]),
         ([{"Name": "Status", "Value": "500"}], [7.0], [1.0])]
     assert web[0]["Timestamp"].timestamp() * 1000 == minute
+
+
+def test_other_services_logs_create_group_and_stream(provider):
+    now = int(time.time() * 1000)
+    provider.bus.publish("logs:put", {
+        "account": "000000000000", "region": "us-east-1", "log_group": "/aws/lambda/fn",
+        "log_stream": "2026/11/26/[$LATEST]abc",
+        "events": [{"timestamp": now + 1, "message": "END RequestId: 1"},
+                   {"timestamp": now, "message": "START RequestId: 1"}]})
+    provider.bus.drain()
+    got = call(provider, "GetLogEvents", logGroupName="/aws/lambda/fn",
+               logStreamName="2026/11/26/[$LATEST]abc", startFromHead=True)
+    assert [e["message"] for e in got["events"]] == ["START RequestId: 1", "END RequestId: 1"]
+    groups = call(provider, "DescribeLogGroups", logGroupNamePrefix="/aws/lambda/")["logGroups"]
+    assert [g["logGroupName"] for g in groups] == ["/aws/lambda/fn"]

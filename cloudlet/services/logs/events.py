@@ -94,6 +94,16 @@ class EventOperations:
             raise InvalidParameter(
                 "The batch of log events in a single PutLogEvents request cannot span more "
                 "than 24 hours.")
+        first_id, rejected = self.store_batch(group, stream, timestamps, messages, size)
+        result = {"nextSequenceToken": f"{max(first_id, 1):056d}"}
+        if rejected:
+            result["rejectedLogEventsInfo"] = rejected
+        return result
+
+    def store_batch(self, group, stream, timestamps: list[int], messages: list[str],
+                    size: int | None = None) -> tuple[int, dict]:
+        """Store a sorted batch but its too old, expired and too new events; returns the
+        first event id (0 when nothing was stored) and the `rejectedLogEventsInfo`."""
         now = now_ms()
         rejected = {}
         lo = bisect.bisect_left(timestamps, now - TOO_OLD_MS)
@@ -107,20 +117,17 @@ class EventOperations:
         hi = bisect.bisect_right(timestamps, now + TOO_NEW_MS)
         if hi < len(timestamps):
             rejected["tooNewLogEventStartIndex"] = hi
-        first_id = 0
-        if lo < hi:
-            if lo or hi < len(timestamps):
-                timestamps, messages = timestamps[lo:hi], messages[lo:hi]
-                size = batch_size(messages)
-            first_id = self.events.insert(group["account"], group["region"], group["name"],
-                                          stream["name"], timestamps, messages, now)
-            self._record_put(stream, timestamps[0], timestamps[-1], now,
-                             size - EVENT_OVERHEAD * len(messages))
-            self.after_put(group, stream["name"], timestamps, messages, first_id, now)
-        result = {"nextSequenceToken": f"{max(first_id, 1):056d}"}
-        if rejected:
-            result["rejectedLogEventsInfo"] = rejected
-        return result
+        if lo >= hi:
+            return 0, rejected
+        if size is None or lo or hi < len(timestamps):
+            timestamps, messages = timestamps[lo:hi], messages[lo:hi]
+            size = batch_size(messages)
+        first_id = self.events.insert(group["account"], group["region"], group["name"],
+                                      stream["name"], timestamps, messages, now)
+        self._record_put(stream, timestamps[0], timestamps[-1], now,
+                         size - EVENT_OVERHEAD * len(messages))
+        self.after_put(group, stream["name"], timestamps, messages, first_id, now)
+        return first_id, rejected
 
     def _record_put(self, stream, first: int, last: int, ingested: int, stored: int) -> None:
         with self.store.db.transaction() as conn:

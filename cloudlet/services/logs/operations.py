@@ -33,6 +33,7 @@ class LogOperations(FilterOperations, EventOperations, GroupOperations):
         self.events = EventStore(store.root / "logs")
         self._stopping = threading.Event()
         self._sweeper: threading.Thread | None = None
+        self.bus.subscribe("logs:put", self._service_logs)
 
     def start(self) -> None:
         super().start()
@@ -52,6 +53,33 @@ class LogOperations(FilterOperations, EventOperations, GroupOperations):
         operations); None for anything else, or anything unusual, which then takes the
         generic codec and validator and gets their exact errors."""
         return fastpath.parse(codec, request, context)
+
+    # -- other services' logs (Lambda's function logs) ------------------------------------------
+
+    def _service_logs(self, event: dict) -> None:
+        """A `logs:put` event: the group and stream are created when missing, as AWS's
+        services do, and the events stored under PutLogEvents' age rules."""
+        try:
+            account, region = event["account"], event["region"]
+            group_name, stream_name = event["log_group"], event["log_stream"]
+            events = sorted((e for e in event.get("events") or () if e.get("message")),
+                            key=lambda e: e["timestamp"])
+            created = now_ms()
+            with self.store.db.transaction() as conn:
+                conn.execute("INSERT OR IGNORE INTO logs_groups (account, region, name, "
+                             "creation_time) VALUES (?, ?, ?, ?)",
+                             (account, region, group_name, created))
+                conn.execute("INSERT OR IGNORE INTO logs_streams (account, region, log_group, "
+                             "name, creation_time) VALUES (?, ?, ?, ?, ?)",
+                             (account, region, group_name, stream_name, created))
+            if not events:
+                return
+            group = self._group(account, region, group_name)
+            stream = self._stream(group, stream_name)
+            self.store_batch(group, stream, [int(e["timestamp"]) for e in events],
+                             [str(e["message"]) for e in events])
+        except Exception:
+            log.exception("logs from another service dropped (%s)", event.get("log_group"))
 
     # -- retention -----------------------------------------------------------------------------
 
