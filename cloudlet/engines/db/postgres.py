@@ -129,6 +129,12 @@ class PostgresServer(DatabaseServer):
         return ["-h", str(self.socket_dir), "-p", str(self.spec.port),
                 "-U", self.spec.master_username, "-d", database]
 
+    def _conninfo(self, **extra: str) -> str:
+        """A libpq connection string to this server's private socket."""
+        fields = {"host": str(self.socket_dir), "port": str(self.spec.port),
+                  "user": self.spec.master_username} | extra
+        return " ".join(f"{k}=" + _literal(v.replace("\\", "\\\\")) for k, v in fields.items())
+
     def sql(self, query: str, *, database: str = "postgres", timeout: float = 60
             ) -> list[list[str]]:
         """Run SQL as the master user over the private socket; rows of text fields."""
@@ -283,18 +289,19 @@ class PostgresServer(DatabaseServer):
         if not self.running():
             self.spec.parameters = merged
             return set()
-        unknown = self._unknown({n for n in parameters if not n.startswith("rds.")})
-        if unknown:
-            raise EngineError("unknown parameters: " + ", ".join(sorted(unknown)))
+        self._check({n: v for n, v in parameters.items()
+                     if v is not None and not n.startswith("rds.")})
         old = conf.parameters_conf(self.spec.parameters)
         self._write(conf.PARAMETERS_FILE, conf.parameters_conf(merged))
+        # The server's own check of the file (a postmaster parameter's new value always
+        # "could not be applied" until the restart).
         errors = self.sql(
-            "SELECT name, error FROM pg_file_settings WHERE error IS NOT NULL AND "
-            f"error <> 'setting could not be applied' AND sourcefile LIKE "
+            "SELECT f.name FROM pg_file_settings f JOIN pg_settings s USING (name) WHERE "
+            "f.error IS NOT NULL AND s.context <> 'postmaster' AND f.sourcefile LIKE "
             f"{_literal('%' + conf.PARAMETERS_FILE)}")
         if errors:
             self._write(conf.PARAMETERS_FILE, old)
-            raise EngineError("invalid parameter values: " + ", ".join(n for n, _ in errors))
+            raise EngineError("invalid parameter values: " + ", ".join(r[0] for r in errors))
         self.spec.parameters = merged
         self._write("pg_hba.conf", conf.hba_conf(
             ssl_only=self._ssl() and conf.force_ssl(merged)))
@@ -308,13 +315,22 @@ class PostgresServer(DatabaseServer):
         pending = {row[0] for row in rows}
         return {n for n in names if n.lower() in pending}
 
-    def _unknown(self, names: set[str]) -> set[str]:
-        if not names:
-            return set()
-        rows = self.sql("SELECT name FROM pg_settings WHERE name IN ("
-                        + ",".join(_literal(n.lower()) for n in names) + ")")
-        known = {row[0] for row in rows}
-        return {n for n in names if n.lower() not in known and "." not in n}
+    def _check(self, values: dict[str, str]) -> None:
+        """Unknown names and values of the wrong type or out of range, before anything is
+        written (an invalid static value would keep the server from starting again)."""
+        if not values:
+            return
+        rows = self.sql("SELECT name, vartype, min_val, max_val, unit, "
+                        "array_to_string(enumvals, ',') FROM pg_settings WHERE name IN ("
+                        + ",".join(_literal(n.lower()) for n in values) + ")")
+        known = {row[0]: row[1:] for row in rows}
+        unknown = sorted(n for n in values if n.lower() not in known and "." not in n)
+        if unknown:
+            raise EngineError("unknown parameters: " + ", ".join(unknown))
+        bad = sorted(n for n, v in values.items()
+                     if n.lower() in known and not conf.valid_value(str(v), *known[n.lower()]))
+        if bad:
+            raise EngineError("invalid parameter values: " + ", ".join(bad))
 
     def set_master_password(self, password: str) -> None:
         """ModifyDBInstance's MasterUserPassword (not part of the engine interface)."""
@@ -329,7 +345,7 @@ class PostgresServer(DatabaseServer):
         if dest.exists() and any(dest.iterdir()):
             raise EngineError(f"backup destination {dest} is not empty")
         try:
-            self._run([host.tool("pg_basebackup"), *self._connection(), "-D", str(dest),
+            self._run([host.tool("pg_basebackup"), "-d", self._conninfo(), "-D", str(dest),
                        "-X", "stream", "-c", "fast"], as_server=False, timeout=3600)
         except BaseException:
             shutil.rmtree(dest, ignore_errors=True)
@@ -420,20 +436,41 @@ class PostgresServer(DatabaseServer):
                               "recovery_target_inclusive": "on",
                               "recovery_target_action": "promote"}
         self._write("recovery.signal", "", 0o600)
-        self.start()
-        if not self._wait_promoted():
+        if not self._start_recovery():
             # No transaction in the archive committed after the target: replaying all of it
             # is exactly the state at the target.
             self.recovery = {k: v for k, v in self.recovery.items()
                              if not k.startswith("recovery_target_") or k.endswith("timeline")}
-            self.start()
-            if not self._wait_promoted():
+            if not self._start_recovery():
                 raise EngineError("recovery failed: " + self._log_tail())
         self.recovery = None
         self._prepare()
         self.sql("SELECT pg_reload_conf()")
 
-    def _wait_promoted(self, timeout: float = 600) -> bool:
+    def _log_size(self) -> int:
+        try:
+            return (self.data_dir / LOG).stat().st_size
+        except OSError:
+            return 0
+
+    def _start_recovery(self) -> bool:
+        """Start in recovery and wait for the promotion; False when recovery ended before
+        reaching its target."""
+        offset = self._log_size()
+        try:
+            self.start()
+        except EngineError:
+            if self._target_not_reached(offset):
+                return False
+            raise
+        return self._wait_promoted(offset=offset)
+
+    def _target_not_reached(self, offset: int) -> bool:
+        with (self.data_dir / LOG).open("rb") as f:
+            f.seek(offset)
+            return NOT_REACHED.encode() in f.read()
+
+    def _wait_promoted(self, timeout: float = 600, offset: int | None = None) -> bool:
         """Wait until recovery has ended and the server accepts writes; False when it ended
         before reaching its target."""
         deadline = time.monotonic() + timeout
@@ -442,7 +479,7 @@ class PostgresServer(DatabaseServer):
                 time.sleep(0.2)
                 if self.running():
                     continue
-                if NOT_REACHED in self._log_tail(20):
+                if offset is not None and self._target_not_reached(offset):
                     return False
                 raise EngineError("recovery failed: " + self._log_tail())
             try:
@@ -473,9 +510,7 @@ class PostgresServer(DatabaseServer):
         self.sql(f"SELECT pg_create_physical_replication_slot({_literal(name)}) WHERE NOT EXISTS "
                  f"(SELECT 1 FROM pg_replication_slots WHERE slot_name = {_literal(name)})")
         try:
-            connection = (f"host={self.socket_dir} port={self.spec.port} "
-                          f"user={self.spec.master_username} application_name={name}")
-            self._run([host.tool("pg_basebackup"), "-d", connection, "-D", str(d), "-X", "stream",
+            self._run([host.tool("pg_basebackup"), "-d", self._conninfo(application_name=name), "-D", str(d), "-X", "stream",
                        "-S", name, "-R", "-c", "fast"], as_server=False, timeout=3600)
             replica._forget_origin()
             (d / "standby.signal").touch()
@@ -483,6 +518,7 @@ class PostgresServer(DatabaseServer):
             replica.start()
             if synchronous:
                 self._set_standbys(self._standbys() + [name])
+                self._wait_synchronous(name)
         except BaseException:
             if replica.running():
                 replica._run([host.tool("pg_ctl"), "stop", "-D", str(d), "-m", "immediate"],
@@ -503,6 +539,14 @@ class PostgresServer(DatabaseServer):
         self._write(conf.REPLICATION_FILE, conf.replication_conf(list(dict.fromkeys(names))))
         if self.running():
             self.sql("SELECT pg_reload_conf()")
+
+    def _wait_synchronous(self, name: str, timeout: float = 30) -> None:
+        deadline = time.monotonic() + timeout
+        while self.sql("SELECT count(*) FROM pg_stat_replication WHERE application_name = "
+                       f"{_literal(name)} AND sync_state IN ('sync', 'quorum')")[0][0] == "0":
+            if time.monotonic() > deadline:
+                raise EngineError(f"the standby did not become synchronous within {timeout} s")
+            time.sleep(0.1)
 
     def remove_replica(self, spec: ServerSpec) -> None:
         """Forget a replica being deleted: no longer a synchronous standby (commits would
@@ -545,7 +589,7 @@ class PostgresServer(DatabaseServer):
 
     def _psql_remote(self, conninfo: str, query: str) -> str | None:
         result = self._run([host.tool("psql"), "-X", "-q", "-A", "-t", "-d",
-                            conninfo + " connect_timeout=2", "-c", query],
+                            conninfo + " dbname=postgres connect_timeout=2", "-c", query],
                            as_server=False, check=False, timeout=5)
         return result.stdout.strip() if result.returncode == 0 else None
 

@@ -15,6 +15,7 @@ root can open it), SCRAM passwords on 127.0.0.1, hostssl-only when rds.force_ssl
 
 from __future__ import annotations
 
+import re
 import shlex
 from datetime import UTC, datetime
 from pathlib import Path
@@ -162,6 +163,36 @@ def standbys_of(text: str) -> list[str]:
             inner = line.split("(", 1)[1].rsplit(")", 1)[0]
             return [name.strip().strip('"') for name in inner.split(",") if name.strip()]
     return []
+
+
+BOOLEANS = {"on", "off", "true", "false", "yes", "no", "1", "0", "t", "f", "y", "n"}
+UNITS = {"B", "kB", "MB", "GB", "TB", "us", "ms", "s", "min", "h", "d"}
+NUMBER = re.compile(r"\s*([-+]?(?:\d+\.?\d*(?:[eE][-+]?\d+)?|0x[0-9a-fA-F]+))\s*([a-zA-Z]*)\s*")
+
+
+def valid_value(value: str, vartype: str, min_val: str, max_val: str, unit: str,
+                enumvals: str) -> bool:
+    """Whether PostgreSQL would accept `value` for a setting of this pg_settings shape
+    (numbers with a unit are checked for the unit only, not the range)."""
+    if vartype == "bool":
+        return value.strip().lower() in BOOLEANS
+    if vartype == "enum":
+        return value.strip().lower() in {v.lower() for v in enumvals.split(",")}
+    if vartype not in ("integer", "real"):
+        return True
+    match = NUMBER.fullmatch(value)
+    if not match:
+        return False
+    number, suffix = match.groups()
+    if suffix:
+        return bool(unit) and suffix in UNITS
+    try:
+        parsed = float(int(number, 16)) if number.lower().startswith("0x") else float(number)
+    except ValueError:
+        return False
+    if vartype == "integer" and not parsed.is_integer():
+        return False
+    return float(min_val) <= parsed <= float(max_val) if min_val and max_val else True
 
 
 DATA_TYPES = {"bool": "boolean", "integer": "integer", "real": "float", "string": "string",
