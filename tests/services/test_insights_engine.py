@@ -297,3 +297,8 @@ def test_a_cursor_stays_usable_after_an_interrupted_query(db, monkeypatch):
     _wait(query)
     assert query.status == "Complete" and len(query.results) == 2
     runner.shutdown()
+
+
+def test_limit_without_sort_keeps_the_newest_events(db):
+    rows = run(db, "filter ispresent(latency) | limit 2 | fields @timestamp")
+    assert [r["@timestamp"] for r in rows] == [format_time(T0 + i * 60_000) for i in (39, 38)]

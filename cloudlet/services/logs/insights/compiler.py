@@ -163,7 +163,7 @@ class Compiler:
             select += ["__group", "__id"]
         if self.stats or matched_here:
             select.append("__matched")
-        order = self.order or ([("ts", True)] if self.raw else [])
+        order = self.current_order()
         final_limit = min(self.limit or limit or DEFAULT_LIMIT, DEFAULT_LIMIT)
         self.ctes[1] = self.json_stage()
         last = f"s{len(self.ctes) - 1}"
@@ -263,8 +263,8 @@ class Compiler:
     def command_limit(self, cmd: Limit) -> None:
         if self.raw:
             self.matched_cte = self.matched_cte or f"s{len(self.ctes) - 1}"
-        order = " ORDER BY " + ", ".join(order_sql(self.order)) if self.order else ""
-        self.stage("*", tail=f"{order} LIMIT {cmd.count}")
+        order = " ORDER BY " + ", ".join(order_sql(self.current_order()))
+        self.stage("*", tail=f"{order if self.current_order() else ''} LIMIT {cmd.count}")
         self.limit = cmd.count if self.limit is None else min(self.limit, cmd.count)
 
     def command_parse(self, cmd: Parse) -> None:
@@ -287,7 +287,8 @@ class Compiler:
 
     def command_dedup(self, cmd: Dedup) -> None:
         keys = [self.expr(k)[0] for k in cmd.keys]
-        order = " ORDER BY " + ", ".join(order_sql(self.order)) if self.order else ""
+        order = (" ORDER BY " + ", ".join(order_sql(self.current_order()))
+                 if self.current_order() else "")
         self.stage("*", tail=f"QUALIFY row_number() OVER (PARTITION BY {', '.join(keys)}"
                              f"{order}) = 1")
         self.filtered = self.filtered or self.raw
@@ -305,6 +306,10 @@ class Compiler:
                       "@ratio": ("ratio", "num")}
         self.raw, self.display = False, None
         self.order = [("samples", True)]
+
+    def current_order(self) -> list[tuple[str, bool]]:
+        """The sort in force; events without one come newest first, as on AWS."""
+        return self.order or ([("ts", True)] if self.raw else [])
 
     # --- names and expressions ---
 
