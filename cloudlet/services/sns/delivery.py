@@ -217,7 +217,9 @@ class Deliveries:
                             "x-amz-sns-message-id": message.message_id,
                             "x-amz-sns-topic-arn": message.topic_arn,
                             "x-amz-sns-subscription-arn": sub["arn"]})
-            self._post(sub, message.message_id, body, headers, self._retry_policy(sub), 0)
+            # Its own task: a slow endpoint holds up no other subscription.
+            self._submit(self._post, sub, message.message_id, body, headers,
+                         self._retry_policy(sub), 0)
         elif protocol == "email":
             self.outbox.write(sub["endpoint"], message.subject or "AWS Notification Message",
                               self._email_text(sub, message), protocol=protocol,
