@@ -299,3 +299,22 @@ def test_the_query_protocol(cloudlet, cw):
     missing = send_signed(cloudlet.endpoint, "monitoring", "Action=SetAlarmState&Version="
                           f"2010-08-01&AlarmName={name}-ghost&StateValue=OK&StateReason=x", form)
     assert missing.status_code == 404 and "<Code>ResourceNotFound</Code>" in missing.text
+
+
+def test_an_iam_user_is_held_to_its_policy_on_alarms(cloudlet):
+    iam, user, prefix = cloudlet.client("iam"), unique("alarm-user"), unique("mine")
+    iam.create_user(UserName=user)
+    iam.put_user_policy(UserName=user, PolicyName="alarms", PolicyDocument=json.dumps({
+        "Version": "2012-10-17", "Statement": [{
+            "Effect": "Allow", "Action": "cloudwatch:PutMetricAlarm",
+            "Resource": f"arn:aws:cloudwatch:us-east-1:000000000000:alarm:{prefix}-*"}]}))
+    key = iam.create_access_key(UserName=user)["AccessKey"]
+    cw = cloudlet.client("cloudwatch", aws_access_key_id=key["AccessKeyId"],
+                         aws_secret_access_key=key["SecretAccessKey"])
+    metric_alarm(cw, f"{prefix}-allowed")
+    code, status, message = error_of(cw.put_metric_alarm, AlarmName=unique("other"),
+                                     MetricName="M", Namespace="N", Statistic="Sum", Period=60,
+                                     EvaluationPeriods=1, Threshold=1.0,
+                                     ComparisonOperator="GreaterThanThreshold")
+    assert (code, status) == ("AccessDeniedException", 403)
+    assert "cloudwatch:PutMetricAlarm" in message
