@@ -249,15 +249,15 @@ class Fleet:
             old.stop()
         rt.primary.promote()
         nodes = record["_nodes"]
-        rt.front.retarget(nodes["standby"]["port"])
-        self.remove_node(record, nodes["primary"])
 
         def change(r):
             r["_nodes"] = {"primary": nodes["standby"], "standby": None}
             r["AvailabilityZone"], r["SecondaryAvailabilityZone"] = (
                 r.get("SecondaryAvailabilityZone"), r.get("AvailabilityZone"))
         self.records.update("instances", *key, change)
+        rt.front.retarget(nodes["standby"]["port"])
         self.event(key, "Multi-AZ instance failover completed", "failover")
+        self.remove_node(record, nodes["primary"])
         self.build_standby(rt)
         self.event(key, "The secondary instance is available again: a new standby was "
                    "created from the new primary", "availability")

@@ -287,8 +287,10 @@ class SnapshotOperations:
         record = build(self.fleet, ctx, target_params, base)
         key = admit(self.fleet, record)
         cls = engine_class(record["Engine"])
+        # The latest restorable time is the end of the archive: replay all of it.
+        replay_to = None if use_latest or restore_time is None else target
         self.fleet.launch(key, lambda rec, node: cls.restore(
-            backup, self.fleet.spec(rec, node), archive=archive, target_time=target))
+            backup, self.fleet.spec(rec, node), archive=archive, target_time=replay_to))
         self.fleet.event(key, f"Restored from DB instance {source['DBInstanceIdentifier']} "
                          f"to {_iso(target)}", "creation")
         return {"DBInstance": describe_instance(self.fleet, record)}
