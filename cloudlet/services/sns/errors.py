@@ -20,6 +20,11 @@ class NotFound(ServiceError):
     status = 404
 
 
+class AuthorizationError(ServiceError):
+    code = "AuthorizationError"
+    status = 403
+
+
 class ResourceNotFound(ServiceError):
     code = "ResourceNotFound"
     status = 404

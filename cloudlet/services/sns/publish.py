@@ -50,12 +50,12 @@ class PublishOperations:
             if ":endpoint/" in arn:
                 raise NotFound("Endpoint does not exist")
             raise invalid("TopicArn" if params.get("TopicArn") else "TargetArn")
-        topic = self._topic(arn)
+        topic = self._topic(arn, ctx=ctx, action="SNS:Publish")
         message = self._message(topic, params)
         return self._accept(topic, message)
 
     def publish_batch(self, ctx, params):
-        topic = self._topic(params["TopicArn"])
+        topic = self._topic(params["TopicArn"], ctx=ctx, action="SNS:Publish")
         entries = params.get("PublishBatchRequestEntries") or []
         if not entries:
             raise EmptyBatchRequest()

@@ -7,9 +7,8 @@ import re
 import secrets
 import uuid
 
-from cloudlet.errors import ServiceError
 from cloudlet.services.sns import filter_policy
-from cloudlet.services.sns.errors import NotFound, invalid
+from cloudlet.services.sns.errors import AuthorizationError, NotFound, invalid
 from cloudlet.services.sns.topics import DEFAULT_DELIVERY_POLICY, PAGE, check_delivery_policy
 
 PROTOCOLS = {"http", "https", "email", "email-json", "sms", "sqs", "lambda", "application",
@@ -27,14 +26,9 @@ SUBSCRIPTION_ARN = re.compile(r"arn:aws:sns:[a-z0-9-]+:\d{12}:[A-Za-z0-9_.-]{1,2
                               r"[0-9a-f-]{36}\Z")
 
 
-class AuthorizationError(ServiceError):
-    code = "AuthorizationError"
-    status = 403
-
-
 class SubscriptionOperations:
     def subscribe(self, ctx, params):
-        topic = self._topic(params["TopicArn"])
+        topic = self._topic(params["TopicArn"], ctx=ctx, action="SNS:Subscribe")
         protocol = (params.get("Protocol") or "").lower()
         endpoint = params.get("Endpoint") or ""
         self._check_endpoint(topic, protocol, endpoint)
@@ -103,7 +97,7 @@ class SubscriptionOperations:
         return self._subscription_page(rows)
 
     def list_subscriptions_by_topic(self, ctx, params):
-        topic = self._topic(params["TopicArn"])
+        topic = self._topic(params["TopicArn"], ctx=ctx, action="SNS:ListSubscriptionsByTopic")
         rows = self.sns.subscriptions(topic_arn=topic["arn"], after=params.get("NextToken") or "",
                                       limit=PAGE + 1)
         return self._subscription_page(rows)

@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import re
 
+from cloudlet.services.sns import access
 from cloudlet.services.sns.errors import NotFound, ResourceNotFound, TagLimitExceeded, invalid
 from cloudlet.services.sns.store import parse_topic_arn, topic_arn
 
@@ -102,6 +103,9 @@ class TopicOperations:
 
     def delete_topic(self, ctx, params):
         arn = self._topic_arn_param(params["TopicArn"])
+        topic = self.sns.topic(arn)
+        if topic is not None:
+            self._allowed(ctx, topic, "SNS:DeleteTopic")
         self.sns.delete_topic(arn)
         return {}
 
@@ -113,11 +117,11 @@ class TopicOperations:
         return result
 
     def get_topic_attributes(self, ctx, params):
-        topic = self._topic(params["TopicArn"])
+        topic = self._topic(params["TopicArn"], ctx=ctx, action="SNS:GetTopicAttributes")
         return {"Attributes": self.topic_attributes(topic)}
 
     def set_topic_attributes(self, ctx, params):
-        topic = self._topic(params["TopicArn"])
+        topic = self._topic(params["TopicArn"], ctx=ctx, action="SNS:SetTopicAttributes")
         name, value = params["AttributeName"], params.get("AttributeValue") or ""
         fifo = topic["attributes"].get("FifoTopic") == "true"
         if name == "FifoTopic":
@@ -154,7 +158,7 @@ class TopicOperations:
 
     # -- the topic policy ---------------------------------------------------------------
     def add_permission(self, ctx, params):
-        topic = self._topic(params["TopicArn"])
+        topic = self._topic(params["TopicArn"], ctx=ctx, action="SNS:AddPermission")
         label = params["Label"]
         if not re.fullmatch(r"[A-Za-z0-9_-]{1,80}", label):
             raise invalid("Label")
@@ -177,7 +181,7 @@ class TopicOperations:
         return {}
 
     def remove_permission(self, ctx, params):
-        topic = self._topic(params["TopicArn"])
+        topic = self._topic(params["TopicArn"], ctx=ctx, action="SNS:RemovePermission")
         policy = json.loads(self.topic_attributes(topic)["Policy"])
         statements = policy.get("Statement", [])
         kept = [s for s in statements if s.get("Sid") != params["Label"]]
@@ -223,11 +227,19 @@ class TopicOperations:
             raise invalid(what)
         return arn
 
-    def _topic(self, arn: str, what: str = "TopicArn") -> dict:
+    def _topic(self, arn: str, what: str = "TopicArn", *, ctx=None, action: str = "") -> dict:
+        """The topic an ARN names; with `action`, a caller from another account must be
+        allowed it by the topic's policy."""
         topic = self.sns.topic(self._topic_arn_param(arn, what))
         if topic is None:
             raise NotFound("Topic does not exist")
+        if action:
+            self._allowed(ctx, topic, action)
         return topic
+
+    def _allowed(self, ctx, topic: dict, action: str) -> None:
+        if ctx is not None and ctx.caller is not None and ctx.caller.account_id != topic["account"]:
+            access.require(ctx, topic, self.topic_attributes(topic)["Policy"], action)
 
     def _tagged(self, arn: str) -> dict:
         if parse_topic_arn(arn) is None:
@@ -275,10 +287,6 @@ class TopicOperations:
             elif name == "DeliveryPolicy" and value:
                 check_delivery_policy(value)
             elif name == "Policy" and value:
-                try:
-                    if not isinstance(json.loads(value), dict):
-                        raise ValueError
-                except (ValueError, RecursionError):
-                    raise invalid("Policy", "failed to parse JSON") from None
+                access.check_policy(value)
             checked[name] = value
         return checked

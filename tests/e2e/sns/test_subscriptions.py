@@ -115,3 +115,23 @@ def test_iam_user_policies_apply_to_sns(cloudlet, sns):
     assert as_user.publish(TopicArn=allowed, Message="ok")["MessageId"]
     code, status, _ = error_of(as_user.publish, TopicArn=denied, Message="no")
     assert (code, status) == ("AuthorizationError", 403)
+
+
+def test_other_accounts_need_the_topic_policy(cloudlet, sns):
+    topic = sns.create_topic(Name=unique("shared"))["TopicArn"]
+    other = cloudlet.client("sns", aws_access_key_id="111122223333",
+                            aws_secret_access_key="test")
+    code, status, message = error_of(other.publish, TopicArn=topic, Message="m")
+    assert (code, status) == ("AuthorizationError", 403)
+    assert message == (f"User: arn:aws:iam::111122223333:root is not authorized to perform: "
+                       f"SNS:Publish on resource: {topic} because no resource-based policy "
+                       "allows the SNS:Publish action")
+    assert error_of(other.get_topic_attributes, TopicArn=topic)[:2] == ("AuthorizationError", 403)
+    sns.add_permission(TopicArn=topic, Label="partner", AWSAccountId=["111122223333"],
+                       ActionName=["Publish"])
+    assert other.publish(TopicArn=topic, Message="now allowed")["MessageId"]
+    assert error_of(other.subscribe, TopicArn=topic, Protocol="sqs",
+                    Endpoint="arn:aws:sqs:us-east-1:111122223333:q")[:2] == (
+        "AuthorizationError", 403)
+    assert error_of(sns.set_topic_attributes, TopicArn=topic, AttributeName="Policy",
+                    AttributeValue='{"Statement": "nope"}')[:2] == ("InvalidParameter", 400)
