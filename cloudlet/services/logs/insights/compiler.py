@@ -256,6 +256,8 @@ class Compiler:
         self.order = []
         for expr, desc in cmd.keys:
             sql, typ = self.expr(expr)
+            if isinstance(expr, Literal):       # a constant orders nothing
+                continue
             if typ == "any":        # a discovered field: numbers in numeric order, then text
                 self.order.append((f"TRY_CAST({sql} AS DOUBLE)", desc))
             self.order.append((sql, desc))
@@ -276,6 +278,8 @@ class Compiler:
                           "(?<name>\\S+)")
         else:
             pattern, groups = glob_to_regex(cmd.pattern, cmd.names)
+            if not groups:
+                self.fail(cmd, "a parse pattern needs at least one * to capture a field")
         check_regex(pattern, cmd)
         col = self.column()
         count = max(groups.values())

@@ -215,7 +215,7 @@ def f_isvalidip(c, node, args):
 
 
 def ipv4_number(sql: str) -> str:
-    parts = [f"CAST(string_split({sql}, '.')[{i}] AS BIGINT)" for i in (1, 2, 3, 4)]
+    parts = [f"TRY_CAST(string_split({sql}, '.')[{i}] AS BIGINT)" for i in (1, 2, 3, 4)]
     return f"((({parts[0]} * 256 + {parts[1]}) * 256 + {parts[2]}) * 256 + {parts[3]})"
 
 
