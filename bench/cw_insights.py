@@ -184,6 +184,8 @@ def measure(name: str, port: int, start_ms: int, want: dict) -> dict:
             elapsed, result = run_query(logs, query, start_ms)
             times.append(elapsed)
             ok = ok and correct(label, result, want)
+            if not ok:          # a wrong answer is reported once, not timed again
+                break
         figures[label] = (statistics.median(times), ok, result.get("statistics", {}))
         median = statistics.median(times)
         print(f"    {label:34s} {median * 1000:8.0f} ms  "
