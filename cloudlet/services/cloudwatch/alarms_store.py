@@ -100,8 +100,8 @@ class AlarmStore:
             conn.execute(
                 "INSERT INTO cw_alarm_history (account, region, name, alarm_type, timestamp,"
                 " item_type, summary, data) VALUES (?,?,?,?,?,?,?,?)",
-                (alarm.account, alarm.region, alarm.name, alarm.alarm_type, timestamp,
-                 item_type, summary[:255], text[:4095]))
+                (alarm.account, alarm.region, alarm.name, alarm.alarm_type,
+                 round(timestamp, 3), item_type, summary[:255], text[:4095]))
 
     def history(self, account: str, region: str, *, name: str | None, types: list[str],
                 item_type: str | None, start: float | None, end: float | None,

@@ -318,3 +318,27 @@ def test_an_iam_user_is_held_to_its_policy_on_alarms(cloudlet):
                                      ComparisonOperator="GreaterThanThreshold")
     assert (code, status) == ("AccessDeniedException", 403)
     assert "cloudwatch:PutMetricAlarm" in message
+
+
+def test_alarm_history_pages_and_dates(cw):
+    name = unique("history")
+    metric_alarm(cw, name)
+    for state in ("ALARM", "OK", "ALARM"):
+        cw.set_alarm_state(AlarmName=name, StateValue=state, StateReason=f"to {state}")
+    pages = list(cw.get_paginator("describe_alarm_history").paginate(
+        AlarmName=name, PaginationConfig={"PageSize": 2}))
+    items = [i for p in pages for i in p["AlarmHistoryItems"]]
+    assert [len(p["AlarmHistoryItems"]) for p in pages] == [2, 2]
+    assert [i["HistorySummary"] for i in items] == [
+        "Alarm updated from OK to ALARM", "Alarm updated from ALARM to OK",
+        "Alarm updated from INSUFFICIENT_DATA to ALARM", f'Alarm "{name}" created']
+    stamps = [i["Timestamp"] for i in items]
+    assert stamps == sorted(stamps, reverse=True)
+    assert [i["HistoryItemType"] for i in items].count("StateUpdate") == 3
+    first, last = stamps[-1], stamps[0]
+    before = cw.describe_alarm_history(AlarmName=name, EndDate=first)["AlarmHistoryItems"]
+    assert [i["HistoryItemType"] for i in before] == ["ConfigurationUpdate"]
+    after = cw.describe_alarm_history(AlarmName=name, StartDate=last)["AlarmHistoryItems"]
+    assert after and all(i["Timestamp"] >= last for i in after)
+    assert cw.describe_alarm_history(AlarmName=name, AlarmTypes=["CompositeAlarm"])[
+        "AlarmHistoryItems"] == []
