@@ -49,6 +49,7 @@ class Message:
     subject: str | None = None
     by_protocol: dict[str, str] = field(default_factory=dict)  # MessageStructure=json
     attributes: dict = field(default_factory=dict)  # name -> MessageAttributeValue
+    structured: bool = False  # MessageStructure=json: attributes filter, but are not sent
     signature_version: str = "1"
     group_id: str | None = None
     dedup_id: str | None = None
@@ -236,7 +237,14 @@ class Deliveries:
                               headers={"X-Amz-Sns-Topic-Arn": message.topic_arn})
         elif protocol == "sqs":
             if raw:
-                body, attributes = message.text_for("sqs"), message_attributes(message.attributes)
+                body = message.text_for("sqs")
+                attributes = {} if message.structured else message_attributes(message.attributes)
+                if len(attributes) > 10:  # AWS discards these as client-side errors
+                    self.store.record_delivery(
+                        sub, message.message_id, "failed", body, attributes, error=(
+                            "more than 10 message attributes for an SQS subscription with "
+                            "raw message delivery"))
+                    return
             else:
                 body, attributes = json.dumps(self.envelope(sub, message)), {}
             self.store.record_delivery(sub, message.message_id, "stored", body, attributes)
@@ -260,7 +268,7 @@ class Deliveries:
         body["Signature"] = self.signer.sign(body, message.signature_version)
         body["SigningCertURL"] = sub["base_url"] + CERT_PATH
         body["UnsubscribeURL"] = self.unsubscribe_url(sub)
-        if message.attributes:
+        if message.attributes and not message.structured:
             body["MessageAttributes"] = message_attributes(message.attributes)
         return body
 

@@ -141,7 +141,7 @@ class PublishOperations:
             message_id=str(uuid.uuid4()), topic_arn=topic["arn"], message=text,
             timestamp=_timestamp(), subject=subject,
             by_protocol={k: v for k, v in by_protocol.items() if k != "default"},
-            attributes=attributes,
+            attributes=attributes, structured=structure is not None,
             signature_version=topic["attributes"].get("SignatureVersion", "1"),
             group_id=group, dedup_id=dedup,
             display_name=topic["attributes"].get("DisplayName", ""))
@@ -186,7 +186,7 @@ def _size(params: dict) -> int:
 
 def _check_attributes(attributes: dict) -> None:
     for name, value in attributes.items():
-        if (not ATTRIBUTE_NAME.match(name) or name.startswith(("AWS.", "Amazon.", "."))
+        if (not ATTRIBUTE_NAME.match(name) or name.lower().startswith(("aws.", "amazon.", "."))
                 or name.endswith(".") or ".." in name):
             raise invalid("MessageAttributes", f"Invalid attribute name: {name}")
         kind = value.get("DataType") or ""

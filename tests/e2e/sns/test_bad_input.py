@@ -112,6 +112,10 @@ def test_bad_publish_input(sns, topic):
     ]
     for kwargs, code, message in cases:
         assert error_of(sns.publish, TopicArn=topic, **kwargs) == (code, 400, message), kwargs
+    for name in ("aws.reserved", "Amazon.x", ".lead", "trail.", "two..dots", "sp ace"):
+        code, status, _ = error_of(sns.publish, TopicArn=topic, Message="m", MessageAttributes={
+            name: {"DataType": "String", "StringValue": "v"}})
+        assert (code, status) == ("InvalidParameter", 400), name
     assert error_of(sns.publish, Message="m") == (
         "InvalidParameter", 400,
         "Invalid parameter: TopicArn or TargetArn Reason: no value for required parameter")

@@ -134,6 +134,18 @@ def test_sqs_records_envelope_or_raw_body(sns, stored):
     assert raw["body"] == "payload"
     assert json.loads(raw["attributes"]) == {"kind": {"Type": "String", "Value": "test"}}
 
+    # Raw delivery to SQS carries at most 10 attributes; more is a client-side failure.
+    many = sns.publish(TopicArn=topic, Message="crowded",
+                       MessageAttributes=attrs(**{f"a{i}": "v" for i in range(11)}))["MessageId"]
+    records = {d["message_id"]: d for d in stored(raw_queue, 2)}
+    assert records[many]["status"] == "failed"
+    assert "more than 10 message attributes" in records[many]["error"]
+    # MessageStructure=json: attributes are not sent.
+    sns.publish(TopicArn=topic, Message=json.dumps({"default": "d"}), MessageStructure="json",
+                MessageAttributes=attrs(kind="hidden"))
+    last = json.loads(stored(envelope_queue, 3)[-1]["body"])
+    assert last["Message"] == "d" and "MessageAttributes" not in last
+
 
 def test_publish_batch(sns, stored):
     topic = sns.create_topic(Name=unique("batch"))["TopicArn"]
