@@ -14,8 +14,13 @@ from cloudlet.services.logs import fastpath
 TARGET = [("x-amz-target", "Logs_20140328.PutLogEvents")]
 
 
-@pytest.fixture(scope="module")
-def codec():
+@pytest.fixture(params=["msgspec", "json"])
+def codec(request, monkeypatch):
+    """Both decoders: msgspec's when installed, and json's, which stands in without it."""
+    if request.param == "json":
+        monkeypatch.setattr(fastpath, "msgspec", None)
+    elif fastpath.msgspec is None:
+        pytest.skip("msgspec is not installed")
     return codec_class("json", "logs")(service_model("logs"))
 
 
@@ -49,6 +54,8 @@ def test_same_params_as_the_generic_path(codec, body):
 
 @pytest.mark.parametrize("body", [
     b"", b"not json", b"[]", {"logGroupName": "g"},
+    b'{"logGroupName": "g", "logStreamName": "s", "logEvents": [{"timestamp": NaN, '
+    b'"message": "a"}]}',
     {"logGroupName": "", "logStreamName": "s", "logEvents": [{"timestamp": 1, "message": "a"}]},
     {"logGroupName": "g", "logStreamName": "s", "logEvents": []},
     {"logGroupName": "g", "logStreamName": "s", "logEvents": [{"timestamp": 1, "message": ""}]},
@@ -56,6 +63,8 @@ def test_same_params_as_the_generic_path(codec, body):
     {"logGroupName": "g", "logStreamName": "s", "logEvents": [{"timestamp": 1.5, "message": "a"}]},
     {"logGroupName": "g", "logStreamName": "s", "logEvents": [{"timestamp": -1, "message": "a"}]},
     {"logGroupName": "g", "logStreamName": "s", "logEvents": [{"timestamp": 2**63, "message": "a"}]},
+    {"logGroupName": "g", "logStreamName": "s", "sequenceToken": "",
+     "logEvents": [{"timestamp": 1, "message": "a"}]},
     {"logGroupName": "g", "logStreamName": "s", "logEvents": [{"timestamp": 1}]},
     {"logGroupName": "g", "logStreamName": "s",
      "logEvents": [{"timestamp": 1}, {"timestamp": 1, "message": "a", "x": 1}]},

@@ -54,6 +54,16 @@ def batch_size(messages: list[str]) -> int:
     return len("".join(messages).encode("utf-8", "surrogatepass")) + EVENT_OVERHEAD * len(messages)
 
 
+def storable(messages: list[str]) -> list[str]:
+    """Messages as UTF-8 can hold them: a lone surrogate (JSON allows "\\ud800") becomes
+    '?', as Java's UTF-8 encoder makes it."""
+    try:
+        "".join(messages).encode("utf-8")
+        return messages
+    except UnicodeEncodeError:
+        return [m.encode("utf-8", "replace").decode("utf-8") for m in messages]
+
+
 def _trim(rows: list, backward: bool) -> list:
     """At most 1 MB of events in a response: the first ones, or the last when reading back."""
     total = 0
@@ -122,6 +132,7 @@ class EventOperations:
         if size is None or lo or hi < len(timestamps):
             timestamps, messages = timestamps[lo:hi], messages[lo:hi]
             size = batch_size(messages)
+        messages = storable(messages)
         first_id = self.events.insert(group["account"], group["region"], group["name"],
                                       stream["name"], timestamps, messages, now)
         self._record_put(stream, timestamps[0], timestamps[-1], now,

@@ -161,3 +161,18 @@ def test_bad_input_gets_the_generic_errors(cloudlet, stream):
                                 logEvents=[])
     assert code == "ValidationException"
     assert "logEvents" in message
+
+
+def test_lone_surrogate_is_stored_not_a_500(cloudlet, stream):
+    from harness import send_signed
+
+    group, name = stream
+    events = f'[{{"timestamp": {now_ms()}, "message": "a\\ud800b"}}]'
+    body = f'{{"logGroupName": "{group}", "logStreamName": "{name}", "logEvents": {events}}}'
+    reply = send_signed(cloudlet.endpoint, "logs", body, {
+        "Content-Type": "application/x-amz-json-1.1",
+        "X-Amz-Target": "Logs_20140328.PutLogEvents"})
+    assert reply.status_code == 200, reply.text
+    logs = cloudlet.client("logs")
+    got = logs.get_log_events(logGroupName=group, logStreamName=name, startFromHead=True)
+    assert [e["message"] for e in got["events"]] == ["a?b"]
