@@ -35,9 +35,19 @@ def families() -> dict[str, tuple[str, str]]:
     return found
 
 
+def normalized(p: dict) -> dict:
+    """An engine's parameter as {name, default, type, allowed, description, static}; engines
+    may also give it in DescribeDBParameters' own shape."""
+    if "name" in p:
+        return p
+    return {"name": p["ParameterName"], "default": p.get("ParameterValue"),
+            "type": p.get("DataType"), "allowed": p.get("AllowedValues"),
+            "description": p.get("Description"), "static": p.get("ApplyType") == "static"}
+
+
 def catalog(engine: str) -> list[dict]:
     try:
-        params = list(engine_class(engine).parameters())
+        params = [normalized(p) for p in engine_class(engine).parameters()]
     except Exception:
         params = []
     names = {p["name"] for p in params}

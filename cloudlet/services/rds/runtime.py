@@ -409,6 +409,9 @@ class Fleet:
         if server is None:
             return
         try:
+            if rt.cpu is None:  # a first sample to measure CPU against
+                rt.cpu = (time.monotonic(), server.stats().get("cpu_seconds") or 0.0)
+                time.sleep(1)
             stats = server.stats()
         except Exception:
             return
