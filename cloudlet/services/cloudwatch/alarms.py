@@ -75,6 +75,7 @@ class AlarmOperations:
             raise v.ValidationError("A composite alarm cannot reference itself in its alarm "
                                     "rule.")
         v.check_actions(params, ctx.region, composite=True)
+        v.unsupported(params)
         suppressor = params.get("ActionsSuppressor")
         if suppressor is not None and (params.get("ActionsSuppressorWaitPeriod") is None or
                                        params.get("ActionsSuppressorExtensionPeriod") is None):
@@ -119,6 +120,7 @@ class AlarmOperations:
                               tags=list(params.get("Tags") or []),
                               actions_enabled=params.get("ActionsEnabled", True),
                               state_updated=now, state_transitioned=now, config_updated=now)
+                config["_created"] = now
                 original = {}
             else:  # an update keeps the state and the tags, and overwrites the rest
                 alarm = old
@@ -126,6 +128,7 @@ class AlarmOperations:
                             if not k.startswith("_") and config.get(k) != val}
                 original.update({k: None for k in config if k not in old.config
                                  and not k.startswith("_")})
+                config["_created"] = old.config.get("_created", old.config_updated)
                 alarm.config = config
                 alarm.actions_enabled = params.get("ActionsEnabled", True)
                 alarm.config_updated = now

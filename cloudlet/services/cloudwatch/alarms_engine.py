@@ -165,7 +165,7 @@ class AlarmEngine:
         op, threshold = config["ComparisonOperator"], config["Threshold"]
         verdict = ev.judge(values, datapoints_to_alarm=m, evaluation_periods=n,
                            breaches=ev.comparison(op, threshold), treat_missing=treat)
-        if self._low_samples(config, verdict, samples):
+        if self._low_samples(config, verdict, samples) or self._warming_up(config, values, tick):
             return
         state = verdict.state or alarm.state_value
         if verdict.state is None or state == alarm.state_value:
@@ -206,6 +206,19 @@ class AlarmEngine:
                 stamps = [epoch_of(t) for t in result.get("Timestamps") or []]
                 return list(zip(stamps, result.get("Values") or [], strict=False))
         return []
+
+    @staticmethod
+    def _warming_up(config: dict, values: list, tick: float) -> bool:
+        """WarmUpConfiguration: no evaluation until the warm-up period after creation ends,
+        or, unless OnlyStartEvaluatingAfterWarmUpPeriodEnds, until the N newest periods all
+        have data."""
+        warm = config.get("WarmUpConfiguration")
+        if not warm or tick >= config.get("_created", 0) + 60 * warm[
+                "WarmUpPeriodDurationInMinutes"]:
+            return False
+        if warm.get("OnlyStartEvaluatingAfterWarmUpPeriodEnds"):
+            return True
+        return any(v is None for v in values[-config["EvaluationPeriods"]:])
 
     @staticmethod
     def _low_samples(config: dict, verdict: ev.Verdict, samples) -> bool:

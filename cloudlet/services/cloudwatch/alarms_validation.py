@@ -137,6 +137,12 @@ def metric_alarm_config(params: dict, region: str) -> dict:
     if params.get("EvaluationCriteria") is not None or params.get("EvaluationInterval"):
         raise ValidationError("Cloudlet does not evaluate PromQL alarms (EvaluationCriteria); "
                               "use MetricName or Metrics.")
+    window = params.get("EvaluationWindow") or {}
+    if "WallClockWindow" in window:
+        raise ValidationError("Cloudlet does not support wall clock evaluation windows "
+                              "(EvaluationWindow.WallClockWindow) yet; alarms use sliding "
+                              "windows.")
+    unsupported(params)
     metrics = params.get("Metrics")
     if metrics is not None:
         given = [k for k in SINGLE_METRIC if params.get(k) is not None]
@@ -173,6 +179,12 @@ def metric_alarm_config(params: dict, region: str) -> dict:
             for a in params.get(k) or []):
         raise ValidationError("Alarms based on math expressions cannot perform EC2 actions.")
     return config
+
+
+def unsupported(params: dict) -> None:
+    if params.get("ActionConfiguration"):
+        raise ValidationError("Cloudlet does not support ActionConfiguration "
+                              "(AlarmTagsPropagation) yet.")
 
 
 def _single_metric(params: dict) -> None:

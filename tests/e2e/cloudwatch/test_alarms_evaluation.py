@@ -12,7 +12,7 @@ import urllib.request
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
-from harness import CloudletProcess, unique
+from harness import CloudletProcess, error_of, unique
 
 NS = "App/Evaluation"
 
@@ -424,3 +424,23 @@ def test_an_actions_suppressor_holds_a_composite_alarms_actions(cw, clock):
     while len(composite_actions(cw, parent)) < 2 and time.monotonic() < deadline + 10:
         time.sleep(0.1)
     assert len(composite_actions(cw, parent)) == 2
+
+
+def test_a_warm_up_period_keeps_a_new_alarm_in_insufficient_data(cw, clock):
+    name = unique("warm")
+    created = clock.now()
+    cw.put_metric_alarm(AlarmName=name, Namespace=NS, MetricName=unique("Heartbeat"),
+                        Statistic="Sum", Period=60, EvaluationPeriods=1, Threshold=1.0,
+                        ComparisonOperator="LessThanThreshold", TreatMissingData="breaching",
+                        WarmUpConfiguration={"WarmUpPeriodDurationInMinutes": 5})
+    clock.advance_to(created + 241)  # four minutes in: still warming up
+    time.sleep(0.6)
+    assert wait_state(cw, name, "INSUFFICIENT_DATA")["StateValue"] == "INSUFFICIENT_DATA"
+    clock.advance_to(created + 361)
+    wait_state(cw, name, "ALARM")
+    code, _, message = error_of(
+        cw.put_metric_alarm, AlarmName=unique("wall"), Namespace=NS, MetricName="M",
+        Statistic="Sum", Period=60, EvaluationPeriods=1, Threshold=1.0,
+        ComparisonOperator="LessThanThreshold",
+        EvaluationWindow={"WallClockWindow": {"Timezone": "UTC"}})
+    assert code == "ValidationError" and "WallClockWindow" in message
