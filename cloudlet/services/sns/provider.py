@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import json
 import logging
+import threading
 from urllib.parse import parse_qs
 
 from cloudlet.events import Bus
@@ -53,6 +54,10 @@ class SnsProvider(PublishOperations, SubscriptionOperations, TopicOperations, Pr
         self._init_publish()
         self.bus.subscribe("sns:publish", self._on_publish)
         self.bus.subscribe("s3:notification", self._on_s3_notification)
+
+    def start(self) -> None:
+        # The signing key is generated once per data directory: off the request path.
+        threading.Thread(target=self.signer.certificate, name="sns-signer", daemon=True).start()
 
     def stop(self) -> None:
         self.deliveries.stop()
