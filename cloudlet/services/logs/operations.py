@@ -25,6 +25,7 @@ from cloudlet.services.logs.groups import GroupOperations, now_ms
 log = logging.getLogger("cloudlet.logs")
 
 SWEEP_INTERVAL = 2.0
+CHECKPOINT_EVERY = 15  # sweeps: the event store's WAL is folded in every 30 s
 
 
 class LogOperations(FilterOperations, EventOperations, GroupOperations):
@@ -84,9 +85,13 @@ class LogOperations(FilterOperations, EventOperations, GroupOperations):
     # -- retention -----------------------------------------------------------------------------
 
     def _sweep_forever(self) -> None:
+        rounds = 0
         while not self._stopping.wait(SWEEP_INTERVAL):
+            rounds += 1
             try:
                 self.sweep()
+                if rounds % CHECKPOINT_EVERY == 0:
+                    self.events.checkpoint()
             except Exception:
                 log.exception("log retention sweep failed")
 
