@@ -171,7 +171,7 @@ class CborCodec(Codec):
     def _parse_timestamp(self, shape, value):
         if isinstance(value, dt.datetime):
             return value if value.tzinfo else value.replace(tzinfo=UTC)
-        if isinstance(value, int | float) and not isinstance(value, bool):
+        if type(value) is float or type(value) is int:
             try:
                 return dt.datetime.fromtimestamp(value, UTC)
             except (OverflowError, OSError, ValueError):
@@ -222,15 +222,18 @@ class CborCodec(Codec):
 
     def _serialize_list(self, shape, value):
         member = shape.member
-        return [self._serialize(member, item) for item in value]
+        serialize = getattr(self, f"_serialize_{member.type_name}", _same)
+        return [serialize(member, item) for item in value]
 
     def _serialize_map(self, shape, value):
         val = shape.value
         return {k: self._serialize(val, v) for k, v in value.items() if v is not None}
 
     def _serialize_timestamp(self, shape, value):
-        when = to_datetime(value)
-        seconds = when.timestamp()
+        if type(value) is float or type(value) is int:
+            seconds = value  # epoch seconds already (GetMetricData's thousands of timestamps)
+        else:
+            seconds = to_datetime(value).timestamp()
         millis = round(seconds * 1000)
         return cbor2.CBORTag(1, millis // 1000 if millis % 1000 == 0 else millis / 1000)
 

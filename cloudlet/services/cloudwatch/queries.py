@@ -12,6 +12,7 @@ known functions and reference existing ids without cycles.
 
 from __future__ import annotations
 
+import math
 import re
 import shlex
 
@@ -303,8 +304,8 @@ def evaluate(store, account: str, region: str, queries: list[dict], start: float
 
 def _result(qid: str, label: str, series: Series, scan_by: str) -> dict:
     times, values = list(series.timestamps), list(series.values)
-    keep = [i for i, v in enumerate(values) if v == v and v not in (float("inf"), -float("inf"))]
-    if len(keep) != len(values):
+    if not all(map(math.isfinite, values)):  # x/0 and the like: no datapoint
+        keep = [i for i, v in enumerate(values) if math.isfinite(v)]
         times, values = [times[i] for i in keep], [values[i] for i in keep]
     if scan_by != "TimestampAscending":
         times.reverse()
