@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import re
 import secrets
+import sqlite3
 import uuid
 
 from cloudlet.services.sns import filter_policy
@@ -50,7 +51,10 @@ class SubscriptionOperations:
                "endpoint": endpoint, "status": "confirmed" if confirmed else "pending",
                "token": None if confirmed else secrets.token_hex(64),
                "attributes": attributes, "base_url": self.base_url(ctx)}
-        self.sns.put_subscription(sub)
+        try:
+            self.sns.put_subscription(sub)
+        except sqlite3.IntegrityError:  # the same Subscribe, concurrently: one subscription
+            return self.subscribe(ctx, params)
         if confirmed:
             return {"SubscriptionArn": sub["arn"]}
         self.deliveries.confirm(sub, topic)
@@ -70,7 +74,10 @@ class SubscriptionOperations:
         if ctx.caller is not None and (params.get("AuthenticateOnUnsubscribe") or "").lower() \
                 == "true":
             fields["authenticated"] = 1
-        self.sns.update_subscription(sub["arn"], **fields)
+        try:
+            self.sns.update_subscription(sub["arn"], **fields)
+        except sqlite3.IntegrityError:  # restored while the endpoint subscribed anew
+            raise invalid("Token") from None
         return {"SubscriptionArn": sub["arn"]}
 
     def unsubscribe(self, ctx, params):

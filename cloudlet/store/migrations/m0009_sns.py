@@ -40,6 +40,8 @@ def migrate(conn):
     conn.execute("CREATE INDEX sns_subscriptions_account ON sns_subscriptions (account, region, arn)")
     conn.execute("CREATE UNIQUE INDEX sns_subscriptions_token ON sns_subscriptions (token)")
     conn.execute("CREATE INDEX sns_subscriptions_pending ON sns_subscriptions (status, created)")
+    conn.execute("CREATE UNIQUE INDEX sns_subscriptions_endpoint ON sns_subscriptions "
+                 "(topic_arn, protocol, endpoint) WHERE status != 'unsubscribed'")
     conn.execute(
         """CREATE TABLE sns_deliveries (
             id               INTEGER PRIMARY KEY AUTOINCREMENT,

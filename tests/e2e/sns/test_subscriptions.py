@@ -135,3 +135,15 @@ def test_other_accounts_need_the_topic_policy(cloudlet, sns):
         "AuthorizationError", 403)
     assert error_of(sns.set_topic_attributes, TopicArn=topic, AttributeName="Policy",
                     AttributeValue='{"Statement": "nope"}')[:2] == ("InvalidParameter", 400)
+
+
+def test_concurrent_identical_subscribes_make_one_subscription(sns):
+    from concurrent.futures import ThreadPoolExecutor
+
+    topic = sns.create_topic(Name=unique("race"))["TopicArn"]
+    endpoint = queue()
+    with ThreadPoolExecutor(8) as pool:
+        arns = set(pool.map(lambda _: sns.subscribe(
+            TopicArn=topic, Protocol="sqs", Endpoint=endpoint)["SubscriptionArn"], range(16)))
+    assert len(arns) == 1
+    assert len(sns.list_subscriptions_by_topic(TopicArn=topic)["Subscriptions"]) == 1
