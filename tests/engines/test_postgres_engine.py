@@ -69,13 +69,20 @@ def tls(tmp_path_factory) -> dict[str, Path]:
     return paths
 
 
-@pytest.fixture
-def tmp_path():
+@pytest.fixture(scope="module")
+def workdir():
     """Outside pytest's basetemp: each pytest session (another one may start at any moment)
     resets /tmp/pytest-of-<user> to 0700, which the server's OS user could then not cross."""
     path = Path(tempfile.mkdtemp(prefix="cloudlet-pg-test-"))
     yield path
     shutil.rmtree(path, ignore_errors=True)
+
+
+@pytest.fixture
+def tmp_path(workdir, request):
+    path = workdir / request.node.name
+    path.mkdir()
+    return path
 
 
 @pytest.fixture
@@ -86,33 +93,30 @@ def servers():
         server.stop()
 
 
-@pytest.fixture
-def make(tmp_path, tls, servers):
-    """A function that initializes and starts a server named `name` under tmp_path."""
-
-    def make(name: str = "db", **overrides) -> PostgresServer:
-        spec = ServerSpec(data_dir=tmp_path / name / "data", port=free_port(),
-                          master_username=MASTER, master_password=PASSWORD, db_name="app",
-                          tls_cert=tls["cert"], tls_key=tls["key"],
-                          archive_dir=tmp_path / name / "archive", memory_mb=512)
-        for key, value in overrides.items():
-            setattr(spec, key, value)
-        server = PostgresServer(spec)
-        server.initialize()
-        server.start()
-        servers.append(server)
-        return server
-
-    return make
-
-
-def spec_like(server: PostgresServer, directory: Path, **overrides) -> ServerSpec:
+def new_server(directory: Path, tls: dict[str, Path], **overrides) -> PostgresServer:
     spec = ServerSpec(data_dir=directory / "data", port=free_port(), master_username=MASTER,
-                      master_password=PASSWORD, db_name="app", tls_cert=server.spec.tls_cert,
-                      tls_key=server.spec.tls_key, archive_dir=directory / "archive")
+                      master_password=PASSWORD, db_name="app", tls_cert=tls["cert"],
+                      tls_key=tls["key"], archive_dir=directory / "archive", memory_mb=512)
     for key, value in overrides.items():
         setattr(spec, key, value)
-    return spec
+    server = PostgresServer(spec)
+    server.initialize()
+    server.start()
+    return server
+
+
+@pytest.fixture(scope="module")
+def primary(workdir, tls):
+    """One server most tests share (each leaves it running, as it found it)."""
+    server = new_server(workdir / "primary", tls)
+    yield server
+    server.stop()
+
+
+def spec_like(server: PostgresServer, directory: Path) -> ServerSpec:
+    return ServerSpec(data_dir=directory / "data", port=free_port(), master_username=MASTER,
+                      master_password=PASSWORD, db_name="app", tls_cert=server.spec.tls_cert,
+                      tls_key=server.spec.tls_key, archive_dir=directory / "archive")
 
 
 def connect(server: PostgresServer, tls: dict[str, Path] | None = None, *,
@@ -160,13 +164,13 @@ def test_the_parameter_list_is_the_engines_with_static_and_dynamic_parameters():
     assert all(row["Description"] for row in rows.values())
 
 
-def test_a_new_server_serves_its_database_over_verified_tls_to_the_master_user(make, tls):
-    server = make()
+def test_a_new_server_serves_its_database_over_verified_tls_to_the_master_user(primary, tls):
+    server = primary
     assert server.running() and server.pid
     with connect(server, tls) as conn:
-        conn.execute("CREATE TABLE users (id int PRIMARY KEY, email text)")
-        conn.execute("INSERT INTO users VALUES (1, 'a@example.com')")
-        assert conn.execute("SELECT id, email FROM users WHERE id = %s", (1,)).fetchall() == [
+        conn.execute("CREATE TABLE tls_users (id int PRIMARY KEY, email text)")
+        conn.execute("INSERT INTO tls_users VALUES (1, 'a@example.com')")
+        assert conn.execute("SELECT id, email FROM tls_users WHERE id = %s", (1,)).fetchall() == [
             (1, "a@example.com")]
         assert conn.execute("SELECT ssl FROM pg_stat_ssl WHERE pid = pg_backend_pid()"
                             ).fetchone() == (True,)
@@ -182,36 +186,36 @@ def test_a_new_server_serves_its_database_over_verified_tls_to_the_master_user(m
         connect(server, tls, password="wrong")
 
 
-def test_stop_refuses_connections_and_start_keeps_the_data(make, tls):
-    server = make()
+def test_stop_refuses_connections_and_start_keeps_the_data(primary, tls):
+    server = primary
     with connect(server, tls) as conn:
-        conn.execute("CREATE TABLE t (v int)")
-        conn.execute("INSERT INTO t VALUES (42)")
+        conn.execute("CREATE TABLE kept (v int)")
+        conn.execute("INSERT INTO kept VALUES (42)")
     server.stop()
     assert not server.running() and server.pid is None
     with pytest.raises(psycopg.OperationalError):
         connect(server, tls)
     server.start()
     with connect(server, tls) as conn:
-        assert conn.execute("SELECT v FROM t").fetchall() == [(42,)]
+        assert conn.execute("SELECT v FROM kept").fetchall() == [(42,)]
 
 
-def test_a_killed_server_restarts_with_every_committed_row(make, tls):
-    server = make()
+def test_a_killed_server_restarts_with_every_committed_row(primary, tls):
+    server = primary
     with connect(server, tls) as conn:
-        conn.execute("CREATE TABLE t (v int)")
-        conn.execute("INSERT INTO t SELECT generate_series(1, 1000)")
+        conn.execute("CREATE TABLE killed (v int)")
+        conn.execute("INSERT INTO killed SELECT generate_series(1, 1000)")
     pid = server.pid
     os.kill(pid, signal.SIGKILL)
     wait_for(lambda: not server.running())
     server.start()
     assert server.pid != pid
     with connect(server, tls) as conn:
-        assert conn.execute("SELECT count(*) FROM t").fetchone() == (1000,)
+        assert conn.execute("SELECT count(*) FROM killed").fetchone() == (1000,)
 
 
-def test_parameters_apply_now_or_wait_for_a_reboot(make, tls):
-    server = make()
+def test_parameters_apply_now_or_wait_for_a_reboot(primary, tls):
+    server = primary
     assert server.apply_parameters({"work_mem": "8192", "shared_buffers": "4096"}) == {
         "shared_buffers"}
     with connect(server, tls) as conn:
@@ -230,8 +234,8 @@ def test_parameters_apply_now_or_wait_for_a_reboot(make, tls):
         assert conn.execute("SHOW work_mem").fetchone() == ("4MB",)
 
 
-def test_force_ssl_refuses_plaintext_connections(make, tls):
-    server = make()
+def test_force_ssl_refuses_plaintext_connections(primary, tls):
+    server = primary
     with connect(server, sslmode="disable"):
         pass
     assert server.apply_parameters({"rds.force_ssl": "1"}) == set()
@@ -244,19 +248,19 @@ def test_force_ssl_refuses_plaintext_connections(make, tls):
         pass
 
 
-def test_point_in_time_restore_brings_back_a_dropped_table(make, tls, tmp_path, servers):
-    server = make("source")
+def test_point_in_time_restore_brings_back_a_dropped_table(primary, tls, tmp_path, servers):
+    server = primary
     backup = tmp_path / "backup"
     server.base_backup(backup)
     with connect(server, tls) as conn:
-        conn.execute("CREATE TABLE users (id int PRIMARY KEY, email text)")
-        conn.execute("INSERT INTO users SELECT i, 'u' || i FROM generate_series(1, 500) i")
+        conn.execute("CREATE TABLE pitr_users (id int PRIMARY KEY, email text)")
+        conn.execute("INSERT INTO pitr_users SELECT i, 'u' || i FROM generate_series(1, 500) i")
         time.sleep(0.1)
         moment = time.time()
         time.sleep(0.1)
-        conn.execute("DROP TABLE users")
+        conn.execute("DROP TABLE pitr_users")
         time.sleep(0.1)
-        conn.execute("CREATE TABLE later (v int)")
+        conn.execute("CREATE TABLE pitr_later (v int)")
     latest = server.latest_restorable_time()
     assert latest is not None and latest >= moment
 
@@ -265,78 +269,76 @@ def test_point_in_time_restore_brings_back_a_dropped_table(make, tls, tmp_path, 
     servers.append(restored)
     restored.start()
     with connect(restored, tls) as conn:
-        assert conn.execute("SELECT count(*) FROM users").fetchone() == (500,)
-        assert conn.execute("SELECT to_regclass('later')").fetchone() == (None,)
-        conn.execute("INSERT INTO users VALUES (501, 'new')")      # promoted: writable
+        assert conn.execute("SELECT count(*) FROM pitr_users").fetchone() == (500,)
+        assert conn.execute("SELECT to_regclass('pitr_later')").fetchone() == (None,)
+        conn.execute("INSERT INTO pitr_users VALUES (501, 'new')")      # promoted: writable
     with connect(server, tls) as conn:
-        assert conn.execute("SELECT to_regclass('users')").fetchone() == (None,)
+        assert conn.execute("SELECT to_regclass('pitr_users')").fetchone() == (None,)
 
-    # The latest restorable time has no later transaction: the whole archive is replayed.
+    # The latest restorable time has no pitr_later transaction: the whole archive is replayed.
     newest = PostgresServer.restore(backup, spec_like(server, tmp_path / "newest"),
                                     archive=server.spec.archive_dir, target_time=latest)
     servers.append(newest)
     with connect(newest, tls) as conn:
-        assert conn.execute("SELECT to_regclass('users'), to_regclass('later') IS NOT NULL"
+        assert conn.execute("SELECT to_regclass('pitr_users'), to_regclass('pitr_later') IS NOT NULL"
                             ).fetchone() == (None, True)
 
 
-def test_a_snapshot_restores_without_an_archive(make, tls, tmp_path, servers):
-    server = make("source")
+def test_a_snapshot_restores_without_an_archive(primary, tls, tmp_path, servers):
+    server = primary
     with connect(server, tls) as conn:
-        conn.execute("CREATE TABLE t AS SELECT 7 AS v")
+        conn.execute("CREATE TABLE snap AS SELECT 7 AS v")
     server.base_backup(tmp_path / "snapshot")
     copy = PostgresServer.restore(tmp_path / "snapshot", spec_like(server, tmp_path / "copy"))
     servers.append(copy)
     copy.start()
     with connect(copy, tls) as conn:
-        assert conn.execute("SELECT v FROM t").fetchall() == [(7,)]
+        assert conn.execute("SELECT v FROM snap").fetchall() == [(7,)]
     with pytest.raises(EngineError):
         PostgresServer.restore(tmp_path / "snapshot", copy.spec)     # not empty
 
 
-def test_a_read_replica_follows_refuses_writes_and_can_be_promoted(make, tls, tmp_path, servers):
-    primary = make("primary")
+def test_a_read_replica_follows_refuses_writes_and_can_be_promoted(primary, tls, tmp_path, servers):
     with connect(primary, tls) as conn:
-        conn.execute("CREATE TABLE t (v int)")
+        conn.execute("CREATE TABLE replicated (v int)")
     replica = primary.create_replica(spec_like(primary, tmp_path / "replica"))
     servers.append(replica)
     assert replica.running() and primary.replica_lag() is None
     with connect(primary, tls) as conn:
-        conn.execute("INSERT INTO t VALUES (1)")
+        conn.execute("INSERT INTO replicated VALUES (1)")
     with connect(replica, tls) as conn:
-        wait_for(lambda: conn.execute("SELECT count(*) FROM t").fetchone() == (1,))
+        wait_for(lambda: conn.execute("SELECT count(*) FROM replicated").fetchone() == (1,))
         with pytest.raises(psycopg.errors.ReadOnlySqlTransaction):
-            conn.execute("INSERT INTO t VALUES (2)")
+            conn.execute("INSERT INTO replicated VALUES (2)")
     assert wait_for(lambda: replica.replica_lag() == 0) is not None
 
     replica.promote()
     assert replica.replica_lag() is None
     with connect(replica, tls) as conn:
-        conn.execute("INSERT INTO t VALUES (2)")
-        assert conn.execute("SELECT count(*) FROM t").fetchone() == (2,)
+        conn.execute("INSERT INTO replicated VALUES (2)")
+        assert conn.execute("SELECT count(*) FROM replicated").fetchone() == (2,)
     with connect(primary, tls) as conn:
-        assert conn.execute("SELECT count(*) FROM t").fetchone() == (1,)
+        assert conn.execute("SELECT count(*) FROM replicated").fetchone() == (1,)
         assert conn.execute("SELECT count(*) FROM pg_replication_slots").fetchone() == (0,)
 
 
-def test_a_synchronous_standby_confirms_commits(make, tls, tmp_path, servers):
-    primary = make("primary")
+def test_a_synchronous_standby_confirms_commits(primary, tls, tmp_path, servers):
     standby = primary.create_replica(spec_like(primary, tmp_path / "standby"), synchronous=True)
     servers.append(standby)
     with connect(primary, tls) as conn:
         assert wait_for(lambda: conn.execute(
             "SELECT sync_state FROM pg_stat_replication").fetchone()) in [("sync",), ("quorum",)]
         assert conn.execute("SHOW synchronous_commit").fetchone() == ("on",)
-        conn.execute("CREATE TABLE t AS SELECT 1 AS v")
+        conn.execute("CREATE TABLE synced AS SELECT 1 AS v")
     with connect(standby, tls) as conn:
-        wait_for(lambda: conn.execute("SELECT to_regclass('t') IS NOT NULL").fetchone()[0])
+        wait_for(lambda: conn.execute("SELECT to_regclass('synced') IS NOT NULL").fetchone()[0])
     primary.remove_replica(standby.spec)
     with connect(primary, tls) as conn:
         assert conn.execute("SHOW synchronous_standby_names").fetchone() == ("",)
 
 
-def test_stats_report_connections_cpu_and_storage(make, tls):
-    server = make()
+def test_stats_report_connections_cpu_and_storage(primary, tls):
+    server = primary
     with connect(server, tls) as conn:
         conn.execute("SELECT count(*) FROM generate_series(1, 100000)")
         stats = server.stats()
@@ -347,7 +349,7 @@ def test_stats_report_connections_cpu_and_storage(make, tls):
 
 def test_initialize_refuses_a_used_directory_and_leaves_nothing_on_failure(tmp_path, tls):
     spec = ServerSpec(data_dir=tmp_path / "bad" / "data", port=free_port(),
-                      master_username="bad name\n", master_password=PASSWORD)
+                      master_username="pg_admin", master_password=PASSWORD)
     with pytest.raises(EngineError):
         PostgresServer(spec).initialize()
     assert not spec.data_dir.exists()
