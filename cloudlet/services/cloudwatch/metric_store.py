@@ -209,6 +209,9 @@ class MetricStore:
 
     def _roll(self, res: int, coarser: int | None, horizon: float) -> bool:
         """Roll (or drop) one batch of points of `res` older than `horizon`; True if any."""
+        if not self.db.query("SELECT 1 FROM cw_points WHERE resolution=? AND ts < ? LIMIT 1",
+                             (res, horizon - res + 1)):
+            return False  # the usual case: no write transaction at all
         with self.db.transaction() as conn:
             rows = conn.execute(
                 "SELECT metric_id, ts, unit, sample_count, sum, min, max, exact, dist"

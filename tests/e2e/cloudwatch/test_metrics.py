@@ -311,3 +311,26 @@ def test_get_metric_statistics_bad_input(cloudlet, cw):
                                 Statistics=["Sum"])
     assert (code, message) == ("InvalidParameterValue", "The parameter StartTime must be less "
                                "than the parameter EndTime.")
+
+
+def test_aws_cli(cloudlet):
+    ns = unique("Cli")
+    at = minute(cloudlet, 2)
+    stamp = at.strftime("%Y-%m-%dT%H:%M:%SZ")
+    cloudlet.aws("cloudwatch", "put-metric-data", "--namespace", ns, "--metric-name", "Jobs",
+                 "--value", "3", "--unit", "Count", "--timestamp", stamp,
+                 "--dimensions", "Queue=high")
+    cloudlet.aws("cloudwatch", "put-metric-data", "--namespace", ns, "--metric-data",
+                 json.dumps([{"MetricName": "Jobs", "Value": 4, "Timestamp": stamp,
+                              "Dimensions": [{"Name": "Queue", "Value": "high"}]}]))
+    listed = json.loads(cloudlet.aws("cloudwatch", "list-metrics", "--namespace", ns).stdout)
+    assert [m["MetricName"] for m in listed["Metrics"]] == ["Jobs"]
+    end = (at + dt.timedelta(minutes=1)).strftime("%Y-%m-%dT%H:%M:%SZ")
+    reply = json.loads(cloudlet.aws(
+        "cloudwatch", "get-metric-statistics", "--namespace", ns, "--metric-name", "Jobs",
+        "--dimensions", "Name=Queue,Value=high", "--start-time", stamp, "--end-time", end,
+        "--period", "60", "--statistics", "Sum", "SampleCount").stdout)
+    assert [(p["Sum"], p["SampleCount"]) for p in reply["Datapoints"]] == [(7.0, 2.0)]
+    bad = cloudlet.aws("cloudwatch", "put-metric-data", "--namespace", ns, "--metric-name", "x",
+                       "--value", "NaN", check=False)
+    assert bad.returncode != 0 and "InvalidParameterValue" in bad.stderr
