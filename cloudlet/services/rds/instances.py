@@ -185,7 +185,8 @@ def resolve_subnet_group(fleet: Fleet, ctx, name: str | None) -> dict | None:
 
 
 def admit(fleet: Fleet, record: dict) -> Key:
-    """Take the identifier, the endpoint port and the hostname; nothing else exists yet."""
+    """Take the identifier, the endpoint port (held by the front until the server takes
+    it) and the hostname; nothing else exists yet."""
     key = key_of_record(record)
     rt_front_port = record["Endpoint"]["Port"]
     with fleet.records.lock:
@@ -440,12 +441,9 @@ class InstanceOperations:
         if record["DBInstanceStatus"] != "stopped":
             raise errors.instance_state(f"Instance {key[2]} cannot be started as it is not in "
                                         "stopped state.")
-        rt = self.fleet.runtime(key, record["Endpoint"]["Port"])
-        try:
-            rt.front.bind()
-        except OSError:
+        if not port_free("127.0.0.1", record["Endpoint"]["Port"]):
             raise errors.instance_state(f"The endpoint port {record['Endpoint']['Port']} of "
-                                        f"{key[2]} is taken by another process.") from None
+                                        f"{key[2]} is taken by another process.")
         self.fleet.update(key, DBInstanceStatus="starting")
 
         def task(rt):

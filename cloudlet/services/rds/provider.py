@@ -6,7 +6,7 @@ families:
     replicas.py     read replicas and their promotion
     parameters.py   parameter groups, engine versions, orderable options
     resources.py    events, tags, subnet groups
-    runtime.py      the servers, their fronts, the worker pool and the supervisor
+    runtime.py      the servers, the endpoint, the worker pool and the supervisor
     rules.py        input rules (identifiers, passwords, storage, classes, versions)
     records.py      the records in SQLite
     endpoints.py    endpoint names in /etc/hosts
@@ -48,7 +48,7 @@ class RdsProvider(InstanceOperations, SnapshotOperations, ReplicaOperations,
             key = (record["_account"], record["_region"], record["DBInstanceIdentifier"])
             status = record["DBInstanceStatus"]
             self.fleet.endpoints.add(record["Endpoint"]["Address"])
-            rt = self.fleet.runtime(key, record["Endpoint"]["Port"])
+            self.fleet.runtime(key, record["Endpoint"]["Port"])
             if status == "deleting":
                 self.fleet.submit(key, lambda rt: delete_task(self.fleet, rt, True))
             elif status in ("creating", "failed") or not record.get("_nodes"):
@@ -56,10 +56,6 @@ class RdsProvider(InstanceOperations, SnapshotOperations, ReplicaOperations,
             elif status in ("stopping", "stopped"):
                 self.fleet.update(key, DBInstanceStatus="stopped")
             elif status in RUNNING:
-                try:
-                    rt.front.bind()
-                except OSError:
-                    log.warning("the endpoint port of %s is taken", key[2])
                 self.fleet.update(key, DBInstanceStatus="starting")
                 self.fleet.submit(key, self._restart, failed="failed")
         self.fleet.start()

@@ -1,6 +1,6 @@
 """Read replicas: CreateDBInstanceReadReplica and PromoteReadReplica.
 
-A read replica is an instance of its own (its own endpoint, front and record) whose server
+A read replica is an instance of its own (its own endpoint and record) whose server
 streams from the source's primary; promoting it makes it a standalone primary."""
 
 from __future__ import annotations
