@@ -62,7 +62,14 @@ def client(port: int):
                         aws_access_key_id="test", aws_secret_access_key="test")
 
 
-def ingest(port: int, seconds: float = SECONDS, clients: int = CLIENTS) -> dict:
+def cpu_seconds(pid: int) -> float:
+    """User + system CPU time the process (all its threads) has used."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def ingest(port: int, seconds: float = SECONDS, clients: int = CLIENTS,
+           pid: int | None = None) -> dict:
     logs = client(port)
     logs.create_log_group(logGroupName=GROUP)
     start_ms = int(time.time() * 1000) - 3_600_000
@@ -97,6 +104,7 @@ def ingest(port: int, seconds: float = SECONDS, clients: int = CLIENTS) -> dict:
         conn.close()
 
     threads = [threading.Thread(target=run, args=(i,)) for i in range(clients)]
+    cpu0 = cpu_seconds(pid) if pid else 0.0
     t0 = time.perf_counter()
     for t in threads:
         t.start()
@@ -105,10 +113,12 @@ def ingest(port: int, seconds: float = SECONDS, clients: int = CLIENTS) -> dict:
     for t in threads:
         t.join()
     elapsed = time.perf_counter() - t0
+    cpu = cpu_seconds(pid) - cpu0 if pid else 0.0
     streams = logs.describe_log_streams(logGroupName=GROUP)["logStreams"]
     reported = sum(s.get("storedBytes", 0) for s in streams)
     return {"events": sum(sent), "seconds": elapsed, "events_per_s": sum(sent) / elapsed,
             "acknowledged_bytes": sum(stored), "stored_bytes": reported,
+            "server_cpu_s": cpu, "events_per_cpu_s": sum(sent) / cpu if cpu else 0.0,
             "failures": failures[:3]}
 
 
@@ -116,7 +126,9 @@ def report(name: str, figures: dict) -> None:
     print(f"  {name:9s} {figures['events_per_s']:>11,.0f} events/s  "
           f"({figures['events']:,} events in {figures['seconds']:.1f} s; "
           f"stored bytes {figures['stored_bytes']:,} of {figures['acknowledged_bytes']:,} "
-          f"acknowledged){'  FAILURES: ' + str(figures['failures']) if figures['failures'] else ''}")
+          f"acknowledged)")
+    print(f"  {'':9s} {figures['events_per_cpu_s']:>11,.0f} events per server CPU-second "
+          f"({figures['server_cpu_s']:.1f} CPU-s){'  FAILURES: ' + str(figures['failures']) if figures['failures'] else ''}")
 
 
 def main() -> None:
@@ -126,7 +138,7 @@ def main() -> None:
     port = free_port()
     proc, _ = start_cloudlet(port)
     try:
-        cloudlet = ingest(port)
+        cloudlet = ingest(port, pid=proc.pid)
     finally:
         proc.terminate()
         proc.wait()
@@ -134,7 +146,7 @@ def main() -> None:
     port = free_port()
     proc = start_moto(port)
     try:
-        moto = ingest(port)
+        moto = ingest(port, pid=proc.pid)
     finally:
         proc.terminate()
         proc.wait()
