@@ -34,8 +34,21 @@ def service_model(name: str) -> botocore.model.ServiceModel:
                 import botocore.model
 
                 raw = _loader().load_service_model(name, "service-2")
+                _drop_documentation(raw)
                 model = _models[name] = botocore.model.ServiceModel(raw, name)
     return model
+
+
+def _drop_documentation(node) -> None:
+    """The models' prose is a third of their memory and nothing serves it."""
+    if isinstance(node, dict):
+        node.pop("documentation", None)
+        node.pop("documentationUrl", None)
+        for value in node.values():
+            _drop_documentation(value)
+    elif isinstance(node, list):
+        for value in node:
+            _drop_documentation(value)
 
 
 def all_models() -> dict[str, botocore.model.ServiceModel]:

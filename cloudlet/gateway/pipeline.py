@@ -10,6 +10,7 @@ logged with its traceback and the client gets a modeled `InternalFailure`, never
 from __future__ import annotations
 
 import asyncio
+import ctypes
 import logging
 import uuid
 import zlib
@@ -122,6 +123,27 @@ class BodyStream:
             self.trailers = self.decoder.finish()
 
 
+def _tune_malloc() -> None:
+    """Fewer malloc arenas for the many worker threads: each arena keeps the large buffers
+    (body pieces) it once held."""
+    try:
+        mallopt = ctypes.CDLL(None).mallopt
+    except (OSError, AttributeError):  # not glibc
+        return
+    mallopt(M_ARENA_MAX, 2)
+
+
+M_ARENA_MAX = -8
+
+
+def _release_free_memory() -> None:
+    """Hand the memory freed while loading (the models' JSON) back to the system."""
+    try:
+        ctypes.CDLL(None).malloc_trim(0)
+    except (OSError, AttributeError):  # not glibc
+        pass
+
+
 @dataclass
 class Exchange:
     request: HttpRequest
@@ -143,6 +165,7 @@ class Pipeline:
         self.credentials = credentials
         self.authorizer = authorizer
         self._codecs: dict[tuple[str, str], Codec] = {}
+        _tune_malloc()
         # Providers' blocking operations run here; some (a Lambda invoke) take long.
         self.executor = ThreadPoolExecutor(max_workers=64, thread_name_prefix="provider")
         self.steps = [
@@ -162,6 +185,7 @@ class Pipeline:
             model = service_model(service)
             for protocol in model.metadata.get("protocols") or [model.protocol]:
                 self.codec(service, protocol)
+        _release_free_memory()
 
     def codec(self, service: str, protocol: str) -> Codec:
         key = (service, protocol)
