@@ -122,6 +122,46 @@ def ingest(port: int, seconds: float = SECONDS, clients: int = CLIENTS,
             "failures": failures[:3]}
 
 
+def rules(port: int) -> list[str]:
+    """Which of PutLogEvents' and retention's rules a server keeps (AWS keeps all)."""
+    from botocore.exceptions import ClientError
+
+    logs = client(port)
+    group = "/bench/rules"
+    logs.create_log_group(logGroupName=group)
+    logs.create_log_stream(logGroupName=group, logStreamName="s")
+    now = int(time.time() * 1000)
+
+    def refused(**kwargs) -> bool:
+        try:
+            logs.put_log_events(logGroupName=group, logStreamName="s", **kwargs)
+        except ClientError:
+            return True
+        return False
+
+    kept = {
+        "batch over 1 MiB refused": refused(logEvents=[
+            {"timestamp": now, "message": "x" * 200_000} for _ in range(6)]),
+        "batch spanning > 24 h refused": refused(logEvents=[
+            {"timestamp": now - 25 * 3_600_000, "message": "a"},
+            {"timestamp": now, "message": "b"}]),
+        "unsorted batch refused": refused(logEvents=[
+            {"timestamp": now, "message": "b"}, {"timestamp": now - 1, "message": "a"}]),
+    }
+    try:
+        logs.put_retention_policy(logGroupName=group, retentionInDays=2)
+        kept["retention of 2 days refused"] = False
+    except ClientError:
+        kept["retention of 2 days refused"] = True
+    logs.put_log_events(logGroupName=group, logStreamName="s", logEvents=[
+        {"timestamp": now, "message": '{"status": 500, "latency": 150}'},
+        {"timestamp": now + 1, "message": '{"status": 200, "latency": 150}'}])
+    found = logs.filter_log_events(logGroupName=group,
+                                   filterPattern="{ $.status = 500 && $.latency > 100 }")
+    kept["JSON filter pattern matches exactly one"] = len(found["events"]) == 1
+    return [f"{rule}: {'yes' if ok else 'NO'}" for rule, ok in kept.items()]
+
+
 def report(name: str, figures: dict) -> None:
     print(f"  {name:9s} {figures['events_per_s']:>11,.0f} events/s  "
           f"({figures['events']:,} events in {figures['seconds']:.1f} s; "
@@ -139,18 +179,24 @@ def main() -> None:
     proc, _ = start_cloudlet(port)
     try:
         cloudlet = ingest(port, pid=proc.pid)
+        cloudlet_rules = rules(port)
     finally:
         proc.terminate()
         proc.wait()
     report("cloudlet", cloudlet)
+    for line in cloudlet_rules:
+        print(f"  {'':9s} {line}")
     port = free_port()
     proc = start_moto(port)
     try:
         moto = ingest(port, pid=proc.pid)
+        moto_rules = rules(port)
     finally:
         proc.terminate()
         proc.wait()
     report("moto", moto)
+    for line in moto_rules:
+        print(f"  {'':9s} {line}")
     if moto["events_per_s"]:
         print(f"  ratio     {cloudlet['events_per_s'] / moto['events_per_s']:.1f}x moto")
 
