@@ -91,7 +91,8 @@ def build(fleet: Fleet, ctx, params: dict, base: dict | None = None) -> dict:
     retention = rules.backup_retention(params.get("BackupRetentionPeriod",
                                                   base.get("BackupRetentionPeriod")))
     port = rules.port(params.get("Port"), engine)
-    if params.get("Port") is None and not port_free("127.0.0.1", port):
+    if params.get("Port") is None and (port in claimed_ports(fleet)
+                                       or not port_free("127.0.0.1", port)):
         from cloudlet.services.rds.runtime import free_port
         port = free_port()
     multi_az = bool(params.get("MultiAZ", False))
@@ -184,6 +185,12 @@ def resolve_subnet_group(fleet: Fleet, ctx, name: str | None) -> dict | None:
     return {k: v for k, v in public(group).items() if k not in ("DBSubnetGroupArn", "TagList")}
 
 
+def claimed_ports(fleet: Fleet) -> set[int]:
+    """Endpoint ports of every instance, stopped ones included: theirs even when nothing
+    listens."""
+    return {r["Endpoint"]["Port"] for r in fleet.records.list("instances")}
+
+
 def admit(fleet: Fleet, record: dict) -> Key:
     """Take the identifier, the endpoint port (held by the front until the server takes
     it) and the hostname; nothing else exists yet."""
@@ -195,6 +202,8 @@ def admit(fleet: Fleet, record: dict) -> Key:
         rt = fleet.runtime(key, rt_front_port)
         rt.front.port = rt_front_port
         try:
+            if rt_front_port in claimed_ports(fleet):
+                raise OSError("claimed by another DB instance")
             rt.front.bind()
         except OSError:
             fleet.runtimes.pop(key, None)
