@@ -30,6 +30,7 @@ SPAN_MS = 24 * HOUR_MS
 TOO_NEW_MS = 2 * HOUR_MS
 TOO_OLD_MS = 14 * DAY_MS
 END = 2**63 - 1  # a position after every event
+NEWEST_FIRST_SINCE = 1_704_067_200_000  # 2024-01-01: FilterLogEvents reads backward from here
 MAX_RESPONSE_BYTES = 1_048_576
 SCAN_CHUNK = 5_000
 
@@ -199,6 +200,10 @@ class EventOperations:
         matcher = compile_pattern(params.get("filterPattern") or "")
         limit = params.get("limit") or 10_000
         ascending = params.get("startFromHead") is not False
+        if not ascending and (params.get("startTime") or 0) < NEWEST_FIRST_SINCE and \
+                params.get("startTime") is not None:
+            raise InvalidParameter("startFromHead=false is supported only when startTime is "
+                                   "on or after Jan 1, 2024 00:00:00 UTC.")
         sql = ("SELECT timestamp, ingestion_time, event_id, log_stream, message FROM log_events "
                "WHERE account = ? AND region = ? AND log_group = ?")
         args: list = [group["account"], group["region"], group["name"]]
@@ -214,10 +219,12 @@ class EventOperations:
             sql += f" AND {prefilter[0]}"
             args += prefilter[1]
         if params.get("nextToken"):
-            position = decode_token(params["nextToken"])
-            if (not isinstance(position, list) or len(position) != 2
-                    or not all(isinstance(p, int) for p in position)):
+            # the token's direction wins over startFromHead, as AWS documents
+            token = decode_token(params["nextToken"])
+            if (not isinstance(token, list) or len(token) != 3 or token[2] not in ("f", "b")
+                    or not all(isinstance(p, int) for p in token[:2])):
                 raise invalid_token()
+            position, ascending = token[:2], token[2] == "f"
         else:
             position = [-1, 0] if ascending else [END, END]
         if ascending:
@@ -248,7 +255,7 @@ class EventOperations:
              "eventId": event_id_text(r[2])} for r in found],
             "searchedLogStreams": []}
         if more:
-            result["nextToken"] = encode_token(position)
+            result["nextToken"] = encode_token([*position, "f" if ascending else "b"])
         return result
 
 

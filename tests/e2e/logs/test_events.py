@@ -39,6 +39,14 @@ def test_get_pages_forward_and_backward(logs, stream):
     back = logs.get_log_events(logGroupName=group, logStreamName=name, limit=3,
                                nextToken=last["nextBackwardToken"])
     assert [e["message"] for e in back["events"]] == ["m4", "m5", "m6"]
+    token = back["nextBackwardToken"]
+    while True:  # back to the head, where the same backward token comes back
+        page = logs.get_log_events(logGroupName=group, logStreamName=name, limit=3,
+                                   nextToken=token)
+        if not page["events"]:
+            assert page["nextBackwardToken"] == token
+            break
+        token = page["nextBackwardToken"]
     first = logs.get_log_events(logGroupName=group, logStreamName=name, limit=4,
                                 startFromHead=True)
     assert [e["message"] for e in first["events"]] == ["m0", "m1", "m2", "m3"]

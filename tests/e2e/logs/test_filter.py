@@ -94,3 +94,16 @@ def test_bad_patterns(logs, group):
                                          filterPattern=bad)
         assert (code, status, message) == ("InvalidParameterException", 400,
                                            "Invalid filter pattern"), bad
+
+
+def test_newest_first_and_token_direction(logs, group):
+    every = [e["eventId"] for e in logs.filter_log_events(logGroupName=group)["events"]]
+    first = logs.filter_log_events(logGroupName=group, startFromHead=False, limit=5)
+    assert [e["eventId"] for e in first["events"]] == every[::-1][:5]
+    # the token keeps the direction, whatever startFromHead says next
+    rest = logs.filter_log_events(logGroupName=group, startFromHead=True,
+                                  nextToken=first["nextToken"])
+    assert [e["eventId"] for e in rest["events"]] == every[::-1][5:]
+    code, _, _ = error_of(logs.filter_log_events, logGroupName=group, startFromHead=False,
+                          startTime=1_600_000_000_000)
+    assert code == "InvalidParameterException"
