@@ -222,6 +222,8 @@ class CborCodec(Codec):
 
     def _serialize_list(self, shape, value):
         member = shape.member
+        if member.type_name in ("double", "float"):
+            return [float(item) for item in value]
         serialize = getattr(self, f"_serialize_{member.type_name}", _same)
         return [serialize(member, item) for item in value]
 
@@ -230,10 +232,9 @@ class CborCodec(Codec):
         return {k: self._serialize(val, v) for k, v in value.items() if v is not None}
 
     def _serialize_timestamp(self, shape, value):
-        if type(value) is float or type(value) is int:
-            seconds = value  # epoch seconds already (GetMetricData's thousands of timestamps)
-        else:
-            seconds = to_datetime(value).timestamp()
+        if type(value) is int:  # epoch seconds already (GetMetricData's many timestamps)
+            return cbor2.CBORTag(1, value)
+        seconds = value if type(value) is float else to_datetime(value).timestamp()
         millis = round(seconds * 1000)
         return cbor2.CBORTag(1, millis // 1000 if millis % 1000 == 0 else millis / 1000)
 

@@ -305,7 +305,7 @@ class MetricStore:
         cursor = self.db.connection().cursor()
         cursor.row_factory = None
         rows = cursor.execute(sql, args).fetchall()
-        return ([float(origin + b * period) for b, _ in rows], [v for _, v in rows])
+        return ([origin + b * period for b, _ in rows], [v for _, v in rows])
 
     def statistics(self, account: str, region: str, namespace: str, metric_name: str,
                    dimensions: list[dict], start: float, end: float, period: int,
