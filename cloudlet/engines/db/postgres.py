@@ -192,7 +192,9 @@ class PostgresServer(DatabaseServer):
 
     def initialize(self, *, sync: bool = True) -> None:
         """initdb (the master user is the bootstrap superuser, SCRAM password), then DBName
-        in single-user mode. On failure nothing is left behind."""
+        in single-user mode, both without their own fsyncs (a second or two per fsync'd file
+        tree on a busy disk); one syncfs at the end makes it all durable at once. On failure
+        nothing is left behind."""
         d = self.data_dir
         if d.exists() and any(d.iterdir()):
             raise EngineError(f"data directory {d} is not empty")
@@ -209,10 +211,11 @@ class PostgresServer(DatabaseServer):
                 self._run([host.tool("initdb"), "-D", str(d), "-U", self.spec.master_username,
                            f"--pwfile={pw.name}", "--auth-local=trust",
                            "--auth-host=scram-sha-256", "--encoding=UTF8",
-                           "--locale=C.UTF-8", "--wal-segsize=1",
-                           *([] if sync else ["--no-sync"])])
+                           "--locale=C.UTF-8", "--wal-segsize=1", "--no-sync"])
             if self.spec.db_name and self.spec.db_name != "postgres":
                 self._single_user(f"CREATE DATABASE {_ident(self.spec.db_name)}")
+            if sync:
+                host.syncfs(d)
         except BaseException:
             if created:
                 shutil.rmtree(d, ignore_errors=True)
@@ -223,7 +226,7 @@ class PostgresServer(DatabaseServer):
 
     def _single_user(self, statement: str) -> None:
         result = self._run([host.tool("postgres"), "--single", "-D", str(self.data_dir),
-                            "-c", "log_min_messages=warning", "template1"],
+                            "-c", "log_min_messages=warning", "-c", "fsync=off", "template1"],
                            input=statement + "\n")
         if "ERROR:" in result.stderr or "ERROR:" in result.stdout:
             raise EngineError("postgres --single: " + (result.stderr + result.stdout).strip())
@@ -267,7 +270,7 @@ class PostgresServer(DatabaseServer):
             pid = int(first)
         except (OSError, ValueError):
             return None
-        return pid if host.is_postgres(pid) else None
+        return pid if host.is_postgres(pid, self.data_dir) else None
 
     def running(self) -> bool:
         return self.pid is not None
@@ -346,7 +349,8 @@ class PostgresServer(DatabaseServer):
             raise EngineError(f"backup destination {dest} is not empty")
         try:
             self._run([host.tool("pg_basebackup"), "-d", self._conninfo(), "-D", str(dest),
-                       "-X", "stream", "-c", "fast"], as_server=False, timeout=3600)
+                       "-X", "stream", "-c", "fast", "--no-sync"], as_server=False, timeout=3600)
+            host.syncfs(dest)
         except BaseException:
             shutil.rmtree(dest, ignore_errors=True)
             raise
@@ -395,9 +399,10 @@ class PostgresServer(DatabaseServer):
     @classmethod
     def restore(cls, backup: Path, spec: ServerSpec, *, archive: Path | None = None,
                 target_time: float | None = None) -> PostgresServer:
-        """Copies the base backup into spec.data_dir; with an archive, replays it (to exactly
-        target_time when given, else to its end) and promotes. Returned RUNNING (recovery
-        needs the server up; start() on it does nothing)."""
+        """Copies the base backup into spec.data_dir; with an archive, starts it to replay
+        the archive (to exactly target_time when given, else to its end), waits for the
+        promotion and stops it again. Returned stopped, like MariaDB's; a backup without an
+        archive replays the WAL it holds at its first start."""
         if target_time is not None and archive is None:
             raise EngineError("a point-in-time restore needs the WAL archive")
         d = spec.data_dir
@@ -407,11 +412,11 @@ class PostgresServer(DatabaseServer):
         try:
             shutil.copytree(backup, d, symlinks=True, dirs_exist_ok=True)
             server._forget_origin()
+            host.syncfs(d)
             host.give(d, host.server_user(), 0o700)
             if archive is not None:
                 server._recover(archive, target_time)
-            else:
-                server.start()
+                server.stop()
         except BaseException:
             if server.running():
                 server._run([host.tool("pg_ctl"), "stop", "-D", str(d), "-m", "immediate"],
@@ -511,7 +516,9 @@ class PostgresServer(DatabaseServer):
                  f"(SELECT 1 FROM pg_replication_slots WHERE slot_name = {_literal(name)})")
         try:
             self._run([host.tool("pg_basebackup"), "-d", self._conninfo(application_name=name), "-D", str(d), "-X", "stream",
-                       "-S", name, "-R", "-c", "fast"], as_server=False, timeout=3600)
+                       "-S", name, "-R", "-c", "fast", "--no-sync"], as_server=False,
+                      timeout=3600)
+            host.syncfs(d)
             replica._forget_origin()
             (d / "standby.signal").touch()
             host.give(d, host.server_user(), 0o700)

@@ -4,6 +4,7 @@ says about the server's processes."""
 
 from __future__ import annotations
 
+import ctypes
 import functools
 import glob
 import os
@@ -168,6 +169,17 @@ def make_traversable(path: Path, user: OSUser) -> None:
             os.chmod(ancestor, stat.S_IMODE(st.st_mode) | stat.S_IXOTH)
 
 
+def syncfs(path: Path) -> None:
+    """Flush the file system holding path (one syncfs call instead of an fsync per file)."""
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        libc = ctypes.CDLL(None, use_errno=True)
+        if not hasattr(libc, "syncfs") or libc.syncfs(fd) != 0:
+            os.sync()
+    finally:
+        os.close(fd)
+
+
 def process_state(pid: int) -> tuple[str, str, int] | None:
     """(command name, state letter, parent pid) from /proc, or None when gone."""
     try:
@@ -179,10 +191,19 @@ def process_state(pid: int) -> tuple[str, str, int] | None:
     return comm, fields[0], int(fields[1])
 
 
-def is_postgres(pid: int) -> bool:
+def is_postgres(pid: int, data_dir: Path | None = None) -> bool:
+    """Whether pid is a live PostgreSQL process (working in data_dir, when given: a stale
+    postmaster.pid may name a pid reused by another server)."""
     state = process_state(pid)
-    return state is not None and state[1] not in ("Z", "X") and state[0].startswith(
-        ("postgres", "postmaster"))
+    if state is None or state[1] in ("Z", "X") or not state[0].startswith(
+            ("postgres", "postmaster")):
+        return False
+    if data_dir is None:
+        return True
+    try:
+        return os.readlink(f"/proc/{pid}/cwd") == str(data_dir.resolve())
+    except OSError:
+        return True     # not ours to inspect
 
 
 def _stat_fields(pid: int) -> list[str] | None:
