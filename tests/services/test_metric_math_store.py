@@ -21,7 +21,7 @@ def test_bus_events_are_stored_like_put_metric_data(tmp_path):
             {"MetricName": "Duration", "Dimensions": [{"Name": "FunctionName", "Value": "f"}],
              "Values": [10.0, 20.0, 300.0], "Unit": "Milliseconds", "Timestamp": minute},
             {"MetricName": "Invocations", "Dimensions": [{"Name": "FunctionName", "Value": "f"}],
-             "Value": 3.0, "Unit": "Count", "Timestamp": minute + 1},
+             "Value": 3.0, "Unit": "Count", "Timestamp": (minute + 1) * 1000},  # EMF: ms
         ]})
     bus.publish("cloudwatch:metrics", {"account": "000000000000", "region": "eu-west-1",
                                        "namespace": "AWS/Lambda",

@@ -177,11 +177,14 @@ class MetricOperations:
 # -- input ------------------------------------------------------------------------------
 
 def epoch(value) -> float:
+    """Epoch seconds of a timestamp: a datetime, ISO 8601, epoch seconds or, from services
+    on the bus (Embedded Metric Format counts in them), epoch milliseconds."""
     if isinstance(value, dt.datetime):
         return value.timestamp()
     if isinstance(value, str):
         return dt.datetime.fromisoformat(value.replace("Z", "+00:00")).timestamp()
-    return float(value)
+    seconds = float(value)
+    return seconds / 1000 if seconds > 1e11 else seconds
 
 
 def check_namespace(namespace: str) -> None:
