@@ -92,3 +92,33 @@ def test_bus_publish_and_lambda_invoke(tmp_path):
     assert record["Sns"]["Subject"] == "ALARM: x"
     assert provider.topic_exists(topic) and not provider.topic_exists(topic + "x")
     provider.stop()
+
+
+def test_a_message_is_kept_until_every_delivery_finished(tmp_path):
+    import time
+
+    provider, bus, ctx = _provider(tmp_path)
+    topic = provider.create_topic(ctx, {"Name": "kept"})["TopicArn"]
+    provider.subscribe(ctx, {"TopicArn": topic, "Protocol": "sqs",
+                             "Endpoint": "arn:aws:sqs:us-east-1:000000000000:q"})
+    provider.publish(ctx, {"TopicArn": topic, "Message": "m", "MessageAttributes": {
+        "b": {"DataType": "Binary", "BinaryValue": b"\x00\x01"}}})
+    deadline = time.monotonic() + 10
+    while provider.sns.kept_messages() and time.monotonic() < deadline:
+        time.sleep(0.02)
+    assert provider.sns.kept_messages() == []
+    assert len(provider.sns.deliveries("arn:aws:sqs:us-east-1:000000000000:q")) == 1
+
+    # A kept message (a crash before delivery) is delivered by resume(), then forgotten.
+    from cloudlet.services.sns.delivery import Message
+    message = Message(message_id="m-1", topic_arn=topic, message="again", timestamp="t",
+                      attributes={"b": {"DataType": "Binary", "BinaryValue": b"\x02"}})
+    provider.sns.keep_message("m-1", topic, message.to_json())
+    assert Message.from_json(provider.sns.kept_messages()[0]) == message
+    provider.deliveries.resume()
+    deadline = time.monotonic() + 10
+    while provider.sns.kept_messages() and time.monotonic() < deadline:
+        time.sleep(0.02)
+    assert provider.sns.kept_messages() == []
+    assert len(provider.sns.deliveries("arn:aws:sqs:us-east-1:000000000000:q")) == 2
+    provider.stop()

@@ -15,6 +15,7 @@ email/email-json/sms: the local mailbox (outbox.py). sqs: recorded in sns_delive
 from __future__ import annotations
 
 import base64
+import dataclasses
 import heapq
 import http.client
 import ipaddress
@@ -58,6 +59,22 @@ class Message:
 
     def text_for(self, protocol: str) -> str:
         return self.by_protocol.get(protocol, self.message)
+
+    def to_json(self) -> dict:
+        data = dataclasses.asdict(self)
+        data["attributes"] = {
+            name: {**value, "BinaryValue": base64.b64encode(value["BinaryValue"]).decode()}
+            if isinstance(value.get("BinaryValue"), bytes) else value
+            for name, value in self.attributes.items()}
+        return data
+
+    @classmethod
+    def from_json(cls, data: dict) -> Message:
+        message = cls(**data)
+        for value in message.attributes.values():
+            if isinstance(value.get("BinaryValue"), str):
+                value["BinaryValue"] = base64.b64decode(value["BinaryValue"])
+        return message
 
 
 def is_loopback(host: str | None) -> bool:
@@ -156,6 +173,9 @@ class Deliveries:
         self._insecure = ssl.create_default_context()
         self._insecure.check_hostname = False
         self._insecure.verify_mode = ssl.CERT_NONE
+        # Deliveries not yet finished per kept message: the row goes when this reaches 0.
+        self._open: dict[str, int] = {}
+        self._open_lock = threading.Lock()
 
     def _submit(self, fn, *args, executor: ThreadPoolExecutor | None = None) -> None:
         try:
@@ -176,9 +196,35 @@ class Deliveries:
         self.fifo.shutdown(wait=False, cancel_futures=True)
 
     # -- entry points ---------------------------------------------------------------------
-    def fan_out(self, message: Message) -> None:
+    def fan_out(self, message: Message, keep: bool = True) -> None:
+        """Deliver to every matching subscription. With `keep` the message is first
+        written to sns_messages, and forgotten once every delivery has finished."""
+        if keep:
+            self.store.keep_message(message.message_id, message.topic_arn, message.to_json())
+        self._hold(message.message_id)
         fifo = message.sequence_number is not None
         self._submit(self._fan_out, message, executor=self.fifo if fifo else None)
+
+    def resume(self) -> None:
+        """After a restart: deliver again what was published but not fully delivered
+        (at least once, as SNS promises)."""
+        for data in self.store.kept_messages():
+            self.fan_out(Message.from_json(data), keep=False)
+
+    def _hold(self, message_id: str) -> None:
+        with self._open_lock:
+            self._open[message_id] = self._open.get(message_id, 0) + 1
+
+    def _release(self, message_id: str) -> None:
+        with self._open_lock:
+            left = self._open.get(message_id)
+            if left is None:
+                return
+            if left > 1:
+                self._open[message_id] = left - 1
+                return
+            del self._open[message_id]
+        self.store.forget_message(message_id)
 
     def confirm(self, sub: dict, topic: dict) -> None:
         self._submit(self._confirm, sub, topic)
@@ -188,15 +234,18 @@ class Deliveries:
             self._submit(self._unsubscribed, sub, topic)
 
     def _fan_out(self, message: Message) -> None:
-        after = ""
-        while True:
-            subs = self.store.subscriptions(topic_arn=message.topic_arn, after=after, limit=500,
-                                            confirmed_only=True)
-            for sub in subs:
-                self._guarded(self._deliver_matching, sub, message)
-            if len(subs) < 500:
-                return
-            after = subs[-1]["arn"]
+        try:
+            after = ""
+            while True:
+                subs = self.store.subscriptions(topic_arn=message.topic_arn, after=after,
+                                                limit=500, confirmed_only=True)
+                for sub in subs:
+                    self._guarded(self._deliver_matching, sub, message)
+                if len(subs) < 500:
+                    return
+                after = subs[-1]["arn"]
+        finally:
+            self._release(message.message_id)
 
     # -- one subscription -----------------------------------------------------------------
     def _deliver_matching(self, sub: dict, message: Message) -> None:
@@ -219,6 +268,7 @@ class Deliveries:
                             "x-amz-sns-topic-arn": message.topic_arn,
                             "x-amz-sns-subscription-arn": sub["arn"]})
             # Its own task: a slow endpoint holds up no other subscription.
+            self._hold(message.message_id)
             self._submit(self._post, sub, message.message_id, body, headers,
                          self._retry_policy(sub), 0)
         elif protocol == "email":
@@ -380,24 +430,35 @@ class Deliveries:
 
     def _post(self, sub: dict, message_id: str, body: str, headers: dict, policy: dict,
               attempt: int) -> None:
+        retrying = False
+        try:
+            retrying = self._attempt(sub, message_id, body, headers, policy, attempt)
+        finally:
+            if not retrying:
+                self._release(message_id)
+
+    def _attempt(self, sub: dict, message_id: str, body: str, headers: dict, policy: dict,
+                 attempt: int) -> bool:
+        """One POST; True if a retry is scheduled."""
         url = urlsplit(sub["endpoint"])
         if not is_loopback(url.hostname):
             self.store.record_delivery(
                 sub, message_id, "failed", body, attempts=0,
                 error=f"not delivered: {url.hostname!r} is not a loopback address (Cloudlet "
                       "contacts only 127.0.0.0/8, ::1 and localhost)")
-            return
+            return False
         ok, retryable, error = self._send(url, body, headers)
         if ok:
-            return
+            return False
         delays = retry_delays(policy)
         if retryable and attempt < len(delays) and self.scheduler.later(
                 delays[attempt], self._post, sub, message_id, body, headers, policy, attempt + 1):
-            return
+            return True
         log.warning("SNS delivery to %s failed after %d attempt(s): %s", sub["endpoint"],
                     attempt + 1, error)
         self.store.record_delivery(sub, message_id, "failed", body, attempts=attempt + 1,
                                    error=error)
+        return False
 
     def _send(self, url, body: str, headers: dict) -> tuple[bool, bool, str]:
         """(delivered, worth retrying, error)."""

@@ -56,8 +56,13 @@ class SnsProvider(PublishOperations, SubscriptionOperations, TopicOperations, Pr
         self.bus.subscribe("s3:notification", self._on_s3_notification)
 
     def start(self) -> None:
-        # The signing key is generated once per data directory: off the request path.
-        threading.Thread(target=self.signer.certificate, name="sns-signer", daemon=True).start()
+        # Off the request path: the signing key (generated once per data directory) and
+        # the deliveries a restart interrupted.
+        threading.Thread(target=self._start, name="sns-start", daemon=True).start()
+
+    def _start(self) -> None:
+        self.signer.certificate()
+        self.deliveries.resume()
 
     def stop(self) -> None:
         self.deliveries.stop()

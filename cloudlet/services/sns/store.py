@@ -166,6 +166,21 @@ class SnsStore:
                 conn.execute("UPDATE sns_topics SET deleted_subscriptions=deleted_subscriptions+1 "
                              "WHERE arn=?", (rows[0][0],))
 
+    # -- messages not yet fully delivered ------------------------------------------------
+    def keep_message(self, message_id: str, topic_arn: str, data: dict) -> None:
+        with self.db.transaction() as conn:
+            conn.execute("INSERT OR IGNORE INTO sns_messages (message_id, topic_arn, data, "
+                         "created) VALUES (?,?,?,?)",
+                         (message_id, topic_arn, json.dumps(data), clock.timestamp()))
+
+    def forget_message(self, message_id: str) -> None:
+        with self.db.transaction() as conn:
+            conn.execute("DELETE FROM sns_messages WHERE message_id=?", (message_id,))
+
+    def kept_messages(self) -> list[dict]:
+        rows = self.db.query("SELECT data FROM sns_messages ORDER BY created")
+        return [json.loads(r["data"]) for r in rows]
+
     # -- deliveries -----------------------------------------------------------------------
     def record_delivery(self, sub: dict, message_id: str, status: str, body: str,
                         attributes: dict | None = None, attempts: int = 0, error: str = "") -> None:

@@ -1,7 +1,9 @@
 """SNS: topics, subscriptions, and the deliveries SNS keeps a record of.
 
 `sns_subscriptions.status` is 'pending' until ConfirmSubscription (http/https/email) or
-'confirmed' at once (sqs, lambda, sms); a subscription pending for 3 days is deleted. `sns_deliveries` records what could not be handed
+'confirmed' at once (sqs, lambda, sms); a subscription pending for 3 days is deleted.
+`sns_messages` holds each published message until every delivery of it has finished
+(delivered, stored, or failed for good), so a restart delivers what a crash interrupted. `sns_deliveries` records what could not be handed
 to a live endpoint: messages for SQS (stored until SQS exists) and failed deliveries."""
 
 
@@ -42,6 +44,14 @@ def migrate(conn):
     conn.execute("CREATE INDEX sns_subscriptions_pending ON sns_subscriptions (status, created)")
     conn.execute("CREATE UNIQUE INDEX sns_subscriptions_endpoint ON sns_subscriptions "
                  "(topic_arn, protocol, endpoint) WHERE status != 'unsubscribed'")
+    conn.execute(
+        """CREATE TABLE sns_messages (
+            message_id TEXT PRIMARY KEY,
+            topic_arn  TEXT NOT NULL,
+            data       TEXT NOT NULL,
+            created    REAL NOT NULL
+        )"""
+    )
     conn.execute(
         """CREATE TABLE sns_deliveries (
             id               INTEGER PRIMARY KEY AUTOINCREMENT,

@@ -20,27 +20,6 @@ def certificate(server) -> bytes:
         return reply.read()
 
 
-def test_restart_keeps_topics_subscriptions_and_the_signing_key(fresh_cloudlet):
-    server = fresh_cloudlet()
-    sns = server.client("sns")
-    topic = sns.create_topic(Name="durable", Attributes={"DisplayName": "D"},
-                             Tags=[{"Key": "k", "Value": "v"}])["TopicArn"]
-    queue = "arn:aws:sqs:us-east-1:000000000000:durable"
-    sub = sns.subscribe(TopicArn=topic, Protocol="sqs", Endpoint=queue,
-                        Attributes={"FilterPolicy": '{"a": ["b"]}'})["SubscriptionArn"]
-    pem = certificate(server)
-    assert pem.startswith(b"-----BEGIN CERTIFICATE-----")
-    server.kill9()
-
-    server = fresh_cloudlet(port=server.port)
-    sns = server.client("sns")
-    assert sns.get_topic_attributes(TopicArn=topic)["Attributes"]["DisplayName"] == "D"
-    assert sns.list_tags_for_resource(ResourceArn=topic)["Tags"] == [{"Key": "k", "Value": "v"}]
-    attributes = sns.get_subscription_attributes(SubscriptionArn=sub)["Attributes"]
-    assert json.loads(attributes["FilterPolicy"]) == {"a": ["b"]}
-    assert certificate(server) == pem
-
-
 def test_unconfirmed_subscriptions_expire_after_three_days(fresh_cloudlet, wait_for):
     server = fresh_cloudlet()
     sns = server.client("sns")
@@ -60,3 +39,41 @@ def test_unconfirmed_subscriptions_expire_after_three_days(fresh_cloudlet, wait_
     assert sns.list_subscriptions_by_topic(TopicArn=topic)["Subscriptions"] == []
     assert error_of(sns.confirm_subscription, TopicArn=topic, Token=token) == (
         "InvalidParameter", 400, "Invalid parameter: Token")
+
+
+def test_kill_9_keeps_topics_subscriptions_the_signing_key_and_undelivered_messages(
+        fresh_cloudlet, endpoint, wait_for):
+    server = fresh_cloudlet()
+    sns = server.client("sns")
+    durable = sns.create_topic(Name="durable", Attributes={"DisplayName": "D"},
+                               Tags=[{"Key": "k", "Value": "v"}])["TopicArn"]
+    sub = sns.subscribe(TopicArn=durable, Protocol="sqs",
+                        Endpoint="arn:aws:sqs:us-east-1:000000000000:durable",
+                        Attributes={"FilterPolicy": '{"a": ["b"]}'})["SubscriptionArn"]
+    pem = certificate(server)
+    assert pem.startswith(b"-----BEGIN CERTIFICATE-----")
+
+    hook = endpoint()
+    topic = sns.create_topic(Name="interrupted")["TopicArn"]
+    sns.subscribe(TopicArn=topic, Protocol="http", Endpoint=hook.url, Attributes={
+        "DeliveryPolicy": json.dumps({"healthyRetryPolicy": {
+            "numRetries": 100, "minDelayTarget": 1, "maxDelayTarget": 1}})})
+    hook.next("SubscriptionConfirmation")
+    wait_for(lambda: sns.get_topic_attributes(
+        TopicArn=topic)["Attributes"]["SubscriptionsConfirmed"] == "1")
+    hook.statuses = [500] * 1000  # the endpoint is down: the message waits for a retry
+    sns.publish(TopicArn=topic, Message="survives kill -9")
+    wait_for(lambda: hook.attempts >= 2)
+    server.kill9()
+
+    hook.statuses = []  # the endpoint is back
+    server = fresh_cloudlet(port=server.port)
+    headers, body = hook.next("Notification", timeout=30)
+    assert json.loads(body)["Message"] == "survives kill -9"
+    sns = server.client("sns")
+    assert sns.get_topic_attributes(TopicArn=durable)["Attributes"]["DisplayName"] == "D"
+    assert sns.list_tags_for_resource(ResourceArn=durable)["Tags"] == [
+        {"Key": "k", "Value": "v"}]
+    attributes = sns.get_subscription_attributes(SubscriptionArn=sub)["Attributes"]
+    assert json.loads(attributes["FilterPolicy"]) == {"a": ["b"]}
+    assert certificate(server) == pem
