@@ -37,9 +37,13 @@ SCAN_CHUNK = 5_000
 
 def _position(token: str) -> tuple[str, int, int]:
     direction, _, digits = token.partition("/")
-    if direction not in ("f", "b") or len(digits) != 38 or not digits.isdigit():
+    if direction not in ("f", "b") or len(digits) != 38 or not digits.isascii() \
+            or not digits.isdigit():
         raise invalid_token()
-    return direction, int(digits[:19]), int(digits[19:])
+    ts, eid = int(digits[:19]), int(digits[19:])
+    if ts > END or eid > END:
+        raise invalid_token()
+    return direction, ts, eid
 
 
 def _token(direction: str, timestamp: int, event_id: int) -> str:
@@ -222,7 +226,7 @@ class EventOperations:
             # the token's direction wins over startFromHead, as AWS documents
             token = decode_token(params["nextToken"])
             if (not isinstance(token, list) or len(token) != 3 or token[2] not in ("f", "b")
-                    or not all(isinstance(p, int) for p in token[:2])):
+                    or not all(type(p) is int and -1 <= p <= END for p in token[:2])):
                 raise invalid_token()
             position, ascending = token[:2], token[2] == "f"
         else:

@@ -286,7 +286,7 @@ class FilterOperations:
 
 def _page(rows: list, params: dict) -> tuple[list, str | None]:
     start = decode_token(params["nextToken"]) if params.get("nextToken") else 0
-    if not isinstance(start, int) or start < 0:
+    if type(start) is not int or start < 0:
         raise InvalidParameter("The specified nextToken is invalid.")
     limit = params.get("limit") or 50
     page = rows[start:start + limit]

@@ -61,8 +61,16 @@ def encode_token(value) -> str:
 def decode_token(token: str):
     try:
         return json.loads(base64.urlsafe_b64decode(token.encode()))
-    except (ValueError, UnicodeError):
+    except (ValueError, UnicodeError, RecursionError):
         raise invalid_token() from None
+
+
+def name_token(token: str) -> str:
+    """A page token that holds the last name of the previous page."""
+    name = decode_token(token)
+    if not isinstance(name, str):
+        raise invalid_token()
+    return name
 
 
 class GroupOperations:
@@ -190,7 +198,7 @@ class GroupOperations:
             args += names
         if params.get("nextToken"):
             sql += " AND name > ?"
-            args.append(decode_token(params["nextToken"]))
+            args.append(name_token(params["nextToken"]))
         rows = self.store.db.query(sql + " ORDER BY name LIMIT ?", (*args, limit + 1))
         result = {"logGroups": [self._describe_group(row, brief=bool(pattern))
                                 for row in rows[:limit]]}
@@ -234,7 +242,7 @@ class GroupOperations:
             args.append(params["logGroupClass"])
         if params.get("nextToken"):
             sql += " AND name > ?"
-            args.append(decode_token(params["nextToken"]))
+            args.append(name_token(params["nextToken"]))
         rows = [r for r in self.store.db.query(sql + " ORDER BY name", args)
                 if regex is None or regex.search(r["name"])]
         result = {"logGroups": [
@@ -387,7 +395,7 @@ class GroupOperations:
         start = 0
         if params.get("nextToken"):
             start = decode_token(params["nextToken"])
-            if not isinstance(start, int) or start < 0:
+            if type(start) is not int or start < 0:
                 raise invalid_token()
         page = rows[start:start + limit]
         result = {"logStreams": [self._describe_stream(group, r) for r in page]}

@@ -149,9 +149,10 @@ def test_missing_group_and_stream(logs, stream):
                                 logStreamName=name + "-nope", logEvents=event)
     assert (code, message) == ("ResourceNotFoundException",
                                "The specified log stream does not exist.")
-    code, _, _ = error_of(logs.get_log_events, logGroupName=group, logStreamName=name,
-                          nextToken="garbage")
-    assert code == "InvalidParameterException"
+    for token in ("garbage", "f/" + "9" * 38, "b/" + "٣" * 38):
+        code, _, _ = error_of(logs.get_log_events, logGroupName=group, logStreamName=name,
+                              nextToken=token)
+        assert code == "InvalidParameterException", token
 
 
 def test_bad_input_gets_the_generic_errors(cloudlet, stream):

@@ -86,6 +86,9 @@ def test_stream_selection_time_range_and_pages(logs, group):
     code, _, _ = error_of(logs.filter_log_events, logGroupName=group, logStreamNames=["a"],
                           logStreamNamePrefix="a")
     assert code == "InvalidParameterException"
+    for token in ("garbage!", "WzEsMiwieCJd", "Wzk5OTk5OTk5OTk5OTk5OTk5OTk5OTksMCwiZiJd"):
+        code, _, _ = error_of(logs.filter_log_events, logGroupName=group, nextToken=token)
+        assert code == "InvalidParameterException", token
 
 
 def test_bad_patterns(logs, group):

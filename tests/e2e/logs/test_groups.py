@@ -50,6 +50,12 @@ def test_describe_by_prefix_and_pattern_and_pages(logs):
     code, _, _ = error_of(logs.describe_log_groups, logGroupNamePrefix=base,
                           logGroupNamePattern="x")
     assert code == "InvalidParameterException"
+    for token in ("WzEsMl0=", "bm90IGpzb24=", "%%%"):  # [1,2], "not json", not base64
+        code, _, _ = error_of(logs.describe_log_groups, nextToken=token)
+        assert code == "InvalidParameterException", token
+        code, _, _ = error_of(logs.describe_log_streams, logGroupName=names[0],
+                              nextToken=token)
+        assert code == "InvalidParameterException", token
 
 
 def test_group_name_rules(logs):
