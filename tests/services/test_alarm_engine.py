@@ -7,7 +7,8 @@ import json
 import pytest
 
 from cloudlet.events import Bus
-from cloudlet.services.cloudwatch.alarms_engine import AlarmEngine, trigger
+from cloudlet.services.cloudwatch.alarms_engine import AlarmEngine
+from cloudlet.services.cloudwatch.alarms_messages import trigger
 from cloudlet.services.cloudwatch.alarms_store import COMPOSITE, METRIC, Alarm, AlarmStore
 from cloudlet.store.db import Database
 

@@ -4,9 +4,10 @@ Metric alarms are judged at each tick of the service clock: every minute, every 
 for high-resolution alarms (Period < 60). A tick judges the complete periods before it.
 The thread wakes every `CLOUDLET_ALARM_POLL` seconds (0.2 by default), so when a test moves
 the clock (`POST /_cloudlet/clock`) the ticks it jumped over are judged promptly: the last
-`evaluation_range(N)` periods' worth of ticks are replayed in order (older ones could not
-change what the newest see), each with its own timestamp, so a jump over a breach still
-goes OK → ALARM → OK and notifies twice.
+`evaluation_range(N)` periods' worth of ticks (at most MAX_REPLAYED_TICKS) are replayed in
+order, each with its own timestamp, so a jump over a breach still goes OK → ALARM → OK and
+notifies twice. Older ticks are skipped: their changes would be overtaken by the ones the
+replay makes.
 
 A state change is written with its history item, then its actions run (if ActionsEnabled):
 SNS topics get AWS's alarm notification through the bus topic `sns:publish`, Lambda
@@ -24,11 +25,10 @@ import math
 import os
 import threading
 
-from botocore.loaders import Loader
-
 from cloudlet import clock
 from cloudlet.events import Bus
 from cloudlet.services.cloudwatch import alarms_evaluation as ev
+from cloudlet.services.cloudwatch import alarms_messages as messages
 from cloudlet.services.cloudwatch import alarms_suppression as suppression
 from cloudlet.services.cloudwatch.alarms_rule import parse_rule
 from cloudlet.services.cloudwatch.alarms_store import Alarm, AlarmStore
@@ -37,21 +37,6 @@ from cloudlet.services.cloudwatch.alarms_validation import percentile_of
 log = logging.getLogger("cloudlet.cloudwatch.alarms")
 
 MAX_REPLAYED_TICKS = 64
-
-
-def _region_names() -> dict[str, str]:
-    names = {}
-    for partition in Loader().load_data("endpoints")["partitions"]:
-        for region, info in partition["regions"].items():
-            names[region] = info.get("description", region)
-    return names
-
-
-REGION_NAMES = _region_names()
-
-
-def region_name(region: str) -> str:
-    return REGION_NAMES.get(region, region)
 
 
 def step_of(alarm: Alarm) -> int:
@@ -365,15 +350,15 @@ class AlarmEngine:
         for arn in arns:
             service = arn.split(":")[2] if arn.count(":") >= 5 else ""
             if service == "sns":
-                message = json.dumps(self.notification(alarm, old_state, when))
+                message = json.dumps(messages.notification(alarm, old_state, when))
                 self.bus.publish("sns:publish", {
                     "account": alarm.account, "region": alarm.region, "topic_arn": arn,
-                    "message": message, "subject": self.subject(alarm)})
+                    "message": message, "subject": messages.subject(alarm)})
                 self._action(alarm, when, arn, "Succeeded",
                              f"Successfully executed action {arn}",
                              {"notificationResource": arn, "publishedMessage": message})
             elif service == "lambda":
-                payload = json.dumps(self.lambda_event(alarm, old_state, when))
+                payload = json.dumps(messages.lambda_event(alarm, old_state, when))
                 self.bus.publish("lambda:invoke", {
                     "account": alarm.account, "region": alarm.region, "function_arn": arn,
                     "payload": payload, "source_arn": alarm.arn,
@@ -393,123 +378,6 @@ class AlarmEngine:
         if len(json.dumps(data)) > 4095:
             data.pop("publishedMessage", None)
         self.alarms.record(alarm, when, "Action", summary, data)
-
-    def subject(self, alarm: Alarm) -> str:
-        subject = f'{alarm.state_value}: "{alarm.name}" in {region_name(alarm.region)}'
-        return subject if len(subject) <= 100 else subject[:97] + "..."
-
-    def notification(self, alarm: Alarm, old_state: str, when: float) -> dict:
-        config = alarm.config
-        message = {
-            "AlarmName": alarm.name,
-            "AlarmDescription": config.get("AlarmDescription"),
-            "AWSAccountId": alarm.account,
-            "AlarmConfigurationUpdatedTimestamp": ev.iso_millis(alarm.config_updated),
-            "NewStateValue": alarm.state_value,
-            "NewStateReason": alarm.state_reason,
-            "StateChangeTime": ev.iso_millis(when),
-            "Region": region_name(alarm.region),
-            "AlarmArn": alarm.arn,
-            "OldStateValue": old_state,
-            "OKActions": config.get("OKActions") or [],
-            "AlarmActions": config.get("AlarmActions") or [],
-            "InsufficientDataActions": config.get("InsufficientDataActions") or [],
-        }
-        if alarm.composite:
-            message["AlarmRule"] = config["AlarmRule"]
-            reason_data = json.loads(alarm.state_reason_data or "{}")
-            message["TriggeringChildren"] = [
-                {"Arn": t["arn"], "State": {"Value": t["state"]["value"],
-                                            "Timestamp": t["state"]["timestamp"]}}
-                for t in reason_data.get("triggeringAlarms", [])]
-            return message
-        message["Trigger"] = trigger(config)
-        return message
-
-    def lambda_event(self, alarm: Alarm, old_state: str, when: float) -> dict:
-        config = {k: v for k, v in alarm.config.items() if not k.startswith("_")}
-        state = {"value": alarm.state_value, "reason": alarm.state_reason,
-                 "timestamp": ev.iso_millis(when)}
-        if alarm.state_reason_data:
-            state["reasonData"] = alarm.state_reason_data
-        return {
-            "source": "aws.cloudwatch", "alarmArn": alarm.arn, "accountId": alarm.account,
-            "time": ev.iso_millis(when), "region": alarm.region,
-            "alarmData": {"alarmName": alarm.name, "state": state,
-                          "previousState": {"value": old_state},
-                          "configuration": {"description": config.get("AlarmDescription"),
-                                            **_lambda_configuration(config)}},
-        }
-
-
-def trigger(config: dict) -> dict:
-    """The notification's Trigger: what the alarm watches, as CloudWatch writes it."""
-    out: dict = {}
-    if config.get("Metrics"):
-        out.update({"Period": config["_period"],
-                    "EvaluationPeriods": config["EvaluationPeriods"],
-                    "DatapointsToAlarm": config.get("DatapointsToAlarm") or
-                    config["EvaluationPeriods"],
-                    "ComparisonOperator": config["ComparisonOperator"],
-                    "Threshold": config.get("Threshold"),
-                    "TreatMissingData": config.get("TreatMissingData", "missing"),
-                    "EvaluateLowSampleCountPercentile": "",
-                    "Metrics": [_query(q) for q in config["Metrics"]]})
-    else:
-        extended = config.get("ExtendedStatistic")
-        out.update({"MetricName": config["MetricName"], "Namespace": config["Namespace"]})
-        if extended:
-            out.update({"StatisticType": "ExtendedStatistic", "ExtendedStatistic": extended})
-        else:
-            out.update({"StatisticType": "Statistic",
-                        "Statistic": config["Statistic"].upper()})
-        out.update({
-            "Unit": config.get("Unit"),
-            "Dimensions": [{"value": d["Value"], "name": d["Name"]}
-                           for d in config.get("Dimensions") or []],
-            "Period": config["Period"],
-            "EvaluationPeriods": config["EvaluationPeriods"],
-        })
-        out.update({
-            "DatapointsToAlarm": config.get("DatapointsToAlarm") or config["EvaluationPeriods"],
-            "ComparisonOperator": config["ComparisonOperator"],
-            "Threshold": config.get("Threshold"),
-            "TreatMissingData": config.get("TreatMissingData", "missing"),
-            "EvaluateLowSampleCountPercentile": config.get("EvaluateLowSampleCountPercentile",
-                                                           ""),
-        })
-    return out
-
-
-def _query(query: dict) -> dict:
-    out = {k: v for k, v in query.items() if k in ("Id", "Expression", "Label", "ReturnData",
-                                                    "Period", "AccountId")}
-    if "MetricStat" in query:
-        stat = query["MetricStat"]
-        out["MetricStat"] = {"Metric": {
-            "Dimensions": [{"value": d["Value"], "name": d["Name"]}
-                           for d in stat["Metric"].get("Dimensions") or []],
-            "MetricName": stat["Metric"].get("MetricName"),
-            "Namespace": stat["Metric"].get("Namespace")},
-            "Period": stat["Period"], "Stat": stat["Stat"]}
-        if stat.get("Unit"):
-            out["MetricStat"]["Unit"] = stat["Unit"]
-    return out
-
-
-def _lambda_configuration(config: dict) -> dict:
-    if config.get("AlarmRule"):
-        return {"alarmRule": config["AlarmRule"]}
-    if config.get("Metrics"):
-        return {"metrics": [{"id": q["Id"], "expression": q.get("Expression"),
-                             "returnData": q.get("ReturnData", True)} for q in config["Metrics"]]}
-    return {"metrics": [{"id": "m1", "metricStat": {
-        "metric": {"namespace": config["Namespace"], "name": config["MetricName"],
-                   "dimensions": {d["Name"]: d["Value"] for d in config.get("Dimensions") or []}},
-        "period": config["Period"],
-        "stat": config.get("Statistic") or config.get("ExtendedStatistic")},
-        "returnData": True}]}
-
 
 def epoch_of(value) -> float:
     if isinstance(value, dt.datetime):
