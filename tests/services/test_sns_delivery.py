@@ -12,7 +12,7 @@ from cryptography.hazmat.primitives.asymmetric import padding
 
 from cloudlet.events import Bus
 from cloudlet.services.base import RequestContext
-from cloudlet.services.sns.delivery import is_loopback, retry_delays
+from cloudlet.services.sns.http_post import is_loopback, retry_delays
 from cloudlet.services.sns.provider import SnsProvider
 from cloudlet.services.sns.signing import Signer, string_to_sign
 from cloudlet.store import Store
@@ -110,7 +110,7 @@ def test_a_message_is_kept_until_every_delivery_finished(tmp_path):
     assert len(provider.sns.deliveries("arn:aws:sqs:us-east-1:000000000000:q")) == 1
 
     # A kept message (a crash before delivery) is delivered by resume(), then forgotten.
-    from cloudlet.services.sns.delivery import Message
+    from cloudlet.services.sns.message import Message
     message = Message(message_id="m-1", topic_arn=topic, message="again", timestamp="t",
                       attributes={"b": {"DataType": "Binary", "BinaryValue": b"\x02"}})
     provider.sns.keep_message("m-1", topic, message.to_json())

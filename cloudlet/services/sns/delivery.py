@@ -14,149 +14,24 @@ email/email-json/sms: the local mailbox (outbox.py). sqs: recorded in sns_delive
 
 from __future__ import annotations
 
-import base64
-import dataclasses
-import heapq
-import http.client
-import ipaddress
 import json
 import logging
-import ssl
 import threading
-import time
 import uuid
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass, field
 from urllib.parse import quote, urlsplit
 
+from cloudlet.services.sns.http_post import (
+    DEFAULT_RETRY,
+    Scheduler,
+    is_loopback,
+    retry_delays,
+    send,
+)
+from cloudlet.services.sns.message import Message, message_attributes, timestamp
 from cloudlet.services.sns.signing import CERT_PATH
 
 log = logging.getLogger("cloudlet.sns")
-
-TIMEOUT = 15.0
-MAX_PENDING_RETRIES = 10_000
-USER_AGENT = "Amazon Simple Notification Service Agent"
-DEFAULT_RETRY = {"minDelayTarget": 20, "maxDelayTarget": 20, "numRetries": 3,
-                 "numNoDelayRetries": 0, "numMinDelayRetries": 0, "numMaxDelayRetries": 0,
-                 "backoffFunction": "linear"}
-
-
-@dataclass
-class Message:
-    message_id: str
-    topic_arn: str
-    message: str
-    timestamp: str
-    subject: str | None = None
-    by_protocol: dict[str, str] = field(default_factory=dict)  # MessageStructure=json
-    attributes: dict = field(default_factory=dict)  # name -> MessageAttributeValue
-    structured: bool = False  # MessageStructure=json: attributes filter, but are not sent
-    signature_version: str = "1"
-    group_id: str | None = None
-    dedup_id: str | None = None
-    sequence_number: str | None = None
-    display_name: str = ""
-
-    def text_for(self, protocol: str) -> str:
-        return self.by_protocol.get(protocol, self.message)
-
-    def to_json(self) -> dict:
-        data = dataclasses.asdict(self)
-        data["attributes"] = {
-            name: {**value, "BinaryValue": base64.b64encode(value["BinaryValue"]).decode()}
-            if isinstance(value.get("BinaryValue"), bytes) else value
-            for name, value in self.attributes.items()}
-        return data
-
-    @classmethod
-    def from_json(cls, data: dict) -> Message:
-        message = cls(**data)
-        for value in message.attributes.values():
-            if isinstance(value.get("BinaryValue"), str):
-                value["BinaryValue"] = base64.b64decode(value["BinaryValue"])
-        return message
-
-
-def is_loopback(host: str | None) -> bool:
-    if not host:
-        return False
-    if host.lower() == "localhost":
-        return True
-    try:
-        return ipaddress.ip_address(host.strip("[]")).is_loopback
-    except ValueError:
-        return False
-
-
-def retry_delays(policy: dict) -> list[float]:
-    """The waits before each retry, by AWS's four phases: no delay, minimum delay,
-    backoff from minimum to maximum, maximum delay."""
-    policy = {**DEFAULT_RETRY, **policy}
-    total = min(int(policy["numRetries"]), 100)
-    low, high = float(policy["minDelayTarget"]), float(policy["maxDelayTarget"])
-    delays = [0.0] * min(int(policy["numNoDelayRetries"]), total)
-    delays += [low] * min(int(policy["numMinDelayRetries"]), total - len(delays))
-    at_max = min(int(policy["numMaxDelayRetries"]), total - len(delays))
-    backoff = total - len(delays) - at_max
-    for i in range(1, backoff + 1):
-        x = i / backoff
-        shape = {"linear": x, "arithmetic": x, "geometric": x * x,
-                 "exponential": (2 ** (5 * x) - 1) / 31}[policy["backoffFunction"]]
-        delays.append(low + (high - low) * shape)
-    return delays + [high] * at_max
-
-
-def message_attributes(attributes: dict) -> dict:
-    """The envelope's MessageAttributes: {name: {Type, Value}}, binary values in base64."""
-    out = {}
-    for name, value in attributes.items():
-        if "BinaryValue" in value:
-            raw = value["BinaryValue"]
-            text = base64.b64encode(raw if isinstance(raw, bytes) else raw.encode()).decode()
-        else:
-            text = value.get("StringValue", "")
-        out[name] = {"Type": value["DataType"], "Value": text}
-    return out
-
-
-class Scheduler:
-    """Runs callables after a delay on one thread (retries), never blocking a worker."""
-
-    def __init__(self, run):
-        self._run = run
-        self._heap: list = []
-        self._cond = threading.Condition()
-        self._thread: threading.Thread | None = None
-        self._stopped = False
-
-    def later(self, delay: float, fn, *args) -> bool:
-        with self._cond:
-            if len(self._heap) >= MAX_PENDING_RETRIES or self._stopped:
-                return False
-            heapq.heappush(self._heap, (time.monotonic() + delay, next(_ids), fn, args))
-            if self._thread is None:
-                self._thread = threading.Thread(target=self._loop, name="sns-retries", daemon=True)
-                self._thread.start()
-            self._cond.notify()
-        return True
-
-    def _loop(self) -> None:
-        while True:
-            with self._cond:
-                while not self._stopped and (not self._heap or self._heap[0][0] > time.monotonic()):
-                    self._cond.wait(self._heap[0][0] - time.monotonic() if self._heap else None)
-                if self._stopped:
-                    return
-                _, _, fn, args = heapq.heappop(self._heap)
-            self._run(fn, *args)
-
-    def stop(self) -> None:
-        with self._cond:
-            self._stopped = True
-            self._cond.notify()
-
-
-_ids = iter(range(1, 1 << 62))
 
 
 class Deliveries:
@@ -170,9 +45,6 @@ class Deliveries:
         # FIFO topics fan out on one thread, so deliveries keep the order of publication.
         self.fifo = ThreadPoolExecutor(max_workers=1, thread_name_prefix="sns-fifo")
         self.scheduler = Scheduler(self._submit)
-        self._insecure = ssl.create_default_context()
-        self._insecure.check_hostname = False
-        self._insecure.verify_mode = ssl.CERT_NONE
         # Deliveries not yet finished per kept message: the row goes when this reaches 0.
         self._open: dict[str, int] = {}
         self._open_lock = threading.Lock()
@@ -363,7 +235,7 @@ class Deliveries:
         body = {"Type": kind, "MessageId": str(uuid.uuid4()), "Token": sub["token"],
                 "TopicArn": sub["topic_arn"], "Message": text,
                 "SubscribeURL": self.subscribe_url(sub),
-                "Timestamp": _timestamp(), "SignatureVersion": version}
+                "Timestamp": timestamp(), "SignatureVersion": version}
         body["Signature"] = self.signer.sign(body, version)
         body["SigningCertURL"] = sub["base_url"] + CERT_PATH
         return body
@@ -447,7 +319,7 @@ class Deliveries:
                 error=f"not delivered: {url.hostname!r} is not a loopback address (Cloudlet "
                       "contacts only 127.0.0.0/8, ::1 and localhost)")
             return False
-        ok, retryable, error = self._send(url, body, headers)
+        ok, retryable, error = send(url, body, headers)
         if ok:
             return False
         delays = retry_delays(policy)
@@ -460,31 +332,3 @@ class Deliveries:
                                    error=error)
         return False
 
-    def _send(self, url, body: str, headers: dict) -> tuple[bool, bool, str]:
-        """(delivered, worth retrying, error)."""
-        headers = dict(headers)
-        content_type = headers.pop("Content-Type", "text/plain; charset=UTF-8")
-        cls = http.client.HTTPSConnection if url.scheme == "https" else http.client.HTTPConnection
-        kwargs = {"context": self._insecure} if url.scheme == "https" else {}
-        try:
-            conn = cls(url.hostname, url.port, timeout=TIMEOUT, **kwargs)
-            try:
-                path = (url.path or "/") + (f"?{url.query}" if url.query else "")
-                conn.request("POST", path, body.encode("utf-8"), {
-                    **headers, "Content-Type": content_type, "User-Agent": USER_AGENT})
-                reply = conn.getresponse()
-                reply.read()
-            finally:
-                conn.close()
-        except (OSError, http.client.HTTPException) as e:
-            return False, True, f"{type(e).__name__}: {e}"
-        if 200 <= reply.status < 300:
-            return True, False, ""
-        retryable = reply.status >= 500 or reply.status == 429
-        return False, retryable, f"HTTP {reply.status}"
-
-
-def _timestamp() -> str:
-    from cloudlet import clock
-
-    return clock.now().strftime("%Y-%m-%dT%H:%M:%S.%f")[:-3] + "Z"

@@ -5,6 +5,9 @@
     publish.py        Publish, PublishBatch (message checks, FIFO deduplication)
     filter_policy.py  subscription filter policies
     delivery.py       fan-out and delivery per protocol, off the request thread
+    message.py        a published message and its envelope parts
+    http_post.py      one HTTP/S POST, retry schedules, the loopback-only rule
+    access.py         the topic policy for cross-account callers
     signing.py        AWS's message signatures and the certificate Cloudlet serves
     outbox.py         the local mailbox for email, email-json and sms
 
@@ -25,7 +28,8 @@ from cloudlet.events import Bus
 from cloudlet.protocols.base import HttpResponse
 from cloudlet.services.base import Provider
 from cloudlet.services.sns import filter_policy
-from cloudlet.services.sns.delivery import Deliveries, Message
+from cloudlet.services.sns.delivery import Deliveries
+from cloudlet.services.sns.message import Message
 from cloudlet.services.sns.outbox import Outbox
 from cloudlet.services.sns.publish import PublishOperations
 from cloudlet.services.sns.signing import CERT_PATH, Signer

@@ -11,7 +11,6 @@ import uuid
 
 from cloudlet import clock
 from cloudlet.errors import ServiceError
-from cloudlet.services.sns.delivery import Message, _timestamp
 from cloudlet.services.sns.errors import (
     BatchEntryIdsNotDistinct,
     BatchRequestTooLong,
@@ -22,6 +21,7 @@ from cloudlet.services.sns.errors import (
     TooManyEntriesInBatchRequest,
     invalid,
 )
+from cloudlet.services.sns.message import Message, timestamp
 from cloudlet.services.sns.store import parse_topic_arn
 
 MAX_SIZE = 256 * 1024
@@ -139,7 +139,7 @@ class PublishOperations:
             raise invalid("MessageDeduplicationId")
         return Message(
             message_id=str(uuid.uuid4()), topic_arn=topic["arn"], message=text,
-            timestamp=_timestamp(), subject=subject,
+            timestamp=timestamp(), subject=subject,
             by_protocol={k: v for k, v in by_protocol.items() if k != "default"},
             attributes=attributes, structured=structure is not None,
             signature_version=topic["attributes"].get("SignatureVersion", "1"),
