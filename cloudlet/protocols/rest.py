@@ -27,7 +27,7 @@ import json
 import math
 import re
 from dataclasses import dataclass, field
-from urllib.parse import parse_qsl, unquote
+from urllib.parse import unquote
 
 from botocore.model import OperationModel, Shape
 
@@ -319,13 +319,15 @@ class RestCodec(Codec):
         super().__init__(model)
         self._routes = compile_routes(model)
         self._host_prefixes: dict[str, re.Pattern | None] = {}
+        self._bindings_of: dict[str, tuple] = {}
+        self._output_bindings_of: dict[int, tuple] = {}
 
     # -- routing ------------------------------------------------------------------
     def operation_for(self, request: HttpRequest) -> OperationModel:
         return self._route(request)[0]
 
     def _route(self, request: HttpRequest) -> tuple[OperationModel, dict[str, str]]:
-        query = query_multidict(request.query)
+        query = request_query(request)
         best, best_rank, best_labels, best_length = None, None, {}, -1
         for template in self._routes.get(request.method.upper(), ()):
             if template.literal_length < best_length:
@@ -384,17 +386,11 @@ class RestCodec(Codec):
             return {}, {}
         if labels is None:
             labels = self._route(request)[1]
-        query = query_multidict(request.query)
+        query = request_query(request)
         params: dict = {}
         body: dict[str, Shape] = {}
-        named_query = {
-            m.serialization.get("name", n)
-            for n, m in shape.members.items()
-            if m.serialization.get("location") == "querystring" and m.type_name != "map"
-        }
-        for name, member in shape.members.items():
-            location = member.serialization.get("location")
-            wire = member.serialization.get("name", name)
+        named_query, bindings = self._bindings(operation)
+        for name, member, location, wire in bindings:
             if location == "uri":
                 if wire in labels:
                     params[name] = parse_scalar(member, labels[wire], "uri")
@@ -413,6 +409,23 @@ class RestCodec(Codec):
                 body[name] = member
         params.update(self._parse_host_labels(operation, request))
         return params, body
+
+    def _bindings(self, operation: OperationModel) -> tuple[set[str], list[tuple]]:
+        """The query names the input's members claim, and (name, member, location, wire
+        name) of each member: read from the model once per operation."""
+        found = self._bindings_of.get(operation.name)
+        if found is None or found[0] is not operation:
+            shape = operation.input_shape
+            named = {
+                m.serialization.get("name", n)
+                for n, m in shape.members.items()
+                if m.serialization.get("location") == "querystring" and m.type_name != "map"
+            }
+            bindings = [(name, member, member.serialization.get("location"),
+                         member.serialization.get("name", name))
+                        for name, member in shape.members.items()]
+            found = self._bindings_of[operation.name] = (operation, named, bindings)
+        return found[1], found[2]
 
     def _parse_query_member(self, member: Shape, wire: str, query: dict, named: set):
         if member.type_name == "map":
@@ -492,12 +505,12 @@ class RestCodec(Codec):
 
     def _serialize_bindings_of(self, shape: Shape, result: dict, response: HttpResponse) -> dict:
         body = {}
+        members = self._output_bindings(shape)
         for name, value in result.items():
-            member = shape.members.get(name)
-            if member is None or value is None:
+            found = members.get(name)
+            if found is None or value is None:
                 continue
-            location = member.serialization.get("location")
-            wire = member.serialization.get("name", name)
+            member, location, wire = found
             if location == "header":
                 if member.type_name == "list":
                     response.headers[wire] = format_header_list(member, value)
@@ -514,11 +527,42 @@ class RestCodec(Codec):
         return body
 
 
+    def _output_bindings(self, shape: Shape) -> dict[str, tuple[Shape, str | None, str]]:
+        """name -> (member, location, wire name), read from the model once per shape."""
+        found = self._output_bindings_of.get(id(shape))
+        if found is None or found[0] is not shape:
+            members = {name: (member, member.serialization.get("location"),
+                              member.serialization.get("name", name))
+                       for name, member in shape.members.items()}
+            found = self._output_bindings_of[id(shape)] = (shape, members)
+        return found[1]
+
+
+def request_query(request: HttpRequest) -> dict[str, list[str]]:
+    """The request's query as a multidict, parsed once per request (routing and the
+    bindings both read it)."""
+    found = request.memo.get("rest.query")
+    if found is None or found[0] != request.query:
+        found = request.memo["rest.query"] = (request.query, query_multidict(request.query))
+    return found[1]
+
+
 def query_multidict(text: str) -> dict[str, list[str]]:
+    """`parse_qsl(text, keep_blank_values=True)` grouped by name, without decoding what
+    needs no decoding."""
     query: dict[str, list[str]] = {}
-    for key, value in parse_qsl(text, keep_blank_values=True):
-        query.setdefault(key, []).append(value)
+    for item in text.split("&"):
+        if not item:
+            continue
+        key, _, value = item.partition("=")
+        query.setdefault(_unquote_plus(key), []).append(_unquote_plus(value))
     return query
+
+
+def _unquote_plus(text: str) -> str:
+    if "+" in text:
+        text = text.replace("+", " ")
+    return unquote(text) if "%" in text else text
 
 
 def _query_list(shape: Shape, items: list[str]) -> list:

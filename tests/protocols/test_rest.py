@@ -237,3 +237,19 @@ def test_output_bindings_are_written_and_the_rest_returned(codec):
 def test_quoted_header_lists_split_back_to_their_items(codec):
     shape = codec.model.operation_model("Bind").input_shape.members["Flags"]
     assert split_header_list(shape, 'a, "b, \\"c\\"", d') == ["a", 'b, "c"', "d"]
+
+
+@pytest.mark.parametrize("query", [
+    "", "a", "a=", "=b", "a=1&a=2&b", "&&a=1&", "k%20ey=v+al%2Bue", "x=%E2%98%83&y=%ZZ&z=%",
+    "a=b=c", "prefix=dir%2F&delimiter=%2F&encoding-type=url", "uploads&max-uploads=3",
+    "p=+%2B+", "bad=%C3%28",
+])
+def test_query_multidict_reads_as_parse_qsl(query):
+    from urllib.parse import parse_qsl
+
+    from cloudlet.protocols.rest import query_multidict
+
+    expected: dict = {}
+    for key, value in parse_qsl(query, keep_blank_values=True):
+        expected.setdefault(key, []).append(value)
+    assert query_multidict(query) == expected
