@@ -281,8 +281,9 @@ class MetricStore:
             return self._basic_series(metric_id, start, end, period, stat, unit)
         buckets = self.periods(metric_id, start, end, period, unit, stats.is_extended(stat))
         times, values = [], []
+        statistic = stats.compile_statistic(stat)
         for ts in sorted(buckets):
-            v = stats.value(buckets[ts][0], stat)
+            v = statistic(buckets[ts][0])
             if v is not None:
                 times.append(ts)
                 values.append(v)

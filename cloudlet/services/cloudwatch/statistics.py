@@ -17,6 +17,7 @@ forms TM/WM/TC/TS(a:b) and percentile rank PR(a:b).
 
 from __future__ import annotations
 
+import functools
 import math
 import re
 from array import array
@@ -131,23 +132,36 @@ def is_extended(stat: str) -> bool:
 
 def value(agg: Aggregate, stat: str) -> float | None:
     """The statistic of an aggregate, or None when there is none (no data, inexact)."""
-    if agg.count <= 0:
-        return None
-    if stat == "Sum":
-        return agg.sum
-    if stat == "SampleCount":
-        return agg.count
-    if stat == "Average":
-        return agg.sum / agg.count
-    if stat == "Minimum":
-        return agg.min
-    if stat == "Maximum":
-        return agg.max
+    return compile_statistic(stat)(agg)
+
+
+_BASIC = {
+    "Sum": lambda agg: agg.sum,
+    "SampleCount": lambda agg: agg.count,
+    "Average": lambda agg: agg.sum / agg.count,
+    "Minimum": lambda agg: agg.min,
+    "Maximum": lambda agg: agg.max,
+}
+
+
+@functools.lru_cache(maxsize=256)
+def compile_statistic(stat: str):
+    """A function from an Aggregate to the statistic's value (None: no value)."""
+    basic = _BASIC.get(stat)
+    if basic is not None:
+        return lambda agg: basic(agg) if agg.count > 0 else None
     spec = _extended(stat)
-    if spec is None or not agg.exact or not agg.dist:
-        return None
+    if spec is None:
+        return lambda agg: None
     kind, lo, hi, relative = spec
-    return _EXTENDED[kind](sorted(agg.dist.items()), lo, hi, relative)
+    fn = _EXTENDED[kind]
+
+    def extended(agg: Aggregate) -> float | None:
+        if agg.count <= 0 or not agg.exact or not agg.dist:
+            return None
+        return fn(sorted(agg.dist.items()), lo, hi, relative)
+
+    return extended
 
 
 def _extended(stat: str):
