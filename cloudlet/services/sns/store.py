@@ -124,8 +124,8 @@ class SnsStore:
         if topic_arn is not None:
             where.append("topic_arn=?")
             args.append(topic_arn)
-        if account is not None:
-            where += ["account=?", "region=?"]
+        if account is not None:  # the subscriptions this account owns, in this region
+            where += ["owner=?", "region=?"]
             args += [account, region]
         if confirmed_only:
             where.append("status='confirmed'")

@@ -85,8 +85,8 @@ class SubscriptionOperations:
         if not SUBSCRIPTION_ARN.match(arn):
             raise invalid("SubscriptionArn")
         sub = self.sns.subscription(arn)
-        if sub is None:
-            raise NotFound("Subscription does not exist")
+        if sub is None:  # already gone: succeeds, as AWS does (its docs list NotFound)
+            return {}
         if ctx.caller is None and sub["authenticated"]:
             raise AuthorizationError("Unsubscribe of this subscription requires a signed request "
                                      "(it was confirmed with AuthenticateOnUnsubscribe)")

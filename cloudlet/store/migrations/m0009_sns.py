@@ -39,7 +39,7 @@ def migrate(conn):
         )"""
     )
     conn.execute("CREATE INDEX sns_subscriptions_topic ON sns_subscriptions (topic_arn, arn)")
-    conn.execute("CREATE INDEX sns_subscriptions_account ON sns_subscriptions (account, region, arn)")
+    conn.execute("CREATE INDEX sns_subscriptions_owner ON sns_subscriptions (owner, region, arn)")
     conn.execute("CREATE UNIQUE INDEX sns_subscriptions_token ON sns_subscriptions (token)")
     conn.execute("CREATE INDEX sns_subscriptions_pending ON sns_subscriptions (status, created)")
     conn.execute("CREATE UNIQUE INDEX sns_subscriptions_endpoint ON sns_subscriptions "

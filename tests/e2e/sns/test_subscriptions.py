@@ -48,6 +48,7 @@ def test_subscribe_is_idempotent_and_attributes_have_aws_shape(sns):
     sns.unsubscribe(SubscriptionArn=arn)
     assert error_of(sns.get_subscription_attributes, SubscriptionArn=arn) == (
         "NotFound", 404, "Subscription does not exist")
+    sns.unsubscribe(SubscriptionArn=arn)  # again: succeeds, as on AWS
     assert sns.get_topic_attributes(TopicArn=topic)["Attributes"]["SubscriptionsDeleted"] == "1"
 
 
@@ -133,6 +134,16 @@ def test_other_accounts_need_the_topic_policy(cloudlet, sns):
     assert error_of(other.subscribe, TopicArn=topic, Protocol="sqs",
                     Endpoint="arn:aws:sqs:us-east-1:111122223333:q")[:2] == (
         "AuthorizationError", 403)
+    sns.add_permission(TopicArn=topic, Label="partner-subscribe", AWSAccountId=["111122223333"],
+                       ActionName=["Subscribe"])
+    queue_arn = f"arn:aws:sqs:us-east-1:111122223333:{unique('q')}"
+    theirs = other.subscribe(TopicArn=topic, Protocol="sqs", Endpoint=queue_arn)
+    listed = [s["SubscriptionArn"] for p in other.get_paginator("list_subscriptions").paginate()
+              for s in p["Subscriptions"]]
+    assert listed == [theirs["SubscriptionArn"]]  # ListSubscriptions: the requester's own
+    assert theirs["SubscriptionArn"] not in [
+        s["SubscriptionArn"] for p in sns.get_paginator("list_subscriptions").paginate()
+        for s in p["Subscriptions"]]
     assert error_of(sns.set_topic_attributes, TopicArn=topic, AttributeName="Policy",
                     AttributeValue='{"Statement": "nope"}')[:2] == ("InvalidParameter", 400)
 
