@@ -179,3 +179,23 @@ def test_distribution_folds_beyond_its_bound():
     assert statistics.value(agg, "Sum") == sum(range(1, 5001))
     packed = statistics.pack(agg.dist)
     assert statistics.unpack(packed) == agg.dist
+
+
+def test_random_expressions_fail_only_with_math_errors():
+    import random
+
+    rng = random.Random(5)
+    pieces = ["m1", "m2", "1", "0", "-", "+", "*", "/", "^", "(", ")", "[", "]", ",", "SUM(",
+              "FILL(", "REPEAT", "IF(", "METRICS()", "RATE(", "CEIL(", "LOG(", ">", "AND",
+              "'x'", "1e308", "TIME_SERIES(", "PERIOD(", "DIFF(", "ABS(", "!"]
+    evaluated = 0
+    for _ in range(3000):
+        text = " ".join(rng.choice(pieces) for _ in range(rng.randint(1, 12)))
+        try:
+            tree = metric_math.parse(text)
+            metric_math.validate(tree)
+            metric_math.evaluate(tree, Env(m1=M1, m2=M2))
+            evaluated += 1
+        except MathError:
+            pass
+    assert evaluated > 50

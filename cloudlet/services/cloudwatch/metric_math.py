@@ -592,8 +592,8 @@ def _first_last(last: bool):
 # name -> (implementation, (min args, max args))
 FUNCTIONS: dict[str, tuple[Callable, tuple[int, int]]] = {
     "ABS": (_scalar_fn(abs), (1, 1)),
-    "CEIL": (_scalar_fn(math.ceil), (1, 1)),
-    "FLOOR": (_scalar_fn(math.floor), (1, 1)),
+    "CEIL": (_scalar_fn(lambda v: float(math.ceil(v)) if math.isfinite(v) else v), (1, 1)),
+    "FLOOR": (_scalar_fn(lambda v: float(math.floor(v)) if math.isfinite(v) else v), (1, 1)),
     "LOG": (_scalar_fn(_safe_log(math.log)), (1, 1)),
     "LOG10": (_scalar_fn(_safe_log(math.log10)), (1, 1)),
     "SQRT": (_scalar_fn(lambda v: math.sqrt(v) if v >= 0 else math.nan), (1, 1)),

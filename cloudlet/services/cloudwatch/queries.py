@@ -135,6 +135,9 @@ class _RequestEnvironment(Environment):
                     self.values[qid] = metric_math.evaluate(self.trees[qid], self)
                 except MathError as e:
                     raise ValidationError(f"Error in expression '{qid}': {e}") from None
+                except (ArithmeticError, ValueError, TypeError):
+                    raise ValidationError(f"Error in expression '{qid}': The expression cannot "
+                                          "be evaluated.") from None
                 finally:
                     self.default_period = saved
                     self.active.discard(qid)
