@@ -409,8 +409,9 @@ class GroupOperations:
         described = {"logStreamName": row["name"], "creationTime": row["creation_time"],
                      "arn": f"{arn}:log-stream:{row['name']}",
                      "storedBytes": row["stored_bytes"]}
-        if row["first_event"] is not None:
-            described.update(firstEventTimestamp=row["first_event"],
-                             lastEventTimestamp=row["last_event"],
-                             lastIngestionTime=row["last_ingestion"])
+        for member, column in (("firstEventTimestamp", "first_event"),
+                               ("lastEventTimestamp", "last_event"),
+                               ("lastIngestionTime", "last_ingestion")):
+            if row[column] is not None:
+                described[member] = row[column]
         return described

@@ -104,6 +104,11 @@ class LogOperations(FilterOperations, EventOperations, GroupOperations):
             "WHERE retention_days IS NOT NULL")
         for group in groups:
             cutoff = now - group["retention_days"] * DAY_MS
+            oldest = self.store.db.query(
+                "SELECT min(first_event) FROM logs_streams WHERE account = ? AND region = ? "
+                "AND log_group = ?", (group["account"], group["region"], group["name"]))[0][0]
+            if oldest is None or oldest >= cutoff:  # nothing old enough: no scan
+                continue
             gone = self.events.delete(group["account"], group["region"], group["name"],
                                       before=cutoff)
             if gone:
@@ -118,8 +123,9 @@ class LogOperations(FilterOperations, EventOperations, GroupOperations):
                                 "AND log_group = ?", (account, region, group)).fetchall()
             for (name,) in rows:
                 first, _last, stored = stats.get(name, (None, None, 0))
-                # An emptied stream keeps its last event time, as AWS's does.
-                conn.execute("UPDATE logs_streams SET first_event = coalesce(?, first_event), "
+                # An emptied stream keeps its last event time, as AWS's does; its first
+                # event time goes, so the next sweeps skip it.
+                conn.execute("UPDATE logs_streams SET first_event = ?, "
                              "stored_bytes = ? WHERE account = ? AND region = ? "
                              "AND log_group = ? AND name = ?",
                              (first, stored or 0, account, region, group, name))
