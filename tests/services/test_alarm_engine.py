@@ -127,3 +127,25 @@ def test_trigger_of_a_math_alarm():
     assert out["Metrics"][0]["MetricStat"]["Metric"]["Dimensions"] == [{"value": "v",
                                                                         "name": "D"}]
     assert out["Metrics"][1] == {"Id": "e", "Expression": "m * 2", "Label": "double"}
+
+
+def test_lambda_actions_get_the_alarm_event(world):
+    alarms, engine, metrics, bus, published = world
+    function = "arn:aws:lambda:eu-west-1:111122223333:function:on-alarm"
+    invoked = []
+    bus.subscribe("lambda:invoke", invoked.append)
+    metric_alarm(alarms, AlarmActions=[function], OKActions=[], AlarmDescription="errors up")
+    metrics.points = {T0: 50.0}
+    engine.evaluate_ticks("111122223333", "eu-west-1", "errors", T0 + 60)
+    bus.drain()
+    [call] = invoked
+    assert call["function_arn"] == function and call["source_arn"].endswith(":alarm:errors")
+    event = json.loads(call["payload"])
+    assert event["source"] == "aws.cloudwatch" and event["region"] == "eu-west-1"
+    data = event["alarmData"]
+    assert data["state"]["value"] == "ALARM" and data["state"]["reason"].startswith(
+        "Threshold Crossed: 1 datapoint [50.0")
+    assert data["previousState"]["value"] == "INSUFFICIENT_DATA"
+    assert data["previousState"]["reason"] == "Unchecked: Initial alarm creation"
+    assert data["configuration"]["description"] == "errors up"
+    assert data["configuration"]["metrics"][0]["metricStat"]["metric"]["name"] == "Errors"

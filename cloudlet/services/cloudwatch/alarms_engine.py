@@ -222,6 +222,10 @@ class AlarmEngine:
                      when: float, *, visited: frozenset = frozenset()) -> None:
         with self.lock:
             old_state, old_reason = alarm.state_value, alarm.state_reason
+            previous = {"value": old_state, "reason": old_reason,
+                        "timestamp": ev.iso_millis(alarm.state_updated)}
+            if alarm.state_reason_data:
+                previous["reasonData"] = alarm.state_reason_data
             alarm.state_value, alarm.state_reason = state, reason[:1023]
             alarm.state_reason_data = reason_data
             alarm.state_updated = when
@@ -229,6 +233,7 @@ class AlarmEngine:
             if changed:
                 alarm.state_transitioned = when
                 alarm.config.pop("_suppression", None)
+                alarm.config["_previous"] = previous
                 if old_state == ev.ALARM:
                     alarm.config[suppression.LEFT_ALARM_AT] = when
             self.alarms.save(alarm)

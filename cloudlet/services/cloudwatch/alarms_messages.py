@@ -59,6 +59,7 @@ def notification(alarm: Alarm, old_state: str, when: float) -> dict:
     message["Trigger"] = trigger(config)
     return message
 
+
 def lambda_event(alarm: Alarm, old_state: str, when: float) -> dict:
     config = {k: v for k, v in alarm.config.items() if not k.startswith("_")}
     state = {"value": alarm.state_value, "reason": alarm.state_reason,
@@ -69,7 +70,7 @@ def lambda_event(alarm: Alarm, old_state: str, when: float) -> dict:
         "source": "aws.cloudwatch", "alarmArn": alarm.arn, "accountId": alarm.account,
         "time": iso_millis(when), "region": alarm.region,
         "alarmData": {"alarmName": alarm.name, "state": state,
-                      "previousState": {"value": old_state},
+                      "previousState": alarm.config.get("_previous") or {"value": old_state},
                       "configuration": {"description": config.get("AlarmDescription"),
                                         **_lambda_configuration(config)}},
     }
