@@ -77,6 +77,8 @@ def test_no_point_in_time_restore_without_retention(rds, launch):
                           TargetDBInstanceIdentifier=unique("pitr"),
                           UseLatestRestorableTime=True)
     assert code == "PointInTimeRestoreNotEnabled"
+    rds.delete_db_instance(DBInstanceIdentifier=db["DBInstanceIdentifier"],
+                           SkipFinalSnapshot=True)
 
 
 def test_snapshot_copy_restore_and_final_snapshot(rds, launch, connect):

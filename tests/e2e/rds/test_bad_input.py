@@ -96,3 +96,5 @@ def test_duplicate_identifier(rds, launch):
     code, _, _ = error_of(rds.delete_db_instance, DBInstanceIdentifier="missing-db",
                           SkipFinalSnapshot=True)
     assert code == "DBInstanceNotFound"
+    rds.delete_db_instance(DBInstanceIdentifier=db["DBInstanceIdentifier"],
+                           SkipFinalSnapshot=True)

@@ -9,8 +9,16 @@ from harness import error_of
 from rdstest import PASSWORD, wait_for, wait_status
 
 
-def test_create_connect_with_verify_full_and_query(rds, launch, connect):
+@pytest.fixture(scope="module")
+def app_db(rds, launch):
     db = launch(DBName="app", Tags=[{"Key": "team", "Value": "web"}])
+    yield db
+    rds.delete_db_instance(DBInstanceIdentifier=db["DBInstanceIdentifier"],
+                           SkipFinalSnapshot=True)
+
+
+def test_create_connect_with_verify_full_and_query(rds, app_db, connect):
+    db = app_db
     assert db["DBInstanceStatus"] == "available"
     address, port = db["Endpoint"]["Address"], db["Endpoint"]["Port"]
     socket.getaddrinfo(address, port)  # the endpoint resolves on this machine
@@ -26,8 +34,8 @@ def test_create_connect_with_verify_full_and_query(rds, launch, connect):
     assert tags == [{"Key": "team", "Value": "web"}]
 
 
-def test_tls_is_verified_against_the_endpoint_name(launch, ca_bundle, tmp_path):
-    db = launch()
+def test_tls_is_verified_against_the_endpoint_name(app_db, ca_bundle, tmp_path):
+    db = app_db
     other = tmp_path / "other-ca.pem"
     with open(ca_bundle) as f:
         other.write_text(f.read().replace("MII", "MIJ", 1))
@@ -76,6 +84,7 @@ def test_stop_refuses_connections_and_start_keeps_data(rds, launch, connect):
     messages = [e["Message"] for e in rds.describe_events(
         SourceType="db-instance", SourceIdentifier=identifier)["Events"]]
     assert "DB instance created" in messages and "DB instance stopped" in messages
+    rds.delete_db_instance(DBInstanceIdentifier=identifier, SkipFinalSnapshot=True)
 
 
 def test_reboot_modify_and_delete(rds, launch, connect):

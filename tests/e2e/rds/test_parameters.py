@@ -7,7 +7,7 @@ import time
 import psycopg
 import pytest
 from harness import error_of, unique
-from rdstest import PASSWORD, wait_for, wait_status
+from rdstest import PASSWORD, wait_for
 
 
 @pytest.fixture(scope="module")
@@ -115,7 +115,3 @@ def test_subnet_groups_tags_and_events(rds):
     assert error_of(rds.describe_events, SourceIdentifier="x")[0] == \
         "InvalidParameterCombination"
 
-
-def test_wait_status_helper_sees_failures(rds, launch):
-    db = launch(wait=False)
-    assert wait_status(rds, db["DBInstanceIdentifier"], "available")["Endpoint"]["Port"]

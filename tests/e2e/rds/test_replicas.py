@@ -66,3 +66,5 @@ def test_no_replica_without_backups(rds, launch):
                                 DBInstanceIdentifier=unique("replica"),
                                 SourceDBInstanceIdentifier=source["DBInstanceIdentifier"])
     assert code == "InvalidDBInstanceState" and "Automated backups are not enabled" in message
+    rds.delete_db_instance(DBInstanceIdentifier=source["DBInstanceIdentifier"],
+                           SkipFinalSnapshot=True)
