@@ -193,17 +193,19 @@ class MetricStore:
         with self._sweep_lock:
             offset = clock.offset()
             now = clock.timestamp()
+            dropped = False
             for res, (keep, coarser) in RETENTION.items():
                 horizon = now - keep
                 while self._roll(res, coarser, horizon):
-                    pass
-            with self.db.transaction() as conn:
-                conn.execute(
-                    "DELETE FROM cw_metrics WHERE last_put < ? AND NOT EXISTS"
-                    " (SELECT 1 FROM cw_points WHERE metric_id = cw_metrics.id)",
-                    (now - RETENTION[3600][0],))
-            with self._ids_lock:
-                self._ids.clear()
+                    dropped = dropped or coarser is None
+            if dropped:  # metrics whose last points expired go too
+                with self.db.transaction() as conn:
+                    conn.execute(
+                        "DELETE FROM cw_metrics WHERE last_put < ? AND NOT EXISTS"
+                        " (SELECT 1 FROM cw_points WHERE metric_id = cw_metrics.id)",
+                        (now - RETENTION[3600][0],))
+                with self._ids_lock:
+                    self._ids.clear()
             self._swept_offset = offset
             self._swept_at = time.monotonic()
 
