@@ -149,3 +149,14 @@ def test_lambda_actions_get_the_alarm_event(world):
     assert data["previousState"]["reason"] == "Unchecked: Initial alarm creation"
     assert data["configuration"]["description"] == "errors up"
     assert data["configuration"]["metrics"][0]["metricStat"]["metric"]["name"] == "Errors"
+
+
+def test_history_is_kept_thirty_days(world):
+    alarms, engine, *_ = world
+    alarm = metric_alarm(alarms)
+    alarms.record(alarm, T0, "StateUpdate", "old", {})
+    alarms.record(alarm, T0 + 20 * 86400, "StateUpdate", "recent", {})
+    alarms.expire_history(T0 + 31 * 86400)
+    rows = alarms.history("111122223333", "eu-west-1", name="errors", types=["MetricAlarm"],
+                          item_type=None, start=None, end=None, ascending=True)
+    assert [r["summary"] for r in rows] == ["recent"]
