@@ -13,6 +13,7 @@ every value as AWS does (a string; timestamps as `YYYY-MM-DD HH:MM:SS.mmm`).
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 
 from cloudlet.services.logs.insights import functions as fn
@@ -335,7 +336,10 @@ class Compiler:
         return f"__json[{self.discovered[name]}]", "any"
 
     def condition(self, node: Node) -> str:
-        return truthy(self.expr(node))
+        value = self.expr(node)
+        if isinstance(node, (Binary, Like, InList, Unary)) and value[1] == "bool":
+            return value[0]     # never NULL already; bare, so DuckDB can split an AND
+        return truthy(value)
 
     def expr(self, node: Node) -> tuple[str, str]:
         return getattr(self, f"expr_{type(node).__name__.lower()}")(node)
@@ -374,7 +378,13 @@ class Compiler:
                     f"{self.condition(node.right)})"), "bool"
         left, right = self.expr(node.left), self.expr(node.right)
         if node.op in ("=", "!=", "<", ">", "<=", ">="):
-            return compare(node.op, left, right), "bool"
+            result = compare(node.op, left, right)
+            literal = self.json_text_literal(node, left, right)
+            if literal is not None:
+                # the value must appear in the raw event: a cheap test that spares
+                # parsing the JSON of every event that cannot match
+                result = f"(contains(msg, {fn.sql_string(literal)}) AND {result})"
+            return result, "bool"
         a, b = fn.num(left), fn.num(right)
         if node.op == "/":
             return f"(CAST({a} AS DOUBLE) / {b})", "num"
@@ -383,6 +393,17 @@ class Compiler:
         if node.op == "%":
             return f"fmod({a}, {b})", "num"
         return f"({a} {node.op} {b})", "num"
+
+    def json_text_literal(self, node: Binary, left, right) -> str | None:
+        """The string a discovered field is compared equal to, if JSON writes it verbatim."""
+        if node.op != "=" or not self.raw:
+            return None
+        for field_value, other in ((left, node.right), (right, node.left)):
+            if (field_value[0].startswith("__json[") and isinstance(other, Literal)
+                    and isinstance(other.value, str) and other.value
+                    and re.fullmatch(r"[A-Za-z0-9 _.:@#,;=+-]+", other.value)):
+                return other.value
+        return None
 
     def expr_inlist(self, node: InList):
         value = self.expr(node.operand)
