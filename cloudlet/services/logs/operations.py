@@ -2,7 +2,8 @@
 
     groups.py      log groups (retention, KMS keys, tags) and log streams
     events.py      PutLogEvents, GetLogEvents, FilterLogEvents
-    filters.py     metric filters, subscription filters, Embedded Metric Format, live tail
+    filters.py     metric filters, subscription filters, Embedded Metric Format
+    policies.py    resource policies
     patterns.py    the filter pattern syntax
     fastpath.py    PutLogEvents' request parsed and validated in one pass
     eventstore.py  the events, in DuckDB
@@ -21,6 +22,7 @@ from cloudlet.services.logs.events import DAY_MS, EventOperations
 from cloudlet.services.logs.eventstore import EventStore
 from cloudlet.services.logs.filters import FilterOperations
 from cloudlet.services.logs.groups import GroupOperations, now_ms
+from cloudlet.services.logs.policies import ResourcePolicyOperations
 
 log = logging.getLogger("cloudlet.logs")
 
@@ -28,7 +30,8 @@ SWEEP_INTERVAL = 2.0
 CHECKPOINT_EVERY = 15  # sweeps: the event store's WAL is folded in every 30 s
 
 
-class LogOperations(FilterOperations, EventOperations, GroupOperations):
+class LogOperations(ResourcePolicyOperations, FilterOperations, EventOperations,
+                    GroupOperations):
     def __init__(self, store, bus=None):
         super().__init__(store, bus)
         self.events = EventStore(store.root / "logs")
