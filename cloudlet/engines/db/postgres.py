@@ -50,6 +50,8 @@ class PostgresServer(DatabaseServer):
         super().__init__(spec)
         self.local_only = False          # no TCP listener (the parameter-listing server)
         self.recovery: dict[str, str] | None = None
+        self.rejected: set[str] = set()  # parameter group entries the server refused
+        self._io_sample: tuple[float, int, int] | None = None
 
     # -- the host ---------------------------------------------------------------------------
 
@@ -184,7 +186,8 @@ class PostgresServer(DatabaseServer):
         self._write(conf.MAIN_FILE, conf.main_conf(
             self.spec, self.socket_dir, ssl=self._ssl(), local_only=self.local_only,
             recovery=self.recovery))
-        self._write(conf.PARAMETERS_FILE, conf.parameters_conf(self.spec.parameters))
+        self._write(conf.PARAMETERS_FILE, conf.parameters_conf(self.spec.parameters,
+                                                               self.rejected))
         self._write("pg_hba.conf", conf.hba_conf(
             ssl_only=self._ssl() and conf.force_ssl(self.spec.parameters)))
 
@@ -235,6 +238,7 @@ class PostgresServer(DatabaseServer):
         if self.running():
             return
         self._prepare()
+        offset = self._log_size()
         deadline = time.monotonic() + 20
         while True:
             result = self._run([host.tool("pg_ctl"), "start", "-w", "-t", str(START_TIMEOUT),
@@ -246,7 +250,25 @@ class PostgresServer(DatabaseServer):
             if time.monotonic() < deadline and any(r in log for r in RETRYABLE):
                 time.sleep(0.5)
                 continue
+            refused = self._refused_parameters(offset) - self.rejected
+            if refused:
+                # A parameter group the server will not take: start without those entries.
+                self.rejected |= refused
+                self._write(conf.PARAMETERS_FILE, conf.parameters_conf(self.spec.parameters,
+                                                                       self.rejected))
+                continue
             raise EngineError("PostgreSQL did not start: " + (log or result.stderr.strip()))
+
+    def _refused_parameters(self, offset: int) -> set[str]:
+        """Parameter group entries the log since offset complains about."""
+        try:
+            with (self.data_dir / LOG).open("rb") as f:
+                f.seek(offset)
+                text = f.read().decode(errors="replace")
+        except OSError:
+            return set()
+        named = set(re.findall(r'parameter "([^"]+)"', text))
+        return {n for n in self.spec.parameters if n.lower() in {m.lower() for m in named}}
 
     def stop(self) -> None:
         if not self.running():
@@ -280,7 +302,10 @@ class PostgresServer(DatabaseServer):
     def apply_parameters(self, parameters: dict[str, str]) -> set[str]:
         """Merge into the parameter group (a None value resets a parameter), rewrite its file
         and reload. Returns the parameters whose new value waits for a restart (pg_settings'
-        pending_restart). A stopped server just keeps them for its next start."""
+        pending_restart). Unknown names and invalid values are left out of the server's
+        files (so a bad group never keeps it from starting) and reported with an
+        EngineError after the valid ones are applied. A stopped server just keeps them for
+        its next start."""
         merged = dict(self.spec.parameters)
         for name, value in parameters.items():
             if not re.fullmatch(r"[A-Za-z_][A-Za-z0-9_.]*", name):
@@ -289,13 +314,11 @@ class PostgresServer(DatabaseServer):
                 merged.pop(name, None)
             else:
                 merged[name] = str(value)
+        self.spec.parameters = merged
         if not self.running():
-            self.spec.parameters = merged
             return set()
-        self._check({n: v for n, v in parameters.items()
-                     if v is not None and not n.startswith("rds.")})
-        old = conf.parameters_conf(self.spec.parameters)
-        self._write(conf.PARAMETERS_FILE, conf.parameters_conf(merged))
+        self.rejected = self._invalid({n: v for n, v in merged.items() if not n.startswith("rds.")})
+        self._write(conf.PARAMETERS_FILE, conf.parameters_conf(merged, self.rejected))
         # The server's own check of the file (a postmaster parameter's new value always
         # "could not be applied" until the restart).
         errors = self.sql(
@@ -303,37 +326,35 @@ class PostgresServer(DatabaseServer):
             "f.error IS NOT NULL AND s.context <> 'postmaster' AND f.sourcefile LIKE "
             f"{_literal('%' + conf.PARAMETERS_FILE)}")
         if errors:
-            self._write(conf.PARAMETERS_FILE, old)
-            raise EngineError("invalid parameter values: " + ", ".join(r[0] for r in errors))
-        self.spec.parameters = merged
+            self.rejected |= {row[0] for row in errors}
+            self._write(conf.PARAMETERS_FILE, conf.parameters_conf(merged, self.rejected))
         self._write("pg_hba.conf", conf.hba_conf(
             ssl_only=self._ssl() and conf.force_ssl(merged)))
         self.sql("SELECT pg_reload_conf()")
-        names = [n for n in parameters if not n.startswith("rds.")]
-        if not names:
-            return set()
-        time.sleep(0.1)     # the reload is asynchronous
-        rows = self.sql("SELECT name FROM pg_settings WHERE pending_restart AND name IN ("
-                        + ",".join(_literal(n.lower()) for n in names) + ")")
-        pending = {row[0] for row in rows}
-        return {n for n in names if n.lower() in pending}
+        names = [n for n in parameters if not n.startswith("rds.") and n not in self.rejected]
+        pending: set[str] = set()
+        if names:
+            time.sleep(0.1)     # the reload is asynchronous
+            rows = self.sql("SELECT name FROM pg_settings WHERE pending_restart AND name IN ("
+                            + ",".join(_literal(n.lower()) for n in names) + ")")
+            pending = {n for n in names if n.lower() in {row[0] for row in rows}}
+        bad = sorted(self.rejected & set(parameters))
+        if bad:
+            raise EngineError("invalid parameters, not applied: " + ", ".join(bad))
+        return pending
 
-    def _check(self, values: dict[str, str]) -> None:
-        """Unknown names and values of the wrong type or out of range, before anything is
-        written (an invalid static value would keep the server from starting again)."""
+    def _invalid(self, values: dict[str, str]) -> set[str]:
+        """Unknown names and values of the wrong type or out of range (an invalid static
+        value would keep the server from starting again)."""
         if not values:
-            return
+            return set()
         rows = self.sql("SELECT name, vartype, min_val, max_val, unit, "
                         "array_to_string(enumvals, ',') FROM pg_settings WHERE name IN ("
                         + ",".join(_literal(n.lower()) for n in values) + ")")
         known = {row[0]: row[1:] for row in rows}
-        unknown = sorted(n for n in values if n.lower() not in known and "." not in n)
-        if unknown:
-            raise EngineError("unknown parameters: " + ", ".join(unknown))
-        bad = sorted(n for n, v in values.items()
-                     if n.lower() in known and not conf.valid_value(str(v), *known[n.lower()]))
-        if bad:
-            raise EngineError("invalid parameter values: " + ", ".join(bad))
+        return {n for n, v in values.items()
+                if (n.lower() not in known and "." not in n)
+                or (n.lower() in known and not conf.valid_value(str(v), *known[n.lower()]))}
 
     def set_master_password(self, password: str) -> None:
         """ModifyDBInstance's MasterUserPassword (not part of the engine interface)."""
@@ -358,10 +379,11 @@ class PostgresServer(DatabaseServer):
     def _archive_now(self, timeout: float = 10) -> float | None:
         """Switch to a new WAL segment and wait until the finished one is archived; returns
         the moment before the switch (everything committed by then is in the archive)."""
-        if self.sql("SELECT pg_is_in_recovery()")[0][0] == "t":
-            return None
         moment = time.time()
-        segment = self.sql("SELECT pg_walfile_name(pg_switch_wal())")[0][0]
+        rows = self.sql("SELECT pg_walfile_name(pg_switch_wal()) WHERE NOT pg_is_in_recovery()")
+        if not rows:
+            return None     # a standby archives nothing
+        segment = rows[0][0]
         deadline = time.monotonic() + timeout
         while not (self.spec.archive_dir / segment).exists():
             if time.monotonic() > deadline:
@@ -617,17 +639,26 @@ class PostgresServer(DatabaseServer):
 
     def stats(self) -> dict:
         """connections (client backends), cpu_seconds (cumulative, all server processes),
-        storage_bytes (the data directory), read_bytes/write_bytes (cumulative)."""
+        storage_bytes (the data directory), read_bytes/write_bytes (cumulative storage I/O
+        of the live processes) and read_iops/write_iops: 8 kB pages per second actually read
+        from or written to storage since the previous call (an approximation of IOPS)."""
         storage = host.tree_size(self.data_dir) if self.data_dir.exists() else 0
         pid = self.pid
         if pid is None:
             return {"connections": 0, "cpu_seconds": 0.0, "storage_bytes": storage,
-                    "read_bytes": 0, "write_bytes": 0}
+                    "read_bytes": 0, "write_bytes": 0, "read_iops": 0.0, "write_iops": 0.0}
         try:
             connections = int(self.sql("SELECT count(*) FROM pg_stat_activity WHERE "
                                        "backend_type = 'client backend'")[0][0]) - 1  # ours
         except EngineError:
             connections = 0
         read, written = host.io_bytes(pid)
+        now = time.monotonic()
+        iops = {"read_iops": 0.0, "write_iops": 0.0}
+        if self._io_sample is not None and now > self._io_sample[0]:
+            then, before_read, before_written = self._io_sample
+            iops = {"read_iops": max(0, read - before_read) / 8192 / (now - then),
+                    "write_iops": max(0, written - before_written) / 8192 / (now - then)}
+        self._io_sample = (now, read, written)
         return {"connections": max(connections, 0), "cpu_seconds": host.cpu_seconds(pid),
-                "storage_bytes": storage, "read_bytes": read, "write_bytes": written}
+                "storage_bytes": storage, "read_bytes": read, "write_bytes": written, **iops}

@@ -125,9 +125,10 @@ def main_conf(spec, socket_dir: Path, *, ssl: bool, local_only: bool = False,
     return text
 
 
-def parameters_conf(parameters: dict[str, str]) -> str:
+def parameters_conf(parameters: dict[str, str], rejected: set[str] = frozenset()) -> str:
     lines = {name: value for name, value in parameters.items()
-             if value is not None and (not name.startswith("rds.") or name == FORCE_SSL)}
+             if value is not None and name not in rejected
+             and (not name.startswith("rds.") or name == FORCE_SSL)}
     return "# The DB parameter group, written by Cloudlet.\n" + render(lines)
 
 
