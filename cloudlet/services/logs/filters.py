@@ -89,7 +89,8 @@ class FilterOperations:
     def after_put(self, group, stream: str, timestamps: list[int], messages: list[str],
                   first_id: int, ingested: int) -> None:
         account, region, name = group["account"], group["region"], group["name"]
-        emf = [i for i, m in enumerate(messages) if "_aws" in m]
+        emf = ([i for i, m in enumerate(messages) if "_aws" in m]
+               if "_aws" in "\x00".join(messages) else ())  # one C-level scan first
         for i in emf:
             for namespace, data in embedded_metrics(messages[i], timestamps[i]):
                 self.bus.publish("cloudwatch:metrics", {"account": account, "region": region,
