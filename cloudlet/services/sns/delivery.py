@@ -35,8 +35,9 @@ log = logging.getLogger("cloudlet.sns")
 
 
 class Deliveries:
-    def __init__(self, store, signer, outbox, bus, matches):
+    def __init__(self, store, signer, outbox, bus, matches, metrics=None):
         self.store = store
+        self.metrics = metrics  # SnsMetrics, or None
         self.signer = signer
         self.outbox = outbox
         self.bus = bus
@@ -123,10 +124,18 @@ class Deliveries:
     def _deliver_matching(self, sub: dict, message: Message) -> None:
         if self.matches(sub, message):
             self.deliver(sub, message)
+        else:
+            self._count(message.topic_arn, "NumberOfNotificationsFilteredOut")
+
+    def _count(self, topic_arn: str, metric: str) -> None:
+        if self.metrics is not None:
+            self.metrics.count(topic_arn, metric)
 
     def deliver(self, sub: dict, message: Message) -> None:
         protocol = sub["protocol"]
         raw = sub["attributes"].get("RawMessageDelivery") == "true"
+        if protocol not in ("http", "https"):  # handed over here and now
+            self._count(message.topic_arn, "NumberOfNotificationsDelivered")
         if protocol in ("http", "https"):
             if raw:
                 body = message.text_for(protocol)
@@ -166,6 +175,7 @@ class Deliveries:
                         sub, message.message_id, "failed", body, attributes, error=(
                             "more than 10 message attributes for an SQS subscription with "
                             "raw message delivery"))
+                    self._count(message.topic_arn, "NumberOfNotificationsFailed")
                     return
             else:
                 body, attributes = json.dumps(self.envelope(sub, message)), {}
@@ -313,14 +323,19 @@ class Deliveries:
                  attempt: int) -> bool:
         """One POST; True if a retry is scheduled."""
         url = urlsplit(sub["endpoint"])
+        notification = headers.get("x-amz-sns-message-type") == "Notification"
         if not is_loopback(url.hostname):
             self.store.record_delivery(
                 sub, message_id, "failed", body, attempts=0,
                 error=f"not delivered: {url.hostname!r} is not a loopback address (Cloudlet "
                       "contacts only 127.0.0.0/8, ::1 and localhost)")
+            if notification:
+                self._count(sub["topic_arn"], "NumberOfNotificationsFailed")
             return False
         ok, retryable, error = send(url, body, headers)
         if ok:
+            if notification:
+                self._count(sub["topic_arn"], "NumberOfNotificationsDelivered")
             return False
         delays = retry_delays(policy)
         if retryable and attempt < len(delays) and self.scheduler.later(
@@ -330,5 +345,7 @@ class Deliveries:
                     attempt + 1, error)
         self.store.record_delivery(sub, message_id, "failed", body, attempts=attempt + 1,
                                    error=error)
+        if notification:
+            self._count(sub["topic_arn"], "NumberOfNotificationsFailed")
         return False
 

@@ -24,6 +24,7 @@ class Message:
     dedup_id: str | None = None
     sequence_number: str | None = None
     display_name: str = ""
+    size: int = 0  # bytes of the message and its attributes, as Publish counts them
 
     def text_for(self, protocol: str) -> str:
         return self.by_protocol.get(protocol, self.message)

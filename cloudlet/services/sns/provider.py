@@ -8,6 +8,7 @@
     message.py        a published message and its envelope parts
     http_post.py      one HTTP/S POST, retry schedules, the loopback-only rule
     access.py         the topic policy for cross-account callers
+    metrics.py        AWS/SNS metrics, published through CloudWatch
     signing.py        AWS's message signatures and the certificate Cloudlet serves
     outbox.py         the local mailbox for email, email-json and sms
 
@@ -30,6 +31,7 @@ from cloudlet.services.base import Provider
 from cloudlet.services.sns import filter_policy
 from cloudlet.services.sns.delivery import Deliveries
 from cloudlet.services.sns.message import Message
+from cloudlet.services.sns.metrics import SnsMetrics
 from cloudlet.services.sns.outbox import Outbox
 from cloudlet.services.sns.publish import PublishOperations
 from cloudlet.services.sns.signing import CERT_PATH, Signer
@@ -53,7 +55,9 @@ class SnsProvider(PublishOperations, SubscriptionOperations, TopicOperations, Pr
         self.sns = SnsStore(store)
         self.signer = Signer(store.root / "sns" / "signing")
         self.outbox = Outbox(store.root / "sns")
-        self.deliveries = Deliveries(self.sns, self.signer, self.outbox, self.bus, self._matches)
+        self.metrics = SnsMetrics(self.bus)
+        self.deliveries = Deliveries(self.sns, self.signer, self.outbox, self.bus, self._matches,
+                                     self.metrics)
         self._last_base = FALLBACK_BASE
         self._init_publish()
         self.bus.subscribe("sns:publish", self._on_publish)
@@ -70,6 +74,7 @@ class SnsProvider(PublishOperations, SubscriptionOperations, TopicOperations, Pr
 
     def stop(self) -> None:
         self.deliveries.stop()
+        self.metrics.stop()
 
     def base_url(self, ctx) -> str:
         """The URL clients reach this server at, for SubscribeURL, UnsubscribeURL and

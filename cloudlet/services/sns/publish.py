@@ -139,6 +139,7 @@ class PublishOperations:
             raise invalid("MessageDeduplicationId")
         return Message(
             message_id=str(uuid.uuid4()), topic_arn=topic["arn"], message=text,
+            size=_size(params),
             timestamp=timestamp(), subject=subject,
             by_protocol={k: v for k, v in by_protocol.items() if k != "default"},
             attributes=attributes, structured=structure is not None,
@@ -147,6 +148,7 @@ class PublishOperations:
             display_name=topic["attributes"].get("DisplayName", ""))
 
     def _accept(self, topic: dict, message: Message) -> dict:
+        self.metrics.published(topic["arn"], message.size)
         if message.dedup_id is None:
             self.deliveries.fan_out(message)
             return {"MessageId": message.message_id}
