@@ -160,3 +160,27 @@ def test_history_is_kept_thirty_days(world):
     rows = alarms.history("111122223333", "eu-west-1", name="errors", types=["MetricAlarm"],
                           item_type=None, start=None, end=None, ascending=True)
     assert [r["summary"] for r in rows] == ["recent"]
+
+
+def test_a_failing_math_expression_is_an_evaluation_error_until_it_works(world):
+    from cloudlet.errors import ServiceError
+
+    alarms, engine, metrics, bus, published = world
+    outcome = {"raise": True}
+
+    def evaluate(account, region, queries, start, end):
+        if outcome["raise"]:
+            raise ServiceError("Error in expression 'e': division by a string", code="x")
+        return [{"Id": "e", "Timestamps": [end - 60], "Values": [99.0]}]
+
+    metrics.evaluate = evaluate
+    metric_alarm(alarms, Metrics=[{"Id": "e", "Expression": "m / 'x'"}], Namespace=None)
+    engine.evaluate_ticks("111122223333", "eu-west-1", "errors", T0 + 60)
+    alarm = alarms.get("111122223333", "eu-west-1", "errors")
+    assert alarm.config["_evaluation_state"] == "EVALUATION_ERROR"
+    assert alarm.state_reason == "Evaluation error: Error in expression 'e': division by a string"
+    assert alarm.state_value == "INSUFFICIENT_DATA"
+    outcome["raise"] = False
+    engine.evaluate_ticks("111122223333", "eu-west-1", "errors", T0 + 120)
+    alarm = alarms.get("111122223333", "eu-west-1", "errors")
+    assert "_evaluation_state" not in alarm.config and alarm.state_value == "ALARM"

@@ -359,6 +359,8 @@ def describe(alarm: Alarm) -> dict:
     if alarm.state_reason_data:
         out["StateReasonData"] = alarm.state_reason_data
     out.update(suppression.describe(alarm))
+    if alarm.config.get("_evaluation_state"):
+        out["EvaluationState"] = alarm.config["_evaluation_state"]
     if not alarm.composite and "Dimensions" not in out and "Metrics" not in out:
         out["Dimensions"] = []
     return out

@@ -26,6 +26,7 @@ import os
 import threading
 
 from cloudlet import clock
+from cloudlet.errors import ServiceError
 from cloudlet.events import Bus
 from cloudlet.services.cloudwatch import alarms_evaluation as ev
 from cloudlet.services.cloudwatch import alarms_messages as messages
@@ -141,9 +142,16 @@ class AlarmEngine:
         stamps = [start + i * period for i in range(count)]
         try:
             values, samples = self.fetch(alarm, start, tick, count)
-        except Exception as e:  # a metric math error: AWS's EVALUATION_ERROR
-            log.debug("alarm %s: evaluation error %s", alarm.name, e)
+        except ServiceError as e:  # the alarm's metric math fails on its data
+            if config.get("_evaluation_state") != "EVALUATION_ERROR":
+                config["_evaluation_state"] = "EVALUATION_ERROR"
+                alarm.state_reason = f"Evaluation error: {e.message}"[:1023]
+                alarm.state_updated = max(tick, alarm.config_updated)
+                self.alarms.save(alarm)
             return
+        if config.pop("_evaluation_state", None):
+            alarm.state_updated = max(tick, alarm.config_updated)
+            self.alarms.save(alarm)
         treat = config.get("TreatMissingData") or "missing"
         if config.get("Namespace") == "AWS/DynamoDB":
             treat = "ignore"
