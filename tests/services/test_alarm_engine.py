@@ -184,3 +184,25 @@ def test_a_failing_math_expression_is_an_evaluation_error_until_it_works(world):
     engine.evaluate_ticks("111122223333", "eu-west-1", "errors", T0 + 120)
     alarm = alarms.get("111122223333", "eu-west-1", "errors")
     assert "_evaluation_state" not in alarm.config and alarm.state_value == "ALARM"
+
+
+def test_one_broken_alarm_does_not_stop_the_others(world, monkeypatch):
+    alarms, engine, metrics, bus, published = world
+    metric_alarm(alarms, "a-broken")
+    metric_alarm(alarms, "b-fine")
+    metrics.points = {T0: 50.0}
+    real = metrics.statistics
+
+    def statistics(account, region, namespace, name, *args):
+        if namespace == "Broken":
+            raise RuntimeError("a bug")
+        return real(account, region, namespace, name, *args)
+
+    broken = alarms.get("111122223333", "eu-west-1", "a-broken")
+    broken.config["Namespace"] = "Broken"
+    alarms.save(broken)
+    metrics.statistics = statistics
+    monkeypatch.setattr("cloudlet.clock.timestamp", lambda: T0 + 61)
+    engine.run_due()
+    assert alarms.get("111122223333", "eu-west-1", "b-fine").state_value == "ALARM"
+    assert alarms.get("111122223333", "eu-west-1", "a-broken").evaluated_at == T0 + 60

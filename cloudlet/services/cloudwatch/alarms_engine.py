@@ -99,19 +99,33 @@ class AlarmEngine:
             if alarm.composite:
                 held = alarm.config.get("_suppression")
                 if held and held["due"] <= now:
-                    self.release(alarm.account, alarm.region, alarm.name, now)
+                    try:
+                        self.release(alarm.account, alarm.region, alarm.name, now)
+                    except Exception:
+                        log.exception("releasing the actions of alarm %s failed", alarm.name)
                 elif held:
                     next_due = min(next_due, held["due"])
                 continue
             step = step_of(alarm)
             tick = math.floor(now / step) * step
             if tick > alarm.evaluated_at:
-                self.evaluate_ticks(alarm.account, alarm.region, alarm.name, tick)
+                try:
+                    self.evaluate_ticks(alarm.account, alarm.region, alarm.name, tick)
+                except Exception:  # one broken alarm must not stop the others
+                    log.exception("evaluating alarm %s failed", alarm.name)
+                    self._skip_to(alarm, tick)
             next_due = min(next_due, tick + step)
         self._next_due = next_due if next_due != math.inf else now + 60
         if now - self._expired_at > 3600:
             self._expired_at = now
             self.alarms.expire_history(now)
+
+    def _skip_to(self, alarm: Alarm, tick: float) -> None:
+        with self.lock:
+            current = self.alarms.get(alarm.account, alarm.region, alarm.name)
+            if current is not None:
+                current.evaluated_at = tick
+                self.alarms.save(current)
 
     def evaluate_ticks(self, account: str, region: str, name: str, tick: float) -> None:
         with self.lock:
