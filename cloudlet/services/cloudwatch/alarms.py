@@ -195,7 +195,7 @@ class AlarmOperations:
                                                  "InsufficientDataActions")
                 for arn in a.config.get(k) or [])]
         alarms = [a for a in alarms if a.alarm_type in types]
-        page, token = _page(alarms, params, DESCRIBE_PAGE)
+        page, token = _page(alarms, params, DESCRIBE_PAGE, key=lambda a: a.name)
         out: dict = {
             "MetricAlarms": [describe(a) for a in page if not a.composite],
             "CompositeAlarms": [describe(a) for a in page if a.composite],
@@ -242,7 +242,9 @@ class AlarmOperations:
             start=epoch_of(start) if start is not None else None,
             end=epoch_of(end) if end is not None else None,
             ascending=params.get("ScanBy") == "TimestampAscending")
-        page, token = _page(rows, params, HISTORY_PAGE)
+        descending = params.get("ScanBy") != "TimestampAscending"
+        page, token = _page(rows, params, HISTORY_PAGE,
+                            key=lambda r: (r["timestamp"], r["seq"]), descending=descending)
         out: dict = {"AlarmHistoryItems": [
             {"AlarmName": r["name"], "AlarmType": r["alarm_type"], "Timestamp": r["timestamp"],
              "HistoryItemType": r["item_type"], "HistorySummary": r["summary"],
@@ -389,21 +391,21 @@ def _dims(dimensions) -> list:
 
 
 
-def _page(items: list, params: dict, default: int) -> tuple[list, str | None]:
+def _page(items: list, params: dict, default: int, key, descending: bool = False
+          ) -> tuple[list, str | None]:
+    """One page of `items` (sorted by `key`, descending or not) after the NextToken, a
+    cursor on the last item returned, so pages stay right while items come and go."""
     size = params.get("MaxRecords") or default
-    offset = 0
     token = params.get("NextToken")
     if token:
         try:
-            offset = int(json.loads(base64.urlsafe_b64decode(token.encode()))["offset"])
+            after = json.loads(base64.urlsafe_b64decode(token.encode()))["after"]
+            after = tuple(after) if isinstance(after, list) else after
+            items = [i for i in items if (key(i) < after if descending else key(i) > after)]
         except (ValueError, KeyError, TypeError):
             raise v.InvalidNextToken("The service cannot process the NextToken.") from None
-        if offset < 0 or offset > len(items):
-            raise v.InvalidNextToken("The service cannot process the NextToken.")
-    page = items[offset:offset + size]
-    if offset + size < len(items):
-        next_token = base64.urlsafe_b64encode(
-            json.dumps({"offset": offset + size}).encode()).decode()
-        return page, next_token
+    page = items[:size]
+    if len(items) > size:
+        cursor = key(page[-1])
+        return page, base64.urlsafe_b64encode(json.dumps({"after": cursor}).encode()).decode()
     return page, None
-
