@@ -223,6 +223,9 @@ def _metrics_period(metrics: list[dict], threshold_id: str | None) -> int:
             raise ValidationError(f"Invalid metrics list: the Id {q['Id']} must start with a "
                                   "lowercase letter and contain only letters, numbers and "
                                   "underscores.")
+        if "SEARCH(" in (q.get("Expression") or "").upper().replace(" ", ""):
+            raise ValidationError("You can't create an alarm based on a search expression "
+                                  "(SEARCH).")
         if ("MetricStat" in q) == ("Expression" in q):
             raise ValidationError("Exactly one of MetricStat and Expression must be specified "
                                   f"for the metric with Id {q['Id']}.")

@@ -109,6 +109,9 @@ def test_math_alarm_validation(cw):
     code, _, message = error_of(cw.put_metric_alarm, Metrics=two_returning, **base)
     assert (code, message) == ("ValidationError", "Exactly one element of the metrics list "
                                                   "should return data.")
+    code, _, message = error_of(cw.put_metric_alarm, Metrics=[
+        {"Id": "s", "Expression": "SEARCH('{App/Alarms} Errors', 'Sum', 60)"}], **base)
+    assert code == "ValidationError" and "SEARCH" in message
     ok = [{"Id": "m1", "MetricStat": stat, "ReturnData": False},
           {"Id": "e1", "Expression": "m1*2", "Label": "doubled"}]
     cw.put_metric_alarm(Metrics=ok, **base)
