@@ -22,6 +22,8 @@ def server():
     process = CloudletProcess().start()
     yield process
     process.stop()
+    # The evaluator thread logs what it could not do; nothing may have gone wrong.
+    assert "cloudlet.cloudwatch.alarms" not in process.log(), process.log()[-5000:]
 
 
 @pytest.fixture(scope="module")
