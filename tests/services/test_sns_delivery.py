@@ -122,3 +122,19 @@ def test_a_message_is_kept_until_every_delivery_finished(tmp_path):
     assert provider.sns.kept_messages() == []
     assert len(provider.sns.deliveries("arn:aws:sqs:us-east-1:000000000000:q")) == 2
     provider.stop()
+
+
+def test_topic_delivery_policy_can_disable_subscription_overrides(tmp_path):
+    provider, _, _ = _provider(tmp_path)
+    own = {"healthyRetryPolicy": {"numRetries": 7, "minDelayTarget": 1, "maxDelayTarget": 1}}
+    topic_policy = {"http": {"defaultHealthyRetryPolicy": {"numRetries": 2},
+                             "disableSubscriptionOverrides": False}}
+    sub = {"topic_arn": "t", "attributes": {"DeliveryPolicy": json.dumps(own)}}
+    topic = {"attributes": {"DeliveryPolicy": json.dumps(topic_policy)}}
+    assert provider.deliveries._retry_policy(sub, topic)["numRetries"] == 7
+    topic_policy["http"]["disableSubscriptionOverrides"] = True
+    topic = {"attributes": {"DeliveryPolicy": json.dumps(topic_policy)}}
+    assert provider.deliveries._retry_policy(sub, topic)["numRetries"] == 2
+    assert provider.deliveries._retry_policy({"attributes": {}}, {"attributes": {}})[
+        "numRetries"] == 3
+    provider.stop()

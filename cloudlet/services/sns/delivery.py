@@ -284,19 +284,18 @@ class Deliveries:
 
     # -- HTTP -----------------------------------------------------------------------------
     def _retry_policy(self, sub: dict, topic: dict | None = None) -> dict:
-        own = sub["attributes"].get("DeliveryPolicy")
-        if own:
-            found = json.loads(own).get("healthyRetryPolicy")
-            if found:
-                return found
+        """The subscription's healthyRetryPolicy, unless the topic's delivery policy sets
+        disableSubscriptionOverrides; then the topic's; then AWS's default."""
         if topic is None:
             topic = self.store.topic(sub["topic_arn"])
         text = (topic or {}).get("attributes", {}).get("DeliveryPolicy")
-        if text:
-            found = (json.loads(text).get("http") or {}).get("defaultHealthyRetryPolicy")
+        http = (json.loads(text).get("http") or {}) if text else {}
+        own = sub["attributes"].get("DeliveryPolicy")
+        if own and not http.get("disableSubscriptionOverrides"):
+            found = json.loads(own).get("healthyRetryPolicy")
             if found:
                 return found
-        return DEFAULT_RETRY
+        return http.get("defaultHealthyRetryPolicy") or DEFAULT_RETRY
 
     def _content_type(self, sub: dict) -> str:
         """The delivery policy's requestPolicy.headerContentType: the subscription's, else
@@ -319,18 +318,35 @@ class Deliveries:
             if not retrying:
                 self._release(message_id)
 
+    def _failed(self, sub: dict, message_id: str, body: str, attempts: int, error: str,
+                notification: bool) -> None:
+        """A delivery given up on: recorded as failed and, for a notification of a
+        subscription with a RedrivePolicy, kept for its dead-letter queue (stored until
+        SQS exists), with AWS's ErrorCode/ErrorMessage attributes."""
+        self.store.record_delivery(sub, message_id, "failed", body, attempts=attempts,
+                                   error=error)
+        if not notification:
+            return
+        self._count(sub["topic_arn"], "NumberOfNotificationsFailed")
+        redrive = json.loads(sub["attributes"].get("RedrivePolicy") or "{}")
+        queue = redrive.get("deadLetterTargetArn")
+        if isinstance(queue, str) and queue:
+            attributes = {"ErrorCode": {"Type": "String", "Value": "EndpointUnavailable"},
+                          "ErrorMessage": {"Type": "String", "Value": error},
+                          "TopicArn": {"Type": "String", "Value": sub["topic_arn"]},
+                          "MessageId": {"Type": "String", "Value": message_id}}
+            self.store.record_delivery({**sub, "protocol": "sqs", "endpoint": queue}, message_id,
+                                       "stored", body, attributes, attempts=attempts)
+
     def _attempt(self, sub: dict, message_id: str, body: str, headers: dict, policy: dict,
                  attempt: int) -> bool:
         """One POST; True if a retry is scheduled."""
         url = urlsplit(sub["endpoint"])
         notification = headers.get("x-amz-sns-message-type") == "Notification"
         if not is_loopback(url.hostname):
-            self.store.record_delivery(
-                sub, message_id, "failed", body, attempts=0,
-                error=f"not delivered: {url.hostname!r} is not a loopback address (Cloudlet "
-                      "contacts only 127.0.0.0/8, ::1 and localhost)")
-            if notification:
-                self._count(sub["topic_arn"], "NumberOfNotificationsFailed")
+            self._failed(sub, message_id, body, 0,
+                         f"not delivered: {url.hostname!r} is not a loopback address (Cloudlet "
+                         "contacts only 127.0.0.0/8, ::1 and localhost)", notification)
             return False
         ok, retryable, error = send(url, body, headers)
         if ok:
@@ -343,9 +359,6 @@ class Deliveries:
             return True
         log.warning("SNS delivery to %s failed after %d attempt(s): %s", sub["endpoint"],
                     attempt + 1, error)
-        self.store.record_delivery(sub, message_id, "failed", body, attempts=attempt + 1,
-                                   error=error)
-        if notification:
-            self._count(sub["topic_arn"], "NumberOfNotificationsFailed")
+        self._failed(sub, message_id, body, attempt + 1, error, notification)
         return False
 

@@ -223,10 +223,14 @@ class SubscriptionOperations:
                 check_delivery_policy(value)
             elif name in ("RedrivePolicy", "ReplayPolicy"):
                 try:
-                    if not isinstance(json.loads(value), dict):
+                    document = json.loads(value)
+                    if not isinstance(document, dict):
                         raise ValueError
                 except (ValueError, RecursionError):
                     raise invalid(name, "failed to parse JSON") from None
+                if name == "RedrivePolicy" and not SQS_ARN.match(
+                        str(document.get("deadLetterTargetArn") or "")):
+                    raise invalid("RedrivePolicy", "deadLetterTargetArn: an SQS queue ARN")
             checked[name] = value
         if "FilterPolicy" in checked or "FilterPolicyScope" in checked:
             scope = checked.get("FilterPolicyScope") or current.get("FilterPolicyScope") \

@@ -152,6 +152,10 @@ def test_bad_subscriptions(sns, topic):
     assert error_of(sns.set_subscription_attributes, SubscriptionArn=sub["SubscriptionArn"],
                     AttributeName="FilterPolicy", AttributeValue="{oops") [:2] == (
         "InvalidParameter", 400)
+    assert error_of(sns.set_subscription_attributes, SubscriptionArn=sub["SubscriptionArn"],
+                    AttributeName="RedrivePolicy",
+                    AttributeValue='{"deadLetterTargetArn": "nope"}')[:2] == (
+        "InvalidParameter", 400)
     assert error_of(sns.unsubscribe, SubscriptionArn="garbage") == (
         "InvalidParameter", 400, "Invalid parameter: SubscriptionArn")
 

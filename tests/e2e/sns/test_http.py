@@ -141,7 +141,12 @@ def test_failed_deliveries_are_retried_by_the_delivery_policy(sns, endpoint, sub
     assert json.loads(hook.next("Notification")[1])["Message"] == "third time lucky"
     assert hook.attempts - before == 3
 
-    # Every retry failing: bounded (1 + numRetries attempts), then recorded as failed.
+    # Every retry failing: bounded (1 + numRetries attempts), then recorded as failed and
+    # kept for the subscription's dead-letter queue.
+    dead_letters = f"arn:aws:sqs:us-east-1:000000000000:{unique('dlq')}"
+    sns.set_subscription_attributes(SubscriptionArn=arn, AttributeName="RedrivePolicy",
+                                    AttributeValue=json.dumps(
+                                        {"deadLetterTargetArn": dead_letters}))
     before = hook.attempts
     hook.statuses = [500] * 10
     message_id = sns.publish(TopicArn=topic, Message="never")["MessageId"]
@@ -153,6 +158,11 @@ def test_failed_deliveries_are_retried_by_the_delivery_policy(sns, endpoint, sub
     assert record["status"] == "failed" and record["attempts"] == 4
     assert hook.attempts - before == 4
     assert hook.statuses == [500] * 6
+    [dead] = internal("deliveries?endpoint=" + urllib.parse.quote(dead_letters))["deliveries"]
+    assert dead["status"] == "stored" and json.loads(dead["body"])["Message"] == "never"
+    attributes = json.loads(dead["attributes"])
+    assert attributes["ErrorCode"]["Value"] == "EndpointUnavailable"
+    assert attributes["MessageId"]["Value"] == message_id
 
 
 def test_unsubscribe_sends_unsubscribe_confirmation_and_stops_delivery(sns, endpoint, subscribed):
