@@ -302,3 +302,10 @@ def test_a_cursor_stays_usable_after_an_interrupted_query(db, monkeypatch):
 def test_limit_without_sort_keeps_the_newest_events(db):
     rows = run(db, "filter ispresent(latency) | limit 2 | fields @timestamp")
     assert [r["@timestamp"] for r in rows] == [format_time(T0 + i * 60_000) for i in (39, 38)]
+
+
+def test_stats_rows_come_newest_bin_first_then_by_group(db):
+    rows = run(db, "filter ispresent(region) | stats count(*) by bin(10m), region")
+    keys = [(r["bin(10m)"], r["region"]) for r in rows]
+    assert len(keys) > 4
+    assert keys == sorted(sorted(keys, key=lambda k: k[1]), key=lambda k: k[0], reverse=True)

@@ -246,7 +246,10 @@ class Compiler:
             self.stage("*, sum(__n) OVER () AS __matched")
         else:
             self.stage(", ".join(select + ["any_value(__matched) AS __matched"]), tail=tail)
-        self.scope, self.raw, self.order, self.display = scope, False, [], None
+        # groups come out in order: time bins newest first, other groups ascending
+        order = [(scope[item.alias or item.text][0], scope[item.alias or item.text][1] == "time")
+                 for item in cmd.groups]
+        self.scope, self.raw, self.order, self.display = scope, False, order, None
 
     def has_aggregate(self, node) -> bool:
         if isinstance(node, Call) and node.name.lower() in fn.AGGREGATES:
