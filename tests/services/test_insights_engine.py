@@ -309,3 +309,11 @@ def test_stats_rows_come_newest_bin_first_then_by_group(db):
     keys = [(r["bin(10m)"], r["region"]) for r in rows]
     assert len(keys) > 4
     assert keys == sorted(sorted(keys, key=lambda k: k[1]), key=lambda k: k[0], reverse=True)
+
+
+def test_json_parse_and_stringify(db):
+    rows = run(db, "fields jsonParse(@message) as j | filter j.user.name = 'u1' "
+                   "| fields j.user.tags.0 as tag, jsonStringify(j.user) as u | sort tag")
+    chosen = sorted(e["user"]["tags"][0] for e in events() if e["user"]["name"] == "u1")
+    assert [r["tag"] for r in rows] == chosen
+    assert all(json.loads(r["u"])["name"] == "u1" for r in rows)

@@ -324,6 +324,12 @@ class Compiler:
     def resolve(self, name: str, node: Node | None) -> tuple[str, str]:
         if name in self.scope:
             return self.scope[name]
+        parts = name.split(".")
+        for i in range(len(parts) - 1, 0, -1):       # a path into a jsonParse() value
+            base = self.scope.get(".".join(parts[:i]))
+            if base is not None and base[1] == "json":
+                path = fn.sql_string(json_path(".".join(parts[i:])))
+                return f"json_extract_string({base[0]}, {path})", "any"
         if not self.raw:
             return "NULL", "str"
         if name in LAMBDA_FIELDS:

@@ -1,7 +1,8 @@
 """Logs Insights functions, each as the DuckDB SQL it compiles to.
 
-A value is a pair (sql, type). Types: "str", "num", "time" (epoch milliseconds), "bool", and
-"any" (a field discovered in the event, text that may hold a number). FUNCTIONS maps a name
+A value is a pair (sql, type). Types: "str", "num", "time" (epoch milliseconds), "bool",
+"json" (a jsonParse() value, whose members are read as `value.key`), and "any" (a field
+discovered in the event, text that may hold a number). FUNCTIONS maps a name
 (lower case) to (minimum args, maximum args or None, builder); AGGREGATES likewise, for
 `stats`. A builder receives the compiler (for `@timestamp` and errors), the call node and the
 compiled arguments.
@@ -246,6 +247,20 @@ def f_unmask(c, node, args):
     return args[0]
 
 
+def f_jsonparse(c, node, args):
+    return f"try(CAST({text(args[0])} AS JSON))", "json"
+
+
+def f_jsonstringify(c, node, args):
+    sql, typ = args[0]
+    if typ == "json":
+        return f"CAST({sql} AS VARCHAR)", "str"
+    if typ == "any":        # an object or list read from JSON is JSON text already
+        return (f"CASE WHEN starts_with({sql}, '{{') OR starts_with({sql}, '[') THEN {sql} "
+                f"ELSE CAST(to_json({sql}) AS VARCHAR) END"), "str"
+    return f"CAST(to_json({sql}) AS VARCHAR)", "str"
+
+
 FUNCTIONS = {
     "bin": (1, 1, f_bin),
     "datefloor": (2, 2, f_datefloor),
@@ -281,6 +296,8 @@ FUNCTIONS = {
     "isipv4insubnet": (2, 2, ip_in_subnet(4)),
     "isipv6insubnet": (2, 2, ip_in_subnet(6)),
     "unmask": (1, 1, f_unmask),
+    "jsonparse": (1, 1, f_jsonparse),
+    "jsonstringify": (1, 1, f_jsonstringify),
 }
 
 
