@@ -34,6 +34,7 @@ from cloudlet.services.cloudwatch import alarms_suppression as suppression
 from cloudlet.services.cloudwatch.alarms_rule import parse_rule
 from cloudlet.services.cloudwatch.alarms_store import Alarm, AlarmStore
 from cloudlet.services.cloudwatch.alarms_validation import percentile_of
+from cloudlet.services.cloudwatch.alarms_window import WallClock
 
 log = logging.getLogger("cloudlet.cloudwatch.alarms")
 
@@ -135,12 +136,13 @@ class AlarmEngine:
             step = step_of(alarm)
             period = alarm.config["_period"]
             span = ev.evaluation_range(alarm.config["EvaluationPeriods"]) * period
-            first = max(alarm.evaluated_at + step, tick - span, tick - MAX_REPLAYED_TICKS * step)
-            first = math.ceil(first / step) * step
-            t = first
-            while t <= tick:
+            first = math.ceil(max(alarm.evaluated_at + step, tick - span) / step) * step
+            ticks = [first + i * step for i in range(int((tick - first) // step) + 1)]
+            wall = WallClock.of(alarm.config)
+            if wall is not None:
+                ticks = [t for t in ticks if wall.is_boundary(t)]
+            for t in ticks[-MAX_REPLAYED_TICKS:]:
                 self.evaluate_metric_alarm(alarm, t)
-                t += step
             alarm.evaluated_at = tick
             self.alarms.save(alarm)
 

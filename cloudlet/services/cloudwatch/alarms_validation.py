@@ -9,6 +9,7 @@ from __future__ import annotations
 import re
 
 from cloudlet.errors import ServiceError
+from cloudlet.services.cloudwatch import alarms_window as windows
 from cloudlet.services.cloudwatch.alarms_evaluation import BAND_OPERATORS, TREAT_MISSING
 
 
@@ -138,10 +139,9 @@ def metric_alarm_config(params: dict, region: str) -> dict:
         raise ValidationError("Cloudlet does not evaluate PromQL alarms (EvaluationCriteria); "
                               "use MetricName or Metrics.")
     window = params.get("EvaluationWindow") or {}
-    if "WallClockWindow" in window:
-        raise ValidationError("Cloudlet does not support wall clock evaluation windows "
-                              "(EvaluationWindow.WallClockWindow) yet; alarms use sliding "
-                              "windows.")
+    if "WallClockWindow" in window and "SlidingWindow" in window:
+        raise ValidationError("EvaluationWindow takes exactly one of SlidingWindow and "
+                              "WallClockWindow.")
     unsupported(params)
     metrics = params.get("Metrics")
     if metrics is not None:
@@ -166,6 +166,10 @@ def metric_alarm_config(params: dict, region: str) -> dict:
         raise ValidationError("DatapointsToAlarm must be less than or equal to "
                               "EvaluationPeriods.")
     _window(config["_period"], n)
+    try:
+        windows.check(params, config["_period"])
+    except windows.WindowError as e:
+        raise ValidationError(str(e)) from None
     _threshold(params)
     _treat_missing(params)
     low = params.get("EvaluateLowSampleCountPercentile")

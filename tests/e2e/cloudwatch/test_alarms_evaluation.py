@@ -440,9 +440,27 @@ def test_a_warm_up_period_keeps_a_new_alarm_in_insufficient_data(cw, clock):
     assert wait_state(cw, name, "INSUFFICIENT_DATA")["StateValue"] == "INSUFFICIENT_DATA"
     clock.advance_to(created + 361)
     wait_state(cw, name, "ALARM")
-    code, _, message = error_of(
-        cw.put_metric_alarm, AlarmName=unique("wall"), Namespace=NS, MetricName="M",
-        Statistic="Sum", Period=60, EvaluationPeriods=1, Threshold=1.0,
-        ComparisonOperator="LessThanThreshold",
-        EvaluationWindow={"WallClockWindow": {"Timezone": "UTC"}})
-    assert code == "ValidationError" and "WallClockWindow" in message
+
+
+def test_a_wall_clock_window_judges_calendar_periods(cw, clock):
+    name, metric = unique("wall"), unique("Jobs")
+    base = math.ceil((clock.now() + 70) / 300) * 300
+    cw.put_metric_alarm(AlarmName=name, Namespace=NS, MetricName=metric, Statistic="Sum",
+                        Period=300, EvaluationPeriods=1, Threshold=1.0,
+                        ComparisonOperator="GreaterThanThreshold",
+                        EvaluationWindow={"WallClockWindow": {"Timezone": "UTC+05:30"}})
+    put(cw, metric, [5.0], base + 10)
+    # A sliding window would go to ALARM at base + 60; the wall clock waits for the end of
+    # the 5-minute period (UTC+05:30 keeps 5-minute boundaries where UTC has them).
+    clock.advance_to(base + 301)
+    alarm = wait_state(cw, name, "ALARM")
+    assert alarm["StateTransitionedTimestamp"].timestamp() == base + 300
+    assert alarm["EvaluationWindow"] == {"WallClockWindow": {"Timezone": "UTC+05:30"}}
+    for window, period in [({"Timezone": "Mars/Olympus"}, 300), ({}, 120),
+                           ({"Timezone": "+05:33"}, 60)]:
+        code, _, message = error_of(
+            cw.put_metric_alarm, AlarmName=unique("wall-bad"), Namespace=NS, MetricName="M",
+            Statistic="Sum", Period=period, EvaluationPeriods=1, Threshold=1.0,
+            ComparisonOperator="GreaterThanThreshold",
+            EvaluationWindow={"WallClockWindow": window})
+        assert code == "ValidationError", message
