@@ -143,6 +143,16 @@ def test_default_limit_and_paging(logs, dataset):
     assert rest["results"] == result["results"][3:6]
 
 
+def test_start_query_limit_beyond_one_page(logs, dataset):
+    group, _, _ = dataset
+    result = run_query(logs, group, "fields @timestamp", limit=12_000)
+    assert len(result["results"]) == 10_000 and result["nextToken"]
+    rest = logs.get_query_results(queryId=result["queryId"], nextToken=result["nextToken"])
+    assert len(rest["results"]) == 2_000 and "nextToken" not in rest
+    stamps = [r[0]["value"] for r in result["results"] + rest["results"]]
+    assert stamps == sorted(stamps, reverse=True)          # newest first, across pages
+
+
 @pytest.fixture
 def small(logs):
     group = unique("/insights/small")

@@ -41,7 +41,8 @@ from cloudlet.services.logs.insights.syntax import (
     Unary,
 )
 
-DEFAULT_LIMIT = 10_000
+DEFAULT_LIMIT = 10_000      # rows when neither the query nor StartQuery's limit says
+MAX_LIMIT = 100_000         # StartQuery's limit goes up to 100,000 (pages of 10,000)
 MAX_STATS = 2
 DEFAULT_FIELDS = ["@timestamp", "@message", "@logStream", "@log"]
 
@@ -165,7 +166,7 @@ class Compiler:
         if self.stats or matched_here:
             select.append("__matched")
         order = self.current_order()
-        final_limit = min(self.limit or limit or DEFAULT_LIMIT, DEFAULT_LIMIT)
+        final_limit = min(self.limit or limit or DEFAULT_LIMIT, MAX_LIMIT)
         self.ctes[1] = self.json_stage()
         last = f"s{len(self.ctes) - 1}"
         body = f"SELECT {', '.join(select) or 'NULL'} FROM {last}"

@@ -21,6 +21,7 @@ from cloudlet.services.logs.insights.runner import Query, QueryRunner
 MAX_LOG_GROUPS = 50
 MAX_CONCURRENT = 30      # AWS's default quota of concurrent Logs Insights queries
 LANGUAGE = "CWLI"
+PAGE = 10_000            # GetQueryResults' largest page
 
 
 class InsightsOperations:
@@ -90,7 +91,7 @@ class InsightsOperations:
         out = {"queryLanguage": LANGUAGE, "status": status,
                "statistics": dict(query.statistics)}
         offset = _offset(params.get("nextToken"))
-        size = params.get("maxItems") or len(results) or 1
+        size = params.get("maxItems") or PAGE
         out["results"] = results[offset:offset + size]
         if offset + size < len(results):
             out["nextToken"] = str(offset + size)
