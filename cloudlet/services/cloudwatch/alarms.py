@@ -5,6 +5,7 @@ history and tags).
     alarms_evaluation.py   the pure judgement: M out of N, TreatMissingData, StateReason
     alarms_rule.py         composite AlarmRule grammar
     alarms_engine.py       the evaluator thread on the service clock, state changes, actions
+    alarms_window.py       sliding and wall clock evaluation windows
     alarms_suppression.py  composite alarms' ActionsSuppressor
     alarms_messages.py     the SNS notification and Lambda event an action sends
     alarms_store.py        the SQLite rows

@@ -1,7 +1,8 @@
 """The alarm evaluator: a thread that judges every alarm on the service clock.
 
 Metric alarms are judged at each tick of the service clock: every minute, every 10 seconds
-for high-resolution alarms (Period < 60). A tick judges the complete periods before it.
+for high-resolution alarms (Period < 60). A tick judges the complete periods before it
+(a wall clock window only judges the ticks on its period's boundaries, alarms_window.py).
 The thread wakes every `CLOUDLET_ALARM_POLL` seconds (0.2 by default), so when a test moves
 the clock (`POST /_cloudlet/clock`) the ticks it jumped over are judged promptly: the last
 `evaluation_range(N)` periods' worth of ticks (at most MAX_REPLAYED_TICKS) are replayed in
