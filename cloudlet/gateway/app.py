@@ -103,7 +103,7 @@ class Gateway:
                                               request.body))
         sns = self.pipeline.providers.get("sns")
         if request.path.startswith("/_cloudlet/sns/") and sns is not None:
-            return sns.internal_route(request)  # the signing certificate, the mailbox
+            return HttpResponse(*sns.internal_route(request))  # the certificate, the mailbox
         return _json(404, {"message": "no such Cloudlet endpoint"})
 
     def clock(self, request: HttpRequest) -> HttpResponse:

@@ -26,7 +26,6 @@ import threading
 from urllib.parse import parse_qs
 
 from cloudlet.events import Bus
-from cloudlet.protocols.base import HttpResponse
 from cloudlet.services.base import Provider
 from cloudlet.services.sns import filter_policy
 from cloudlet.services.sns.delivery import Deliveries
@@ -116,12 +115,12 @@ class SnsProvider(PublishOperations, SubscriptionOperations, TopicOperations, Pr
             log.warning("S3 notification to %s: the topic does not exist", destination["Arn"])
 
     # -- Cloudlet's own routes ------------------------------------------------------------
-    def internal_route(self, request) -> HttpResponse:
+    def internal_route(self, request) -> tuple[int, dict[str, str], bytes]:
+        """Cloudlet's own pages under /_cloudlet/sns/: (status, headers, body)."""
         if request.method not in ("GET", "HEAD"):
             return _json(405, {"message": "GET"})
         if request.path == CERT_PATH:
-            return HttpResponse(200, {"Content-Type": "application/x-pem-file"},
-                                self.signer.certificate())
+            return 200, {"Content-Type": "application/x-pem-file"}, self.signer.certificate()
         if request.path == MAIL_PATH:
             to = parse_qs(request.query).get("to", [None])[0]
             return _json(200, {"messages": self.outbox.messages(to)})
@@ -131,5 +130,5 @@ class SnsProvider(PublishOperations, SubscriptionOperations, TopicOperations, Pr
         return _json(404, {"message": "no such Cloudlet endpoint"})
 
 
-def _json(status: int, body: dict) -> HttpResponse:
-    return HttpResponse(status, {"Content-Type": "application/json"}, json.dumps(body).encode())
+def _json(status: int, body: dict) -> tuple[int, dict[str, str], bytes]:
+    return status, {"Content-Type": "application/json"}, json.dumps(body).encode()
