@@ -389,11 +389,12 @@ class Compiler:
         left, right = self.expr(node.left), self.expr(node.right)
         if node.op in ("=", "!=", "<", ">", "<=", ">="):
             result = compare(node.op, left, right)
-            literal = self.json_text_literal(node, left, right)
-            if literal is not None:
-                # the value must appear in the raw event: a cheap test that spares
-                # parsing the JSON of every event that cannot match
-                result = f"(contains(msg, {fn.sql_string(literal)}) AND {result})"
+            needle = self.json_text_literal(node, left, right) or json_key(node, left, right)
+            if needle is not None:
+                # text that must appear in the raw event for the comparison to hold (the
+                # value, or the field's key): a cheap test that spares parsing the JSON of
+                # events that cannot match
+                result = f"(contains(msg, {fn.sql_string(needle)}) AND {result})"
             return result, "bool"
         a, b = fn.num(left), fn.num(right)
         if node.op == "/":
@@ -484,6 +485,17 @@ def json_path(name: str) -> str:
         else:
             path += '."' + part.replace('"', '\\"') + '"'
     return path
+
+
+def json_key(node: Binary, left, right) -> str | None:
+    """`"key"`, quoted as JSON writes it, of a field discovered in the event's JSON that the
+    comparison reads: an event without it cannot match."""
+    for side, value in ((node.left, left), (node.right, right)):
+        if isinstance(side, Field) and value[0].startswith("__json["):
+            keys = [p for p in side.name.split(".") if not p.isdigit()]
+            if keys and re.fullmatch(r"[A-Za-z0-9_-]+", keys[-1]):
+                return f'"{keys[-1]}"'
+    return None
 
 
 def truthy(value) -> str:
