@@ -308,11 +308,21 @@ def test_a_snapshot_restores_without_an_archive(primary, tls, tmp_path, servers)
     with connect(server, tls) as conn:
         conn.execute("CREATE TABLE snap AS SELECT 7 AS v")
     server.base_backup(tmp_path / "snapshot")
-    copy = PostgresServer.restore(tmp_path / "snapshot", spec_like(server, tmp_path / "copy"))
+    spec = spec_like(server, tmp_path / "copy")
+    spec.archive_dir = None
+    copy = PostgresServer.restore(tmp_path / "snapshot", spec)
     servers.append(copy)
     copy.start()
     with connect(copy, tls) as conn:
         assert conn.execute("SELECT v FROM snap").fetchall() == [(7,)]
+    assert copy.latest_restorable_time() is None
+    # Backups switched on later: a reload, no restart.
+    pid, copy.spec.archive_dir = copy.pid, tmp_path / "copy" / "archive"
+    assert copy.apply_parameters({}) == set()
+    with connect(copy, tls) as conn:
+        conn.execute("INSERT INTO snap VALUES (8)")
+    assert copy.latest_restorable_time() is not None and copy.pid == pid
+    assert any(p.name.startswith("0000") for p in copy.spec.archive_dir.iterdir())
     with pytest.raises(EngineError):
         PostgresServer.restore(tmp_path / "snapshot", copy.spec)     # not empty
 

@@ -301,11 +301,11 @@ class PostgresServer(DatabaseServer):
 
     def apply_parameters(self, parameters: dict[str, str]) -> set[str]:
         """Merge into the parameter group (a None value resets a parameter), rewrite its file
-        and reload. Returns the parameters whose new value waits for a restart (pg_settings'
-        pending_restart). Unknown names and invalid values are left out of the server's
-        files (so a bad group never keeps it from starting) and reported with an
-        EngineError after the valid ones are applied. A stopped server just keeps them for
-        its next start."""
+        (and the rest of the configuration, from the spec) and reload. Returns the
+        parameters whose new value waits for a restart (pg_settings' pending_restart).
+        Unknown names and invalid values are left out of the server's files (so a bad group
+        never keeps it from starting) and reported with an EngineError after the valid ones
+        are applied. A stopped server just keeps them for its next start."""
         merged = dict(self.spec.parameters)
         for name, value in parameters.items():
             if not re.fullmatch(r"[A-Za-z_][A-Za-z0-9_.]*", name):
@@ -318,7 +318,7 @@ class PostgresServer(DatabaseServer):
         if not self.running():
             return set()
         self.rejected = self._invalid({n: v for n, v in merged.items() if not n.startswith("rds.")})
-        self._write(conf.PARAMETERS_FILE, conf.parameters_conf(merged, self.rejected))
+        self._prepare()     # also takes the spec's other reloadable changes (the archive)
         # The server's own check of the file (a postmaster parameter's new value always
         # "could not be applied" until the restart).
         errors = self.sql(
@@ -328,8 +328,6 @@ class PostgresServer(DatabaseServer):
         if errors:
             self.rejected |= {row[0] for row in errors}
             self._write(conf.PARAMETERS_FILE, conf.parameters_conf(merged, self.rejected))
-        self._write("pg_hba.conf", conf.hba_conf(
-            ssl_only=self._ssl() and conf.force_ssl(merged)))
         self.sql("SELECT pg_reload_conf()")
         names = [n for n in parameters if not n.startswith("rds.") and n not in self.rejected]
         pending: set[str] = set()

@@ -111,8 +111,10 @@ def main_conf(spec, socket_dir: Path, *, ssl: bool, local_only: bool = False,
         "hot_standby": "on",
         "max_wal_senders": 10,
         "max_replication_slots": 10,
-        "archive_mode": "on" if spec.archive_dir else "off",
-        "archive_command": archive_command(spec.archive_dir) if spec.archive_dir else "",
+        # Always on (changing it needs a restart); without an archive, segments are
+        # "archived" by a no-op and recycled: backups can be switched on with a reload.
+        "archive_mode": "on",
+        "archive_command": archive_command(spec.archive_dir) if spec.archive_dir else ":",
         "archive_timeout": ARCHIVE_TIMEOUT,
     }
     if ssl:
