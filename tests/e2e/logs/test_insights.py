@@ -264,3 +264,16 @@ def test_unknown_log_group_and_query(logs):
     code, _, _ = error_of(logs.start_query, startTime=now - 60, endTime=now,
                           queryString="fields @message")
     assert code == "InvalidParameterException"
+
+
+def test_get_log_record_behind_a_ptr(logs, small):
+    group, base = small
+    (row,) = run_query(logs, group, "filter order.id = 7 | fields @message")["results"]
+    ptr = {f["field"]: f["value"] for f in row}["@ptr"]
+    record = logs.get_log_record(logRecordPointer=ptr)["logRecord"]
+    assert record["@timestamp"] == str(base + 1)
+    assert record["@log"].endswith(":" + group) and record["@logStream"] == "s"
+    assert record["order.items.1.sku"] == "b2" and record["order.id"] == "7"
+    assert json.loads(record["@message"])["ip"] == "10.1.2.3"
+    code, _, _ = error_of(logs.get_log_record, logRecordPointer="not-a-pointer!")
+    assert code == "InvalidParameterException"

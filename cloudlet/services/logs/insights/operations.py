@@ -1,4 +1,5 @@
-"""Logs Insights operations: StartQuery, GetQueryResults, StopQuery, DescribeQueries.
+"""Logs Insights operations: StartQuery, GetQueryResults, StopQuery, DescribeQueries, and
+GetLogRecord (the event behind a result's @ptr).
 
 StartQuery compiles the query on the request (so a malformed one fails at once, as on AWS)
 and hands it to the runner's worker pool; GetQueryResults reads the query's state.
@@ -6,6 +7,7 @@ and hands it to the runner's worker pool; GetQueryResults reads the query's stat
 
 from __future__ import annotations
 
+import json
 import uuid
 
 from cloudlet import clock
@@ -16,6 +18,7 @@ from cloudlet.services.logs.insights.errors import (
     limit_exceeded,
     resource_not_found,
 )
+from cloudlet.services.logs.insights.results import parse_pointer
 from cloudlet.services.logs.insights.runner import Query, QueryRunner
 
 MAX_LOG_GROUPS = 50
@@ -101,6 +104,25 @@ class InsightsOperations:
         query = self._query(ctx, params["queryId"])
         return {"success": self.insights.stop(query)}
 
+    def get_log_record(self, ctx: RequestContext, params: dict) -> dict:
+        """The whole event behind a result row's @ptr, with its discovered fields."""
+        pointer = parse_pointer(params["logRecordPointer"])
+        if pointer is None:
+            raise invalid_parameter("The specified logRecordPointer is not valid.")
+        group, event_id = pointer
+        row = self.events.cursor().execute(
+            "SELECT timestamp, ingestion_time, log_stream, message FROM log_events "
+            "WHERE account = ? AND region = ? AND log_group = ? AND event_id = ?",
+            [ctx.account_id, ctx.region, group, event_id]).fetchone()
+        if row is None:
+            raise resource_not_found("The specified log record does not exist.")
+        timestamp, ingested, stream, message = row
+        record = discovered_fields(message)
+        record.update({"@timestamp": str(timestamp), "@ingestionTime": str(ingested),
+                       "@log": f"{ctx.account_id}:{group}", "@logStream": stream,
+                       "@message": message})
+        return {"logRecord": record}
+
     def describe_queries(self, ctx: RequestContext, params: dict) -> dict:
         group = params.get("logGroupName")
         if group is not None:
@@ -118,6 +140,30 @@ class InsightsOperations:
         if offset + size < len(found):
             out["nextToken"] = str(offset + size)
         return out
+
+
+def discovered_fields(message: str) -> dict[str, str]:
+    """A JSON event's fields, flattened as Insights names them (`a.b`, `list.0`)."""
+    if not message.startswith("{"):
+        return {}
+    try:
+        document = json.loads(message)
+    except ValueError:
+        return {}
+    out: dict[str, str] = {}
+
+    def walk(prefix: str, value) -> None:
+        if isinstance(value, dict):
+            for key, item in value.items():
+                walk(f"{prefix}.{key}" if prefix else str(key), item)
+        elif isinstance(value, list):
+            for i, item in enumerate(value):
+                walk(f"{prefix}.{i}", item)
+        elif value is not None:
+            out[prefix] = json.dumps(value) if isinstance(value, bool) else str(value)
+
+    walk("", document)
+    return out
 
 
 def _offset(token: str | None) -> int:
