@@ -317,3 +317,10 @@ def test_json_parse_and_stringify(db):
     chosen = sorted(e["user"]["tags"][0] for e in events() if e["user"]["name"] == "u1")
     assert [r["tag"] for r in rows] == chosen
     assert all(json.loads(r["u"])["name"] == "u1" for r in rows)
+
+
+def test_fields_accumulate_and_the_last_display_decides(db):
+    rows = run(db, "fields region | fields level | filter ispresent(level) | limit 1")
+    assert set(rows[0]) == {"region", "level", "@ptr"}
+    rows = run(db, "display region | fields level | filter ispresent(level) | limit 1")
+    assert set(rows[0]) == {"region", "@ptr"}

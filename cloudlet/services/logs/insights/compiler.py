@@ -88,6 +88,7 @@ class Compiler:
         self.counter = 0
         self.order: list[tuple[str, bool]] = []
         self.display: list[str] | None = None
+        self.displayed = False          # a display command has chosen the result fields
         self.stats = 0
         self.limit: int | None = None
         self.matched_cte = ""
@@ -206,9 +207,12 @@ class Compiler:
             names.append(name)
         if added:
             self.stage("*, " + ", ".join(added))
-        if cmd.name == "display" or self.display is None:
+        # the last display decides; without one, every fields command's fields show
+        if cmd.name == "display":
+            self.display, self.displayed = names, True
+        elif self.display is None:
             self.display = names
-        else:
+        elif not self.displayed:
             self.display = self.display + [n for n in names if n not in self.display]
 
     def command_filter(self, cmd: Filter) -> None:
@@ -251,6 +255,7 @@ class Compiler:
         order = [(scope[item.alias or item.text][0], scope[item.alias or item.text][1] == "time")
                  for item in cmd.groups]
         self.scope, self.raw, self.order, self.display = scope, False, order, None
+        self.displayed = False
 
     def has_aggregate(self, node) -> bool:
         if isinstance(node, Call) and node.name.lower() in fn.AGGREGATES:
