@@ -377,6 +377,8 @@ class PostgresServer(DatabaseServer):
     def _archive_now(self, timeout: float = 10) -> float | None:
         """Switch to a new WAL segment and wait until the finished one is archived; returns
         the moment before the switch (everything committed by then is in the archive)."""
+        # Something (pytest does, for its basetemp) may have closed an ancestor again.
+        host.make_traversable(self.spec.archive_dir, host.server_user())
         moment = time.time()
         rows = self.sql("SELECT pg_walfile_name(pg_switch_wal()) WHERE NOT pg_is_in_recovery()")
         if not rows:
