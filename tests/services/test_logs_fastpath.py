@@ -18,8 +18,8 @@ TARGET = [("x-amz-target", "Logs_20140328.PutLogEvents")]
 def codec(request, monkeypatch):
     """Both decoders: msgspec's when installed, and json's, which stands in without it."""
     if request.param == "json":
-        monkeypatch.setattr(fastpath, "msgspec", None)
-    elif fastpath.msgspec is None:
+        monkeypatch.setattr(fastpath, "_typed", False)
+    elif not fastpath.load_typed():
         pytest.skip("msgspec is not installed")
     return codec_class("json", "logs")(service_model("logs"))
 

@@ -36,27 +36,52 @@ _INSERT_LISTS = (
 
 
 class EventStore:
+    """Opened on a thread of its own (DuckDB replays its WAL on open, which may take a
+    while after a crash), so the server serves while it opens; callers wait for it."""
+
     def __init__(self, root: Path):
         root = Path(root)
         root.mkdir(parents=True, exist_ok=True)
         self.path = root / "events.duckdb"
-        self._db = duckdb.connect(str(self.path))
-        # A checkpoint rewrites the WAL into compressed row groups; at DuckDB's default
-        # (16 MB of WAL) one runs inside every ~20th batch and stalls it. Ingestion lets the
-        # WAL grow and `checkpoint()` runs off the request path instead.
-        self._db.execute(f"SET checkpoint_threshold = '{CHECKPOINT_THRESHOLD}'")
-        self._db.execute(SCHEMA)
         self._write = threading.Lock()
         self._ids = threading.Lock()
         self._local = threading.local()
-        self._next_id = (self._db.execute("SELECT max(event_id) FROM log_events").fetchone()[0]
-                         or 0) + 1
+        self._db: duckdb.DuckDBPyConnection | None = None
+        self._next_id = 1
+        self._opened = threading.Event()
+        self._open_error: BaseException | None = None
+        threading.Thread(target=self._open, name="logs-eventstore-open", daemon=True).start()
+
+    def _open(self) -> None:
+        try:
+            db = duckdb.connect(str(self.path))
+            # A checkpoint rewrites the WAL into compressed row groups; at DuckDB's default
+            # (16 MB of WAL) one runs inside every ~20th batch and stalls it. Ingestion lets
+            # the WAL grow and `checkpoint()` runs off the request path instead.
+            db.execute(f"SET checkpoint_threshold = '{CHECKPOINT_THRESHOLD}'")
+            db.execute(SCHEMA)
+            self._next_id = (db.execute("SELECT max(event_id) FROM log_events").fetchone()[0]
+                             or 0) + 1
+            self._db = db
+        except BaseException as error:  # reported to every caller
+            self._open_error = error
+        finally:
+            self._opened.set()
+
+    @property
+    def db(self) -> duckdb.DuckDBPyConnection:
+        if self._db is None:
+            self._opened.wait()
+            if self._open_error is not None:
+                raise RuntimeError("the log event store could not be opened") \
+                    from self._open_error
+        return self._db
 
     def cursor(self) -> duckdb.DuckDBPyConnection:
         """A cursor for the calling thread (reads; DuckDB's MVCC keeps them consistent)."""
         cursor = getattr(self._local, "cursor", None)
         if cursor is None:
-            cursor = self._local.cursor = self._db.cursor()
+            cursor = self._local.cursor = self.db.cursor()
         return cursor
 
     def insert(self, account: str, region: str, group: str, stream: str,
@@ -67,16 +92,17 @@ class EventStore:
         so batches from several requests are stored in parallel (DuckDB appends do not
         conflict, and it releases the GIL while it works)."""
         count = len(timestamps)
+        cursor = self.cursor()  # waits for the store to open, and so for `_next_id`
         with self._ids:
             first = self._next_id
             self._next_id = first + count
         joined = "\x00".join(messages)
         if joined.count("\x00") == count - 1:
-            self.cursor().execute(_INSERT_SPLIT, [
+            cursor.execute(_INSERT_SPLIT, [
                 account, region, group, stream, timestamps,
                 ingestion_time, first - 1, joined, count])
         else:
-            self.cursor().execute(_INSERT_LISTS, [account, region, group, stream, timestamps,
+            cursor.execute(_INSERT_LISTS, [account, region, group, stream, timestamps,
                                                   ingestion_time, first - 1, messages])
         return first
 
@@ -92,7 +118,7 @@ class EventStore:
             sql += " AND timestamp < ?"
             args.append(before)
         with self._write:
-            return self._db.execute(sql, args).fetchone()[0]
+            return self.db.execute(sql, args).fetchone()[0]
 
     def stream_stats(self, account: str, region: str, group: str) -> list[tuple]:
         """(stream, first timestamp, last timestamp, stored bytes) of a group's streams."""
@@ -106,10 +132,12 @@ class EventStore:
         then); skipped by DuckDB when transactions are running."""
         with self._write:
             try:
-                self._db.execute("CHECKPOINT")
+                self.db.execute("CHECKPOINT")
             except duckdb.Error:  # busy: the next round tries again
                 pass
 
     def close(self) -> None:
+        self._opened.wait()
         with self._write:
-            self._db.close()
+            if self._db is not None:
+                self._db.close()

@@ -11,11 +11,7 @@ takes the generic path, so every error stays the codec's and the validator's, wo
 from __future__ import annotations
 
 import json
-
-try:  # a typed decoder checks the shape while it parses: several times json's speed
-    import msgspec
-except ImportError:  # pragma: no cover
-    msgspec = None
+import threading
 
 TARGET = "Logs_20140328.PutLogEvents"
 _MEMBERS = frozenset(("logGroupName", "logStreamName", "logEvents", "sequenceToken"))
@@ -27,8 +23,9 @@ _EVENTS_MAX = 10_000
 def parse(codec, request, context=None):
     if request.headers.get("x-amz-target") != TARGET:
         return None
-    if msgspec is not None:
-        return _parse_typed(codec, request, context)
+    typed = _typed or load_typed()
+    if typed:
+        return _parse_typed(typed, codec, request, context)
     try:
         body = json.loads(request.body)
     except (ValueError, RecursionError):
@@ -69,25 +66,41 @@ def _columns(events: list) -> tuple[list[int], list[str]] | None:
     return timestamps, messages
 
 
-if msgspec is not None:
-    class _Event(msgspec.Struct, forbid_unknown_fields=True):
-        timestamp: int
-        message: str
-
-    class _Request(msgspec.Struct, forbid_unknown_fields=True):
-        logGroupName: str
-        logStreamName: str
-        logEvents: list[_Event]
-        sequenceToken: str | msgspec.UnsetType = msgspec.UNSET
-
-    _decoder = msgspec.json.Decoder(_Request)
+# msgspec's typed decoder checks the shape while it parses, at several times json's speed.
+# It loads on first use (or from `load_typed` on a thread at start), off the import path;
+# False when msgspec is not installed, and the json path serves.
+_typed: tuple | bool | None = None
+_typed_lock = threading.Lock()
 
 
-def _parse_typed(codec, request, context):
+def load_typed() -> tuple | bool:
+    global _typed
+    with _typed_lock:
+        if _typed is None:
+            try:
+                import msgspec
+            except ImportError:  # pragma: no cover
+                _typed = False
+            else:
+                _typed = (msgspec, msgspec.json.Decoder(_request_type(msgspec)))
+    return _typed
+
+
+def _request_type(msgspec):
+    event = msgspec.defstruct("InputLogEvent", [("timestamp", int), ("message", str)],
+                              forbid_unknown_fields=True)
+    return msgspec.defstruct("PutLogEventsRequest", [
+        ("logGroupName", str), ("logStreamName", str), ("logEvents", list[event]),
+        ("sequenceToken", str | msgspec.UnsetType, msgspec.UNSET)],
+        forbid_unknown_fields=True)
+
+
+def _parse_typed(typed: tuple, codec, request, context):
     """The same acceptance as the json path, with msgspec doing the type checks (it, like
     `json`, keeps the last of duplicate keys; whatever it refuses, the codec judges)."""
+    msgspec, decoder = typed
     try:
-        body = _decoder.decode(request.body)
+        body = decoder.decode(request.body)
     except (msgspec.DecodeError, msgspec.ValidationError):
         return None
     group, stream, token = body.logGroupName, body.logStreamName, body.sequenceToken

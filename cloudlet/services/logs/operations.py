@@ -41,6 +41,7 @@ class LogOperations(ResourcePolicyOperations, FilterOperations, EventOperations,
 
     def start(self) -> None:
         super().start()
+        threading.Thread(target=fastpath.load_typed, name="logs-fastpath", daemon=True).start()
         self._sweeper = threading.Thread(target=self._sweep_forever, name="logs-retention",
                                          daemon=True)
         self._sweeper.start()
