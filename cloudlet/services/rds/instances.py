@@ -436,7 +436,7 @@ class InstanceOperations:
         self.fleet.update(key, DBInstanceStatus="stopping")
 
         def task(rt):
-            latest = self.fleet.latest_restorable(rt, self.fleet.record(key))
+            latest = self.fleet.latest_restorable(rt, self.fleet.record(key), fresh=True)
             self.fleet.stop_servers(rt)
             self.fleet.update(key, DBInstanceStatus="stopped", _stopped_at=clock.timestamp(),
                               _latest_restorable=latest)

@@ -47,6 +47,7 @@ Key = tuple[str, str, str]  # account, region, DBInstanceIdentifier
 DAY = 86400.0
 AUTO_START_AFTER = 7 * DAY
 METRICS_EVERY = 60.0
+LATEST_EVERY = 2.0
 
 
 def free_port() -> int:
@@ -72,6 +73,8 @@ class Runtime:
     busy: int = 0
     cpu: tuple[float, float] | None = None  # (monotonic time, cpu seconds) last sampled
     next_metrics: float = 0.0
+    latest: float | None = None  # LatestRestorableTime (real), refreshed by the supervisor
+    latest_at: float = 0.0
 
 
 class Fleet:
@@ -339,16 +342,26 @@ class Fleet:
             server.spec = self.spec(record, record["_nodes"][name])
             server.start()
 
-    def latest_restorable(self, rt: Runtime | None, record: dict) -> float | None:
-        """Real epoch seconds."""
+    def latest_restorable(self, rt: Runtime | None, record: dict, *,
+                          fresh: bool = False) -> float | None:
+        """Real epoch seconds: asked of the engine when `fresh` (a restore, a stop), else
+        what the supervisor last learned (every few seconds; describing stays cheap)."""
         if rt is not None and rt.primary is not None and record.get("BackupRetentionPeriod"):
-            try:
-                latest = rt.primary.latest_restorable_time()
-            except Exception:
-                latest = None
-            if latest is not None:
-                return latest
+            if fresh:
+                self.refresh_latest(rt)
+            if rt.latest is not None:
+                return rt.latest
         return record.get("_latest_restorable")
+
+    def refresh_latest(self, rt: Runtime) -> None:
+        server = rt.primary
+        rt.latest_at = time.monotonic()
+        try:
+            latest = server.latest_restorable_time() if server is not None else None
+        except Exception:
+            latest = None
+        if latest is not None:
+            rt.latest = latest
 
     # -- the supervisor ------------------------------------------------------------------
 
@@ -411,6 +424,10 @@ class Fleet:
                 and now - record.get("_last_backup", now) >= DAY):
             self.update(key, _last_backup=now)
             self.submit(key, self.automated_backup)
+        if (record.get("BackupRetentionPeriod", 0) > 0 and rt.primary is not None
+                and time.monotonic() - rt.latest_at >= LATEST_EVERY):
+            rt.latest_at = time.monotonic()
+            self.pool.submit(self.refresh_latest, rt)
         if time.monotonic() >= rt.next_metrics and rt.primary is not None:
             rt.next_metrics = time.monotonic() + METRICS_EVERY
             self.pool.submit(self.publish_metrics, key, rt, record)

@@ -258,7 +258,7 @@ class SnapshotOperations:
             raise errors.invalid_combination("Cannot specify both RestoreTime and "
                                              "UseLatestRestorableTime.")
         rt = self.fleet.runtimes.get(key_of_record(source))
-        latest = self.fleet.latest_restorable(rt, source)
+        latest = self.fleet.latest_restorable(rt, source, fresh=True)
         earliest = min(b["time"] for b in source["_bases"])
         if use_latest or restore_time is None:
             if latest is None:
