@@ -277,3 +277,23 @@ def test_get_log_record_behind_a_ptr(logs, small):
     assert json.loads(record["@message"])["ip"] == "10.1.2.3"
     code, _, _ = error_of(logs.get_log_record, logRecordPointer="not-a-pointer!")
     assert code == "InvalidParameterException"
+
+
+def test_several_log_groups_by_name_and_arn(logs, small):
+    group, _ = small
+    other = unique("/insights/other")
+    logs.create_log_group(logGroupName=other)
+    logs.create_log_stream(logGroupName=other, logStreamName="o")
+    logs.put_log_events(logGroupName=other, logStreamName="o",
+                        logEvents=[{"timestamp": now_ms() - 1000, "message": "from the other"}])
+    arn = logs.describe_log_groups(logGroupNamePrefix=other)["logGroups"][0]["arn"]
+    now = int(time.time())
+    qid = logs.start_query(logGroupIdentifiers=[group, arn.removesuffix(":*")],
+                           startTime=now - 3600, endTime=now + 60,
+                           queryString="stats count(*) as n by @log")["queryId"]
+    deadline = time.monotonic() + 30
+    while (result := logs.get_query_results(queryId=qid))["status"] != "Complete":
+        assert time.monotonic() < deadline and result["status"] in ("Scheduled", "Running")
+        time.sleep(0.05)
+    counts = {r["@log"]: int(r["n"]) for r in rows_of(result)}
+    assert counts == {f"000000000000:{group}": 4, f"000000000000:{other}": 1}
