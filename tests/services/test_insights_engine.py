@@ -324,3 +324,11 @@ def test_fields_accumulate_and_the_last_display_decides(db):
     assert set(rows[0]) == {"region", "level", "@ptr"}
     rows = run(db, "display region | fields level | filter ispresent(level) | limit 1")
     assert set(rows[0]) == {"region", "@ptr"}
+
+
+def test_ipv6_subnets(db):
+    row = run(db, 'fields isIpv6InSubnet("2001:db8::1", "2001:db8::/32") as a, '
+                  'isIpInSubnet("fe80::1:2", "fe80::/10") as b, '
+                  'isIpv6InSubnet("fec0::1", "fe80::/10") as c, '
+                  'isIpInSubnet("10.0.0.1", "::/0") as d | limit 1')[0]
+    assert (row["a"], row["b"], row["c"], row["d"]) == ("1", "1", "0", "0")

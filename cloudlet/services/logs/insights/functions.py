@@ -220,6 +220,30 @@ def ipv4_number(sql: str) -> str:
     return f"((({parts[0]} * 256 + {parts[1]}) * 256 + {parts[2]}) * 256 + {parts[3]})"
 
 
+def ipv6_groups(sql: str) -> str:
+    """The eight 16-bit groups of an IPv6 address, as integers (`::` expanded)."""
+    parts = f"string_split({sql}, '::')"
+    head = f"CASE WHEN {parts}[1] = '' THEN []::VARCHAR[] ELSE string_split({parts}[1], ':') END"
+    tail = (f"CASE WHEN len({parts}) < 2 OR {parts}[2] = '' THEN []::VARCHAR[] "
+            f"ELSE string_split({parts}[2], ':') END")
+    groups = (f"CASE WHEN len({parts}) = 1 THEN {head} ELSE list_concat({head}, "
+              f"list_transform(range(8 - len({head}) - len({tail})), lambda x: '0'), {tail}) END")
+    return f"list_transform({groups}, lambda g: TRY_CAST('0x' || g AS INTEGER))"
+
+
+def ipv6_in_subnet(sql: str, net) -> str:
+    wanted = [(int(net.network_address) >> (16 * (7 - i))) & 0xFFFF for i in range(8)]
+    whole, rest = divmod(net.prefixlen, 16)
+    groups = ipv6_groups(sql)
+    checks = [f"regexp_full_match({sql}, {sql_string(IPV6)})", f"NOT contains({sql}, '.')"]
+    if whole:
+        checks.append(f"{groups}[1:{whole}] = {wanted[:whole]}")
+    if rest:
+        shift = 16 - rest
+        checks.append(f"({groups}[{whole + 1}] >> {shift}) = {wanted[whole] >> shift}")
+    return "coalesce(" + " AND ".join(checks) + ", FALSE)"
+
+
 def subnet_of(c, node):
     if not isinstance(node, Literal) or not isinstance(node.value, str):
         c.fail(node, "the subnet must be a string literal such as \"10.0.0.0/8\"")
@@ -234,9 +258,9 @@ def ip_in_subnet(version):
         net = subnet_of(c, node.args[1])
         if version and net.version != version:
             c.fail(node.args[1], f"{net} is not an IPv{version} subnet")
-        if net.version == 6:
-            c.fail(node, "IPv6 subnets are not supported by Cloudlet's Logs Insights yet")
         s = text(args[0])
+        if net.version == 6:
+            return ipv6_in_subnet(s, net), "bool"
         shift = 32 - net.prefixlen
         return (f"(regexp_full_match({s}, {sql_string(IPV4)}) AND "
                 f"({ipv4_number(s)} >> {shift}) = {int(net.network_address) >> shift})"), "bool"
