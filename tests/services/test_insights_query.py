@@ -99,3 +99,10 @@ def test_unterminated_string_and_regex():
     for query in ['filter a = "abc', "filter @message like /abc"]:
         with pytest.raises(MalformedQuery):
             parse(query)
+
+
+def test_deeply_nested_queries_are_refused_not_crashed():
+    for query in ["filter " + "(" * 4990 + "x" + ")" * 4990,
+                  "filter " + " + ".join(["x"] * 2400)]:
+        with pytest.raises(MalformedQuery):
+            compile_query(query)

@@ -17,6 +17,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from cloudlet.services.logs.insights import functions as fn
+from cloudlet.services.logs.insights.errors import MalformedQuery
 from cloudlet.services.logs.insights.expressions import Expressions, children, json_path
 from cloudlet.services.logs.insights.query import parse
 from cloudlet.services.logs.insights.regex import check_regex, glob_to_regex, named_groups
@@ -293,7 +294,11 @@ class Compiler(Expressions):
 
 
 def compile_query(text: str, limit: int | None = None) -> Compiled:
-    return Compiler(text).compile(limit)
+    try:
+        return Compiler(text).compile(limit)
+    except RecursionError:
+        raise MalformedQuery("The query is too complex: its expressions nest too deeply",
+                             0, max(len(text) - 1, 0)) from None
 
 
 def order_sql(order: list[tuple[str, bool]]) -> list[str]:
