@@ -5,7 +5,8 @@ store; the request threads only read a query's state.
 
 A running query is stopped by interrupting its DuckDB cursor, from StopQuery or from the
 timeout timer (`CLOUDLET_LOGS_QUERY_TIMEOUT` seconds, 60 minutes by default as on AWS).
-Finished queries are kept for `RETENTION` seconds (AWS keeps results 7 days).
+Finished queries are kept for `RETENTION` seconds (AWS keeps results 7 days), the newest
+`KEPT` of them at most.
 """
 
 from __future__ import annotations
@@ -26,6 +27,7 @@ log = logging.getLogger(__name__)
 
 WORKERS = 2
 RETENTION = 7 * 86400
+KEPT = 1000              # finished queries kept at most (their results live in memory)
 FINISHED = {"Complete", "Failed", "Cancelled", "Timeout"}
 
 
@@ -94,9 +96,12 @@ class QueryRunner:
 
     def _forget_old(self) -> None:
         horizon = (clock.timestamp() - RETENTION) * 1000
-        for qid, q in list(self.queries.items()):
-            if q.status in FINISHED and q.create_time < horizon:
-                del self.queries[qid]
+        finished = [q for q in self.queries.values() if q.status in FINISHED]
+        finished.sort(key=lambda q: q.create_time)
+        excess = len(finished) - KEPT
+        for i, q in enumerate(finished):
+            if q.create_time < horizon or i < excess:
+                del self.queries[q.query_id]
 
     def _run(self, query: Query) -> None:
         with query.lock:
