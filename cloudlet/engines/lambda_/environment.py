@@ -1,0 +1,417 @@
+"""One execution environment: a process tree running a runtime against its own Runtime
+API, in its sandbox (sandbox.py), with the output of stdout and stderr gathered line by
+line. `run()` hands it one invocation and waits for the response, the error, a crash, the
+memory limit or the timeout."""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+import select
+import shlex
+import shutil
+import signal
+import subprocess
+import threading
+import time
+import uuid
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from cloudlet import clock
+from cloudlet.engines.lambda_ import sandbox
+from cloudlet.engines.lambda_.engine import FunctionSpec, Invocation
+from cloudlet.engines.lambda_.runtime_api import RuntimeAPI
+
+INIT_TIMEOUT = 10.0  # AWS's init phase limit
+RUNTIME_DIR = Path(__file__).parent / "runtime"
+
+
+@dataclass
+class Outcome:
+    """How one run ended: "ok", "error" (function error), "init_error", "exit" (the
+    runtime died), "timeout" or "init_timeout"."""
+
+    status: str
+    body: bytes = b""
+    error_type: str | None = None
+    duration_ms: float = 0.0
+    init_ms: float | None = None
+    exit_reason: str = ""
+    lines_before: list[str] = field(default_factory=list)
+    lines: list[str] = field(default_factory=list)
+    max_memory_mb: int = 0
+
+
+@dataclass
+class Launch:
+    """How the engine starts environments on this host (shared by all of them)."""
+
+    namespaces: bool
+    cgroups: sandbox.Cgroups
+    state_dir: Path
+    hidden: tuple[Path, ...] = ()
+    python: str = ""
+    node: str = ""
+
+
+def exit_reason(returncode: int) -> str:
+    """Go's words for a process state, as AWS's runtime interface reports them."""
+    if returncode < 0:
+        try:
+            name = signal.strsignal(-returncode) or f"signal {-returncode}"
+        except ValueError:
+            name = f"signal {-returncode}"
+        return f"signal: {name.lower()}"
+    return f"exit status {returncode}"
+
+
+class Environment:
+    def __init__(self, spec: FunctionSpec, launch: Launch):
+        self.spec = spec
+        self.launch = launch
+        self.id = uuid.uuid4().hex
+        self.log_stream = f"{clock.now():%Y/%m/%d}/[{spec.version}]{self.id}"
+        self.cond = threading.Condition()
+        self.pending: Invocation | None = None
+        self.current: str | None = None
+        self.delivered_at = 0.0
+        self.outcome: tuple[bytes, str | None, float] | None = None
+        self.init_failure: tuple[bytes, str | None] | None = None
+        self.init_done_at: float | None = None
+        self.exit_code: int | None = None
+        self.stopping = False
+        self.retired = False
+        self.cold = True
+        self.last_used = time.monotonic()
+        self.credentials_expire: float | None = None
+        self.proc: subprocess.Popen | None = None
+        self.cgroup: sandbox.EnvCgroup | None = None
+        self.tmpdir: Path | None = None
+        self._out_lock = threading.Lock()
+        self._lines: list[str] = []
+        self._partial = b""
+        self._mark = 0
+        self.api = RuntimeAPI(self)
+
+    # --- the Runtime API's side -------------------------------------------------------
+
+    def next_invocation(self) -> tuple[dict[str, str], bytes] | None:
+        with self.cond:
+            if self.init_done_at is None:
+                self.init_done_at = time.monotonic()
+                if self.cgroup is not None:
+                    self.cgroup.limit_cpu(self.spec.memory_mb)
+            self.current = None
+            self.cond.notify_all()
+            while self.pending is None and not self.stopping:
+                self.cond.wait()
+            if self.stopping:
+                return None
+            invocation, self.pending = self.pending, None
+            self._drain()
+            with self._out_lock:
+                self._mark = len(self._lines)
+            self.current = invocation.request_id
+            self.outcome = None
+            self.delivered_at = time.monotonic()
+            self.cond.notify_all()
+        deadline_ms = int((time.time() + self.spec.timeout_s) * 1000)
+        headers = {
+            "Lambda-Runtime-Aws-Request-Id": invocation.request_id,
+            "Lambda-Runtime-Deadline-Ms": str(deadline_ms),
+            "Lambda-Runtime-Invoked-Function-Arn": self.spec.function_arn,
+            "Lambda-Runtime-Trace-Id": invocation.trace_id or _trace_id(),
+            "Content-Type": "application/json",
+        }
+        if invocation.client_context:
+            headers["Lambda-Runtime-Client-Context"] = _decode_client_context(
+                invocation.client_context)
+        if invocation.cognito_identity:
+            headers["Lambda-Runtime-Cognito-Identity"] = invocation.cognito_identity
+        return headers, invocation.payload
+
+    def report(self, request_id: str, body: bytes, error_type: str | None) -> int:
+        with self.cond:
+            if request_id != self.current or self.outcome is not None:
+                return 400
+            self.outcome = (body, error_type, time.monotonic())
+            self.cond.notify_all()
+            return 202
+
+    def init_error(self, body: bytes, error_type: str | None) -> int:
+        with self.cond:
+            if self.init_done_at is not None:
+                return 403
+            self.init_failure = (body, error_type or "Runtime.Unknown")
+            self.cond.notify_all()
+            return 202
+
+    # --- the process ----------------------------------------------------------------
+
+    def start(self, command: list[str], env: dict[str, str], task_root: Path, uid: int | None):
+        spec, launch = self.spec, self.launch
+        if spec.credentials is not None:
+            creds = spec.credentials() or {}
+            env["AWS_ACCESS_KEY_ID"] = creds.get("AccessKeyId", "")
+            env["AWS_SECRET_ACCESS_KEY"] = creds.get("SecretAccessKey", "")
+            env["AWS_SESSION_TOKEN"] = creds.get("SessionToken", "")
+            expiration = creds.get("Expiration")
+            if isinstance(expiration, int | float):
+                self.credentials_expire = float(expiration)
+        env["AWS_LAMBDA_RUNTIME_API"] = self.api.address
+        env["AWS_LAMBDA_LOG_STREAM_NAME"] = self.log_stream
+        limit = spec.memory_mb + (spec.ephemeral_mb if launch.namespaces else 0)
+        self.cgroup = launch.cgroups.create(self.id, limit)
+        script = ["set -e"]
+        if self.cgroup is not None:
+            script.append(self.cgroup.join_script())
+        else:
+            script.append(f"ulimit -d {spec.memory_mb * 1024}")
+        script.append("ulimit -n 1024 || true")
+        if launch.namespaces:
+            script += self._mounts(task_root)
+            script.append("cd /var/task")
+        else:
+            self.tmpdir = launch.state_dir / f"tmp-{self.id}"
+            self.tmpdir.mkdir(mode=0o700)
+            if uid is not None:
+                os.chown(self.tmpdir, uid, uid)
+            env["TMPDIR"] = str(self.tmpdir)
+            script.append(f"cd {shlex.quote(str(task_root))}")
+        run = " ".join(shlex.quote(part) for part in command)
+        if uid is not None:
+            run = (f"setpriv --reuid={uid} --regid={uid} --clear-groups --no-new-privs "
+                   f"-- {run}")
+        script.append(f"exec {run}")
+        argv = ["sh", "-c", "\n".join(script)]
+        if launch.namespaces:
+            argv = ["unshare", "-m", "--propagation", "private", *argv]
+        self.started_at = time.monotonic()
+        self.proc = subprocess.Popen(argv, env=env, stdin=subprocess.DEVNULL,
+                                     stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+                                     start_new_session=True, cwd="/")
+        os.set_blocking(self.proc.stdout.fileno(), False)
+        threading.Thread(target=self._read, name=f"lambda-out-{self.id[:8]}", daemon=True).start()
+        threading.Thread(target=self._wait, name=f"lambda-wait-{self.id[:8]}", daemon=True).start()
+
+    def _mounts(self, task_root: Path) -> list[str]:
+        q = shlex.quote
+        lines = [f"mount --bind -o ro {q(str(task_root))} /var/task",
+                 f"mount --bind -o ro {q(str(RUNTIME_DIR))} /var/runtime"]
+        layers = [str(p) for p in self.spec.layer_dirs]
+        if not layers:
+            lines.append("mount -t tmpfs -o ro,size=4k,mode=755 tmpfs /opt")
+        elif len(layers) == 1:
+            lines.append(f"mount --bind -o ro {q(layers[0])} /opt")
+        else:  # the last layer wins, as when AWS extracts them in order
+            lower = ":".join(reversed(layers))
+            lines.append(f"mount -t overlay overlay -o ro,lowerdir={q(lower)} /opt")
+        for path in self.launch.hidden:
+            if path.exists():
+                lines.append(f"mount -t tmpfs -o ro,size=4k,mode=700 tmpfs {q(str(path))}")
+        # last: the code and the layers may lie under the host's /tmp
+        lines.append(f"mount -t tmpfs -o size={self.spec.ephemeral_mb}m,mode=1777 tmpfs /tmp")
+        return lines
+
+    def _read(self):
+        fd = self.proc.stdout.fileno()
+        poller = select.poll()
+        poller.register(fd, select.POLLIN | select.POLLHUP)
+        while True:
+            try:
+                poller.poll()
+            except OSError:
+                return
+            if not self._drain():
+                return
+
+    def _drain(self) -> bool:
+        """Move what the pipe holds into lines; False at end of file."""
+        with self._out_lock:
+            if self.proc is None or self.proc.stdout.closed:
+                return False
+            fd = self.proc.stdout.fileno()
+            while True:
+                try:
+                    chunk = os.read(fd, 65536)
+                except BlockingIOError:
+                    return True
+                except OSError:
+                    return False
+                if not chunk:
+                    if self._partial:
+                        self._lines.append(self._partial.decode("utf-8", "replace"))
+                        self._partial = b""
+                    return False
+                data = self._partial + chunk
+                *complete, self._partial = data.split(b"\n")
+                self._lines.extend(line.decode("utf-8", "replace") for line in complete)
+
+    def _take_lines(self) -> tuple[list[str], list[str]]:
+        self._drain()
+        with self._out_lock:
+            if self._partial:
+                self._lines.append(self._partial.decode("utf-8", "replace"))
+                self._partial = b""
+            mark = min(self._mark, len(self._lines))
+            before, during = self._lines[:mark], self._lines[mark:]
+            self._lines = []
+            self._mark = 0
+        return before, during
+
+    def _wait(self):
+        code = self.proc.wait()
+        with self.cond:
+            self.exit_code = code
+            self.cond.notify_all()
+
+    @property
+    def alive(self) -> bool:
+        return self.exit_code is None and not self.stopping
+
+    def fresh(self) -> bool:
+        """Reusable: alive, not retired, and its credentials good for a while yet."""
+        if not self.alive or self.retired:
+            return False
+        return self.credentials_expire is None or self.credentials_expire - clock.timestamp() > 60
+
+    def run(self, invocation: Invocation) -> Outcome:
+        spec = self.spec
+        memory_check = self.cgroup is not None
+        memory_limit = spec.memory_mb * 1024 * 1024
+        with self.cond:
+            self.pending = invocation
+            self.cond.notify_all()
+            init_deadline = time.monotonic() + INIT_TIMEOUT
+            while self.current != invocation.request_id:
+                if self.init_failure is not None or self.exit_code is not None:
+                    break
+                remaining = init_deadline - time.monotonic()
+                if remaining <= 0:
+                    break
+                self.cond.wait(remaining)
+            cold = self.cold
+            self.cold = False
+            init_ms = None
+            if cold and self.init_done_at is not None:
+                init_ms = (self.init_done_at - self.started_at) * 1000
+            if self.current != invocation.request_id:
+                self.pending = None
+                if self.init_failure is not None:
+                    status, body, error_type = "init_error", *self.init_failure
+                elif self.exit_code is not None:
+                    status, body, error_type = "exit", b"", "Runtime.ExitError"
+                else:
+                    status, body, error_type = "init_timeout", b"", "Sandbox.Timedout"
+                elapsed = (time.monotonic() - self.started_at) * 1000
+                return self._finish(Outcome(status, body, error_type, elapsed,
+                                            elapsed if cold else None))
+            deadline = self.delivered_at + spec.timeout_s
+            while self.outcome is None and self.exit_code is None:
+                remaining = deadline - time.monotonic()
+                if remaining <= 0:
+                    break
+                self.cond.wait(min(remaining, 0.025) if memory_check else remaining)
+                if (memory_check and self.outcome is None and self.exit_code is None
+                        and self.cgroup.anon_bytes() > memory_limit):
+                    self.cgroup.kill()
+            if self.outcome is not None:
+                body, error_type, done_at = self.outcome
+                status = "ok" if error_type is None else "error"
+                outcome = Outcome(status, body, error_type, (done_at - self.delivered_at) * 1000,
+                                  init_ms)
+            elif self.exit_code is not None:
+                outcome = Outcome("exit", b"", "Runtime.ExitError",
+                                  (time.monotonic() - self.delivered_at) * 1000, init_ms)
+            else:
+                outcome = Outcome("timeout", b"", "Sandbox.Timedout",
+                                  (time.monotonic() - self.delivered_at) * 1000, init_ms)
+        if outcome.status == "timeout":
+            self.kill()
+        if outcome.status == "exit" and self.proc is not None:
+            self.proc.wait()
+        return self._finish(outcome)
+
+    def _finish(self, outcome: Outcome) -> Outcome:
+        if outcome.status in ("exit", "init_error", "init_timeout", "timeout"):
+            if outcome.status != "exit":
+                self.kill()
+            if self.proc is not None:
+                try:
+                    self.proc.wait(5)
+                except subprocess.TimeoutExpired:
+                    pass
+            if self.exit_code is None and self.proc is not None:
+                self.exit_code = self.proc.returncode
+            outcome.exit_reason = exit_reason(self.proc.returncode if self.proc and
+                                              self.proc.returncode is not None else 1)
+        outcome.max_memory_mb = self.max_memory_mb()
+        outcome.lines_before, outcome.lines = self._take_lines()
+        self.last_used = time.monotonic()
+        return outcome
+
+    def max_memory_mb(self) -> int:
+        if self.proc is None:
+            return 0
+        try:
+            with open(f"/proc/{self.proc.pid}/status", "rb") as f:
+                for line in f:
+                    if line.startswith(b"VmHWM:"):
+                        self._peak_kb = max(getattr(self, "_peak_kb", 0), int(line.split()[1]))
+                        break
+        except (OSError, ValueError):
+            pass
+        return math.ceil(getattr(self, "_peak_kb", 0) / 1024)
+
+    def kill(self):
+        if self.cgroup is not None:
+            self.cgroup.kill()
+        if self.proc is not None and self.proc.poll() is None:
+            try:
+                os.killpg(self.proc.pid, signal.SIGKILL)
+            except OSError:
+                pass
+
+    def stop(self):
+        """Kill the process tree and release everything, in the background."""
+        with self.cond:
+            self.stopping = True
+            self.cond.notify_all()
+        threading.Thread(target=self._teardown, name=f"lambda-stop-{self.id[:8]}",
+                         daemon=True).start()
+
+    def _teardown(self):
+        self.kill()
+        if self.proc is not None:
+            try:
+                self.proc.wait(10)
+            except subprocess.TimeoutExpired:
+                pass
+        self.api.close()
+        if self.cgroup is not None:
+            self.cgroup.kill()
+            self.cgroup.remove()
+        if self.tmpdir is not None:
+            shutil.rmtree(self.tmpdir, ignore_errors=True)
+        if self.proc is not None and self.proc.stdout is not None:
+            with self._out_lock:
+                self.proc.stdout.close()
+
+
+def _trace_id() -> str:
+    return f"Root=1-{int(time.time()):08x}-{uuid.uuid4().hex[:24]};Parent={uuid.uuid4().hex[:16]};Sampled=0"
+
+
+def _decode_client_context(value: str) -> str:
+    """The Invoke API carries it base64-encoded; the Runtime API hands out the JSON."""
+    import base64
+    import binascii
+
+    try:
+        decoded = base64.b64decode(value, validate=True).decode()
+        json.loads(decoded)
+        return decoded
+    except (binascii.Error, ValueError):
+        return value

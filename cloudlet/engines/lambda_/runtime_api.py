@@ -1,0 +1,120 @@
+"""Lambda's Runtime API (2018-06-01), served to one execution environment on its own
+port of 127.0.0.1 (AWS_LAMBDA_RUNTIME_API): GET /runtime/invocation/next hands out the
+next invocation with AWS's headers; POST .../response, .../error and /runtime/init/error
+report back, answered with AWS's status codes (202, 400, 403, 413, 500)."""
+
+from __future__ import annotations
+
+import json
+import re
+import threading
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Protocol
+
+MAX_RESPONSE = 6 * 1024 * 1024 + 100  # 6291556 bytes, as AWS words it
+_INVOCATION = re.compile(r"^/2018-06-01/runtime/invocation/([^/]+)/(response|error)$")
+
+
+class RuntimeHost(Protocol):
+    """What the Runtime API asks of its environment (environment.Environment)."""
+
+    def next_invocation(self) -> tuple[dict[str, str], bytes] | None: ...
+    def report(self, request_id: str, body: bytes, error_type: str | None) -> int: ...
+    def init_error(self, body: bytes, error_type: str | None) -> int: ...
+
+
+class _Handler(BaseHTTPRequestHandler):
+    protocol_version = "HTTP/1.1"
+    disable_nagle_algorithm = True
+    wbufsize = -1  # headers and body leave in one segment (flushed by the base class)
+    server: _Server
+
+    def log_message(self, format, *args):  # noqa: A002 - the base class's name
+        pass
+
+    def _send(self, status: int, body: bytes = b"", headers: dict[str, str] | None = None):
+        self.send_response_only(status)
+        self.send_header("Content-Length", str(len(body)))
+        if body and not (headers and "Content-Type" in headers):
+            self.send_header("Content-Type", "application/json")
+        for name, value in (headers or {}).items():
+            self.send_header(name, value)
+        self.end_headers()
+        if body:
+            self.wfile.write(body)
+
+    def _status(self, status: int):
+        bodies = {
+            202: {"status": "OK"},
+            400: {"errorMessage": "Invalid request ID", "errorType": "InvalidRequestID"},
+            403: {"errorMessage": "Invalid state transition", "errorType": "InvalidStateTransition"},
+            413: {"errorMessage": f"Response payload size exceeded maximum allowed payload size "
+                                  f"({MAX_RESPONSE} bytes).",
+                  "errorType": "RequestEntityTooLarge"},
+            500: {"errorMessage": "Container error", "errorType": "ContainerError"},
+        }
+        self._send(status, json.dumps(bodies.get(status, {})).encode())
+
+    def do_GET(self):
+        if self.path != "/2018-06-01/runtime/invocation/next":
+            return self._send(404, b'{"errorMessage":"Not Found","errorType":"NotFound"}')
+        work = self.server.host.next_invocation()
+        if work is None:  # the environment is stopping
+            self._status(500)
+            self.close_connection = True
+            return
+        headers, payload = work
+        self._send(200, payload, headers)
+
+    def do_POST(self):
+        size = int(self.headers.get("Content-Length") or 0)
+        error_type = self.headers.get("Lambda-Runtime-Function-Error-Type")
+        if size > MAX_RESPONSE:
+            self._drain(size)
+            match = _INVOCATION.match(self.path)
+            if match and match.group(2) == "response":
+                self.server.host.report(match.group(1), json.dumps({
+                    "errorMessage": f"Response payload size exceeded maximum allowed payload "
+                                    f"size ({MAX_RESPONSE} bytes).",
+                    "errorType": "Function.ResponseSizeTooLarge"}).encode(),
+                    "Function.ResponseSizeTooLarge")
+            return self._status(413)
+        body = self.rfile.read(size) if size else b""
+        if self.path == "/2018-06-01/runtime/init/error":
+            return self._status(self.server.host.init_error(body, error_type))
+        match = _INVOCATION.match(self.path)
+        if match is None:
+            return self._send(404, b'{"errorMessage":"Not Found","errorType":"NotFound"}')
+        request_id, kind = match.groups()
+        if kind == "error" and not error_type:
+            error_type = "Unhandled"
+        status = self.server.host.report(request_id, body, error_type if kind == "error" else None)
+        self._status(status)
+
+    def _drain(self, size: int):
+        while size > 0:
+            chunk = self.rfile.read(min(size, 1 << 20))
+            if not chunk:
+                break
+            size -= len(chunk)
+
+
+class _Server(ThreadingHTTPServer):
+    daemon_threads = True
+    host: RuntimeHost
+
+
+class RuntimeAPI:
+    """One Runtime API endpoint on 127.0.0.1 and an ephemeral port."""
+
+    def __init__(self, host: RuntimeHost):
+        self._server = _Server(("127.0.0.1", 0), _Handler)
+        self._server.host = host
+        self.address = f"127.0.0.1:{self._server.server_address[1]}"
+        self._thread = threading.Thread(target=self._server.serve_forever, args=(0.5,),
+                                        name=f"lambda-runtime-api-{self.address}", daemon=True)
+        self._thread.start()
+
+    def close(self):
+        self._server.shutdown()
+        self._server.server_close()

@@ -1,0 +1,230 @@
+"""What this host lets an execution environment be, detected once:
+
+- mount namespaces (root and util-linux `unshare`): each environment gets a private mount
+  table with its own tmpfs /tmp (size = EphemeralStorage), the code bound read-only at
+  /var/task, Cloudlet's runtime files at /var/runtime, the layers at /opt (one layer bound,
+  several merged with a read-only overlayfs, none: an empty /opt), and the hidden paths
+  (Cloudlet's data directory) covered by an empty tmpfs. Without them: the code runs where it
+  lies and TMPDIR points at a per-environment directory whose size is not enforced.
+- cgroups: v2 (memory.max, cpu.max, memory.peak) or v1 (memory.limit_in_bytes, cpu.cfs_quota_us,
+  memory.max_usage_in_bytes) under Cloudlet's own cgroup; without them, RLIMIT_DATA.
+- users: as root, code runs as an unprivileged uid derived from the function's ARN (no entry
+  in /etc/passwd needed), so functions cannot read each other's processes (/proc/<pid>/root,
+  environ) nor any root-only file.
+"""
+
+from __future__ import annotations
+
+import functools
+import hashlib
+import os
+import shutil
+import signal
+import subprocess
+import time
+from pathlib import Path
+
+CPU_PERIOD_US = 20_000
+MB_PER_VCPU = 1769
+UID_BASE = 1 << 20
+
+
+@functools.cache
+def mount_namespaces() -> bool:
+    if os.geteuid() != 0 or not shutil.which("unshare") or not shutil.which("mount"):
+        return False
+    if os.environ.get("CLOUDLET_LAMBDA_SANDBOX", "").lower() == "off":
+        return False
+    try:
+        done = subprocess.run(["unshare", "-m", "--propagation", "private", "sh", "-c",
+                               "mount -t tmpfs -o size=1m tmpfs /tmp"],
+                              capture_output=True, timeout=10)
+    except (OSError, subprocess.SubprocessError):
+        return False
+    if done.returncode != 0:
+        return False
+    for mountpoint in ("/var/task", "/var/runtime"):
+        try:
+            os.makedirs(mountpoint, exist_ok=True)
+        except OSError:
+            return False
+    return True
+
+
+def function_uid(function_arn: str) -> int | None:
+    """A stable unprivileged uid per function (unqualified ARN), or None when not root."""
+    if os.geteuid() != 0:
+        return None
+    unqualified = ":".join(function_arn.split(":")[:7])
+    digest = hashlib.sha256(unqualified.encode()).digest()
+    return UID_BASE + int.from_bytes(digest[:4], "big") % (1 << 30)
+
+
+def _own_cgroup(controller: str | None) -> str:
+    try:
+        lines = Path("/proc/self/cgroup").read_text().splitlines()
+    except OSError:
+        return "/"
+    for line in lines:
+        _, controllers, path = line.split(":", 2)
+        if (controller is None and controllers == "") or (
+                controller is not None and controller in controllers.split(",")):
+            return path
+    return "/"
+
+
+class Cgroups:
+    """The parent cgroups environments are created under, or none."""
+
+    def __init__(self):
+        self.version = 0
+        self.memory_parent: Path | None = None
+        self.cpu_parent: Path | None = None
+        if os.environ.get("CLOUDLET_LAMBDA_CGROUPS", "").lower() == "off":
+            return
+        name = f"cloudlet-lambda-{os.getpid()}"
+        root = Path("/sys/fs/cgroup")
+        controllers = root / "cgroup.controllers"
+        if controllers.exists() and "memory" in controllers.read_text().split():
+            parent = root / _own_cgroup(None).lstrip("/") / name
+            if self._make(parent) and self._enable(parent, "+memory +cpu"):
+                self.version, self.memory_parent = 2, parent
+                if "cpu" in (parent / "cgroup.subtree_control").read_text().split():
+                    self.cpu_parent = parent
+            return
+        memory = root / "memory"
+        if (memory / "memory.limit_in_bytes").exists():
+            parent = memory / _own_cgroup("memory").lstrip("/") / name
+            if self._make(parent):
+                self.version, self.memory_parent = 1, parent
+            cpu = root / "cpu"
+            if (cpu / "cpu.cfs_quota_us").exists():
+                parent = cpu / _own_cgroup("cpu").lstrip("/") / name
+                if self._make(parent):
+                    self.cpu_parent = parent
+
+    @staticmethod
+    def _make(path: Path) -> bool:
+        try:
+            path.mkdir(exist_ok=True)
+            return True
+        except OSError:
+            return False
+
+    @staticmethod
+    def _enable(path: Path, controllers: str) -> bool:
+        try:
+            (path / "cgroup.subtree_control").write_text(controllers)
+            return True
+        except OSError:
+            try:
+                (path / "cgroup.subtree_control").write_text("+memory")
+                return True
+            except OSError:
+                return False
+
+    def create(self, env_id: str, memory_limit_mb: int) -> EnvCgroup | None:
+        if not self.version or self.memory_parent is None:
+            return None
+        memory = self.memory_parent / env_id
+        try:
+            memory.mkdir()
+            limit = str(memory_limit_mb * 1024 * 1024)
+            if self.version == 2:
+                (memory / "memory.max").write_text(limit)
+                (memory / "memory.swap.max").exists() and (memory / "memory.swap.max").write_text("0")
+            else:
+                (memory / "memory.limit_in_bytes").write_text(limit)
+                swap = memory / "memory.memsw.limit_in_bytes"
+                if swap.exists():
+                    try:
+                        swap.write_text(limit)
+                    except OSError:
+                        pass
+        except OSError:
+            return None
+        cpu = None
+        if self.cpu_parent is not None and self.version == 1:
+            cpu = self.cpu_parent / env_id
+            try:
+                cpu.mkdir()
+            except OSError:
+                cpu = None
+        return EnvCgroup(self.version, memory, cpu if self.version == 1 else memory
+                         if self.cpu_parent else None)
+
+    def close(self):
+        for parent in (self.memory_parent, self.cpu_parent):
+            if parent is not None:
+                try:
+                    parent.rmdir()
+                except OSError:
+                    pass
+
+
+class EnvCgroup:
+    """One environment's cgroup(s)."""
+
+    def __init__(self, version: int, memory: Path, cpu: Path | None):
+        self.version, self.memory, self.cpu = version, memory, cpu
+
+    def join_script(self) -> str:
+        """Shell lines that move the shell (and so everything it execs) into the cgroup."""
+        lines = [f"echo $$ > {self.memory}/cgroup.procs"]
+        if self.cpu is not None and self.cpu != self.memory:
+            lines.append(f"echo $$ > {self.cpu}/cgroup.procs")
+        return "\n".join(lines)
+
+    def limit_cpu(self, memory_mb: int):
+        """CPU proportional to memory, as on AWS: 1,769 MB = one vCPU."""
+        if self.cpu is None:
+            return
+        quota = max(1000, CPU_PERIOD_US * memory_mb // MB_PER_VCPU)
+        try:
+            if self.version == 2:
+                (self.cpu / "cpu.max").write_text(f"{quota} {CPU_PERIOD_US}")
+            else:
+                (self.cpu / "cpu.cfs_period_us").write_text(str(CPU_PERIOD_US))
+                (self.cpu / "cpu.cfs_quota_us").write_text(str(quota))
+        except OSError:
+            pass
+
+    def anon_bytes(self) -> int:
+        """Memory the function itself uses (not /tmp's tmpfs pages)."""
+        try:
+            text = (self.memory / "memory.stat").read_text()
+        except OSError:
+            return 0
+        keys = ("anon",) if self.version == 2 else ("rss", "rss_huge")
+        total = 0
+        for line in text.splitlines():
+            name, _, value = line.partition(" ")
+            if name in keys:
+                total += int(value)
+        return total
+
+    def kill(self):
+        for _ in range(50):
+            try:
+                pids = [int(p) for p in (self.memory / "cgroup.procs").read_text().split()]
+            except OSError:
+                return
+            if not pids:
+                return
+            for pid in pids:
+                try:
+                    os.kill(pid, signal.SIGKILL)
+                except OSError:
+                    pass
+            time.sleep(0.01)
+
+    def remove(self):
+        for path in {self.memory, self.cpu} - {None}:
+            for _ in range(20):
+                try:
+                    path.rmdir()
+                    break
+                except FileNotFoundError:
+                    break
+                except OSError:
+                    time.sleep(0.05)
