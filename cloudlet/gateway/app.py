@@ -104,6 +104,9 @@ class Gateway:
         sns = self.pipeline.providers.get("sns")
         if request.path.startswith("/_cloudlet/sns/") and sns is not None:
             return HttpResponse(*sns.internal_route(request))  # the certificate, the mailbox
+        lambda_ = self.pipeline.providers.get("lambda")
+        if request.path.startswith("/_cloudlet/lambda/code/") and lambda_ is not None:
+            return HttpResponse(*lambda_.code_route(request))  # GetFunction's Code.Location
         return _json(404, {"message": "no such Cloudlet endpoint"})
 
     def clock(self, request: HttpRequest) -> HttpResponse:

@@ -1,7 +1,633 @@
-"""Lambda functions, versions, aliases, layers and their settings."""
+"""Lambda functions, versions, aliases, layers and their settings.
+
+    functions.py      CreateFunction, GetFunction(Configuration), Update*, DeleteFunction,
+                      ListFunctions, concurrency, account settings, tags; what the Invoke
+                      side asks: function_spec(), function_record(), function_policy()
+    versions.py       PublishVersion, ListVersionsByFunction, aliases (weighted routing)
+    policies.py       AddPermission, RemovePermission, GetPolicy (resource policies)
+    layers.py         PublishLayerVersion & co, layer version permissions
+    urls.py           function URLs' configuration (serving them is invoke's)
+    mappings.py       event source mappings (stored: there is no SQS to poll yet)
+    destinations.py   PutFunctionEventInvokeConfig & co (async retries and destinations)
+    configuration.py  runtimes, limits, environment: what create and update check
+    code.py           deployment packages: hostile-archive checks, safe unpacking
+    store.py          the lambda_ tables
+
+A configuration is stored in AWS's shape with internal keys starting with "_" (the code's
+digest, layer digests, when a state transition ends). State and LastUpdateStatus are real
+transitions: a new function is Pending, an update InProgress, for TRANSITION seconds; an
+update or publish meanwhile is refused with ResourceConflictException, as AWS does, and
+waiters (function_active_v2, function_updated_v2) see the change.
+"""
 
 from __future__ import annotations
 
+import base64
+import hashlib
+import hmac
+import json
+import os
+import re
+import secrets
+import threading
+import uuid
+from urllib.parse import parse_qs
 
-class FunctionOperations:
-    pass
+from cloudlet import clock
+from cloudlet.engines.lambda_.engine import FunctionSpec
+from cloudlet.errors import ServiceError
+from cloudlet.services.base import RequestContext
+from cloudlet.services.lambda_ import configuration as conf
+from cloudlet.services.lambda_ import errors
+from cloudlet.services.lambda_.code import CodeStore, check_zipped_size
+from cloudlet.services.lambda_.destinations import DestinationOperations
+from cloudlet.services.lambda_.layers import LayerOperations
+from cloudlet.services.lambda_.mappings import MappingOperations
+from cloudlet.services.lambda_.policies import PolicyOperations
+from cloudlet.services.lambda_.records import (
+    TRANSITION,
+    config_digest,
+    function_arn,
+    paginate,
+    public,
+    timestamp,
+)
+from cloudlet.services.lambda_.store import LambdaStore
+from cloudlet.services.lambda_.urls import UrlOperations
+from cloudlet.services.lambda_.versions import VersionOperations
+from cloudlet.services.sts.trust import service, trust_allows
+
+CODE_URL_SECONDS = 600
+CODE_PATH = "/_cloudlet/lambda/code/"
+DEFAULT_CONCURRENCY = 1000
+MINIMUM_UNRESERVED = 100
+TOTAL_CODE_SIZE = 80_530_636_800
+_FUNCTION_ARN = re.compile(
+    r"(?:arn:aws[a-zA-Z-]*:lambda:(?P<region>[a-z0-9-]+):)?(?:(?P<account>\d{12}):)?"
+    r"(?:function:)?(?P<name>[a-zA-Z0-9_-]+)(?::(?P<qualifier>\$LATEST|[a-zA-Z0-9_-]+))?\Z")
+
+class FunctionOperations(VersionOperations, PolicyOperations, LayerOperations, UrlOperations,
+                         MappingOperations, DestinationOperations):
+    def __init__(self, store, bus=None):
+        super().__init__(store, bus)
+        self.lambdas = LambdaStore(store.db)
+        self.codes = CodeStore(store.root / "lambda")
+        self.providers: dict = {}
+        self.endpoint = os.environ.get("CLOUDLET_ENDPOINT", "")
+        self._url_key = self._load_url_key()
+        self._credentials: dict[tuple[str, str], object] = {}
+        self._credentials_lock = threading.Lock()
+
+    def attach(self, providers: dict) -> None:
+        super().attach(providers)
+        self.providers = providers
+
+    def start(self) -> None:
+        super().start()
+
+    def stop(self) -> None:
+        super().stop()
+
+    # -- names and records ----------------------------------------------------------------
+    def note_endpoint(self, ctx: RequestContext | None) -> None:
+        """Cloudlet's endpoint as clients reach it (the function's AWS_ENDPOINT_URL)."""
+        host = ctx.extra.get("host") if ctx is not None else None
+        if host and not os.environ.get("CLOUDLET_ENDPOINT"):
+            self.endpoint = f"{'https' if ctx.secure_transport else 'http'}://{host}"
+
+    def locate(self, account: str, region: str, function_name: str,
+               qualifier: str | None = None) -> tuple[str, str, str | None]:
+        """(account, name, qualifier) of a name, partial ARN or ARN; raises AWS's errors."""
+        match = _FUNCTION_ARN.match(function_name or "")
+        if match is None:
+            raise errors.Validation(
+                f"1 validation error detected: Value '{function_name}' at 'functionName' "
+                "failed to satisfy constraint: Member must satisfy regular expression pattern: "
+                "(arn:(aws[a-zA-Z-]*)?:lambda:)?([a-z]{2}(-gov)?-[a-z]+-\\d{1}:)?(\\d{12}:)?"
+                "(function:)?([a-zA-Z0-9-_]+)(:(\\$LATEST|[a-zA-Z0-9-_]+))?")
+        if match.group("region") and match.group("region") != region:
+            raise errors.InvalidParameterValue(
+                f"Functions from '{match.group('region')}' are not reachable in this region "
+                f"('{region}')")
+        derived = match.group("qualifier")
+        if derived and qualifier and derived != qualifier:
+            raise errors.InvalidParameterValue(
+                "The derived qualifier from the function name does not match the specified "
+                "qualifier.")
+        return match.group("account") or account, match.group("name"), derived or qualifier
+
+    def function_doc(self, account: str, region: str, name: str) -> dict:
+        doc = self.lambdas.function(account, region, name)
+        if doc is None:
+            raise errors.function_not_found(function_arn(account, region, name))
+        return doc
+
+    def version_doc(self, account: str, region: str, name: str,
+                    qualifier: str | None = None) -> dict:
+        """The configuration a qualifier names: $LATEST, a version, or an alias's version."""
+        version = qualifier or "$LATEST"
+        if not version.isdigit() and version != "$LATEST":
+            alias = self.lambdas.get("lambda_aliases", account, region, name, version)
+            if alias is None:
+                if self.lambdas.function(account, region, name) is None:
+                    raise errors.function_not_found(function_arn(account, region, name))
+                raise errors.ResourceNotFound(
+                    f"Function not found: {function_arn(account, region, name, version)}")
+            version = alias["FunctionVersion"]
+        doc = self.lambdas.get("lambda_versions", account, region, name, version)
+        if doc is None:
+            raise errors.function_not_found(
+                function_arn(account, region, name, qualifier if qualifier else None))
+        return doc
+
+    def _own(self, ctx: RequestContext, params: dict, member: str = "FunctionName",
+             qualifier: str | None = None) -> tuple[str, str | None]:
+        """(name, qualifier) of a function of the caller's account that exists."""
+        self.note_endpoint(ctx)
+        account, name, qualifier = self.locate(ctx.account_id, ctx.region, params[member],
+                                               qualifier if qualifier is not None
+                                               else params.get("Qualifier"))
+        if account != ctx.account_id or self.lambdas.function(account, ctx.region, name) is None:
+            raise errors.function_not_found(function_arn(account, ctx.region, name))
+        return name, qualifier
+
+    # -- what CreateFunction and UpdateFunctionConfiguration share ------------------------
+    def _check_role(self, ctx: RequestContext, role_arn: str) -> None:
+        parsed = conf.parse_role(role_arn)
+        if parsed is None:
+            raise errors.Validation(
+                f"1 validation error detected: Value '{role_arn}' at 'role' failed to satisfy "
+                "constraint: Member must satisfy regular expression pattern: "
+                "arn:(aws[a-zA-Z-]*)?:iam::\\d{12}:role/?[a-zA-Z_0-9+=,.@\\-_/]+")
+        iam = self.providers.get("iam")
+        role = iam.role_record(*parsed) if iam is not None else None
+        if role is None or role["arn"] != role_arn or not trust_allows(
+                role["trust_policy"], "sts:AssumeRole", role["arn"],
+                service("lambda.amazonaws.com"), {}):
+            raise errors.InvalidParameterValue(conf.ROLE_NOT_ASSUMABLE)
+
+    def _layers(self, ctx: RequestContext, arns: list[str]) -> tuple[list[dict], list[str]]:
+        shown, digests = [], []
+        for arn in arns:
+            parsed = conf.parse_layer_version(arn)
+            found = None
+            if parsed is not None and parsed[0] == ctx.region:
+                found = self.lambdas.layer_version(parsed[1], parsed[0], parsed[2], parsed[3])
+            if found is None or not self.layer_usable(ctx, parsed[1], found[1]):
+                raise errors.InvalidParameterValue(f"Layer version {arn} does not exist.")
+            shown.append({"Arn": arn, "CodeSize": found[0]["Content"]["CodeSize"]})
+            digests.append(found[0]["_hex"])
+        return shown, digests
+
+    def _apply_settings(self, ctx: RequestContext, doc: dict, params: dict) -> None:
+        """Check what the request changes and write it into `doc`."""
+        conf.check_settings(params)
+        if params.get("Role") is not None:
+            self._check_role(ctx, params["Role"])
+            doc["Role"] = params["Role"]
+        for member in ("Runtime", "Handler", "Description", "Timeout", "MemorySize",
+                       "KMSKeyArn"):
+            if params.get(member) is not None:
+                doc[member] = params[member]
+        if params.get("Environment") is not None:
+            doc["Environment"] = conf.environment_response(params["Environment"].get("Variables"))
+        if params.get("EphemeralStorage") is not None:
+            doc["EphemeralStorage"] = {"Size": params["EphemeralStorage"]["Size"]}
+        if params.get("Layers") is not None:
+            doc["Layers"], doc["_layers"] = self._layers(ctx, params["Layers"])
+            if not doc["Layers"]:
+                doc.pop("Layers")
+        if params.get("VpcConfig") is not None:
+            vpc = params["VpcConfig"]
+            doc["VpcConfig"] = {"SubnetIds": vpc.get("SubnetIds", []),
+                                "SecurityGroupIds": vpc.get("SecurityGroupIds", []),
+                                "Ipv6AllowedForDualStack": vpc.get("Ipv6AllowedForDualStack",
+                                                                   False), "VpcId": ""}
+        if params.get("DeadLetterConfig") is not None:
+            doc["DeadLetterConfig"] = dict(params["DeadLetterConfig"])
+            if not doc["DeadLetterConfig"].get("TargetArn"):
+                doc.pop("DeadLetterConfig")
+        if params.get("TracingConfig") is not None:
+            doc["TracingConfig"] = {"Mode": params["TracingConfig"].get("Mode", "PassThrough")}
+        if params.get("LoggingConfig") is not None:
+            doc["LoggingConfig"] = {**doc.get("LoggingConfig", {}), **params["LoggingConfig"]}
+        if params.get("FileSystemConfigs"):
+            raise errors.InvalidParameterValue(
+                "Cloudlet has no EFS: FileSystemConfigs cannot be set.")
+
+    def _zip_of(self, ctx: RequestContext, code: dict, operation: str) -> bytes:
+        """The deployment package: inline, or read from Cloudlet's S3 as the caller."""
+        if code.get("ImageUri"):
+            conf.check_settings({"PackageType": "Image"})
+        if code.get("ZipFile") is not None:
+            data = code["ZipFile"]
+            data = data if isinstance(data, bytes) else base64.b64decode(data)
+            check_zipped_size(data, operation)
+            return data
+        bucket, key = code.get("S3Bucket"), code.get("S3Key")
+        if not bucket or not key:
+            raise errors.InvalidParameterValue("Please provide a source for function code.")
+        return self.read_s3(ctx, bucket, key, code.get("S3ObjectVersion"))
+
+    def read_s3(self, ctx: RequestContext, bucket: str, key: str, version: str | None) -> bytes:
+        storage = getattr(self.providers.get("s3"), "storage", None)
+        found = storage.get_bucket(bucket) if storage is not None else None
+
+        def s3_error(code: str, message: str) -> ServiceError:
+            return errors.InvalidParameterValue(
+                f"Error occurred while GetObject. S3 Error Code: {code}. S3 Error Message: "
+                f"{message}")
+
+        if found is None:
+            raise s3_error("NoSuchBucket", "The specified bucket does not exist")
+        if found["account"] != ctx.account_id:
+            raise s3_error("AccessDenied", "Access Denied")
+        if found["region"] != ctx.region:
+            raise errors.InvalidParameterValue(
+                f"Error occurred while GetObject. S3 Error Code: PermanentRedirect. S3 Error "
+                f"Message: The bucket is in this region: {found['region']}. Please use this "
+                "region to retry the request")
+        record = storage.get_object(bucket, key, version)
+        if record is None or record.get("delete_marker"):
+            raise s3_error("NoSuchKey", "The specified key does not exist.")
+        return storage.blobs.read(record["blob"]) if record.get("blob") else b""
+
+    # -- CreateFunction -------------------------------------------------------------------
+    def create_function(self, ctx: RequestContext, params: dict) -> dict:
+        self.note_endpoint(ctx)
+        account, region = ctx.account_id, ctx.region
+        given, name, qualifier = self.locate(account, region, params["FunctionName"])
+        conf.check_name(name)
+        if given != account or qualifier:
+            raise errors.InvalidParameterValue(
+                "Function name can only contain the name, not a qualifier or another "
+                "account's ARN.")
+        conf.check_settings(params)
+        if not params.get("Runtime") or not params.get("Handler"):
+            raise errors.InvalidParameterValue(conf.MANDATORY)
+        if self.lambdas.function(account, region, name) is not None:
+            raise errors.ResourceConflict(f"Function already exist: {name}")
+        tags = params.get("Tags") or {}
+        if len(tags) > 50:
+            raise errors.InvalidParameterValue("Number of tags exceeds resource tag limit.")
+        now = clock.timestamp()
+        doc = {
+            "FunctionName": name, "FunctionArn": function_arn(account, region, name),
+            "Runtime": None, "Role": None, "Handler": None, "Description": "",
+            "Timeout": 3, "MemorySize": 128, "Version": "$LATEST",
+            "TracingConfig": {"Mode": "PassThrough"}, "PackageType": "Zip",
+            "Architectures": list(params.get("Architectures") or ["x86_64"]),
+            "EphemeralStorage": {"Size": 512},
+            "SnapStart": {"ApplyOn": "None", "OptimizationStatus": "Off"},
+            "LoggingConfig": {"LogFormat": "Text", "LogGroup": f"/aws/lambda/{name}"},
+            "RuntimeVersionConfig": {"RuntimeVersionArn": ""},
+            "_pending_until": now + TRANSITION, "_created": now,
+        }
+        self._apply_settings(ctx, doc, params)
+        doc["RuntimeVersionConfig"]["RuntimeVersionArn"] = runtime_version_arn(region,
+                                                                               doc["Runtime"])
+        package = self.codes.add(self._zip_of(ctx, params["Code"], "CreateFunction"))
+        self._set_code(doc, package)
+        doc["LastModified"] = timestamp(now)
+        doc["RevisionId"] = str(uuid.uuid4())
+        function = {"Tags": dict(tags), "NextVersion": 1, "Concurrency": None}
+        published = None
+        if params.get("Publish"):
+            published = self.version_from(doc, "1")
+            function["NextVersion"] = 2
+            function["Published"] = {"1": self.publish_digest(doc)}
+        if not self.lambdas.create_function(account, region, name, function, doc, published):
+            raise errors.ResourceConflict(f"Function already exist: {name}")
+        return public(published or doc)
+
+    @staticmethod
+    def _set_code(doc: dict, package) -> None:
+        doc["CodeSha256"], doc["CodeSize"] = package.sha256, package.size
+        doc["_code"] = {"hex": package.hex, "unzipped": package.unzipped}
+
+    # -- reading --------------------------------------------------------------------------
+    def get_function(self, ctx: RequestContext, params: dict) -> dict:
+        name, qualifier = self._own(ctx, params)
+        doc = self.version_doc(ctx.account_id, ctx.region, name, qualifier)
+        function = self.function_doc(ctx.account_id, ctx.region, name)
+        result = {"Configuration": public(doc, qualified=qualifier == "$LATEST"),
+                  "Code": {"RepositoryType": "S3",
+                           "Location": self.code_url(doc["_code"]["hex"])}}
+        if function.get("Tags"):
+            result["Tags"] = dict(function["Tags"])
+        if function.get("Concurrency") is not None:
+            result["Concurrency"] = {"ReservedConcurrentExecutions": function["Concurrency"]}
+        return result
+
+    def get_function_configuration(self, ctx: RequestContext, params: dict) -> dict:
+        name, qualifier = self._own(ctx, params)
+        return public(self.version_doc(ctx.account_id, ctx.region, name, qualifier),
+                      qualified=qualifier == "$LATEST")
+
+    def list_functions(self, ctx: RequestContext, params: dict) -> dict:
+        if params.get("FunctionVersion") not in (None, "ALL"):
+            raise errors.InvalidParameterValue(
+                "Value for FunctionVersion is invalid. Valid value is ALL.")
+        if params.get("FunctionVersion") == "ALL":
+            docs = self.lambdas.all_versions(ctx.account_id, ctx.region)
+        else:
+            docs = self.lambdas.latest_versions(ctx.account_id, ctx.region)
+        page, marker = paginate(docs, params, lambda d: f"{d['FunctionName']}:{d['Version']}")
+        result = {"Functions": [public(d) for d in page]}
+        if marker:
+            result["NextMarker"] = marker
+        return result
+
+    # -- updating -------------------------------------------------------------------------
+    def _check_updatable(self, doc: dict, revision: str | None) -> None:
+        now = clock.timestamp()
+        if now < doc.get("_pending_until", 0):
+            raise errors.ResourceConflict(
+                "The operation cannot be performed at this time. The function is currently "
+                "in the following state: Pending")
+        if now < doc.get("_updating_until", 0):
+            raise errors.ResourceConflict(
+                "The operation cannot be performed at this time. An update is in progress "
+                f"for resource: {doc['FunctionArn']}")
+        if revision is not None and revision != doc["RevisionId"]:
+            raise errors.PreconditionFailed()
+
+    def _save_latest(self, ctx: RequestContext, name: str, before: dict, doc: dict,
+                     publish: bool) -> dict:
+        now = clock.timestamp()
+        doc.update(LastModified=timestamp(now), RevisionId=str(uuid.uuid4()),
+                   _updating_until=now + TRANSITION)
+        self.lambdas.put_version(ctx.account_id, ctx.region, name, doc)
+        if config_digest(before) != config_digest(doc):
+            self.retire(f"{function_arn(ctx.account_id, ctx.region, name)}:$LATEST:")
+        if publish:
+            return public(self.publish(ctx.account_id, ctx.region, name, doc))
+        return public(doc)
+
+    def update_function_code(self, ctx: RequestContext, params: dict) -> dict:
+        name, _ = self._own(ctx, params)
+        before = self.version_doc(ctx.account_id, ctx.region, name)
+        self._check_updatable(before, params.get("RevisionId"))
+        package = self.codes.add(self._zip_of(ctx, params, "UpdateFunctionCode"))
+        doc = dict(before)
+        self._set_code(doc, package)
+        if params.get("Architectures"):
+            doc["Architectures"] = list(params["Architectures"])
+        if params.get("DryRun"):
+            return public(doc)
+        return self._save_latest(ctx, name, before, doc, bool(params.get("Publish")))
+
+    def update_function_configuration(self, ctx: RequestContext, params: dict) -> dict:
+        name, _ = self._own(ctx, params)
+        before = self.version_doc(ctx.account_id, ctx.region, name)
+        self._check_updatable(before, params.get("RevisionId"))
+        if params.get("Runtime") is not None:
+            conf.check_runtime(params["Runtime"])
+        doc = json.loads(json.dumps(before))
+        self._apply_settings(ctx, doc, params)
+        doc["RuntimeVersionConfig"] = {"RuntimeVersionArn": runtime_version_arn(
+            ctx.region, doc["Runtime"])}
+        return self._save_latest(ctx, name, before, doc, False)
+
+    def delete_function(self, ctx: RequestContext, params: dict) -> dict:
+        name, qualifier = self._own(ctx, params)
+        account, region = ctx.account_id, ctx.region
+        arn = function_arn(account, region, name)
+        if qualifier is None:
+            self.lambdas.delete_function(account, region, name)
+            for mapping in self.lambdas.mappings(account, region, name):
+                self.lambdas.delete_mapping(mapping["UUID"])
+            self.retire(f"{arn}:")
+            return {}
+        if qualifier == "$LATEST":
+            raise errors.InvalidParameterValue(
+                "$LATEST version cannot be deleted without deleting the function.")
+        if not qualifier.isdigit():
+            raise errors.InvalidParameterValue(
+                "Deletion of aliases is not supported. Use DeleteAlias instead.")
+        if self.lambdas.get("lambda_versions", account, region, name, qualifier) is None:
+            raise errors.function_not_found(f"{arn}:{qualifier}")
+        using = [a["Name"] for a in self.lambdas.items("lambda_aliases", account, region, name)
+                 if a["FunctionVersion"] == qualifier
+                 or qualifier in (a.get("RoutingConfig") or {}).get("AdditionalVersionWeights",
+                                                                    {})]
+        if using:
+            raise errors.ResourceConflict(
+                "Unable to delete version because the following aliases reference it: "
+                f"[{', '.join(using)}]")
+        self.lambdas.delete("lambda_versions", account, region, name, qualifier)
+        self.lambdas.delete("lambda_policies", account, region, name, qualifier)
+        self.retire(f"{arn}:{qualifier}:")
+        return {}
+
+    def retire(self, key_prefix: str) -> None:
+        engine = getattr(self, "engine", None)
+        if engine is not None:
+            engine.retire(key_prefix)
+
+    # -- concurrency and account settings -------------------------------------------------
+    @staticmethod
+    def concurrency_limit() -> int:
+        try:
+            return int(os.environ.get("CLOUDLET_LAMBDA_CONCURRENCY", DEFAULT_CONCURRENCY))
+        except ValueError:
+            return DEFAULT_CONCURRENCY
+
+    def put_function_concurrency(self, ctx: RequestContext, params: dict) -> dict:
+        name, _ = self._own(ctx, params)
+        function = self.function_doc(ctx.account_id, ctx.region, name)
+        wanted = params["ReservedConcurrentExecutions"]
+        others = sum(f.get("Concurrency") or 0 for n, f in self._functions(ctx) if n != name)
+        if self.concurrency_limit() - others - wanted < MINIMUM_UNRESERVED:
+            raise errors.InvalidParameterValue(
+                "Specified ReservedConcurrentExecutions for function decreases account's "
+                f"UnreservedConcurrentExecution below its minimum value of [{MINIMUM_UNRESERVED}].")
+        function["Concurrency"] = wanted
+        self.lambdas.put_function(ctx.account_id, ctx.region, name, function)
+        return {"ReservedConcurrentExecutions": wanted}
+
+    def get_function_concurrency(self, ctx: RequestContext, params: dict) -> dict:
+        name, _ = self._own(ctx, params)
+        reserved = self.function_doc(ctx.account_id, ctx.region, name).get("Concurrency")
+        return {} if reserved is None else {"ReservedConcurrentExecutions": reserved}
+
+    def delete_function_concurrency(self, ctx: RequestContext, params: dict) -> dict:
+        name, _ = self._own(ctx, params)
+        function = self.function_doc(ctx.account_id, ctx.region, name)
+        function["Concurrency"] = None
+        self.lambdas.put_function(ctx.account_id, ctx.region, name, function)
+        return {}
+
+    def _functions(self, ctx: RequestContext) -> list[tuple[str, dict]]:
+        return [(n, self.lambdas.function(ctx.account_id, ctx.region, n) or {})
+                for n in self.lambdas.function_names(ctx.account_id, ctx.region)]
+
+    def get_account_settings(self, ctx: RequestContext, params: dict) -> dict:
+        limit = self.concurrency_limit()
+        functions = self._functions(ctx)
+        reserved = sum(f.get("Concurrency") or 0 for _, f in functions)
+        code_size = sum(v.get("CodeSize", 0) for v in self.lambdas.all_versions(
+            ctx.account_id, ctx.region))
+        code_size += sum(v["Content"]["CodeSize"] for v in self.lambdas.layer_versions(
+            ctx.account_id, ctx.region))
+        return {"AccountLimit": {"TotalCodeSize": TOTAL_CODE_SIZE,
+                                 "CodeSizeUnzipped": 262_144_000, "CodeSizeZipped": 52_428_800,
+                                 "ConcurrentExecutions": limit,
+                                 "UnreservedConcurrentExecutions": limit - reserved},
+                "AccountUsage": {"TotalCodeSize": code_size, "FunctionCount": len(functions)}}
+
+    # -- tags -----------------------------------------------------------------------------
+    def _tagged(self, ctx: RequestContext, resource: str) -> tuple[str, dict]:
+        account, name, qualifier = self.locate(ctx.account_id, ctx.region, resource)
+        if qualifier:
+            raise errors.InvalidParameterValue(
+                "Tags on function aliases and versions are not supported. Please specify a "
+                "function ARN.")
+        if account != ctx.account_id:
+            raise errors.function_not_found(function_arn(account, ctx.region, name))
+        return name, self.function_doc(ctx.account_id, ctx.region, name)
+
+    def tag_resource(self, ctx: RequestContext, params: dict) -> dict:
+        name, function = self._tagged(ctx, params["Resource"])
+        tags = {**function.get("Tags", {}), **params["Tags"]}
+        if len(tags) > 50:
+            raise errors.InvalidParameterValue("Number of tags exceeds resource tag limit.")
+        function["Tags"] = tags
+        self.lambdas.put_function(ctx.account_id, ctx.region, name, function)
+        return {}
+
+    def untag_resource(self, ctx: RequestContext, params: dict) -> dict:
+        name, function = self._tagged(ctx, params["Resource"])
+        function["Tags"] = {k: v for k, v in function.get("Tags", {}).items()
+                            if k not in params["TagKeys"]}
+        self.lambdas.put_function(ctx.account_id, ctx.region, name, function)
+        return {}
+
+    def list_tags(self, ctx: RequestContext, params: dict) -> dict:
+        _, function = self._tagged(ctx, params["Resource"])
+        return {"Tags": dict(function.get("Tags", {}))}
+
+    # -- the code download URL ------------------------------------------------------------
+    def _load_url_key(self) -> bytes:
+        path = self.codes.root / "url.key"
+        if not path.exists():
+            part = path.with_name(f"url.key.{secrets.token_hex(4)}")
+            part.write_bytes(secrets.token_bytes(32))
+            os.chmod(part, 0o600)
+            os.replace(part, path)
+        return path.read_bytes()
+
+    def _signature(self, hex_digest: str, expires: int) -> str:
+        return hmac.new(self._url_key, f"{hex_digest}:{expires}".encode(),
+                        hashlib.sha256).hexdigest()
+
+    def code_url(self, hex_digest: str) -> str:
+        """A URL that downloads the zip with plain HTTP for 10 minutes, like AWS's
+        presigned S3 URL."""
+        expires = int(clock.timestamp()) + CODE_URL_SECONDS
+        base = self.endpoint or "http://127.0.0.1:4566"
+        return (f"{base}{CODE_PATH}{hex_digest}.zip?Expires={expires}"
+                f"&Signature={self._signature(hex_digest, expires)}")
+
+    def code_route(self, request) -> tuple[int, dict[str, str], bytes]:
+        """GET /_cloudlet/lambda/code/<sha256>.zip?Expires=..&Signature=..: the zip."""
+        if request.method not in ("GET", "HEAD"):
+            return _xml_error(405, "MethodNotAllowed", "GET")
+        hex_digest = request.path[len(CODE_PATH):].removesuffix(".zip")
+        query = parse_qs(request.query)
+        try:
+            expires = int(query.get("Expires", ["0"])[0])
+        except ValueError:
+            expires = 0
+        signature = query.get("Signature", [""])[0]
+        if not re.fullmatch(r"[0-9a-f]{64}", hex_digest) or not hmac.compare_digest(
+                signature, self._signature(hex_digest, expires)):
+            return _xml_error(403, "AccessDenied", "Access Denied")
+        if clock.timestamp() > expires:
+            return _xml_error(403, "AccessDenied", "Request has expired")
+        data = self.codes.read_zip(hex_digest)
+        if data is None:
+            return _xml_error(404, "NoSuchKey", "The specified key does not exist.")
+        return 200, {"Content-Type": "application/zip"}, b"" if request.method == "HEAD" else data
+
+    # -- for the Invoke side --------------------------------------------------------------
+    def function_spec(self, account: str, region: str, name_or_arn: str,
+                      qualifier: str | None = None) -> FunctionSpec:
+        """The version to run (an alias with RoutingConfig picks one by weight); raises
+        ResourceNotFoundException as Invoke answers it."""
+        account, name, qualifier = self.locate(account, region, name_or_arn, qualifier)
+        if qualifier and not qualifier.isdigit() and qualifier != "$LATEST":
+            alias = self.lambdas.get("lambda_aliases", account, region, name, qualifier)
+            if alias is not None:
+                qualifier = self.route(alias)
+        doc = self.version_doc(account, region, name, qualifier)
+        arn = function_arn(account, region, name)
+        version = doc["Version"]
+        return FunctionSpec(
+            key=f"{arn}:{version}:{doc['_code']['hex']}:{config_digest(doc)}",
+            function_name=name, function_arn=f"{arn}:{version}", version=version,
+            account=account, region=region, runtime=doc["Runtime"], handler=doc["Handler"],
+            code_dir=self.codes.code_dir(doc["_code"]["hex"]),
+            layer_dirs=tuple(self.codes.code_dir(h) for h in doc.get("_layers", [])),
+            memory_mb=doc["MemorySize"], timeout_s=float(doc["Timeout"]),
+            ephemeral_mb=doc["EphemeralStorage"]["Size"],
+            environment=dict((doc.get("Environment") or {}).get("Variables") or {}),
+            log_group=doc.get("LoggingConfig", {}).get("LogGroup") or f"/aws/lambda/{name}",
+            endpoint_url=self.endpoint or "http://127.0.0.1:4566",
+            credentials=self.role_credentials(doc["Role"], name),
+        )
+
+    def function_record(self, account: str, region: str, name_or_arn: str,
+                        qualifier: str | None = None) -> dict:
+        """The configuration (AWS's shape) with what invoking needs beside it:
+        ReservedConcurrentExecutions, EventInvokeConfig, Policy, Tags."""
+        account, name, qualifier = self.locate(account, region, name_or_arn, qualifier)
+        doc = self.version_doc(account, region, name, qualifier)
+        function = self.function_doc(account, region, name)
+        record = public(doc)
+        record["ReservedConcurrentExecutions"] = function.get("Concurrency")
+        record["Tags"] = dict(function.get("Tags", {}))
+        record["Policy"] = self.function_policy(account, region, name, qualifier)
+        record["EventInvokeConfig"] = self.event_invoke_config(account, region, name,
+                                                               qualifier or "$LATEST")
+        return record
+
+    def role_credentials(self, role_arn: str, name: str):
+        """A callable giving the execution role's temporary credentials, renewed five
+        minutes before they expire (STS's service_session, as lambda.amazonaws.com)."""
+        key = (role_arn, name)
+        with self._credentials_lock:
+            found = self._credentials.get(key)
+            if found is None:
+                found = self._credentials[key] = _RoleCredentials(self, role_arn, name)
+        return found
+
+
+class _RoleCredentials:
+    def __init__(self, provider: FunctionOperations, role_arn: str, name: str):
+        self.provider, self.role_arn, self.name = provider, role_arn, name
+        self.lock = threading.Lock()
+        self.current: dict | None = None
+
+    def __call__(self) -> dict:
+        with self.lock:
+            if self.current is None or self.current["Expiration"] - clock.timestamp() < 300:
+                sts = self.provider.providers.get("sts")
+                credential = sts.service_session(self.role_arn, "lambda.amazonaws.com",
+                                                 self.name)
+                self.current = {"AccessKeyId": credential.access_key_id,
+                                "SecretAccessKey": credential.secret_access_key,
+                                "SessionToken": credential.session_token,
+                                "Expiration": credential.expiration.timestamp()}
+            return dict(self.current)
+
+
+def runtime_version_arn(region: str, runtime: str | None) -> str:
+    digest = hashlib.sha256(f"cloudlet:{runtime}".encode()).hexdigest()
+    return f"arn:aws:lambda:{region}::runtime:{digest}"
+
+
+def _xml_error(status: int, code: str, message: str) -> tuple[int, dict[str, str], bytes]:
+    body = (f'<?xml version="1.0" encoding="UTF-8"?>\n<Error><Code>{code}</Code>'
+            f"<Message>{message}</Message></Error>")
+    return status, {"Content-Type": "application/xml"}, body.encode()
