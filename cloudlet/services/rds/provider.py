@@ -5,7 +5,7 @@ families:
     snapshots.py    DB snapshots, automated backups, restores (snapshot and point in time)
     replicas.py     read replicas and their promotion
     parameters.py   parameter groups, engine versions, orderable options
-    resources.py    events, tags, subnet groups
+    resources.py    events, event subscriptions (to SNS), tags, subnet groups
     runtime.py      the servers, the endpoint, the worker pool and the supervisor
     rules.py        input rules (identifiers, passwords, storage, classes, versions)
     records.py      the records in SQLite
@@ -21,7 +21,7 @@ from cloudlet.services.rds.instances import InstanceOperations, delete_task
 from cloudlet.services.rds.parameters import ParameterOperations
 from cloudlet.services.rds.records import Records
 from cloudlet.services.rds.replicas import ReplicaOperations
-from cloudlet.services.rds.resources import ResourceOperations
+from cloudlet.services.rds.resources import ResourceOperations, SubscriptionOperations
 from cloudlet.services.rds.runtime import Fleet
 from cloudlet.services.rds.snapshots import SnapshotOperations
 
@@ -32,13 +32,14 @@ RUNNING = ("available", "backing-up", "modifying", "rebooting", "starting",
 
 
 class RdsProvider(InstanceOperations, SnapshotOperations, ReplicaOperations,
-                  ParameterOperations, ResourceOperations, Provider):
+                  ParameterOperations, ResourceOperations, SubscriptionOperations, Provider):
     service = "rds"
 
     def __init__(self, store, bus=None):
         super().__init__(store, bus)
         self.records = Records(store)
         self.fleet = Fleet(store.root / "rds", self.records, self.bus)
+        self.records.on_event = self.notify
 
     def start(self) -> None:
         """Bring back what was running: sources before their read replicas."""

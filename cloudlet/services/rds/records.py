@@ -13,7 +13,7 @@ from collections.abc import Callable
 from cloudlet import clock
 from cloudlet.store import Store
 
-KINDS = ("instances", "snapshots", "parameter_groups", "subnet_groups")
+KINDS = ("instances", "snapshots", "parameter_groups", "subnet_groups", "event_subscriptions")
 
 
 def public(record: dict) -> dict:
@@ -24,6 +24,7 @@ class Records:
     def __init__(self, store: Store):
         self.db = store.db
         self.lock = threading.RLock()
+        self.on_event: Callable[[str, str, dict], None] | None = None
 
     def get(self, kind: str, account: str, region: str, id: str) -> dict | None:
         rows = self.db.query(f"SELECT data FROM rds_{kind} WHERE account=? AND region=? AND id=?",
@@ -80,6 +81,8 @@ class Records:
             conn.execute("INSERT INTO rds_events (account, region, time, source_type, "
                          "source_id, data) VALUES (?, ?, ?, ?, ?, ?)",
                          (account, region, now, source_type, source_id, json.dumps(data)))
+        if self.on_event is not None:
+            self.on_event(account, region, data)
 
     def events(self, account: str, region: str, start: float, end: float) -> list[dict]:
         rows = self.db.query("SELECT data FROM rds_events WHERE account=? AND region=? AND "

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
+import json
 
 from cloudlet import clock
 from cloudlet.services.rds import errors
@@ -18,7 +19,7 @@ SOURCE_TYPES = ("db-instance", "db-parameter-group", "db-security-group", "db-sn
                 "blue-green-deployment")
 # ARN resource type -> (records kind, field holding the tags)
 TAGGABLE = {"db": "instances", "snapshot": "snapshots", "pg": "parameter_groups",
-            "subgrp": "subnet_groups"}
+            "subgrp": "subnet_groups", "es": "event_subscriptions"}
 
 
 def _epoch(value) -> float:
@@ -192,3 +193,92 @@ class ResourceOperations:
         self.fleet.records.delete("subnet_groups", ctx.account_id, ctx.region, name)
         return {}
 
+
+
+# -- event subscriptions ------------------------------------------------------------------
+
+class SubscriptionOperations:
+    """Event subscriptions: matching events are published to their SNS topic on the bus
+    (`sns:publish`), as RDS's JSON notification."""
+
+    fleet: Fleet
+
+    def create_event_subscription(self, ctx, params):
+        name = params.get("SubscriptionName") or ""
+        if not name or len(name) > 255 or not all(c.isalnum() or c == "-" for c in name):
+            raise errors.invalid_value("The parameter SubscriptionName is not valid: use up to "
+                                       "255 letters, digits or hyphens.")
+        topic = params.get("SnsTopicArn") or ""
+        if not topic.startswith("arn:aws:sns:"):
+            raise errors.error("SNSInvalidTopic", f"Invalid SNS topic ARN: {topic}")
+        source_type = params.get("SourceType")
+        if source_type and source_type not in SOURCE_TYPES:
+            raise errors.invalid_value(f"Invalid source type: {source_type}")
+        if params.get("SourceIds") and not source_type:
+            raise errors.invalid_combination("SourceType must be given with SourceIds.")
+        record = {
+            "CustomerAwsId": ctx.account_id, "CustSubscriptionId": name, "SnsTopicArn": topic,
+            "Status": "active", "SubscriptionCreationTime": clock.now().strftime(
+                "%Y-%m-%d %H:%M:%S.%f")[:-3],
+            "SourceType": source_type or "all",
+            "SourceIdsList": [i.lower() for i in params.get("SourceIds") or []],
+            "EventCategoriesList": list(params.get("EventCategories") or []),
+            "Enabled": params.get("Enabled", True),
+            "EventSubscriptionArn": arn((ctx.account_id, ctx.region, name), "es"),
+            "TagList": tags_of(params)}
+        if not self.fleet.records.insert("event_subscriptions", ctx.account_id, ctx.region,
+                                         name, record):
+            raise errors.error("SubscriptionAlreadyExist",
+                               f"Subscription {name} already exists.")
+        return {"EventSubscription": subscription_shape(record)}
+
+    def describe_event_subscriptions(self, ctx, params):
+        name = params.get("SubscriptionName")
+        records = self.fleet.records.list("event_subscriptions", ctx.account_id, ctx.region)
+        if name:
+            records = [r for r in records if r["CustSubscriptionId"] == name]
+            if not records:
+                raise errors.error("SubscriptionNotFound", f"Subscription {name} not found.",
+                                   404)
+        page, marker = paginate(records, params, "CustSubscriptionId")
+        out = {"EventSubscriptionsList": [subscription_shape(r) for r in page]}
+        if marker:
+            out["Marker"] = marker
+        return out
+
+    def delete_event_subscription(self, ctx, params):
+        name = params.get("SubscriptionName") or ""
+        record = self.fleet.records.get("event_subscriptions", ctx.account_id, ctx.region, name)
+        if record is None:
+            raise errors.error("SubscriptionNotFound", f"Subscription {name} not found.", 404)
+        self.fleet.records.delete("event_subscriptions", ctx.account_id, ctx.region, name)
+        return {"EventSubscription": {**subscription_shape(record), "Status": "deleting"}}
+
+    def notify(self, account: str, region: str, event: dict) -> None:
+        for sub in self.fleet.records.list("event_subscriptions", account, region):
+            if not sub.get("Enabled", True):
+                continue
+            if sub["SourceType"] not in ("all", event["SourceType"]):
+                continue
+            if sub["SourceIdsList"] and event["SourceIdentifier"] not in sub["SourceIdsList"]:
+                continue
+            if sub["EventCategoriesList"] and not set(sub["EventCategoriesList"]) & set(
+                    event["EventCategories"]):
+                continue
+            when = dt.datetime.fromtimestamp(event["Date"], dt.UTC)
+            message = {
+                "Event Source": event["SourceType"],
+                "Event Time": when.strftime("%Y-%m-%d %H:%M:%S.%f")[:-3],
+                "Identifier Link": f"https://console.aws.amazon.com/rds/home?region={region}"
+                                   f"#dbinstance:id={event['SourceIdentifier']}",
+                "Source ID": event["SourceIdentifier"], "Source ARN": event["SourceArn"],
+                "Event ID": "http://docs.amazonwebservices.com/AmazonRDS/latest/UserGuide/"
+                            "USER_Events.html",
+                "Event Message": event["Message"]}
+            self.bus.publish("sns:publish", {
+                "account": account, "region": region, "topic_arn": sub["SnsTopicArn"],
+                "subject": "RDS Notification Message", "message": json.dumps(message)})
+
+
+def subscription_shape(record: dict) -> dict:
+    return {k: v for k, v in record.items() if k != "TagList"}

@@ -1,4 +1,4 @@
-"""RDS instances, snapshots, parameter groups, subnet groups, events.
+"""RDS instances, snapshots, parameter groups, subnet groups, events, event subscriptions.
 
 Each resource is one row keyed by account, region and identifier, its record a JSON
 document in AWS's shape (plus Cloudlet's own fields, whose names start with `_`)."""
@@ -6,7 +6,7 @@ document in AWS's shape (plus Cloudlet's own fields, whose names start with `_`)
 
 def migrate(conn):
     for table in ("rds_instances", "rds_snapshots", "rds_parameter_groups",
-                  "rds_subnet_groups"):
+                  "rds_subnet_groups", "rds_event_subscriptions"):
         conn.execute(f"""CREATE TABLE {table} (
             account TEXT NOT NULL, region TEXT NOT NULL, id TEXT NOT NULL,
             data TEXT NOT NULL, PRIMARY KEY (account, region, id))""")

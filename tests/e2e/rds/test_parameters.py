@@ -115,3 +115,19 @@ def test_subnet_groups_tags_and_events(rds):
     assert error_of(rds.describe_events, SourceIdentifier="x")[0] == \
         "InvalidParameterCombination"
 
+
+
+def test_event_subscriptions(rds):
+    name = unique("subscription")
+    topic = "arn:aws:sns:us-east-1:000000000000:rds-events"
+    created = rds.create_event_subscription(SubscriptionName=name, SnsTopicArn=topic,
+                                            SourceType="db-instance",
+                                            EventCategories=["failover", "backup"])
+    assert created["EventSubscription"]["Status"] == "active"
+    assert error_of(rds.create_event_subscription, SubscriptionName=name,
+                    SnsTopicArn=topic)[0] == "SubscriptionAlreadyExist"
+    found = rds.describe_event_subscriptions(SubscriptionName=name)["EventSubscriptionsList"]
+    assert found[0]["EventCategoriesList"] == ["failover", "backup"]
+    rds.delete_event_subscription(SubscriptionName=name)
+    assert error_of(rds.describe_event_subscriptions, SubscriptionName=name)[0] == \
+        "SubscriptionNotFound"
