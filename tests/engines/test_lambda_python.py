@@ -11,7 +11,7 @@ import time
 import pytest
 
 from cloudlet.engines.lambda_ import LocalEngine, sandbox
-from tests.engines.lambda_support import body, call, spec, write_code
+from tests.engines.test_lambda_support import body, call, spec, write_code
 
 HELLO = """
 import json, os

@@ -1,5 +1,5 @@
-"""Shared helpers for the Lambda engine tests: a module-wide LocalEngine and specs over code
-directories written by the test."""
+"""Shared helpers for the Lambda engine tests (no tests here): specs over code directories
+written by the test, and calling the engine."""
 
 from __future__ import annotations
 

@@ -9,7 +9,6 @@ from __future__ import annotations
 import json
 import math
 import os
-import platform
 import shutil
 import subprocess
 import sys
@@ -38,7 +37,7 @@ def node_version() -> str:
 def runtime_info(runtime: str) -> dict:
     """What actually runs a runtime here: {"Runtime", "Host", "Matches", "Message"}."""
     if runtime.startswith("python"):
-        host = platform.python_version()
+        host = sandbox.host_python()[1]
         wanted = runtime.removeprefix("python")
         matches = ".".join(host.split(".")[:2]) == wanted
         label = f"Python {host}"
@@ -140,7 +139,7 @@ class LocalEngine(LambdaEngine):
                 os.chmod(state, 0o711)
                 self._launch = Launch(namespaces=sandbox.mount_namespaces(),
                                       cgroups=sandbox.Cgroups(), state_dir=state,
-                                      hidden=self._hidden + (state,), python=sys.executable,
+                                      hidden=self._hidden + (state,), python=sandbox.host_python()[0],
                                       node=shutil.which("node") or "/usr/bin/node")
                 self._reaper = threading.Thread(target=self._reap, name="lambda-reaper",
                                                 daemon=True)
@@ -234,7 +233,7 @@ class LocalEngine(LambdaEngine):
         task = "/var/task" if ns else str(spec.code_dir)
         runtime_dir = "/var/runtime" if ns else str(RUNTIME_DIR)
         opt = "/opt" if ns else (str(spec.layer_dirs[-1]) if spec.layer_dirs else "/opt")
-        pyver = f"{sys.version_info[0]}.{sys.version_info[1]}"
+        pyver = ".".join(sandbox.host_python()[1].split(".")[:2])
         env = {
             "PATH": f"{os.path.dirname(launch.python)}:/usr/local/bin:/usr/bin/:/bin:{opt}/bin",
             "LD_LIBRARY_PATH": f"/lib64:/usr/lib64:{runtime_dir}:{runtime_dir}/lib:{task}:"

@@ -228,3 +228,43 @@ class EnvCgroup:
                     break
                 except OSError:
                     time.sleep(0.05)
+
+
+def _reachable(path: str) -> bool:
+    """Whether any user may execute path (every directory on the way searchable by others)."""
+    real = os.path.realpath(path)
+    try:
+        if not os.stat(real).st_mode & 0o001:
+            return False
+        parent = os.path.dirname(real)
+        while True:
+            if not os.stat(parent).st_mode & 0o001:
+                return False
+            if parent == "/":
+                return True
+            parent = os.path.dirname(parent)
+    except OSError:
+        return False
+
+
+@functools.cache
+def host_python() -> tuple[str, str]:
+    """The Python interpreter functions run on, and its version: Cloudlet's own when an
+    unprivileged user can execute it, else the same minor version from the system."""
+    import sys
+
+    minor = f"{sys.version_info[0]}.{sys.version_info[1]}"
+    candidates = [sys.executable]
+    if os.geteuid() == 0:
+        candidates = [p for p in candidates if _reachable(p)]
+        candidates += [p for p in (f"/usr/bin/python{minor}", f"/usr/local/bin/python{minor}",
+                                   shutil.which(f"python{minor}") or "") if p and _reachable(p)]
+    for python in candidates:
+        try:
+            out = subprocess.run([python, "-S", "-c", "import platform; print(platform.python_version())"],
+                                 capture_output=True, text=True, timeout=10)
+        except (OSError, subprocess.SubprocessError):
+            continue
+        if out.returncode == 0:
+            return os.path.realpath(python), out.stdout.strip()
+    return sys.executable, ".".join(map(str, sys.version_info[:3]))
