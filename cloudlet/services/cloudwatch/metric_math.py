@@ -42,6 +42,7 @@ class Series:
     values: list[float] = field(default_factory=list)
     period: int = 60
     id: str = ""
+    props: dict = field(default_factory=dict)  # what ${PROP('...')} labels read
 
     def points(self) -> dict[float, float]:
         return dict(zip(self.timestamps, self.values, strict=True))
@@ -49,7 +50,7 @@ class Series:
     def with_points(self, points: dict[float, float], label: str | None = None) -> Series:
         times = sorted(points)
         return Series(self.label if label is None else label, times,
-                      [points[t] for t in times], self.period, self.id)
+                      [points[t] for t in times], self.period, self.id, self.props)
 
 
 class Environment:
@@ -331,7 +332,7 @@ def _map(value, fn):
         return float(fn(value))
     if isinstance(value, Series):
         return Series(value.label, list(value.timestamps), [fn(v) for v in value.values],
-                      value.period, value.id)
+                      value.period, value.id, value.props)
     if isinstance(value, list):
         return [_map(s, fn) for s in value]
     raise MathError("Expected a number or a time series")

@@ -148,6 +148,8 @@ class _RequestEnvironment(Environment):
         metric = stat["Metric"]
         series = self._series(metric, stat["Stat"], stat["Period"], stat.get("Unit"))
         series.label = q.get("Label") or metric["MetricName"]
+        if "${" in series.label:
+            series.label = dynamic_label(series.label, series, metric["MetricName"])
         series.id = q["Id"]
         return series
 
@@ -158,7 +160,12 @@ class _RequestEnvironment(Environment):
                                              metric["MetricName"],
                                              metric.get("Dimensions") or [])
         times, values = self.store.series(metric_id, self.start, self.end, period, stat, unit)
-        return Series(metric["MetricName"], times, values, period)
+        props = {"MetricName": metric["MetricName"], "Namespace": metric["Namespace"],
+                 "Period": str(period), "Stat": stat, "Region": self.region,
+                 "AccountId": self.account}
+        for d in metric.get("Dimensions") or []:
+            props[f"Dim.{d['Name']}"] = d["Value"]
+        return Series(metric["MetricName"], times, values, period, props=props)
 
     # -- Environment --------------------------------------------------------------------
 
@@ -290,10 +297,17 @@ def evaluate(store, account: str, region: str, queries: list[dict], start: float
         label = q.get("Label")
         if isinstance(value, list):
             for series in value:
-                name = f"{label} {series.label}".strip() if label else series.label
+                if label and "${" in label:
+                    name = dynamic_label(label, series, series.label)
+                else:
+                    name = f"{label} {series.label}".strip() if label else series.label
                 results.append(_result(q["Id"], name, series, scan_by))
         elif isinstance(value, Series):
-            results.append(_result(q["Id"], label or value.label or q["Id"], value, scan_by))
+            # a metric's own label is already rendered; an expression's is rendered here
+            name = value.label if q.get("MetricStat") else label or value.label or q["Id"]
+            if q.get("Expression") is not None and "${" in name:
+                name = dynamic_label(name, value, value.label or q["Id"])
+            results.append(_result(q["Id"], name, value, scan_by))
         elif isinstance(value, int | float):
             period = q.get("Period") or env.default_period
             grid = env.grid(period)
@@ -303,6 +317,40 @@ def evaluate(store, account: str, region: str, queries: list[dict], start: float
             raise ValidationError(f"Error in expression '{q['Id']}': The expression must "
                                   "return a time series or a number.")
     return results
+
+
+_DYNAMIC = re.compile(r"\$\{(?:PROP\('([^']*)'\)|([A-Z_]+))\}")
+
+
+def _number(v: float) -> str:
+    return str(int(v)) if float(v).is_integer() and abs(v) < 1e15 else f"{v:g}"
+
+
+def dynamic_label(template: str, series: Series, default: str) -> str:
+    """A label's ${...} values: the series' statistics over the range (${AVG}, ${MAX},
+    ${LAST}, ...), ${LABEL} (the default label) and ${PROP('MetricName')},
+    ${PROP('Dim.<name>')} and the other metric properties. Unknown ones stay as written."""
+    values = series.values
+
+    def live(name: str) -> str | None:
+        if name == "LABEL":
+            return default
+        if name == "DATAPOINT_COUNT":
+            return str(len(values))
+        if not values:
+            return None
+        table = {"AVG": lambda: math.fsum(values) / len(values), "SUM": lambda: math.fsum(values),
+                 "MIN": lambda: min(values), "MAX": lambda: max(values),
+                 "FIRST": lambda: values[0], "LAST": lambda: values[-1],
+                 "FIRST_LAST_RANGE": lambda: values[-1] - values[0],
+                 "MIN_MAX_RANGE": lambda: max(values) - min(values)}
+        return _number(table[name]()) if name in table else None
+
+    def replace(m: re.Match) -> str:
+        found = series.props.get(m.group(1)) if m.group(1) is not None else live(m.group(2))
+        return m.group(0) if found is None else found
+
+    return _DYNAMIC.sub(replace, template)
 
 
 def _result(qid: str, label: str, series: Series, scan_by: str) -> dict:

@@ -163,3 +163,14 @@ def test_bad_queries(cloudlet, cw, queries, fragment):
                                      **window(at))
     assert (code, status) == ("ValidationError", 400)
     assert fragment in message
+
+
+def test_dynamic_labels(cw, data):
+    ns, at = data
+    reply = cw.get_metric_data(MetricDataQueries=[
+        stat("m1", ns, "h1", Label="${PROP('Dim.Host')} ${PROP('MetricName')} max ${MAX}"),
+        {"Id": "s", "Expression": f"SEARCH('{{{ns},Host}}', 'Sum', 60)",
+         "Label": "[last ${LAST}] ${LABEL}"},
+    ], **window(at))
+    labels = sorted(r["Label"] for r in reply["MetricDataResults"])
+    assert labels == ["[last 50] h1 Requests", "[last 5] h2 Requests", "h1 Requests max 50"]
