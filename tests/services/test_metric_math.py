@@ -142,6 +142,14 @@ def test_search_expression():
     assert SearchExpression("cpu").matches(cpu)
     assert SearchExpression("InstanceId=i-2 NOT CPU").matches(disk)
     assert not SearchExpression("NOT i-1").matches(cpu)
+    either = SearchExpression('MetricName="CPUUtilization" OR MetricName="DiskReadOps"')
+    assert either.matches(cpu) and either.matches(disk)
+    grouped = SearchExpression("AWS/EC2 AND (InstanceId=i-1 OR InstanceId=i-3) NOT Disk")
+    assert grouped.matches(cpu) and not grouped.matches(disk)
+    assert SearchExpression("InstanceId=(i-9 OR i-2)").matches(disk)
+    for bad in ['"open', "(cpu", "cpu )", "= x", "InstanceId="]:
+        with pytest.raises(MathError):
+            SearchExpression(bad)
 
 
 def test_percentiles_nearest_rank():

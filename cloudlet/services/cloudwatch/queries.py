@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import math
 import re
-import shlex
 
 from cloudlet import clock
 from cloudlet.services.cloudwatch import metric_math
@@ -213,12 +212,13 @@ class _RequestEnvironment(Environment):
 
 class SearchExpression:
     """The search expression of SEARCH(): an optional schema `{Namespace,Dim,...}` (the
-    metrics with exactly those dimensions), then terms that must all match: `Key=Value` or
-    `Key="Value"` (Key is MetricName, Namespace or a dimension name; quoted values match
-    exactly, bare ones as a substring), a free term matching any name or value, and `NOT`
-    before a term to exclude it."""
+    metrics with exactly those dimensions), then terms joined by AND (also implied by a
+    space), OR and NOT, with parentheses: `Key=Value` or `Key="Value"` (Key is MetricName,
+    Namespace or a dimension name; quoted values match exactly, bare ones as a
+    case-insensitive substring), `Key=(a OR b)`, and free terms matching any name or value."""
 
     _SCHEMA = re.compile(r"^\s*\{([^}]*)\}")
+    _TOKEN = re.compile(r'\s*("(?:[^"\\]|\\.)*"|[()=]|[^\s()="]+)')
 
     def __init__(self, text: str):
         self.namespace: str | None = None
@@ -231,55 +231,108 @@ class SearchExpression:
                 raise MathError("The SEARCH schema must start with a namespace.")
             self.namespace, self.schema = parts[0], {p for p in parts[1:] if p}
             rest = text[m.end():]
-        try:
-            words = shlex.split(rest.replace("=", " = "), posix=False)
-        except ValueError:
-            raise MathError("Unbalanced quotes in the SEARCH expression.") from None
-        self.terms: list[tuple[bool, str | None, str, bool]] = []
-        negate = False
-        i = 0
-        while i < len(words):
-            word = words[i]
-            if word.upper() == "AND":
-                i += 1
-                continue
-            if word.upper() == "NOT":
-                negate = True
-                i += 1
-                continue
-            if word.upper() == "OR":
-                raise MathError("OR is not supported in SEARCH expressions yet.")
-            if i + 2 < len(words) and words[i + 1] == "=":
-                key, value = word.strip('"'), words[i + 2]
-                i += 3
+        self.tokens = self._tokenize(rest)
+        self.i = 0
+        self.test = self._or() if self.tokens else (lambda metric: True)
+        if self.i != len(self.tokens):
+            raise MathError(f"Unexpected '{self.tokens[self.i]}' in the SEARCH expression.")
+
+    def _tokenize(self, text: str) -> list[str]:
+        tokens, pos = [], 0
+        while pos < len(text):
+            if text[pos:].strip() == "":
+                break
+            m = self._TOKEN.match(text, pos)
+            if m is None:
+                raise MathError("Unbalanced quotes in the SEARCH expression.")
+            tokens.append(m.group(1))
+            pos = m.end()
+        return tokens
+
+    def _peek(self) -> str | None:
+        return self.tokens[self.i] if self.i < len(self.tokens) else None
+
+    def _take(self) -> str:
+        token = self._peek()
+        if token is None:
+            raise MathError("The SEARCH expression ends too early.")
+        self.i += 1
+        return token
+
+    def _or(self):
+        parts = [self._and()]
+        while (self._peek() or "").upper() == "OR":
+            self._take()
+            parts.append(self._and())
+        return parts[0] if len(parts) == 1 else (lambda m: any(p(m) for p in parts))
+
+    def _and(self):
+        parts = [self._not()]
+        while self._peek() is not None and self._peek().upper() != "OR" and self._peek() != ")":
+            if self._peek().upper() == "AND":
+                self._take()
+            parts.append(self._not())
+        return parts[0] if len(parts) == 1 else (lambda m: all(p(m) for p in parts))
+
+    def _not(self):
+        token = self._take()
+        if token.upper() == "NOT":
+            inner = self._not()
+            return lambda m: not inner(m)
+        if token == "(":
+            inner = self._or()
+            if self._take() != ")":
+                raise MathError("Unbalanced parentheses in the SEARCH expression.")
+            return inner
+        if token in (")", "="):
+            raise MathError(f"Unexpected '{token}' in the SEARCH expression.")
+        if self._peek() == "=":
+            self._take()
+            key = token.strip('"')
+            if self._peek() == "(":
+                self._take()
+                values = [self._take()]
+                while (self._peek() or "").upper() == "OR":
+                    self._take()
+                    values.append(self._take())
+                if self._take() != ")":
+                    raise MathError("Unbalanced parentheses in the SEARCH expression.")
             else:
-                key, value = None, word
-                i += 1
-            exact = len(value) >= 2 and value[0] == value[-1] == '"'
-            self.terms.append((negate, key, value.strip('"'), exact))
-            negate = False
+                values = [self._take()]
+            tests = [_term(key, v) for v in values]
+            return lambda m: any(t(m) for t in tests)
+        return _term(None, token)
 
     def matches(self, metric: dict) -> bool:
-        dims = {d["Name"]: d["Value"] for d in metric["Dimensions"]}
-        if self.namespace is not None and (metric["Namespace"] != self.namespace
-                                           or set(dims) != self.schema):
-            return False
-        for negate, key, value, exact in self.terms:
-            if key is None:
-                candidates = [metric["Namespace"], metric["MetricName"], *dims, *dims.values()]
-            elif key == "MetricName":
-                candidates = [metric["MetricName"]]
-            elif key == "Namespace":
-                candidates = [metric["Namespace"]]
-            else:
-                candidates = [dims[key]] if key in dims else []
-            if exact:
-                hit = value in candidates
-            else:
-                hit = any(value.lower() in c.lower() for c in candidates)
-            if hit == negate:
+        if self.namespace is not None:
+            names = {d["Name"] for d in metric["Dimensions"]}
+            if metric["Namespace"] != self.namespace or names != self.schema:
                 return False
-        return True
+        return self.test(metric)
+
+
+def _term(key: str | None, raw: str):
+    """One search term: a metric matches when the key's value (or any name or value, for a
+    free term) equals a quoted value or contains a bare one, ignoring case."""
+    exact = len(raw) >= 2 and raw[0] == raw[-1] == '"'
+    value = raw[1:-1] if exact else raw
+    lowered = value.lower()
+
+    def test(metric: dict) -> bool:
+        dims = {d["Name"]: d["Value"] for d in metric["Dimensions"]}
+        if key is None:
+            candidates = [metric["Namespace"], metric["MetricName"], *dims, *dims.values()]
+        elif key == "MetricName":
+            candidates = [metric["MetricName"]]
+        elif key == "Namespace":
+            candidates = [metric["Namespace"]]
+        else:
+            candidates = [dims[key]] if key in dims else []
+        if exact:
+            return value in candidates
+        return any(lowered in c.lower() for c in candidates)
+
+    return test
 
 
 def evaluate(store, account: str, region: str, queries: list[dict], start: float, end: float,
