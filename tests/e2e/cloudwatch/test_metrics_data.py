@@ -1,5 +1,5 @@
 """GetMetricData end to end: metric queries, metric math, labels, ReturnData, ScanBy,
-MaxDatapoints pagination and bad expressions, over CBOR and awsQuery."""
+MaxDatapoints pagination and bad expressions, over CBOR, awsJson and awsQuery."""
 
 from __future__ import annotations
 
@@ -18,7 +18,7 @@ _spec.loader.exec_module(_helpers)
 minute, protocol_client = _helpers.minute, _helpers.protocol_client
 
 
-@pytest.fixture(scope="module", params=["smithy-rpc-v2-cbor", "query"])
+@pytest.fixture(scope="module", params=["smithy-rpc-v2-cbor", "json", "query"])
 def cw(request, cloudlet, tmp_path_factory):
     if request.param == "smithy-rpc-v2-cbor":
         return cloudlet.client("cloudwatch")
