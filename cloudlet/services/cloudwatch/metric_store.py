@@ -246,8 +246,10 @@ class MetricStore:
         return rows[0][0] if rows else None
 
     def periods(self, metric_id: int, start: float, end: float, period: int,
-                unit: str | None, distributions: bool) -> dict[float, tuple[Aggregate, str]]:
-        """The aggregate of each period of [start, end) with data: {period start: (agg, unit)}."""
+                unit: str | None, distributions: bool,
+                by_unit: bool = False) -> dict[float, tuple[Aggregate, str]]:
+        """The aggregate of each period of [start, end) with data: {period start: (agg, unit)}
+        ({(period start, unit): (agg, unit)} by_unit: each unit's data apart)."""
         self.maybe_sweep()
         origin = period_start(start, period)
         recent = clock.timestamp() - 3 * HOUR
@@ -266,6 +268,8 @@ class MetricStore:
             if period % res and not (res <= 60 and ts >= recent):
                 continue
             bucket = origin + ((ts - origin) // period) * period
+            if by_unit:
+                bucket = (bucket, row[2])
             agg = Aggregate(row[3], row[4], row[5], row[6], bool(row[7]),
                             stats.unpack(row[8]) if distributions else {})
             have = out.get(bucket)

@@ -119,9 +119,11 @@ class MetricOperations:
                                     dimensions)
         datapoints = []
         if metric_id is not None:
-            periods = store.periods(metric_id, start, end, period, unit, bool(extended))
-            for ts in sorted(periods):
-                agg, point_unit = periods[ts]
+            # without a Unit, data written with different units comes back apart, as in AWS
+            periods = store.periods(metric_id, start, end, period, unit, bool(extended),
+                                    by_unit=True)
+            for ts, point_unit in sorted(periods):
+                agg = periods[ts, point_unit][0]
                 point = {"Timestamp": ts, "Unit": unit or point_unit}
                 for stat in basic:
                     point[stat] = stats.value(agg, stat)

@@ -161,6 +161,10 @@ def test_units_filter(cloudlet, cbor):
     none = cbor.get_metric_statistics(Namespace=ns, MetricName="Size", Statistics=["Sum"],
                                       Unit="Seconds", **window)
     assert none["Datapoints"] == []
+    every = cbor.get_metric_statistics(Namespace=ns, MetricName="Size", Statistics=["Sum"],
+                                       **window)
+    assert sorted((p["Unit"], p["Sum"]) for p in every["Datapoints"]) == [
+        ("Bytes", 1.0), ("Kilobytes", 5.0)]
 
 
 def test_high_resolution_points(cloudlet, cw):
