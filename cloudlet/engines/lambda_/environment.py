@@ -103,7 +103,6 @@ class Environment:
                 self.init_done_at = time.monotonic()
                 if self.cgroup is not None:
                     self.cgroup.limit_cpu(self.spec.memory_mb)
-            self.current = None
             self.cond.notify_all()
             while self.pending is None and not self.stopping:
                 self.cond.wait()
