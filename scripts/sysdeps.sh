@@ -17,5 +17,7 @@ need wrk wrk "the gateway benchmark's load client (bench/gateway.py)"
 need chromium chromium "the S3 CORS test from a real browser (tests/e2e/s3/test_cors_browser.py)"
 need chromedriver chromium-driver "driving headless Chromium in the S3 CORS test"
 need mariadbd mariadb-server "RDS's mysql and mariadb engines (cloudlet/engines/db/mariadb.py)"
+need node nodejs "Lambda's nodejs* runtimes (cloudlet/engines/lambda_/)"
+need unshare util-linux "Lambda's sandboxes: mount namespaces, setpriv (cloudlet/engines/lambda_/)"
 [ -z "$missing" ] || echo "sysdeps: continuing without:$missing" >&2
 exit 0

@@ -4,6 +4,9 @@ The provider owns the API, the records, code storage, concurrency limits, trigge
 and metrics; the engine owns the processes: it starts an execution environment for a
 function version (cold start), hands it invocations through the Runtime API, reuses it
 while warm, reaps it when idle, and enforces memory, timeout and /tmp limits.
+
+The implementation is `cloudlet.engines.lambda_.LocalEngine` (local.py): construct it once,
+`LocalEngine(hidden_paths=(settings.data_dir,))`, and call shutdown() when Cloudlet stops.
 """
 
 from __future__ import annotations
@@ -82,3 +85,9 @@ class LambdaEngine:
     def shutdown(self) -> None:
         """Stop every environment (Cloudlet is stopping)."""
         raise NotImplementedError
+
+    def runtime_info(self, runtime: str) -> dict:
+        """What really runs `runtime` here, for GetFunction and the logs:
+        {"Runtime": "python3.12", "Host": "Python 3.11.2", "Matches": False,
+         "Message": "python3.12 runs on the host's Python 3.11.2"} (Message "" when it matches)."""
+        return {"Runtime": runtime, "Host": "", "Matches": True, "Message": ""}

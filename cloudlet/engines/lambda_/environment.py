@@ -277,9 +277,8 @@ class Environment:
         return self.credentials_expire is None or self.credentials_expire - clock.timestamp() > 60
 
     def run(self, invocation: Invocation) -> Outcome:
-        spec = self.spec
         memory_check = self.cgroup is not None
-        memory_limit = spec.memory_mb * 1024 * 1024
+        memory_limit = self.spec.memory_mb * 1024 * 1024
         with self.cond:
             self.pending = invocation
             self.cond.notify_all()
@@ -305,35 +304,39 @@ class Environment:
                 else:
                     status, body, error_type = "init_timeout", b"", "Sandbox.Timedout"
                 elapsed = (time.monotonic() - self.started_at) * 1000
-                return self._finish(Outcome(status, body, error_type, elapsed,
-                                            elapsed if cold else None))
-            deadline = self.delivered_at + spec.timeout_s
-            while self.outcome is None and self.exit_code is None:
-                remaining = deadline - time.monotonic()
-                if remaining <= 0:
-                    break
-                self.cond.wait(min(remaining, 0.025) if memory_check else remaining)
-                if (memory_check and self.outcome is None and self.exit_code is None
-                        and self.cgroup.anon_bytes() > memory_limit):
-                    self.cgroup.kill()
-            if self.outcome is not None:
-                body, error_type, done_at = self.outcome
-                status = "ok" if error_type is None else "error"
-                outcome = Outcome(status, body, error_type, (done_at - self.delivered_at) * 1000,
-                                  init_ms)
-            elif self.exit_code is not None:
-                outcome = Outcome("exit", b"", "Runtime.ExitError",
-                                  (time.monotonic() - self.delivered_at) * 1000, init_ms)
+                early = Outcome(status, body, error_type, elapsed, elapsed if cold else None)
             else:
-                outcome = Outcome("timeout", b"", "Sandbox.Timedout",
-                                  (time.monotonic() - self.delivered_at) * 1000, init_ms)
-        if outcome.status == "timeout":
-            self.kill()
-        if outcome.status == "exit" and self.proc is not None:
-            self.proc.wait()
-        return self._finish(outcome)
+                early = None
+                outcome = self._wait_outcome(init_ms, memory_check, memory_limit)
+        return self._finish(early or outcome)
+
+    def _wait_outcome(self, init_ms, memory_check: bool, memory_limit: int) -> Outcome:
+        """Called with self.cond held, once the invocation is delivered."""
+        spec = self.spec
+        deadline = self.delivered_at + spec.timeout_s
+        while self.outcome is None and self.exit_code is None:
+            remaining = deadline - time.monotonic()
+            if remaining <= 0:
+                break
+            self.cond.wait(min(remaining, 0.025) if memory_check else remaining)
+            if (memory_check and self.outcome is None and self.exit_code is None
+                    and self.cgroup.anon_bytes() > memory_limit):
+                self.cgroup.kill()
+        if self.outcome is not None:
+            body, error_type, done_at = self.outcome
+            status = "ok" if error_type is None else "error"
+            outcome = Outcome(status, body, error_type, (done_at - self.delivered_at) * 1000,
+                              init_ms)
+        elif self.exit_code is not None:
+            outcome = Outcome("exit", b"", "Runtime.ExitError",
+                              (time.monotonic() - self.delivered_at) * 1000, init_ms)
+        else:
+            outcome = Outcome("timeout", b"", "Sandbox.Timedout",
+                              (time.monotonic() - self.delivered_at) * 1000, init_ms)
+        return outcome
 
     def _finish(self, outcome: Outcome) -> Outcome:
+        outcome.max_memory_mb = self.max_memory_mb()
         if outcome.status in ("exit", "init_error", "init_timeout", "timeout"):
             if outcome.status != "exit":
                 self.kill()
@@ -346,7 +349,6 @@ class Environment:
                 self.exit_code = self.proc.returncode
             outcome.exit_reason = exit_reason(self.proc.returncode if self.proc and
                                               self.proc.returncode is not None else 1)
-        outcome.max_memory_mb = self.max_memory_mb()
         outcome.lines_before, outcome.lines = self._take_lines()
         self.last_used = time.monotonic()
         return outcome

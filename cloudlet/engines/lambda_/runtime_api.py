@@ -103,6 +103,9 @@ class _Server(ThreadingHTTPServer):
     daemon_threads = True
     host: RuntimeHost
 
+    def handle_error(self, request, client_address):
+        pass  # a runtime killed mid-request (timeout, memory, retire) is expected
+
 
 class RuntimeAPI:
     """One Runtime API endpoint on 127.0.0.1 and an ephemeral port."""

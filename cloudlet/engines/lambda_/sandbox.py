@@ -176,16 +176,21 @@ class EnvCgroup:
         return "\n".join(lines)
 
     def limit_cpu(self, memory_mb: int):
-        """CPU proportional to memory, as on AWS: 1,769 MB = one vCPU."""
-        if self.cpu is None:
+        """CPU proportional to memory, as on AWS: 1,769 MB = one vCPU. Applied after init
+        (AWS boosts the init phase too); CLOUDLET_LAMBDA_CPU=off leaves CPU unlimited."""
+        if self.cpu is None or os.environ.get("CLOUDLET_LAMBDA_CPU", "").lower() == "off":
             return
         quota = max(1000, CPU_PERIOD_US * memory_mb // MB_PER_VCPU)
         try:
             if self.version == 2:
                 (self.cpu / "cpu.max").write_text(f"{quota} {CPU_PERIOD_US}")
+                burst = self.cpu / "cpu.max.burst"
             else:
                 (self.cpu / "cpu.cfs_period_us").write_text(str(CPU_PERIOD_US))
                 (self.cpu / "cpu.cfs_quota_us").write_text(str(quota))
+                burst = self.cpu / "cpu.cfs_burst_us"
+            if burst.exists():  # idle time saved up smooths short bursts, as on AWS
+                burst.write_text(str(quota))
         except OSError:
             pass
 
