@@ -325,7 +325,7 @@ def test_aws_cli(cloudlet):
                  "--value", "3", "--unit", "Count", "--timestamp", stamp,
                  "--dimensions", "Queue=high")
     cloudlet.aws("cloudwatch", "put-metric-data", "--namespace", ns, "--metric-data",
-                 json.dumps([{"MetricName": "Jobs", "Value": 4, "Timestamp": stamp,
+                 json.dumps([{"MetricName": "Jobs", "Value": 4, "Timestamp": stamp, "Unit": "Count",
                               "Dimensions": [{"Name": "Queue", "Value": "high"}]}]))
     listed = json.loads(cloudlet.aws("cloudwatch", "list-metrics", "--namespace", ns).stdout)
     assert [m["MetricName"] for m in listed["Metrics"]] == ["Jobs"]
