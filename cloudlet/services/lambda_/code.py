@@ -145,19 +145,16 @@ def inspect(data: bytes) -> list[zipfile.ZipInfo]:
         entries = archive.infolist()
     except (zipfile.BadZipFile, zipfile.LargeZipFile, OSError, ValueError, EOFError) as error:
         raise Refused(f"not a zip: {error}") from None
-    declared = compressed = 0
+    if sum(info.file_size for info in entries) > UNZIPPED_LIMIT:
+        raise Refused(f"Unzipped size must be smaller than {UNZIPPED_LIMIT} bytes")
     for info in entries:
         _safe_name(info.filename)
-        declared += info.file_size
-        compressed += info.compress_size
         if info.file_size > CHUNK and info.file_size > MAX_RATIO * max(info.compress_size, 1):
             raise Refused(f"entry {info.filename!r} expands {info.file_size} from "
                           f"{info.compress_size} bytes")
         if info.flag_bits & 0x1:
             raise Refused(f"entry {info.filename!r} is encrypted")
-    if declared > UNZIPPED_LIMIT:
-        raise Refused(f"Unzipped size must be smaller than {UNZIPPED_LIMIT} bytes")
-    if compressed > len(data):
+    if sum(info.compress_size for info in entries) > len(data):
         raise Refused("entries overlap")
     return entries
 
