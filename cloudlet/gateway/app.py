@@ -73,6 +73,14 @@ class Gateway:
             secure=scope.get("scheme") == "https",
             client_ip=(scope.get("client") or ("127.0.0.1", 0))[0],
         )
+        lambda_url = getattr(self.pipeline.providers.get("lambda"), "function_url_of", None)
+        url = lambda_url(request) if lambda_url is not None else None
+        if url is not None:  # a function URL: <url-id>.lambda-url.<region>.localhost
+            request.body = await BodyStream(receive, self.body_timeout).read()
+            lambda_ = self.pipeline.providers["lambda"]
+            await _send(send, HttpResponse(*await lambda_.url_route(
+                request, *url, credentials=self.pipeline.credentials)))
+            return
         if request.path.startswith("/_cloudlet/"):
             if request.method == "POST":
                 request.body = await BodyStream(receive, self.body_timeout).read()
@@ -83,12 +91,14 @@ class Gateway:
                 raise RequestHeaderSectionTooLarge()
             if _streams(request):
                 request.memo["body_stream"] = BodyStream(receive, self.body_timeout)
+            elif _bodiless(request):
+                request.body = b""  # nothing to receive (a GET, most often)
             else:
                 request.body = await BodyStream(receive, self.body_timeout).read()
         except ServiceError as error:
             await _send(send, self.pipeline.render_error_for(request, error))
             return
-        await _send(send, await self.pipeline.handle(request))
+        await _send(send, await self.pipeline.handle(request), receive)
 
     def internal(self, request: HttpRequest) -> HttpResponse:
         if request.path == "/_cloudlet/health" and request.method in ("GET", "HEAD"):
@@ -138,6 +148,12 @@ def _streams(request: HttpRequest) -> bool:
         return False
 
 
+def _bodiless(request: HttpRequest) -> bool:
+    headers = request.headers
+    return (headers.get("content-length") in (None, "0")
+            and headers.get("transfer-encoding") is None)
+
+
 def _text(raw: bytes) -> str:
     try:
         return raw.decode("utf-8")
@@ -145,9 +161,13 @@ def _text(raw: bytes) -> str:
         return raw.decode("latin-1")
 
 
-async def _send(send, response: HttpResponse) -> None:
+async def _send(send, response: HttpResponse, receive=None) -> None:
     headers = [(k.encode("latin-1"), str(v).encode("latin-1")) for k, v in response.headers.items()]
     body = response.body
+    if hasattr(body, "__aiter__"):  # an event stream, open until it ends or the client leaves
+        await send({"type": "http.response.start", "status": response.status, "headers": headers})
+        await _send_stream(send, body, receive)
+        return
     sized = any(name.lower() == "content-length" for name in response.headers)
     if isinstance(body, bytes):
         if not sized:
@@ -163,6 +183,35 @@ async def _send(send, response: HttpResponse) -> None:
     for chunk in body:
         await send({"type": "http.response.body", "body": chunk, "more_body": True})
     await send({"type": "http.response.body", "body": b""})
+
+
+async def _send_stream(send, body, receive) -> None:
+    """Pieces of an async iterator as they come; a client that disconnects ends it."""
+    async def disconnected() -> None:
+        while receive is not None and (await receive())["type"] != "http.disconnect":
+            pass
+        if receive is None:
+            await asyncio.Event().wait()
+
+    gone = asyncio.ensure_future(disconnected())
+    pieces = body.__aiter__()
+    try:
+        while True:
+            piece = asyncio.ensure_future(pieces.__anext__())
+            await asyncio.wait({piece, gone}, return_when=asyncio.FIRST_COMPLETED)
+            if not piece.done():
+                piece.cancel()
+                await asyncio.gather(piece, return_exceptions=True)
+                return
+            try:
+                chunk = piece.result()
+            except StopAsyncIteration:
+                break
+            await send({"type": "http.response.body", "body": chunk, "more_body": True})
+        await send({"type": "http.response.body", "body": b""})
+    finally:
+        gone.cancel()
+        await pieces.aclose()
 
 
 async def _send_file(send, fd: int, offset: int, length: int) -> None:

@@ -1,7 +1,329 @@
-"""Invoking Lambda functions, and what triggers them."""
+"""Invoking Lambda functions, and what triggers them.
+
+    Invoke            RequestResponse (6 MB each way), Event (1 MB, the durable queue of
+                      async_queue.py), DryRun; LogType Tail; X-Amz-Function-Error
+    concurrency       the regional limit (CLOUDLET_LAMBDA_CONCURRENCY, default 1000) shared by
+                      functions without reserved concurrency; reserved concurrency caps its
+                      function; beyond either, TooManyRequestsException with AWS's Reason
+    logs, metrics     every invocation's lines to /aws/lambda/<name> (bus `logs:put`), and
+                      AWS/Lambda metrics (bus `cloudwatch:metrics`)
+    triggers.py       S3 notifications, SNS, alarms, Logs subscriptions: checked against the
+                      function's resource policy, then queued as Event invokes
+    urls_http.py      function URLs served on Cloudlet's port (API Gateway v2 payload 2.0)
+
+The engine (cloudlet/engines/lambda_) runs the code; this side decides whether and what it
+runs, and reports what happened.
+"""
 
 from __future__ import annotations
 
+import base64
+import json
+import logging
+import secrets
+import threading
+import time
+from datetime import UTC, datetime
 
-class InvokeOperations:
-    pass
+from cloudlet import clock
+from cloudlet.engines.lambda_.engine import FunctionSpec, Invocation, Result
+from cloudlet.errors import ServiceError
+from cloudlet.services.base import RequestContext
+from cloudlet.services.lambda_ import errors
+from cloudlet.services.lambda_.async_queue import AsyncQueue, Throttled
+from cloudlet.services.lambda_.triggers import TriggerOperations
+from cloudlet.services.lambda_.urls_http import FunctionUrlServing
+
+try:  # the engine helper's implementation; Invoke answers without it only if it is missing
+    from cloudlet.engines.lambda_ import LocalEngine
+except ImportError:  # pragma: no cover
+    LocalEngine = None
+
+log = logging.getLogger("cloudlet.lambda.invoke")
+
+REQUEST_LIMIT = 6_291_456
+ASYNC_LIMIT = 1_048_576
+RESPONSE_LIMIT = 6_291_456
+TAIL_BYTES = 4096
+RESERVED_TTL = 1.0
+
+
+class TooManyRequests(ServiceError):
+    code = "TooManyRequestsException"
+    status = 429
+    message = "Rate Exceeded."
+
+
+class RequestTooLarge(ServiceError):
+    code = "RequestTooLargeException"
+    status = 413
+
+
+class InvalidRequestContent(ServiceError):
+    code = "InvalidRequestContentException"
+    status = 400
+
+
+class AccessDenied(ServiceError):
+    code = "AccessDeniedException"
+    status = 403
+
+
+class _Throttle(Exception):
+    def __init__(self, reason: str):
+        super().__init__(reason)
+        self.reason = reason
+
+
+class Concurrency:
+    """Invocations running now, per function (unqualified ARN) and in the region."""
+
+    def __init__(self):
+        self._lock = threading.Lock()
+        self.running: dict[str, int] = {}
+        self.unreserved: dict[tuple[str, str], int] = {}
+        self.total: dict[tuple[str, str], int] = {}
+
+    def acquire(self, scope: tuple[str, str], function: str, reserved: int | None,
+                unreserved_limit: int) -> int:
+        with self._lock:
+            if reserved is not None:
+                if self.running.get(function, 0) >= reserved:
+                    raise _Throttle("ReservedFunctionConcurrentInvocationLimitExceeded")
+            else:
+                if self.unreserved.get(scope, 0) >= unreserved_limit:
+                    raise _Throttle("ConcurrentInvocationLimitExceeded")
+                self.unreserved[scope] = self.unreserved.get(scope, 0) + 1
+            self.running[function] = self.running.get(function, 0) + 1
+            self.total[scope] = self.total.get(scope, 0) + 1
+            return self.total[scope]
+
+    def release(self, scope: tuple[str, str], function: str, reserved: int | None) -> None:
+        with self._lock:
+            if reserved is None:
+                self.unreserved[scope] -= 1
+            self.running[function] -= 1
+            if not self.running[function]:
+                del self.running[function]
+            self.total[scope] -= 1
+
+
+def check_json(payload: bytes) -> bytes:
+    """The payload as the function gets it: JSON, `{}` when empty."""
+    if not payload.strip():
+        return b"{}"
+    try:
+        json.loads(payload)
+    except UnicodeDecodeError:
+        raise InvalidRequestContent(
+            "Could not parse request body into json: Could not parse payload into json: "
+            "Invalid UTF-8 start byte") from None
+    except ValueError as error:
+        raise InvalidRequestContent(
+            "Could not parse request body into json: Could not parse payload into json: "
+            f"{error.msg}: at [Source: (byte[])\"{payload[:60].decode('utf-8', 'replace')}\"; "
+            f"line: {error.lineno}, column: {error.colno}]") from None
+    return payload
+
+
+def tail(lines: list[str]) -> str:
+    text = "".join(line if line.endswith("\n") else line + "\n" for line in lines).encode()
+    return base64.b64encode(text[-TAIL_BYTES:]).decode()
+
+
+class InvokeOperations(TriggerOperations, FunctionUrlServing):
+    def __init__(self, store, bus=None):
+        super().__init__(store, bus)
+        # the engine's own state lives outside the data directory, which functions cannot see
+        self.engine = (LocalEngine(hidden_paths=(store.root,))
+                       if LocalEngine is not None else None)
+        self.concurrency = Concurrency()
+        self.async_queue = AsyncQueue(self, store.db)
+        self._reserved: dict[tuple[str, str], tuple[float, int]] = {}
+        self.subscribe_triggers()
+
+    def start(self) -> None:
+        super().start()
+        self.async_queue.start()
+
+    def stop(self) -> None:
+        self.async_queue.stop()
+        if self.engine is not None:
+            self.engine.shutdown()
+        super().stop()
+
+    # -- Invoke ---------------------------------------------------------------------------
+    def invoke(self, ctx: RequestContext, params: dict) -> dict:
+        self.note_endpoint(ctx)
+        kind = params.get("InvocationType") or "RequestResponse"
+        payload = params.get("Payload") or b""
+        if isinstance(payload, str):
+            payload = payload.encode()
+        limit = ASYNC_LIMIT if kind == "Event" else REQUEST_LIMIT
+        if len(payload) > limit:
+            raise RequestTooLarge(
+                f"Request must be smaller than {limit} bytes for the InvokeFunction operation")
+        payload = check_json(payload)
+        account, _, _ = self.locate(ctx.account_id, ctx.region, params["FunctionName"])
+        spec = self.function_spec(ctx.account_id, ctx.region, params["FunctionName"],
+                                  params.get("Qualifier"))
+        record = self.function_record(spec.account, spec.region, spec.function_name,
+                                      spec.version)
+        if account != ctx.account_id:
+            self.authorize_other_account(ctx, spec, params.get("Qualifier"))
+        if record.get("State") == "Pending":
+            raise errors.ResourceConflict(
+                "The operation cannot be performed at this time. The function is currently "
+                "in the following state: Pending")
+        if kind == "DryRun":
+            return {"StatusCode": 204, "Payload": b""}
+        if kind == "Event":
+            self.async_queue.put(spec.account, spec.region, spec.function_name,
+                                 params.get("Qualifier"), payload, {"api": True},
+                                 request_id=ctx.request_id)
+            return {"StatusCode": 202, "Payload": b""}
+        result = self.run(spec, record, Invocation(
+            request_id=ctx.request_id, payload=payload,
+            client_context=params.get("ClientContext")), qualifier=params.get("Qualifier"))
+        out = {"StatusCode": 200, "ExecutedVersion": spec.version, "Payload": result.payload}
+        if result.error:
+            out["FunctionError"] = result.error
+        if params.get("LogType") == "Tail":
+            out["LogResult"] = tail(result.log_lines)
+        return out
+
+    def invoke_async(self, ctx: RequestContext, params: dict) -> dict:
+        """The deprecated InvokeAsync: an Event invoke answering 202 {"Status": 202}."""
+        body = params.get("InvokeArgs") or b""
+        if not isinstance(body, bytes):
+            body = body.read() if hasattr(body, "read") else str(body).encode()
+        self.invoke(ctx, {"FunctionName": params["FunctionName"], "InvocationType": "Event",
+                          "Payload": body})
+        return {"Status": 202}
+
+    def authorize_other_account(self, ctx: RequestContext, spec: FunctionSpec,
+                                qualifier: str | None) -> None:
+        caller = ctx.caller
+        allowed = caller is not None and self.policy_allows(
+            spec.account, spec.region, spec.function_name, qualifier, "lambda:InvokeFunction",
+            caller.arn, "AWS", {}, caller_account=caller.account_id)
+        if not allowed:
+            arn = spec.function_arn if qualifier else spec.function_arn.rsplit(":", 1)[0]
+            raise AccessDenied(
+                f"User: {caller.arn if caller else 'anonymous'} is not authorized to perform: "
+                f"lambda:InvokeFunction on resource: {arn} because no resource-based policy "
+                "allows the lambda:InvokeFunction action")
+
+    # -- running one invocation --------------------------------------------------------------
+    def reserved_total(self, account: str, region: str) -> int:
+        key = (account, region)
+        now = time.monotonic()
+        found = self._reserved.get(key)
+        if found is None or now - found[0] > RESERVED_TTL:
+            total = 0
+            for row in self.store.db.query("SELECT doc FROM lambda_functions WHERE account=? "
+                                           "AND region=?", key):
+                total += json.loads(row["doc"]).get("Concurrency") or 0
+            found = self._reserved[key] = (now, total)
+        return found[1]
+
+    def run(self, spec: FunctionSpec, record: dict, invocation: Invocation,
+            qualifier: str | None = None, throttle_error: bool = True) -> Result:
+        """Run one invocation within the concurrency limits, then write its logs and
+        metrics. Raises TooManyRequestsException (or Throttled for async events)."""
+        scope = (spec.account, spec.region)
+        function = spec.function_arn.rsplit(":", 1)[0]
+        reserved = record.get("ReservedConcurrentExecutions")
+        try:
+            running = self.concurrency.acquire(
+                scope, function, reserved,
+                self.concurrency_limit() - self.reserved_total(*scope))
+        except _Throttle as throttle:
+            self.metrics(spec, qualifier, [("Throttles", 1, "Count")])
+            if not throttle_error:
+                raise Throttled() from None
+            raise TooManyRequests(fields={"Reason": throttle.reason, "Type": "User"},
+                                  headers={"Retry-After": "1"}) from None
+        started = clock.timestamp()
+        try:
+            if self.engine is None:
+                raise errors.InvalidParameterValue("No Lambda engine is available.")
+            result = self.engine.invoke(spec, invocation)
+        finally:
+            self.concurrency.release(scope, function, reserved)
+        if len(result.payload) > RESPONSE_LIMIT:
+            result.payload = json.dumps({
+                "errorMessage": "Response payload size exceeded maximum allowed payload size "
+                                f"({RESPONSE_LIMIT + 100} bytes).",
+                "errorType": "Function.ResponseSizeTooLarge"}).encode()
+            result.error = "Unhandled"
+        self.write_logs(spec, result, started)
+        self.metrics(spec, qualifier, [
+            ("Invocations", 1, "Count"), ("Errors", 1 if result.error else 0, "Count"),
+            ("Duration", round(result.duration_ms, 2), "Milliseconds"),
+            ("ConcurrentExecutions", running, "Count")])
+        return result
+
+    def run_async(self, row: dict, age: float) -> tuple[Result, str]:
+        """One attempt of a queued event (called by the async queue's workers)."""
+        spec = self.function_spec(row["account"], row["region"], row["function"],
+                                  row["qualifier"])
+        record = self.function_record(spec.account, spec.region, spec.function_name,
+                                      spec.version)
+        if row["attempts"] == 0:
+            self.async_metrics(spec.account, spec.region, spec.function_name,
+                               age_ms=age * 1000)
+        request_id = row["id"] if row["attempts"] == 0 else row["id"]
+        result = self.run(spec, record, Invocation(request_id=request_id,
+                                                    payload=row["payload"]),
+                          qualifier=row["qualifier"], throttle_error=False)
+        return result, spec.version
+
+    # -- logs and metrics ---------------------------------------------------------------------
+    def write_logs(self, spec: FunctionSpec, result: Result, started: float) -> None:
+        if not result.log_lines:
+            return
+        stream = result.log_stream or (
+            f"{datetime.fromtimestamp(started, UTC):%Y/%m/%d}/[{spec.version}]"
+            f"{secrets.token_hex(16)}")
+        first = int(started * 1000)
+        last = max(first, int(clock.timestamp() * 1000))
+        events = [{"timestamp": first if i == 0 else last, "message": line.rstrip("\n")}
+                  for i, line in enumerate(result.log_lines)]
+        self.bus.publish("logs:put", {
+            "account": spec.account, "region": spec.region,
+            "log_group": spec.log_group or f"/aws/lambda/{spec.function_name}",
+            "log_stream": stream, "events": events})
+
+    def metrics(self, spec: FunctionSpec, qualifier: str | None,
+                values: list[tuple[str, float, str]]) -> None:
+        dimension_sets = [[{"Name": "FunctionName", "Value": spec.function_name}]]
+        if qualifier:
+            dimension_sets.append([{"Name": "FunctionName", "Value": spec.function_name},
+                                   {"Name": "Resource",
+                                    "Value": f"{spec.function_name}:{qualifier}"}])
+        data = [{"MetricName": name, "Dimensions": dims, "Value": value, "Unit": unit}
+                for name, value, unit in values for dims in dimension_sets]
+        data += [{"MetricName": name, "Dimensions": [], "Value": value, "Unit": unit}
+                 for name, value, unit in values if name in ("ConcurrentExecutions",
+                                                            "Invocations", "Throttles")]
+        self.bus.publish("cloudwatch:metrics", {"account": spec.account, "region": spec.region,
+                                                "namespace": "AWS/Lambda",
+                                                "metric_data": data})
+
+    def async_metrics(self, account: str, region: str, name: str, age_ms: float | None = None,
+                      dropped: int = 0) -> None:
+        dims = [{"Name": "FunctionName", "Value": name}]
+        data = []
+        if age_ms is not None:
+            data.append({"MetricName": "AsyncEventAge", "Dimensions": dims,
+                         "Value": round(age_ms, 2), "Unit": "Milliseconds"})
+            data.append({"MetricName": "AsyncEventsReceived", "Dimensions": dims, "Value": 1,
+                         "Unit": "Count"})
+        if dropped:
+            data.append({"MetricName": "AsyncEventsDropped", "Dimensions": dims,
+                         "Value": dropped, "Unit": "Count"})
+        if data:
+            self.bus.publish("cloudwatch:metrics", {"account": account, "region": region,
+                                                    "namespace": "AWS/Lambda",
+                                                    "metric_data": data})

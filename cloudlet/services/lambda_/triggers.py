@@ -1,0 +1,164 @@
+"""What invokes a function besides Invoke: S3 notifications, SNS, alarms and CloudWatch
+Logs subscription filters, all through the bus, and all checked against the function's
+resource policy (AddPermission) before they are queued as asynchronous invokes.
+
+    s3:notification     Destination.Service "lambda": principal s3.amazonaws.com, with
+                        AWS:SourceArn arn:aws:s3:::<bucket> and AWS:SourceAccount (the owner)
+    lambda:invoke       SNS (sns.amazonaws.com) and alarms
+                        (lambda.alarms.cloudwatch.amazonaws.com) hand their own event shape
+    logs:subscription   Logs (logs.amazonaws.com): {"awslogs": {"data": base64(gzip(json))}}
+
+S3 asks `notification_destination_exists(ctx, arn)` when a bucket's notification
+configuration names a function.
+"""
+
+from __future__ import annotations
+
+import base64
+import gzip
+import json
+import logging
+
+from cloudlet.errors import ServiceError
+from cloudlet.policy.evaluate import AuthzRequest, Policy, Principal, evaluate
+from cloudlet.services.lambda_.records import function_arn
+
+log = logging.getLogger("cloudlet.lambda.triggers")
+
+
+class TriggerOperations:
+    def subscribe_triggers(self) -> None:
+        self.bus.subscribe("s3:notification", self._s3_notification)
+        self.bus.subscribe("lambda:invoke", self._bus_invoke)
+        self.bus.subscribe("logs:subscription", self._logs_subscription)
+
+    # -- the resource policy -----------------------------------------------------------------
+    def policy_allows(self, account: str, region: str, name: str, qualifier: str | None,
+                      action: str, principal: str, kind: str, context: dict,
+                      caller_account: str = "") -> bool:
+        """Whether the function's (or version's, alias's) policy lets `principal` (a service
+        name, kind "Service", or an IAM ARN, kind "AWS") do `action`."""
+        policy = self.function_policy(account, region, name, qualifier)
+        if policy is None:
+            return False
+        resource = function_arn(account, region, name, qualifier or None)
+        if kind in ("Service", "Anonymous"):
+            who = Principal(arn=principal, account="", type=kind)
+        else:
+            is_root = principal.endswith(":root")
+            who = Principal(arn=principal, account=caller_account,
+                            type="Account" if is_root else "User", is_root=is_root)
+        request = AuthzRequest(who, action, resource, context, resource_account=account)
+        try:
+            decision = evaluate(request, [], Policy("function-policy", json.dumps(policy),
+                                                    "resource"))
+        except ServiceError:
+            return False
+        return decision.allowed
+
+    def _service_may_invoke(self, function: str, account: str, region: str,
+                            principals: tuple[str, ...], source_arn: str | None,
+                            source_account: str | None) -> tuple[str, str, str | None] | None:
+        """(account, name, qualifier) of a function the service may invoke, else None."""
+        try:
+            fn_account, name, qualifier = self.locate(account, region, function)
+        except ServiceError:
+            return None
+        if self.lambdas.function(fn_account, region, name) is None:
+            log.info("%s: no such function, event dropped", function)
+            return None
+        context = {}
+        if source_arn:
+            context["aws:SourceArn"] = source_arn
+        if source_account:
+            context["aws:SourceAccount"] = source_account
+        for principal in principals:
+            if self.policy_allows(fn_account, region, name, qualifier, "lambda:InvokeFunction",
+                                  principal, "Service", context):
+                return fn_account, name, qualifier
+        log.warning("%s may not invoke %s (resource policy): event dropped", principals[0],
+                    function)
+        return None
+
+    def _queue(self, target: tuple[str, str, str | None], region: str, payload: bytes,
+               source: dict) -> None:
+        account, name, qualifier = target
+        self.async_queue.put(account, region, name, qualifier, payload, source)
+
+    # -- S3 ----------------------------------------------------------------------------------
+    def notification_destination_exists(self, ctx, arn: str) -> bool:
+        """For S3's notification configuration: does this function exist?"""
+        try:
+            account, name, qualifier = self.locate(ctx.account_id, ctx.region, arn)
+            region = arn.split(":")[3] if arn.startswith("arn:") else ctx.region
+            self.version_doc(account, region, name, qualifier)
+        except ServiceError:
+            return False
+        return True
+
+    def function_exists(self, arn: str) -> bool:
+        parts = arn.split(":")
+        if len(parts) < 7:
+            return False
+        try:
+            self.version_doc(parts[4], parts[3], parts[6], parts[7] if len(parts) > 7 else None)
+        except ServiceError:
+            return False
+        return True
+
+    def _s3_notification(self, event: dict) -> None:
+        destination = event.get("Destination") or {}
+        if destination.get("Service") != "lambda":
+            return
+        arn = destination["Arn"]
+        records = (event.get("Event") or {}).get("Records") or []
+        if not records or arn.count(":") < 6:
+            return
+        region = arn.split(":")[3]
+        bucket = records[0]["s3"]["bucket"]["name"]
+        owner = self._bucket_owner(bucket) or arn.split(":")[4]
+        target = self._service_may_invoke(arn, owner, region, ("s3.amazonaws.com",),
+                                          f"arn:aws:s3:::{bucket}", owner)
+        if target is not None:
+            self._queue(target, region, json.dumps(event["Event"]).encode(),
+                        {"s3": bucket})
+
+    def _bucket_owner(self, bucket: str) -> str | None:
+        storage = getattr((self.providers or {}).get("s3"), "storage", None)
+        found = storage.get_bucket(bucket) if storage is not None else None
+        return found["account"] if found else None
+
+    # -- SNS, alarms and other services ------------------------------------------------------
+    def _bus_invoke(self, event: dict) -> None:
+        arn = event["function_arn"]
+        region = arn.split(":")[3] if arn.startswith("arn:") else event["region"]
+        principal = event.get("principal") or "sns.amazonaws.com"
+        target = self._service_may_invoke(arn, event["account"], region, (principal,),
+                                          event.get("source_arn"), event.get("source_account"))
+        if target is not None:
+            payload = event["payload"]
+            self._queue(target, region, payload.encode() if isinstance(payload, str)
+                        else payload, {"principal": principal,
+                                       "source": event.get("source_arn")})
+
+    # -- CloudWatch Logs subscription filters --------------------------------------------------
+    def _logs_subscription(self, event: dict) -> None:
+        arn = event["destination_arn"]
+        if arn.split(":")[2:3] != ["lambda"]:
+            return
+        account, region = event["account"], event["region"]
+        group_arn = f"arn:aws:logs:{region}:{account}:log-group:{event['log_group']}:*"
+        target = self._service_may_invoke(
+            arn, account, arn.split(":")[3], ("logs.amazonaws.com", f"logs.{region}.amazonaws.com"),
+            group_arn, account)
+        if target is None:
+            return
+        body = {"messageType": "DATA_MESSAGE", "owner": account,
+                "logGroup": event["log_group"], "logStream": event["log_stream"],
+                "subscriptionFilters": [event["filter_name"]],
+                "logEvents": [{"id": str(e["id"]), "timestamp": e["timestamp"],
+                               "message": e["message"]} for e in event["events"]]}
+        data = base64.b64encode(gzip.compress(json.dumps(body).encode())).decode()
+        self._queue(target, arn.split(":")[3],
+                    json.dumps({"awslogs": {"data": data}}).encode(),
+                    {"logs": event["log_group"]})

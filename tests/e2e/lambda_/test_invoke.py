@@ -1,0 +1,123 @@
+"""Invoke end to end: RequestResponse, Event, DryRun, Tail, function errors, qualifiers,
+payload checks, logs in /aws/lambda/<name>, metrics."""
+
+from __future__ import annotations
+
+import base64
+import json
+import sys
+from pathlib import Path
+
+import pytest
+from botocore.config import Config
+from harness import error_of
+
+sys.path.insert(0, str(Path(__file__).parent))
+from invoke_support import eventually, log_messages, make_function, make_role  # noqa: E402
+
+
+@pytest.fixture(scope="module")
+def lam(cloudlet):
+    return cloudlet.client("lambda", config=Config(retries={"max_attempts": 1},
+                                                   read_timeout=60))
+
+
+@pytest.fixture(scope="module")
+def role(cloudlet):
+    return make_role(cloudlet.client("iam"))
+
+
+@pytest.fixture(scope="module")
+def hello(lam, role):
+    return make_function(lam, role)
+
+
+def test_seed_hello_and_name(lam, hello):
+    out = lam.invoke(FunctionName=hello)
+    assert out["StatusCode"] == 200 and out["ExecutedVersion"] == "$LATEST"
+    assert "FunctionError" not in out
+    assert json.loads(out["Payload"].read()) == {"statusCode": 200, "body": "Hello, world!"}
+    out = lam.invoke(FunctionName=hello, Payload=json.dumps({"name": "Ada"}))
+    assert json.loads(out["Payload"].read())["body"] == "Hello, Ada!"
+
+
+def test_tail_has_report(lam, hello):
+    out = lam.invoke(FunctionName=hello, LogType="Tail", Payload=b"{}")
+    text = base64.b64decode(out["LogResult"]).decode()
+    assert "START RequestId:" in text and "REPORT RequestId:" in text
+    assert "Billed Duration:" in text
+
+
+def test_function_error_unhandled(lam, role):
+    name = make_function(lam, role, "def handler(event, context):\n"
+                                    "    raise ValueError('boom')\n")
+    out = lam.invoke(FunctionName=name)
+    assert out["StatusCode"] == 200 and out["FunctionError"] == "Unhandled"
+    body = json.loads(out["Payload"].read())
+    assert body["errorType"] == "ValueError" and body["errorMessage"] == "boom"
+
+
+def test_not_json_and_too_large(lam, hello):
+    code, status, _ = error_of(lam.invoke, FunctionName=hello, Payload=b"not json")
+    assert (code, status) == ("InvalidRequestContentException", 400)
+    code, status, message = error_of(lam.invoke, FunctionName=hello,
+                                     Payload=b'"' + b"x" * 6_300_000 + b'"')
+    assert (code, status) == ("RequestTooLargeException", 413)
+    code, status, message = error_of(lam.invoke, FunctionName=hello, InvocationType="Event",
+                                     Payload=b'"' + b"x" * 1_100_000 + b'"')
+    assert (code, status) == ("RequestTooLargeException", 413)
+
+
+def test_dry_run_and_missing(lam, hello):
+    out = lam.invoke(FunctionName=hello, InvocationType="DryRun")
+    assert out["StatusCode"] == 204
+    code, status, message = error_of(lam.invoke, FunctionName="no-such-fn-xyz")
+    assert (code, status) == ("ResourceNotFoundException", 404)
+    assert "no-such-fn-xyz" in message
+
+
+def test_qualifier_version_and_alias(lam, role):
+    name = make_function(lam, role, "def handler(e, c):\n    return 'v1'\n")
+    version = lam.publish_version(FunctionName=name)["Version"]
+    lam.create_alias(FunctionName=name, Name="live", FunctionVersion=version)
+    from invoke_support import make_zip
+    lam.update_function_code(FunctionName=name,
+                             ZipFile=make_zip({"app.py": "def handler(e, c):\n    return 'v2'\n"}))
+    lam.get_waiter("function_updated_v2").wait(FunctionName=name,
+                                               WaiterConfig={"Delay": 0.2, "MaxAttempts": 50})
+    assert json.loads(lam.invoke(FunctionName=name)["Payload"].read()) == "v2"
+    out = lam.invoke(FunctionName=name, Qualifier="live")
+    assert json.loads(out["Payload"].read()) == "v1" and out["ExecutedVersion"] == version
+    out = lam.invoke(FunctionName=f"{name}:{version}")
+    assert json.loads(out["Payload"].read()) == "v1"
+
+
+def test_print_goes_to_logs(cloudlet, lam, role):
+    name = make_function(lam, role, "def handler(e, c):\n    print('hello from', e['who'])\n"
+                                    "    return 1\n")
+    lam.invoke(FunctionName=name, Payload=json.dumps({"who": "tests"}))
+    logs = cloudlet.client("logs")
+    found = eventually(lambda: log_messages(logs, f"/aws/lambda/{name}"))
+    assert any("hello from tests" in m for m in found)
+    assert any(m.startswith("REPORT RequestId:") for m in found)
+
+
+def test_event_invoke_runs(cloudlet, lam, role):
+    name = make_function(lam, role, "def handler(e, c):\n    print('async got', e['n'])\n")
+    out = lam.invoke(FunctionName=name, InvocationType="Event", Payload=b'{"n": 7}')
+    assert out["StatusCode"] == 202
+    logs = cloudlet.client("logs")
+    assert eventually(lambda: any("async got 7" in m for m in
+                                  log_messages(logs, f"/aws/lambda/{name}")))
+
+
+def test_metrics_published(cloudlet, lam, hello):
+    lam.invoke(FunctionName=hello)
+    cw = cloudlet.client("cloudwatch")
+
+    def metrics():
+        found = cw.list_metrics(Namespace="AWS/Lambda",
+                                Dimensions=[{"Name": "FunctionName", "Value": hello}])
+        return {m["MetricName"] for m in found["Metrics"]} >= {"Invocations", "Duration",
+                                                               "Errors"}
+    assert eventually(metrics)
