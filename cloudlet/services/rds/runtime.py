@@ -95,7 +95,10 @@ class Fleet:
         return self.records.get("instances", *key)
 
     def update(self, key: Key, **fields) -> dict | None:
+        """Set fields; a task finishing never takes an instance out of `deleting`."""
         def change(record):
+            if record.get("DBInstanceStatus") == "deleting":
+                fields.pop("DBInstanceStatus", None)
             record.update(fields)
         return self.records.update("instances", *key, change)
 

@@ -48,4 +48,13 @@ def test_failover_after_kill_9_keeps_the_endpoint_and_the_data(rds, launch, conn
     with connect(db) as conn:
         assert conn.execute("SELECT count(*) FROM ledger").fetchone()[0] == 51
         assert postmaster_of(conn) != now_primary
+    # Multi-AZ off, then on again, at once
+    rds.modify_db_instance(DBInstanceIdentifier=identifier, MultiAZ=False, ApplyImmediately=True)
+    single = wait_status(rds, identifier, "available")
+    assert not single["MultiAZ"] and "SecondaryAvailabilityZone" not in single
+    rds.modify_db_instance(DBInstanceIdentifier=identifier, MultiAZ=True, ApplyImmediately=True)
+    multi = wait_status(rds, identifier, "available")
+    assert multi["MultiAZ"] and multi["SecondaryAvailabilityZone"] != multi["AvailabilityZone"]
+    with connect(db) as conn:
+        conn.execute("INSERT INTO ledger VALUES (52, 520)")
     rds.delete_db_instance(DBInstanceIdentifier=identifier, SkipFinalSnapshot=True)
