@@ -357,3 +357,40 @@ def test_runtime_version_reported_honestly(engine, hello):
     assert result.error is None
     assert any(line.startswith("Cloudlet: python3.99 runs on the host's Python")
                for line in result.log_lines)
+
+
+def test_layers_merged_under_opt(engine, tmp_path):
+    one = write_code(tmp_path / "layer1", {"python/shared.py": "WHO = 'layer one'\n",
+                                          "data/a.txt": "from one"})
+    two = write_code(tmp_path / "layer2", {"python/shared.py": "WHO = 'layer two'\n",
+                                          "data/b.txt": "from two"})
+    code = write_code(tmp_path / "code", {"app.py": """
+        import os, shared
+        def handler(event, context):
+            return {"who": shared.WHO, "opt": sorted(os.listdir("/opt/data"))}
+    """})
+    if not sandbox.mount_namespaces():
+        pytest.skip("layers are merged under /opt only in a mount namespace")
+    single = body(call(engine, spec(code, layer_dirs=(one,))))
+    assert single == {"who": "layer one", "opt": ["a.txt"]}
+    both = body(call(engine, spec(code, layer_dirs=(one, two))))
+    assert both == {"who": "layer two", "opt": ["a.txt", "b.txt"]}
+
+
+def test_credentials_near_expiry_get_a_fresh_environment(engine, tmp_path):
+    code = write_code(tmp_path, {"app.py": """
+        import os
+        def handler(event, context):
+            return [os.getpid(), os.environ["AWS_SESSION_TOKEN"]]
+    """})
+    issued = []
+
+    def credentials():
+        issued.append(len(issued))
+        # expires in 30 s: too soon to keep the environment for another invocation
+        return {"AccessKeyId": "ASIA", "SecretAccessKey": "s", "SessionToken": f"t{len(issued)}",
+                "Expiration": time.time() + 30}
+
+    fn = spec(code, credentials=credentials)
+    first, second = body(call(engine, fn)), body(call(engine, fn))
+    assert first[0] != second[0] and first[1] != second[1] and len(issued) == 2

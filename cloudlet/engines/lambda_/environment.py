@@ -102,7 +102,7 @@ class Environment:
             if self.init_done_at is None:
                 self.init_done_at = time.monotonic()
                 if self.cgroup is not None:
-                    self.cgroup.limit_cpu(self.spec.memory_mb)
+                    self.cgroup.limit_cpu(self.spec.memory_mb, self.proc.pid)
             self.cond.notify_all()
             while self.pending is None and not self.stopping:
                 self.cond.wait()

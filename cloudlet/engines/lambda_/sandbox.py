@@ -150,8 +150,24 @@ class Cgroups:
                 cpu.mkdir()
             except OSError:
                 cpu = None
+        self._count(+1)
         return EnvCgroup(self.version, memory, cpu if self.version == 1 else memory
-                         if self.cpu_parent else None)
+                         if self.cpu_parent else None, on_remove=lambda: self._count(-1))
+
+    def _count(self, delta: int):
+        """All environments together weigh on the CPU as that many processes would (one
+        group alone would weigh as one process against the rest of the host)."""
+        self.live = max(0, getattr(self, "live", 0) + delta)
+        if self.cpu_parent is None:
+            return
+        n = max(1, self.live)
+        try:
+            if self.version == 2:
+                (self.cpu_parent / "cpu.weight").write_text(str(min(10000, 100 * n)))
+            else:
+                (self.cpu_parent / "cpu.shares").write_text(str(1024 * n))
+        except OSError:
+            pass
 
     def close(self):
         for parent in (self.memory_parent, self.cpu_parent):
@@ -165,21 +181,25 @@ class Cgroups:
 class EnvCgroup:
     """One environment's cgroup(s)."""
 
-    def __init__(self, version: int, memory: Path, cpu: Path | None):
+    def __init__(self, version: int, memory: Path, cpu: Path | None, on_remove=None):
         self.version, self.memory, self.cpu = version, memory, cpu
+        self._on_remove = on_remove
 
     def join_script(self) -> str:
-        """Shell lines that move the shell (and so everything it execs) into the cgroup."""
-        lines = [f"echo $$ > {self.memory}/cgroup.procs"]
-        if self.cpu is not None and self.cpu != self.memory:
-            lines.append(f"echo $$ > {self.cpu}/cgroup.procs")
-        return "\n".join(lines)
+        """Shell lines that move the shell (and so everything it execs) into the memory
+        cgroup (with cgroups v1, the CPU cgroup is joined after init: limit_cpu)."""
+        return f"echo $$ > {self.memory}/cgroup.procs"
 
-    def limit_cpu(self, memory_mb: int):
+    def limit_cpu(self, memory_mb: int, pid: int):
         """CPU proportional to memory, as on AWS: 1,769 MB = one vCPU. Applied after init
         (AWS boosts the init phase too); CLOUDLET_LAMBDA_CPU=off leaves CPU unlimited."""
         if self.cpu is None or os.environ.get("CLOUDLET_LAMBDA_CPU", "").lower() == "off":
             return
+        if self.cpu != self.memory:
+            try:
+                (self.cpu / "cgroup.procs").write_text(str(pid))
+            except OSError:
+                return
         quota = max(1000, CPU_PERIOD_US * memory_mb // MB_PER_VCPU)
         try:
             if self.version == 2:
@@ -208,12 +228,16 @@ class EnvCgroup:
                 total += int(value)
         return total
 
+    @staticmethod
+    def _pids(path: Path) -> list[int]:
+        try:
+            return [int(p) for p in (path / "cgroup.procs").read_text().split()]
+        except OSError:
+            return []
+
     def kill(self):
         for _ in range(50):
-            try:
-                pids = [int(p) for p in (self.memory / "cgroup.procs").read_text().split()]
-            except OSError:
-                return
+            pids = self._pids(self.memory)
             if not pids:
                 return
             for pid in pids:
@@ -224,6 +248,15 @@ class EnvCgroup:
             time.sleep(0.01)
 
     def remove(self):
+        if self.cpu is not None and self.cpu != self.memory:
+            for pid in self._pids(self.cpu):
+                try:  # back to the parent, so that the directory can go
+                    (self.cpu.parent.parent / "cgroup.procs").write_text(str(pid))
+                except OSError:
+                    pass
+        if self._on_remove is not None:
+            self._on_remove()
+            self._on_remove = None
         for path in {self.memory, self.cpu} - {None}:
             for _ in range(20):
                 try:
