@@ -112,6 +112,15 @@ class CodeStore:
             os.replace(part, path)
         return Package(sha256=sha, size=len(data), unzipped=unzipped, code_dir=target)
 
+    def remove(self, hex_digest: str) -> None:
+        """Forget a package no version uses any more (the caller knows)."""
+        target = self.code_dir(hex_digest)
+        if target.is_dir():
+            doomed = self.root / "code" / f".tmp-{secrets.token_hex(6)}"
+            os.replace(target, doomed)
+            shutil.rmtree(doomed, ignore_errors=True)
+        self.zip_path(hex_digest).unlink(missing_ok=True)
+
     def read_zip(self, hex_digest: str) -> bytes | None:
         try:
             return self.zip_path(hex_digest).read_bytes()

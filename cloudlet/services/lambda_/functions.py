@@ -77,6 +77,9 @@ class FunctionOperations(VersionOperations, PolicyOperations, LayerOperations, U
         self._url_key = self._load_url_key()
         self._credentials: dict[tuple[str, str], object] = {}
         self._credentials_lock = threading.Lock()
+        # held from unpacking a package until the version that uses it is stored, and while
+        # packages no version uses are removed
+        self.code_lock = threading.RLock()
 
     def attach(self, providers: dict) -> None:
         super().attach(providers)
@@ -286,17 +289,26 @@ class FunctionOperations(VersionOperations, PolicyOperations, LayerOperations, U
         self._apply_settings(ctx, doc, params)
         doc["RuntimeVersionConfig"]["RuntimeVersionArn"] = runtime_version_arn(region,
                                                                                doc["Runtime"])
-        package = self.codes.add(self._zip_of(ctx, params["Code"], "CreateFunction"))
+        data = self._zip_of(ctx, params["Code"], "CreateFunction")
+        with self.code_lock:
+            return self._create(ctx, name, doc, data, tags, bool(params.get("Publish")))
+
+    def _create(self, ctx: RequestContext, name: str, doc: dict, data: bytes, tags: dict,
+                publish: bool) -> dict:
+        account, region = ctx.account_id, ctx.region
+        now = doc["_created"]
+        package = self.codes.add(data)
         self._set_code(doc, package)
         doc["LastModified"] = timestamp(now)
         doc["RevisionId"] = str(uuid.uuid4())
         function = {"Tags": dict(tags), "NextVersion": 1, "Concurrency": None}
         published = None
-        if params.get("Publish"):
+        if publish:
             published = self.version_from(doc, "1")
             function["NextVersion"] = 2
             function["Published"] = {"1": self.publish_digest(doc)}
         if not self.lambdas.create_function(account, region, name, function, doc, published):
+            self.collect_code(package.hex)
             raise errors.ResourceConflict(f"Function already exist: {name}")
         return public(published or doc)
 
@@ -368,14 +380,19 @@ class FunctionOperations(VersionOperations, PolicyOperations, LayerOperations, U
         name, _ = self._own(ctx, params)
         before = self.version_doc(ctx.account_id, ctx.region, name)
         self._check_updatable(before, params.get("RevisionId"))
-        package = self.codes.add(self._zip_of(ctx, params, "UpdateFunctionCode"))
-        doc = dict(before)
-        self._set_code(doc, package)
-        if params.get("Architectures"):
-            doc["Architectures"] = list(params["Architectures"])
-        if params.get("DryRun"):
-            return public(doc)
-        return self._save_latest(ctx, name, before, doc, bool(params.get("Publish")))
+        data = self._zip_of(ctx, params, "UpdateFunctionCode")
+        with self.code_lock:
+            package = self.codes.add(data)
+            doc = dict(before)
+            self._set_code(doc, package)
+            if params.get("Architectures"):
+                doc["Architectures"] = list(params["Architectures"])
+            if params.get("DryRun"):
+                result = public(doc)
+            else:
+                result = self._save_latest(ctx, name, before, doc, bool(params.get("Publish")))
+        self.collect_code(before["_code"]["hex"])
+        return result
 
     def update_function_configuration(self, ctx: RequestContext, params: dict) -> dict:
         name, _ = self._own(ctx, params)
@@ -394,10 +411,13 @@ class FunctionOperations(VersionOperations, PolicyOperations, LayerOperations, U
         account, region = ctx.account_id, ctx.region
         arn = function_arn(account, region, name)
         if qualifier is None:
+            packages = {v["_code"]["hex"] for v in self.lambdas.versions(account, region, name)}
             self.lambdas.delete_function(account, region, name)
             for mapping in self.lambdas.mappings(account, region, name):
                 self.lambdas.delete_mapping(mapping["UUID"])
             self.retire(f"{arn}:")
+            for hex_digest in packages:
+                self.collect_code(hex_digest)
             return {}
         if qualifier == "$LATEST":
             raise errors.InvalidParameterValue(
@@ -405,7 +425,8 @@ class FunctionOperations(VersionOperations, PolicyOperations, LayerOperations, U
         if not qualifier.isdigit():
             raise errors.InvalidParameterValue(
                 "Deletion of aliases is not supported. Use DeleteAlias instead.")
-        if self.lambdas.get("lambda_versions", account, region, name, qualifier) is None:
+        doomed = self.lambdas.get("lambda_versions", account, region, name, qualifier)
+        if doomed is None:
             raise errors.function_not_found(f"{arn}:{qualifier}")
         using = [a["Name"] for a in self.lambdas.items("lambda_aliases", account, region, name)
                  if a["FunctionVersion"] == qualifier
@@ -418,7 +439,14 @@ class FunctionOperations(VersionOperations, PolicyOperations, LayerOperations, U
         self.lambdas.delete("lambda_versions", account, region, name, qualifier)
         self.lambdas.delete("lambda_policies", account, region, name, qualifier)
         self.retire(f"{arn}:{qualifier}:")
+        self.collect_code(doomed["_code"]["hex"])
         return {}
+
+    def collect_code(self, hex_digest: str) -> None:
+        """Remove a package once no function version or layer version uses it."""
+        with self.code_lock:
+            if not self.lambdas.code_in_use(hex_digest):
+                self.codes.remove(hex_digest)
 
     def retire(self, key_prefix: str) -> None:
         engine = getattr(self, "engine", None)

@@ -55,8 +55,17 @@ class LayerOperations:
         if account != ctx.account_id:
             raise errors.InvalidParameterValue("Layers can only be published in your account.")
         content = params["Content"]
-        package = self.codes.add(self._zip_of(ctx, content, "PublishLayerVersion"))
-        version = self.lambdas.next_layer_version(account, ctx.region, name)
+        data = self._zip_of(ctx, content, "PublishLayerVersion")
+        with self.code_lock:
+            package = self.codes.add(data)
+            version = self.lambdas.next_layer_version(account, ctx.region, name)
+            doc = self._layer_doc(ctx, params, account, name, version, package)
+            self.lambdas.put_layer_version(account, ctx.region, name, version, doc)
+        return self._layer_public(doc)
+
+    @staticmethod
+    def _layer_doc(ctx: RequestContext, params: dict, account: str, name: str, version: int,
+                   package) -> dict:
         doc = {"Content": {"CodeSha256": package.sha256, "CodeSize": package.size},
                "LayerArn": layer_arn(account, ctx.region, name),
                "LayerVersionArn": layer_arn(account, ctx.region, name, version),
@@ -65,8 +74,7 @@ class LayerOperations:
         for member in ("CompatibleRuntimes", "CompatibleArchitectures", "LicenseInfo"):
             if params.get(member):
                 doc[member] = params[member]
-        self.lambdas.put_layer_version(account, ctx.region, name, version, doc)
-        return self._layer_public(doc)
+        return doc
 
     def _layer_version(self, ctx: RequestContext, account: str, name: str,
                        version: int) -> tuple[dict, dict | None]:
@@ -133,8 +141,10 @@ class LayerOperations:
 
     def delete_layer_version(self, ctx: RequestContext, params: dict) -> dict:
         account, name = self._layer_name(ctx, params["LayerName"])
-        if account == ctx.account_id:
+        found = self.lambdas.layer_version(account, ctx.region, name, params["VersionNumber"])
+        if account == ctx.account_id and found is not None:
             self.lambdas.delete_layer_version(account, ctx.region, name, params["VersionNumber"])
+            self.collect_code(found[0]["_hex"])
         return {}
 
     # -- permissions ------------------------------------------------------------------------

@@ -10,6 +10,7 @@ from datetime import UTC, datetime
 
 from cloudlet import clock
 from cloudlet.services.lambda_ import errors
+from cloudlet.services.lambda_.runtimes import mismatch
 
 TRANSITION = 0.2
 PAGE = 50
@@ -41,6 +42,10 @@ def public(doc: dict, qualified: bool = False) -> dict:
         out["State"] = "Active"
         out["LastUpdateStatus"] = ("InProgress" if now < doc.get("_updating_until", 0)
                                    else "Successful")
+    note = mismatch(out.get("Runtime"))
+    if note and "RuntimeVersionConfig" in out:
+        out["RuntimeVersionConfig"] = {**out["RuntimeVersionConfig"], "Error": {
+            "ErrorCode": "RuntimeVersionMismatch", "Message": note}}
     if qualified and out["Version"] == "$LATEST":
         out["FunctionArn"] = f"{out['FunctionArn']}:$LATEST"
     return out

@@ -134,6 +134,13 @@ class LambdaStore:
         row = rows[0]
         return row["account"], row["region"], row["name"], row["qualifier"], json.loads(row["doc"])
 
+    def code_in_use(self, hex_digest: str) -> bool:
+        """Whether any function version or layer version still holds this package."""
+        pattern = f'%"{hex_digest}"%'
+        return bool(self.db.query("SELECT 1 FROM lambda_versions WHERE doc LIKE ? LIMIT 1",
+                                  (pattern,)) or self.db.query(
+            "SELECT 1 FROM lambda_layer_versions WHERE doc LIKE ? LIMIT 1", (pattern,)))
+
     # -- layers ---------------------------------------------------------------------------
     def next_layer_version(self, account: str, region: str, name: str) -> int:
         with self.db.transaction() as conn:

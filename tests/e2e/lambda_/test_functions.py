@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import io
 import json
+import sys
 import urllib.error
 import urllib.request
 import zipfile
@@ -98,6 +99,30 @@ def test_code_location_downloads_the_zip_and_expires(cloudlet, lam, role):
     with pytest.raises(urllib.error.HTTPError) as expired:
         urllib.request.urlopen(location)
     assert expired.value.code == 403 and b"expired" in expired.value.read()
+
+
+def test_replaced_code_is_no_longer_served(lam, role):
+    name = unique("replaced")
+    create(lam, role, name=name, Code={"ZipFile": make_zip({"app.py": HANDLER + f"# {name}"})})
+    old = lam.get_function(FunctionName=name)["Code"]["Location"]
+    lam.get_waiter("function_active_v2").wait(FunctionName=name, WaiterConfig={"Delay": 1})
+    new_zip = make_zip({"app.py": HANDLER + f"# {name} v2\n"})
+    lam.update_function_code(FunctionName=name, ZipFile=new_zip)
+    with pytest.raises(urllib.error.HTTPError) as gone:
+        urllib.request.urlopen(old)
+    assert gone.value.code == 404
+    with urllib.request.urlopen(lam.get_function(FunctionName=name)["Code"]["Location"]) as got:
+        assert got.read() == new_zip
+
+
+def test_host_interpreter_version_is_reported(lam, role):
+    wanted = "python3.10" if sys.version_info[:2] != (3, 10) else "python3.12"
+    config = create(lam, role, Runtime=wanted)
+    error = config["RuntimeVersionConfig"].get("Error")
+    assert error is not None and error["ErrorCode"] == "RuntimeVersionMismatch"
+    assert error["Message"].startswith(f"Cloudlet runs {wanted} on the host's Python 3.")
+    assert config["RuntimeVersionConfig"]["RuntimeVersionArn"].startswith(
+        "arn:aws:lambda:us-east-1::runtime:")
 
 
 def test_create_with_the_aws_cli(cloudlet, role, tmp_path):
