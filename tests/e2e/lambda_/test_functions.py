@@ -370,3 +370,21 @@ def test_cli_reports_bad_zip(cloudlet, role, tmp_path):
     assert result.returncode != 0
     assert "InvalidParameterValueException" in result.stderr
     assert "Could not unzip uploaded file" in result.stderr
+
+
+def test_functions_survive_a_restart(fresh_cloudlet):
+    server = fresh_cloudlet()
+    iam, lam = server.client("iam"), server.client("lambda")
+    role = iam.create_role(RoleName="durable", AssumeRolePolicyDocument=json.dumps(TRUST))
+    data = make_zip({"app.py": HANDLER + "# durable\n"})
+    lam.create_function(FunctionName="durable", Runtime="python3.12",
+                        Role=role["Role"]["Arn"], Handler="app.handler",
+                        Code={"ZipFile": data}, Publish=True)
+    lam.create_alias(FunctionName="durable", Name="live", FunctionVersion="1")
+    server.stop()
+    server.start()
+    lam = server.client("lambda")
+    config = lam.get_function_configuration(FunctionName="durable", Qualifier="live")
+    assert config["Version"] == "1" and config["State"] == "Active"
+    with urllib.request.urlopen(lam.get_function(FunctionName="durable")["Code"]["Location"]) as got:
+        assert got.read() == data
