@@ -189,8 +189,14 @@ def epoch(value) -> float:
     return seconds / 1000 if seconds > 1e11 else seconds
 
 
+def printable_ascii(text: str) -> bool:
+    """ASCII without control characters, and not only whitespace: CloudWatch's rule for
+    namespaces, metric names and dimension names."""
+    return bool(text.strip()) and text.isascii() and text.isprintable()
+
+
 def check_namespace(namespace: str) -> None:
-    if not namespace.strip() or namespace.startswith(":") or not namespace.isascii():
+    if not printable_ascii(namespace) or namespace.startswith(":"):
         raise invalid_value(namespace, "Namespace")
 
 
@@ -229,7 +235,7 @@ def check_dimensions(dimensions: list[dict], path: str) -> None:
             raise MissingParameter(f"The parameter {path}.member.{i}.Name is required.")
         if value is None:
             raise MissingParameter(f"The parameter {path}.member.{i}.Value is required.")
-        if not name.strip() or name.startswith(":") or not name.isascii():
+        if not printable_ascii(name) or name.startswith(":"):
             raise invalid_value(name, f"{path}.member.{i}.Name")
         if not value.strip():
             raise invalid_value(value, f"{path}.member.{i}.Value")
@@ -244,7 +250,7 @@ def to_datum(d: dict, path: str, check_age: bool = True) -> Datum:
     name = d.get("MetricName")
     if not name:
         raise MissingParameter(f"The parameter {path}.MetricName is required.")
-    if not name.strip() or not name.isascii():
+    if not printable_ascii(name):
         raise invalid_value(name, f"{path}.MetricName")
     dimensions = d.get("Dimensions") or []
     check_dimensions(dimensions, f"{path}.Dimensions")

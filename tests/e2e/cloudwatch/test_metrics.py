@@ -266,6 +266,8 @@ def test_bad_data(cloudlet, cbor):
         ([{"MetricName": "x", "Value": 1, "Dimensions": [{"Name": "a", "Value": "v"},
                                                          {"Name": "a", "Value": "w"}]}],
          "InvalidParameterValue", None),
+        ([{"MetricName": "bell\x07", "Value": 1}], "InvalidParameterValue", None),
+        ([{"MetricName": "métrique", "Value": 1}], "InvalidParameterValue", None),
         ([{"MetricName": "x", "Value": 1}] * 1001, "InvalidParameterValue",
          "The collection MetricData must not have a size greater than 1000."),
     ]
