@@ -23,6 +23,7 @@ from cloudlet import clock
 from cloudlet.engines.lambda_ import sandbox
 from cloudlet.engines.lambda_.engine import FunctionSpec, Invocation
 from cloudlet.engines.lambda_.runtime_api import RuntimeAPI
+from cloudlet.engines.lambda_.zygote import Zygote
 
 INIT_TIMEOUT = 10.0  # AWS's init phase limit
 RUNTIME_DIR = Path(__file__).parent / "runtime"
@@ -54,6 +55,7 @@ class Launch:
     hidden: tuple[Path, ...] = ()
     python: str = ""
     node: str = ""
+    zygote: Zygote | None = None
 
 
 def exit_reason(returncode: int) -> str:
@@ -149,7 +151,10 @@ class Environment:
 
     # --- the process ----------------------------------------------------------------
 
-    def start(self, command: list[str], env: dict[str, str], task_root: Path, uid: int | None):
+    def start(self, command: list[str], env: dict[str, str], task_root: Path, uid: int | None,
+              zygote: bool = False):
+        """Start the process: forked by the zygote (zygote=True, Python), else through
+        `unshare`, `mount` and `setpriv` in a shell; both give the same sandbox."""
         spec, launch = self.spec, self.launch
         if spec.credentials is not None:
             creds = spec.credentials() or {}
@@ -179,6 +184,15 @@ class Environment:
                 os.chown(self.tmpdir, uid, uid)
             env["TMPDIR"] = str(self.tmpdir)
             script.append(f"cd {shlex.quote(str(task_root))}")
+        if zygote and launch.zygote is not None and launch.zygote.alive:
+            request = self._zygote_request(task_root, uid, env, command)
+            self.started_at = time.monotonic()
+            try:
+                self.proc = launch.zygote.spawn(request)
+            except OSError:
+                self.proc = None
+            if self.proc is not None:
+                return self._watch()
         run = " ".join(shlex.quote(part) for part in command)
         if uid is not None:
             run = (f"setpriv --reuid={uid} --regid={uid} --clear-groups --no-new-privs "
@@ -191,9 +205,36 @@ class Environment:
         self.proc = subprocess.Popen(argv, env=env, stdin=subprocess.DEVNULL,
                                      stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
                                      start_new_session=True, cwd="/")
+        self._watch()
+
+    def _watch(self):
         os.set_blocking(self.proc.stdout.fileno(), False)
         threading.Thread(target=self._read, name=f"lambda-out-{self.id[:8]}", daemon=True).start()
         threading.Thread(target=self._wait, name=f"lambda-wait-{self.id[:8]}", daemon=True).start()
+
+    def _zygote_request(self, task_root: Path, uid: int | None, env: dict[str, str],
+                        command: list[str]) -> dict:
+        ns = self.launch.namespaces
+        binds = [[str(task_root), "/var/task"], [str(RUNTIME_DIR), "/var/runtime"]]
+        mounts = []
+        layers = [str(p) for p in self.spec.layer_dirs]
+        if not layers:
+            mounts.append(["tmpfs", "tmpfs", "/opt", "ro", "size=4k,mode=755"])
+        elif len(layers) == 1:
+            binds.append([layers[0], "/opt"])
+        else:
+            mounts.append(["overlay", "overlay", "/opt", "ro",
+                           "lowerdir=" + ":".join(reversed(layers))])
+        for path in self.launch.hidden:
+            if path.exists():
+                mounts.append(["tmpfs", "tmpfs", str(path), "ro", "size=4k,mode=700"])
+        mounts.append(["tmpfs", "tmpfs", "/tmp", "", f"size={self.spec.ephemeral_mb}m,mode=1777"])
+        return {
+            "namespaces": ns, "binds": binds, "mounts": mounts, "uid": uid, "env": env,
+            "cgroup_procs": [str(self.cgroup.memory / "cgroup.procs")] if self.cgroup else [],
+            "data_limit": 0 if self.cgroup else self.spec.memory_mb * 1024 * 1024,
+            "cwd": "/var/task" if ns else str(task_root), "argv0": command[-1],
+        }
 
     def _mounts(self, task_root: Path) -> list[str]:
         q = shlex.quote

@@ -22,6 +22,7 @@ from pathlib import Path
 from cloudlet.engines.lambda_ import sandbox
 from cloudlet.engines.lambda_.engine import FunctionSpec, Invocation, LambdaEngine, Result
 from cloudlet.engines.lambda_.environment import RUNTIME_DIR, Environment, Launch, Outcome
+from cloudlet.engines.lambda_.zygote import Zygote
 
 
 @cache
@@ -118,6 +119,8 @@ class LocalEngine(LambdaEngine):
             launch, self._launch = self._launch, None
             time.sleep(0.05)
             launch.cgroups.close()
+            if launch.zygote is not None:
+                launch.zygote.close()
             shutil.rmtree(launch.state_dir, ignore_errors=True)
 
     def runtime_info(self, runtime: str) -> dict:
@@ -141,6 +144,11 @@ class LocalEngine(LambdaEngine):
                                       cgroups=sandbox.Cgroups(), state_dir=state,
                                       hidden=self._hidden + (state,), python=sandbox.host_python()[0],
                                       node=shutil.which("node") or "/usr/bin/node")
+                if os.environ.get("CLOUDLET_LAMBDA_ZYGOTE", "").lower() != "off":
+                    try:
+                        self._launch.zygote = Zygote(self._launch.python)
+                    except OSError:
+                        self._launch.zygote = None
                 self._reaper = threading.Thread(target=self._reap, name="lambda-reaper",
                                                 daemon=True)
                 self._reaper.start()
@@ -170,7 +178,8 @@ class LocalEngine(LambdaEngine):
         with self._lock:
             self._busy.add(env)
         command, variables, task_root = self._command(spec, launch)
-        env.start(command, variables, task_root, sandbox.function_uid(spec.function_arn))
+        env.start(command, variables, task_root, sandbox.function_uid(spec.function_arn),
+                  zygote=spec.runtime.startswith("python"))
         return env
 
     def _checkin(self, env: Environment):

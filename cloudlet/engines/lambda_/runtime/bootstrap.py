@@ -13,7 +13,6 @@ import sys
 import time
 
 _HERE = os.path.dirname(os.path.abspath(__file__))
-_API = os.environ["AWS_LAMBDA_RUNTIME_API"]
 _BASE = "/2018-06-01/runtime"
 
 
@@ -22,12 +21,13 @@ class _Client:
 
     def __init__(self, api):
         host, _, port = api.rpartition(":")
+        self.api = api
         self.addr = (host, int(port))
         self.sock = None
         self.buf = b""
 
     def request(self, method, path, body=b"", headers=()):
-        head = [f"{method} {_BASE}{path} HTTP/1.1", f"Host: {_API}",
+        head = [f"{method} {_BASE}{path} HTTP/1.1", f"Host: {self.api}",
                 f"Content-Length: {len(body)}"]
         head.extend(f"{k}: {v}" for k, v in headers)
         data = ("\r\n".join(head) + "\r\n\r\n").encode("latin-1") + body
@@ -212,7 +212,7 @@ def main():
     task_root = os.environ.get("LAMBDA_TASK_ROOT", "/var/task")
     if task_root not in sys.path:
         sys.path.insert(0, task_root)
-    client = _Client(_API)
+    client = _Client(os.environ["AWS_LAMBDA_RUNTIME_API"])
     try:
         handler = _load(os.environ.get("_HANDLER", ""))
     except _Fault as fault:
