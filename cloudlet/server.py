@@ -16,7 +16,7 @@ from cloudlet import __version__
 from cloudlet.auth.credentials import CredentialStore
 from cloudlet.config import DEFAULT_ACCESS_KEY, DEFAULT_ACCOUNT, DEFAULT_SECRET_KEY, Settings
 from cloudlet.events import Bus
-from cloudlet.gateway.app import Gateway
+from cloudlet.gateway.app import Gateway, end_streams
 from cloudlet.gateway.pipeline import Pipeline
 from cloudlet.iam.authorizer import Authorizer
 from cloudlet.models import SERVICES
@@ -76,6 +76,7 @@ class Server(uvicorn.Server):
             sys.stdout.flush()
 
     async def shutdown(self, sockets=None):
+        end_streams()  # event streams (live tails) end rather than hold the shutdown
         for connection in list(self.server_state.connections):
             cycle = getattr(connection, "cycle", None)
             transport = getattr(connection, "transport", None)

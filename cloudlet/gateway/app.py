@@ -185,24 +185,38 @@ async def _send(send, response: HttpResponse, receive=None) -> None:
     await send({"type": "http.response.body", "body": b""})
 
 
+_open_streams: set[asyncio.Event] = set()
+
+
+def end_streams() -> None:
+    """At shutdown: every open event stream ends now, instead of holding the server's
+    graceful shutdown for its 30 s."""
+    for ending in list(_open_streams):
+        ending.set()
+
+
 async def _send_stream(send, body, receive) -> None:
-    """Pieces of an async iterator as they come; a client that disconnects ends it."""
+    """Pieces of an async iterator as they come; a client that disconnects ends it, and so
+    does the server's shutdown (`end_streams`)."""
     async def disconnected() -> None:
         while receive is not None and (await receive())["type"] != "http.disconnect":
             pass
         if receive is None:
             await asyncio.Event().wait()
 
+    ending = asyncio.Event()
+    _open_streams.add(ending)
     gone = asyncio.ensure_future(disconnected())
+    ended = asyncio.ensure_future(ending.wait())
     pieces = body.__aiter__()
     try:
         while True:
             piece = asyncio.ensure_future(pieces.__anext__())
-            await asyncio.wait({piece, gone}, return_when=asyncio.FIRST_COMPLETED)
+            await asyncio.wait({piece, gone, ended}, return_when=asyncio.FIRST_COMPLETED)
             if not piece.done():
                 piece.cancel()
                 await asyncio.gather(piece, return_exceptions=True)
-                return
+                break
             try:
                 chunk = piece.result()
             except StopAsyncIteration:
@@ -210,7 +224,9 @@ async def _send_stream(send, body, receive) -> None:
             await send({"type": "http.response.body", "body": chunk, "more_body": True})
         await send({"type": "http.response.body", "body": b""})
     finally:
+        _open_streams.discard(ending)
         gone.cancel()
+        ended.cancel()
         await pieces.aclose()
 
 

@@ -7,6 +7,7 @@ input structure as a JSON object (an empty body is `{}`).
         operation_for(request) -> OperationModel        from X-Amz-Target
         parse(request)         -> (OperationModel, params)
         serialize(...)         -> 200, application/x-amz-json-<jsonVersion>, the output object
+                                  (an event-stream member: eventstream.encode's frames)
         serialize_error(...)   -> {"__type": <shape name>, "message": ...} and the error's
                                   modeled members; `awsQueryCompatible` services also get
                                   `x-amzn-query-error: <query code>;Sender|Receiver`
@@ -17,7 +18,7 @@ from __future__ import annotations
 from botocore.model import OperationModel, Shape
 
 from cloudlet.errors import SerializationError, ServiceError, UnknownOperation
-from cloudlet.protocols import jsonvalue
+from cloudlet.protocols import eventstream, jsonvalue
 from cloudlet.protocols.base import Codec, HttpRequest, HttpResponse
 
 
@@ -51,6 +52,13 @@ class JsonCodec(Codec):
     # -- response side ------------------------------------------------------------
     def serialize(self, operation: OperationModel, result: dict, request_id: str) -> HttpResponse:
         shape = operation.output_shape
+        stream = shape.event_stream_name if shape is not None else None
+        if stream and (result or {}).get(stream) is not None:  # StartLiveTail
+            others = {k: v for k, v in result.items() if k != stream}
+            initial = jsonvalue.dumps(jsonvalue.encode_members(shape, others))
+            headers = {"Content-Type": eventstream.CONTENT_TYPE, "x-amzn-RequestId": request_id}
+            return HttpResponse(200, headers, eventstream.encode(
+                shape.members[stream], result[stream], initial))
         body = jsonvalue.encode_members(shape, result or {}) if shape is not None else {}
         return HttpResponse(200, self._headers(request_id), jsonvalue.dumps(body))
 

@@ -143,6 +143,9 @@ class EventOperations:
         self._record_put(stream, timestamps[0], timestamps[-1], now,
                          size - EVENT_OVERHEAD * len(messages))
         self.after_put(group, stream["name"], timestamps, messages, first_id, now)
+        if self.tails.sessions:
+            self.tails.publish((group["account"], group["region"], group["name"]),
+                               stream["name"], timestamps, messages, now)
         return first_id, rejected
 
     def _record_put(self, stream, first: int, last: int, ingested: int, stored: int) -> None:

@@ -18,10 +18,13 @@ import logging
 import threading
 
 from cloudlet.services.logs import fastpath
+from cloudlet.services.logs.errors import InvalidParameter, LimitExceeded, no_such_group
 from cloudlet.services.logs.events import DAY_MS, EventOperations
 from cloudlet.services.logs.eventstore import EventStore
 from cloudlet.services.logs.filters import FilterOperations
 from cloudlet.services.logs.groups import GroupOperations, now_ms
+from cloudlet.services.logs.livetail import MAX_SESSIONS, LiveTails, Session, session_start
+from cloudlet.services.logs.patterns import compile_pattern
 from cloudlet.services.logs.policies import ResourcePolicyOperations
 
 log = logging.getLogger("cloudlet.logs")
@@ -37,6 +40,7 @@ class LogOperations(ResourcePolicyOperations, FilterOperations, EventOperations,
         self.events = EventStore(store.root / "logs")
         self._stopping = threading.Event()
         self._sweeper: threading.Thread | None = None
+        self.tails = LiveTails()
         self.bus.subscribe("logs:put", self._service_logs)
 
     def start(self) -> None:
@@ -48,6 +52,7 @@ class LogOperations(ResourcePolicyOperations, FilterOperations, EventOperations,
 
     def stop(self) -> None:
         self._stopping.set()
+        self.tails.stopping.set()
         if self._sweeper is not None:
             self._sweeper.join(timeout=10)
         super().stop()
@@ -58,6 +63,31 @@ class LogOperations(ResourcePolicyOperations, FilterOperations, EventOperations,
         operations); None for anything else, or anything unusual, which then takes the
         generic codec and validator and gets their exact errors."""
         return fastpath.parse(codec, request, context)
+
+    # -- live tail ------------------------------------------------------------------------------
+
+    def start_live_tail(self, ctx, params):
+        identifiers = params["logGroupIdentifiers"]
+        groups = {}
+        for identifier in identifiers:
+            key = self._split_identifier(identifier, ctx.account_id, ctx.region)
+            if self._group(*key) is None:
+                raise no_such_group()
+            groups[key] = identifier[:-2] if identifier.endswith(":*") else identifier
+        streams, prefixes = params.get("logStreamNames"), params.get("logStreamNamePrefixes")
+        if streams and prefixes:
+            raise InvalidParameter(
+                "Only one of logStreamNames or logStreamNamePrefixes can be provided.")
+        if (streams or prefixes) and len(groups) != 1:
+            raise InvalidParameter("logStreamNames and logStreamNamePrefixes can only be used "
+                                   "with a single log group.")
+        text = params.get("logEventFilterPattern") or ""
+        pattern = compile_pattern(text) if text.strip() else None
+        if self.tails.count(ctx.account_id) >= MAX_SESSIONS:
+            raise LimitExceeded("Resource limit exceeded.")
+        session = Session(groups, streams, prefixes, pattern,
+                          session_start(ctx.request_id, params))
+        return {"responseStream": self.tails.events(session)}
 
     # -- other services' logs (Lambda's function logs) ------------------------------------------
 
