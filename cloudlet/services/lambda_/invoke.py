@@ -23,6 +23,7 @@ import logging
 import secrets
 import threading
 import time
+import uuid
 from datetime import UTC, datetime
 
 from cloudlet import clock
@@ -273,7 +274,10 @@ class InvokeOperations(TriggerOperations, FunctionUrlServing):
         if row["attempts"] == 0:
             self.async_metrics(spec.account, spec.region, spec.function_name,
                                age_ms=age * 1000)
-        request_id = row["id"] if row["attempts"] == 0 else row["id"]
+        # AWS keeps the request id across retries; the engine tells invocations apart by
+        # it within one warm environment, so a retry runs under a fresh id (the destination
+        # record still carries the original).
+        request_id = row["id"] if row["attempts"] == 0 else str(uuid.uuid4())
         result = self.run(spec, record, Invocation(request_id=request_id,
                                                     payload=row["payload"]),
                           qualifier=row["qualifier"], throttle_error=False)
