@@ -155,6 +155,24 @@ def test_inner_links_and_modes_are_kept(cloudlet, lam, role):
         assert response.read() == data
 
 
+def test_accepted_package_runs_with_its_modes_and_links(lam, role):
+    handler = ("import os\n"
+               "def handler(event, context):\n"
+               "    return {'via_link': open('shortcut/real.txt').read(),\n"
+               "            'runnable': os.access('tool.sh', os.X_OK),\n"
+               "            'plain': os.access('data.txt', os.X_OK)}\n")
+    data = archive((entry("main.py"), handler), (entry("tool.sh", 0o755), "#!/bin/sh\n"),
+                   ("data.txt", "x"), ("lib/real.txt", "through the link"),
+                   link("shortcut", "lib"))
+    name = lam.create_function(FunctionName=unique("links"), Runtime="python3.12", Role=role,
+                               Handler="main.handler", Code={"ZipFile": data})["FunctionName"]
+    lam.get_waiter("function_active_v2").wait(FunctionName=name, WaiterConfig={"Delay": 1})
+    out = lam.invoke(FunctionName=name)
+    body = json.loads(out["Payload"].read())
+    assert "FunctionError" not in out, body
+    assert body == {"via_link": "through the link", "runnable": True, "plain": False}
+
+
 def test_same_code_twice_shares_its_digest(lam, role):
     data = archive(("lib/x.py", "X = 1\n"))
     first, second = accepted(lam, role, data), accepted(lam, role, data)

@@ -112,6 +112,26 @@ def test_aliases_with_weighted_routing(lam, function):
     assert code == "ResourceNotFoundException" and message.startswith("Alias not found: arn:aws:lambda:")
 
 
+def test_alias_routing_runs_both_versions(lam, role):
+    name = unique("routed")
+    answer = "def handler(event, context):\n    return {'v': %d}\n"
+    lam.create_function(FunctionName=name, Runtime="python3.12", Role=role, Publish=True,
+                        Handler="app.handler", Code={"ZipFile": make_zip({"app.py": answer % 1})})
+    lam.get_waiter("function_active_v2").wait(FunctionName=name, WaiterConfig={"Delay": 1})
+    lam.update_function_code(FunctionName=name, ZipFile=make_zip({"app.py": answer % 2}),
+                             Publish=True)
+    settle(lam, name)
+    assert json.loads(lam.invoke(FunctionName=name)["Payload"].read()) == {"v": 2}
+    lam.create_alias(FunctionName=name, Name="canary", FunctionVersion="1",
+                     RoutingConfig={"AdditionalVersionWeights": {"2": 0.5}})
+    executed = {}
+    for _ in range(40):
+        out = lam.invoke(FunctionName=name, Qualifier="canary")
+        body = json.loads(out["Payload"].read())
+        executed[out["ExecutedVersion"]] = body["v"]
+    assert executed == {"1": 1, "2": 2}
+
+
 def test_resource_policy(lam, function):
     code, _, _ = error_of(lam.get_policy, FunctionName=function)
     assert code == "ResourceNotFoundException"
