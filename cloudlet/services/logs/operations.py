@@ -4,6 +4,7 @@
     events.py      PutLogEvents, GetLogEvents, FilterLogEvents
     filters.py     metric filters, subscription filters, Embedded Metric Format
     policies.py    resource policies
+    livetail.py    StartLiveTail's sessions (framed by cloudlet/protocols/eventstream.py)
     patterns.py    the filter pattern syntax
     fastpath.py    PutLogEvents' request parsed and validated in one pass
     eventstore.py  the events, in DuckDB
