@@ -14,24 +14,24 @@ import re
 
 from cloudlet.services.lambda_ import errors
 
-# Runtimes a function can be created with today, and the ones AWS no longer accepts for
-# creating or updating functions, with the runtime it recommends instead.
+# Runtimes a function can be created with today (some deprecated, but AWS has pushed their
+# create and update blocks into 2027), and the ones AWS no longer accepts for creating or
+# updating functions, with the runtime it recommends instead.
 SUPPORTED_RUNTIMES = (
-    "nodejs20.x", "nodejs22.x", "nodejs24.x",
-    "python3.10", "python3.11", "python3.12", "python3.13", "python3.14",
+    "nodejs18.x", "nodejs20.x", "nodejs22.x", "nodejs24.x",
+    "python3.9", "python3.10", "python3.11", "python3.12", "python3.13", "python3.14",
     "java8.al2", "java11", "java17", "java21", "java25",
-    "dotnet8", "dotnet10", "ruby3.3", "ruby3.4", "provided.al2", "provided.al2023",
+    "dotnet8", "dotnet10", "ruby3.2", "ruby3.3", "ruby3.4", "provided.al2", "provided.al2023",
 )
 DEPRECATED_RUNTIMES = {
     **{r: "nodejs22.x" for r in ("nodejs", "nodejs4.3", "nodejs4.3-edge", "nodejs6.10",
                                  "nodejs8.10", "nodejs10.x", "nodejs12.x", "nodejs14.x",
-                                 "nodejs16.x", "nodejs18.x")},
-    **{r: "python3.13" for r in ("python2.7", "python3.6", "python3.7", "python3.8",
-                                 "python3.9")},
+                                 "nodejs16.x")},
+    **{r: "python3.13" for r in ("python2.7", "python3.6", "python3.7", "python3.8")},
     **{r: "java21" for r in ("java8",)},
     **{r: "dotnet8" for r in ("dotnetcore1.0", "dotnetcore2.0", "dotnetcore2.1",
                               "dotnetcore3.1", "dotnet6")},
-    **{r: "ruby3.4" for r in ("ruby2.5", "ruby2.7", "ruby3.2")},
+    **{r: "ruby3.4" for r in ("ruby2.5", "ruby2.7")},
     **{r: "provided.al2023" for r in ("go1.x", "provided")},
 }
 MEMORY = (128, 10240)
