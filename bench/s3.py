@@ -7,7 +7,8 @@ Measures:
     1 GiB GET throughput on loopback, with curl, for Cloudlet (moto holds objects in
     memory; it is left out of the large runs);
   - the time of one ListObjectsV2 page of 1000 keys from a bucket of BENCH_LIST_KEYS keys
-    (100,000 by default);
+    (1,000,000 by default), filled before the server starts through the S3 provider's own
+    data layer (`S3Storage.put_objects`), since a million fsynced PUTs take an hour;
   - Cloudlet's resident memory (VmRSS) and its peak (VmHWM) after each of BENCH_CYCLES
     1 GiB PUT+GET cycles.
 
@@ -26,7 +27,6 @@ import sys
 import tempfile
 import time
 import zlib
-from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import boto3
@@ -34,10 +34,11 @@ import requests
 from botocore.config import Config
 
 sys.path.insert(0, str(Path(__file__).parent))
-from gateway import free_port, start_cloudlet, start_moto, wrk  # noqa: E402
+from gateway import REPO, free_port, start_moto, wait_until_serving, wrk  # noqa: E402
 
 DURATION = os.environ.get("BENCH_DURATION", "10s")
-LIST_KEYS = int(os.environ.get("BENCH_LIST_KEYS", "100000"))
+LIST_KEYS = int(os.environ.get("BENCH_LIST_KEYS", "1000000"))
+HUGE = int(os.environ.get("BENCH_HUGE_GIB", "5")) * 1024**3
 LARGE = int(os.environ.get("BENCH_LARGE_MIB", "1024")) * 1024 * 1024
 CYCLES = int(os.environ.get("BENCH_CYCLES", "5"))
 SMALL = os.urandom(4096)
@@ -116,20 +117,73 @@ def make_large(directory: Path) -> tuple[Path, str, str]:
             base64.b64encode(crc.to_bytes(4, "big")).decode())
 
 
-def fill_bucket(endpoint: str, bucket: str, count: int) -> float:
-    s3 = client(endpoint)
-    s3.create_bucket(Bucket=bucket)
+def fill_bucket(data_dir: Path, bucket: str, count: int) -> float:
+    """`count` empty objects in `bucket`, written through S3Storage (the provider's data
+    layer) into the data directory before the server starts."""
+    sys.path.insert(0, str(REPO))
+    from cloudlet.services.s3.storage import S3Storage
+    from cloudlet.store import Store
+
+    store = Store.open(data_dir)
+    storage = S3Storage(store)
     start = time.monotonic()
-
-    def put(chunk: range) -> None:
-        session = client(endpoint)
-        for i in chunk:
-            session.put_object(Bucket=bucket, Key=f"dir{i % 100:03}/key{i:09}", Body=b"")
-
-    step = 500
-    with ThreadPoolExecutor(8) as pool:
-        list(pool.map(put, [range(i, min(i + step, count)) for i in range(0, count, step)]))
+    storage.create_bucket(bucket, "000000000000", "us-east-1", time.time())
+    step = 20000
+    for first in range(0, count, step):
+        storage.put_objects([{
+            "bucket": bucket, "key": f"dir{i % 100:03}/key{i:09}", "version_id": "null",
+            "delete_marker": False, "size": 0, "etag": '"d41d8cd98f00b204e9800998ecf8427e"',
+            "last_modified": time.time(), "blob": None, "storage_class": "STANDARD",
+            "owner": "000000000000", "metadata": {}, "content_type": "binary/octet-stream",
+            "checksums": {"crc64nvme": "AAAAAAAAAAA="}, "checksum_type": "FULL_OBJECT",
+        } for i in range(first, min(first + step, count))])
+    store.close()
     return time.monotonic() - start
+
+
+def start_cloudlet(port: int, data_dir: Path) -> subprocess.Popen:
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "cloudlet", "up", "--port", str(port), "--data-dir",
+         str(data_dir), "--log-level", "warning"], cwd=REPO, stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL)
+    wait_until_serving(f"http://127.0.0.1:{port}/_cloudlet/health", proc)
+    return proc
+
+
+def warm(pid: int, endpoint: str) -> None:
+    """Until the warm-up thread (models, codecs) is done: resident memory stops moving."""
+    client(endpoint).list_buckets()
+    last = 0.0
+    for _ in range(30):
+        time.sleep(1)
+        rss = memory(pid)[0]
+        if abs(rss - last) < 1:
+            return
+        last = rss
+
+
+def huge_object(endpoint: str, pid: int, directory: Path) -> None:
+    path = directory / "huge.bin"
+    block = os.urandom(8 * 1024 * 1024)
+    with open(path, "wb") as f:
+        for i in range(HUGE // len(block)):
+            f.write(block[:8] + i.to_bytes(8, "big") + block[16:])
+    s3 = client(endpoint)
+    s3.create_bucket(Bucket="bench-huge")
+    put_url = s3.generate_presigned_url("put_object", Params={"Bucket": "bench-huge", "Key": "k"},
+                                        ExpiresIn=3600)
+    get_url = s3.generate_presigned_url("get_object", Params={"Bucket": "bench-huge", "Key": "k"},
+                                        ExpiresIn=3600)
+    rss, peak = memory(pid)
+    print(f"\n{HUGE // 2**30} GiB object, one PUT then one GET (curl, loopback):")
+    print(f"  before: VmRSS {rss:.0f} MiB, VmHWM {peak:.0f} MiB")
+    put_s = curl(["-T", str(path), "-H", "Expect:", put_url])
+    rss, peak = memory(pid)
+    print(f"  PUT {HUGE / put_s / 1e6:.0f} MB/s   after: VmRSS {rss:.0f} MiB, VmHWM {peak:.0f} MiB")
+    get_s = curl([get_url])
+    rss, peak = memory(pid)
+    print(f"  GET {HUGE / get_s / 1e6:.0f} MB/s   after: VmRSS {rss:.0f} MiB, VmHWM {peak:.0f} MiB")
+    path.unlink()
 
 
 def list_page_ms(endpoint: str, bucket: str, runs: int = 20) -> list[float]:
@@ -154,11 +208,18 @@ def main() -> None:
     os.environ.setdefault("AWS_EC2_METADATA_DISABLED", "true")
     print(f"machine: {platform.platform()}, {os.cpu_count()} cores, Python {platform.python_version()}")
     work = Path(tempfile.mkdtemp(prefix="bench-s3-"))
+    data_dir = work / "data"
     script = put_script(work)
+    print(f"\nfilling bench-list with {LIST_KEYS:,} keys before the server starts ...")
+    fill_s = fill_bucket(data_dir, "bench-list", LIST_KEYS)
+    print(f"  filled in {fill_s:.0f} s (S3Storage.put_objects, 20,000 per transaction)")
     cloudlet_port, moto_port = free_port(), free_port()
-    cloudlet, _ = start_cloudlet(cloudlet_port)
+    cloudlet = start_cloudlet(cloudlet_port, data_dir)
     moto = start_moto(moto_port)
     endpoint = f"http://127.0.0.1:{cloudlet_port}"
+    warm(cloudlet.pid, endpoint)
+    rss, peak = memory(cloudlet.pid)
+    print(f"server memory once warm: VmRSS {rss:.0f} MiB, VmHWM {peak:.0f} MiB")
     try:
         small = {"cloudlet": small_objects(endpoint, script),
                  "moto": small_objects(f"http://127.0.0.1:{moto_port}", script)}
@@ -185,11 +246,10 @@ def main() -> None:
         path.unlink()
 
         print(f"\nListObjectsV2, MaxKeys=1000, bucket of {LIST_KEYS:,} keys:")
-        fill_s = fill_bucket(endpoint, "bench-list", LIST_KEYS)
-        print(f"  filled in {fill_s:.0f} s ({LIST_KEYS / fill_s:.0f} PUT/s from 8 boto3 threads)")
         times = list_page_ms(endpoint, "bench-list")
         print(f"  page time: median {times[len(times) // 2]:.1f} ms, max {times[-1]:.1f} ms "
               f"over {len(times)} pages (request to full response, pre-signed, keep-alive)")
+        huge_object(endpoint, cloudlet.pid, work)
         rss, peak = memory(cloudlet.pid)
         print(f"\nserver memory at the end: VmRSS {rss:.0f} MiB, VmHWM {peak:.0f} MiB")
     finally:

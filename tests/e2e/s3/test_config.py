@@ -237,7 +237,7 @@ def test_lambda_destinations_are_accepted_until_lambda_can_validate_them(cloudle
 
     health = requests.get(f"{cloudlet.endpoint}/_cloudlet/health", timeout=10).json()
     if health["services"]["lambda"] == "available":
-        pytest.skip("the Lambda provider now validates destinations itself")
+        pytest.skip("a Lambda provider is running: whether the function exists is its answer")
     arn = "arn:aws:lambda:us-east-1:000000000000:function:nowhere"
     config = {"LambdaFunctionConfigurations": [{"LambdaFunctionArn": arn,
                                                 "Events": ["s3:ObjectCreated:*"]}]}
