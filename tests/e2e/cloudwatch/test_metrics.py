@@ -55,13 +55,6 @@ def server_now(cloudlet) -> dt.datetime:
         return dt.datetime.fromisoformat(json.load(reply)["now"])
 
 
-def advance(cloudlet, seconds: float) -> None:
-    request = urllib.request.Request(f"{cloudlet.endpoint}/_cloudlet/clock", method="POST",
-                                     data=json.dumps({"advance": seconds}).encode(),
-                                     headers={"Content-Type": "application/json"})
-    urllib.request.urlopen(request).close()
-
-
 def minute(cloudlet, minutes_ago: int = 0) -> dt.datetime:
     now = server_now(cloudlet)
     return now.replace(second=0, microsecond=0) - dt.timedelta(minutes=minutes_ago)
