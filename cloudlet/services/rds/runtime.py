@@ -375,7 +375,12 @@ class Fleet:
 
     def stop(self) -> None:
         self._stop.set()
-        self.pool.shutdown(wait=False, cancel_futures=True)
+        # Queued work is dropped; work under way (a launch) finishes first, briefly, so it
+        # starts no server after the servers are stopped.
+        draining = threading.Thread(target=self.pool.shutdown,
+                                    kwargs={"wait": True, "cancel_futures": True}, daemon=True)
+        draining.start()
+        draining.join(15)
         threads = []
         for rt in list(self.runtimes.values()):
             t = threading.Thread(target=self.stop_servers, args=(rt,), daemon=True)

@@ -217,6 +217,44 @@ class SnapshotOperations:
         self.fleet.pool.submit(copy)
         return {"DBSnapshot": public(record)}
 
+    def describe_db_instance_automated_backups(self, ctx, params):
+        """Automated backups of live instances (retained backups of deleted ones are not
+        kept: DeleteAutomatedBackups=false is not honoured)."""
+        records = self.fleet.records.list("instances", ctx.account_id, ctx.region)
+        identifier = params.get("DBInstanceIdentifier")
+        if identifier:
+            records = [r for r in records if r["DBInstanceIdentifier"] == identifier.lower()]
+        if params.get("DbiResourceId"):
+            records = [r for r in records if r["DbiResourceId"] == params["DbiResourceId"]]
+        result = []
+        for r in records:
+            if not r.get("_bases"):
+                continue
+            rt = self.fleet.runtimes.get(key_of_record(r))
+            latest = self.fleet.latest_restorable(rt, r)
+            window = {"EarliestTime": min(b["time"] for b in r["_bases"]) + clock.offset()}
+            if latest is not None:
+                window["LatestTime"] = latest + clock.offset()
+            result.append({
+                "DBInstanceArn": r["DBInstanceArn"], "DbiResourceId": r["DbiResourceId"],
+                "Region": ctx.region, "DBInstanceIdentifier": r["DBInstanceIdentifier"],
+                "RestoreWindow": window, "AllocatedStorage": r["AllocatedStorage"],
+                "Status": "active", "Port": r["Endpoint"]["Port"],
+                "AvailabilityZone": r["AvailabilityZone"],
+                "InstanceCreateTime": r["InstanceCreateTime"],
+                "MasterUsername": r["MasterUsername"], "Engine": r["Engine"],
+                "EngineVersion": r["EngineVersion"], "LicenseModel": r["LicenseModel"],
+                "StorageType": r["StorageType"], "Encrypted": r["StorageEncrypted"],
+                "BackupRetentionPeriod": r["BackupRetentionPeriod"],
+                "DBInstanceAutomatedBackupsArn": arn((ctx.account_id, ctx.region,
+                                                      r["DbiResourceId"]), "auto-backup"),
+                "BackupTarget": "region"})
+        page, marker = paginate(result, params, "DBInstanceIdentifier")
+        out = {"DBInstanceAutomatedBackups": page}
+        if marker:
+            out["Marker"] = marker
+        return out
+
     def restore_db_instance_from_db_snapshot(self, ctx, params):
         snapshot = find_snapshot(self.fleet, ctx, params.get("DBSnapshotIdentifier"))
         if snapshot["Status"] != "available":

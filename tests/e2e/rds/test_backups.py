@@ -63,6 +63,10 @@ def test_point_in_time_restore_creates_a_new_instance_as_of_that_second(rds, lau
     latest = wait_for(rds, latest["DBInstanceIdentifier"])
     with connect(latest) as conn, pytest.raises(psycopg.errors.UndefinedTable):
         conn.execute("SELECT count(*) FROM users")
+    backups = rds.describe_db_instance_automated_backups(
+        DBInstanceIdentifier=identifier)["DBInstanceAutomatedBackups"]
+    window = backups[0]["RestoreWindow"]
+    assert window["EarliestTime"] <= moment <= window["LatestTime"]
     automated = rds.describe_db_snapshots(DBInstanceIdentifier=identifier,
                                           SnapshotType="automated")["DBSnapshots"]
     assert automated and automated[0]["DBSnapshotIdentifier"].startswith(f"rds:{identifier}-")
