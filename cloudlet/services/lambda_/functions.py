@@ -1,17 +1,22 @@
 """Lambda functions, versions, aliases, layers and their settings.
 
     functions.py      CreateFunction, GetFunction(Configuration), Update*, DeleteFunction,
-                      ListFunctions, concurrency, account settings, tags; what the Invoke
-                      side asks: function_spec(), function_record(), function_policy()
+                      ListFunctions; names and ARNs; what create and update share
+    specs.py          what the Invoke side asks: function_spec(), function_record()
     versions.py       PublishVersion, ListVersionsByFunction, aliases (weighted routing)
     policies.py       AddPermission, RemovePermission, GetPolicy (resource policies)
     layers.py         PublishLayerVersion & co, layer version permissions
     urls.py           function URLs' configuration (serving them is invoke's)
     mappings.py       event source mappings (stored: there is no SQS to poll yet)
     destinations.py   PutFunctionEventInvokeConfig & co (async retries and destinations)
+    concurrency.py    PutFunctionConcurrency & co, GetAccountSettings
+    tags.py           TagResource, UntagResource, ListTags
+    code_urls.py      GetFunction's Code.Location, signed, served under /_cloudlet/lambda/code/
+    runtimes.py       the host interpreter's version against the runtime's name
     configuration.py  runtimes, limits, environment: what create and update check
     code.py           deployment packages: hostile-archive checks, safe unpacking
     store.py          the lambda_ tables
+    records.py        ARNs, timestamps, a configuration as AWS answers it, pages
 
 A configuration is stored in AWS's shape with internal keys starting with "_" (the code's
 digest, layer digests, when a state transition ends). State and LastUpdateStatus are real
@@ -24,22 +29,20 @@ from __future__ import annotations
 
 import base64
 import hashlib
-import hmac
 import json
 import os
 import re
-import secrets
 import threading
 import uuid
-from urllib.parse import parse_qs
 
 from cloudlet import clock
-from cloudlet.engines.lambda_.engine import FunctionSpec
 from cloudlet.errors import ServiceError
 from cloudlet.services.base import RequestContext
 from cloudlet.services.lambda_ import configuration as conf
 from cloudlet.services.lambda_ import errors
 from cloudlet.services.lambda_.code import CodeStore, check_zipped_size
+from cloudlet.services.lambda_.code_urls import CodeUrlOperations
+from cloudlet.services.lambda_.concurrency import ConcurrencyOperations
 from cloudlet.services.lambda_.destinations import DestinationOperations
 from cloudlet.services.lambda_.layers import LayerOperations
 from cloudlet.services.lambda_.mappings import MappingOperations
@@ -52,22 +55,21 @@ from cloudlet.services.lambda_.records import (
     public,
     timestamp,
 )
+from cloudlet.services.lambda_.specs import SpecOperations
 from cloudlet.services.lambda_.store import LambdaStore
+from cloudlet.services.lambda_.tags import TagOperations
 from cloudlet.services.lambda_.urls import UrlOperations
 from cloudlet.services.lambda_.versions import VersionOperations
 from cloudlet.services.sts.trust import service, trust_allows
 
-CODE_URL_SECONDS = 600
-CODE_PATH = "/_cloudlet/lambda/code/"
-DEFAULT_CONCURRENCY = 1000
-MINIMUM_UNRESERVED = 100
-TOTAL_CODE_SIZE = 80_530_636_800
 _FUNCTION_ARN = re.compile(
     r"(?:arn:aws[a-zA-Z-]*:lambda:(?P<region>[a-z0-9-]+):)?(?:(?P<account>\d{12}):)?"
     r"(?:function:)?(?P<name>[a-zA-Z0-9_-]+)(?::(?P<qualifier>\$LATEST|[a-zA-Z0-9_-]+))?\Z")
 
-class FunctionOperations(VersionOperations, PolicyOperations, LayerOperations, UrlOperations,
-                         MappingOperations, DestinationOperations):
+
+class FunctionOperations(SpecOperations, VersionOperations, PolicyOperations, LayerOperations,
+                         UrlOperations, MappingOperations, DestinationOperations,
+                         ConcurrencyOperations, TagOperations, CodeUrlOperations):
     def __init__(self, store, bus=None):
         super().__init__(store, bus)
         self.lambdas = LambdaStore(store.db)
@@ -453,209 +455,6 @@ class FunctionOperations(VersionOperations, PolicyOperations, LayerOperations, U
         if engine is not None:
             engine.retire(key_prefix)
 
-    # -- concurrency and account settings -------------------------------------------------
-    @staticmethod
-    def concurrency_limit() -> int:
-        try:
-            return int(os.environ.get("CLOUDLET_LAMBDA_CONCURRENCY", DEFAULT_CONCURRENCY))
-        except ValueError:
-            return DEFAULT_CONCURRENCY
-
-    def put_function_concurrency(self, ctx: RequestContext, params: dict) -> dict:
-        name, _ = self._own(ctx, params)
-        function = self.function_doc(ctx.account_id, ctx.region, name)
-        wanted = params["ReservedConcurrentExecutions"]
-        others = sum(f.get("Concurrency") or 0 for n, f in self._functions(ctx) if n != name)
-        if self.concurrency_limit() - others - wanted < MINIMUM_UNRESERVED:
-            raise errors.InvalidParameterValue(
-                "Specified ReservedConcurrentExecutions for function decreases account's "
-                f"UnreservedConcurrentExecution below its minimum value of [{MINIMUM_UNRESERVED}].")
-        function["Concurrency"] = wanted
-        self.lambdas.put_function(ctx.account_id, ctx.region, name, function)
-        return {"ReservedConcurrentExecutions": wanted}
-
-    def get_function_concurrency(self, ctx: RequestContext, params: dict) -> dict:
-        name, _ = self._own(ctx, params)
-        reserved = self.function_doc(ctx.account_id, ctx.region, name).get("Concurrency")
-        return {} if reserved is None else {"ReservedConcurrentExecutions": reserved}
-
-    def delete_function_concurrency(self, ctx: RequestContext, params: dict) -> dict:
-        name, _ = self._own(ctx, params)
-        function = self.function_doc(ctx.account_id, ctx.region, name)
-        function["Concurrency"] = None
-        self.lambdas.put_function(ctx.account_id, ctx.region, name, function)
-        return {}
-
-    def _functions(self, ctx: RequestContext) -> list[tuple[str, dict]]:
-        return [(n, self.lambdas.function(ctx.account_id, ctx.region, n) or {})
-                for n in self.lambdas.function_names(ctx.account_id, ctx.region)]
-
-    def get_account_settings(self, ctx: RequestContext, params: dict) -> dict:
-        limit = self.concurrency_limit()
-        functions = self._functions(ctx)
-        reserved = sum(f.get("Concurrency") or 0 for _, f in functions)
-        code_size = sum(v.get("CodeSize", 0) for v in self.lambdas.all_versions(
-            ctx.account_id, ctx.region))
-        code_size += sum(v["Content"]["CodeSize"] for v in self.lambdas.layer_versions(
-            ctx.account_id, ctx.region))
-        return {"AccountLimit": {"TotalCodeSize": TOTAL_CODE_SIZE,
-                                 "CodeSizeUnzipped": 262_144_000, "CodeSizeZipped": 52_428_800,
-                                 "ConcurrentExecutions": limit,
-                                 "UnreservedConcurrentExecutions": limit - reserved},
-                "AccountUsage": {"TotalCodeSize": code_size, "FunctionCount": len(functions)}}
-
-    # -- tags -----------------------------------------------------------------------------
-    def _tagged(self, ctx: RequestContext, resource: str) -> tuple[str, dict]:
-        account, name, qualifier = self.locate(ctx.account_id, ctx.region, resource)
-        if qualifier:
-            raise errors.InvalidParameterValue(
-                "Tags on function aliases and versions are not supported. Please specify a "
-                "function ARN.")
-        if account != ctx.account_id:
-            raise errors.function_not_found(function_arn(account, ctx.region, name))
-        return name, self.function_doc(ctx.account_id, ctx.region, name)
-
-    def tag_resource(self, ctx: RequestContext, params: dict) -> dict:
-        name, function = self._tagged(ctx, params["Resource"])
-        tags = {**function.get("Tags", {}), **params["Tags"]}
-        if len(tags) > 50:
-            raise errors.InvalidParameterValue("Number of tags exceeds resource tag limit.")
-        function["Tags"] = tags
-        self.lambdas.put_function(ctx.account_id, ctx.region, name, function)
-        return {}
-
-    def untag_resource(self, ctx: RequestContext, params: dict) -> dict:
-        name, function = self._tagged(ctx, params["Resource"])
-        function["Tags"] = {k: v for k, v in function.get("Tags", {}).items()
-                            if k not in params["TagKeys"]}
-        self.lambdas.put_function(ctx.account_id, ctx.region, name, function)
-        return {}
-
-    def list_tags(self, ctx: RequestContext, params: dict) -> dict:
-        _, function = self._tagged(ctx, params["Resource"])
-        return {"Tags": dict(function.get("Tags", {}))}
-
-    # -- the code download URL ------------------------------------------------------------
-    def _load_url_key(self) -> bytes:
-        path = self.codes.root / "url.key"
-        if not path.exists():
-            part = path.with_name(f"url.key.{secrets.token_hex(4)}")
-            part.write_bytes(secrets.token_bytes(32))
-            os.chmod(part, 0o600)
-            os.replace(part, path)
-        return path.read_bytes()
-
-    def _signature(self, hex_digest: str, expires: int) -> str:
-        return hmac.new(self._url_key, f"{hex_digest}:{expires}".encode(),
-                        hashlib.sha256).hexdigest()
-
-    def code_url(self, hex_digest: str) -> str:
-        """A URL that downloads the zip with plain HTTP for 10 minutes, like AWS's
-        presigned S3 URL."""
-        expires = int(clock.timestamp()) + CODE_URL_SECONDS
-        base = self.endpoint or "http://127.0.0.1:4566"
-        return (f"{base}{CODE_PATH}{hex_digest}.zip?Expires={expires}"
-                f"&Signature={self._signature(hex_digest, expires)}")
-
-    def code_route(self, request) -> tuple[int, dict[str, str], bytes]:
-        """GET /_cloudlet/lambda/code/<sha256>.zip?Expires=..&Signature=..: the zip."""
-        if request.method not in ("GET", "HEAD"):
-            return _xml_error(405, "MethodNotAllowed", "GET")
-        hex_digest = request.path[len(CODE_PATH):].removesuffix(".zip")
-        query = parse_qs(request.query)
-        try:
-            expires = int(query.get("Expires", ["0"])[0])
-        except ValueError:
-            expires = 0
-        signature = query.get("Signature", [""])[0]
-        if not re.fullmatch(r"[0-9a-f]{64}", hex_digest) or not hmac.compare_digest(
-                signature, self._signature(hex_digest, expires)):
-            return _xml_error(403, "AccessDenied", "Access Denied")
-        if clock.timestamp() > expires:
-            return _xml_error(403, "AccessDenied", "Request has expired")
-        data = self.codes.read_zip(hex_digest)
-        if data is None:
-            return _xml_error(404, "NoSuchKey", "The specified key does not exist.")
-        return 200, {"Content-Type": "application/zip"}, b"" if request.method == "HEAD" else data
-
-    # -- for the Invoke side --------------------------------------------------------------
-    def function_spec(self, account: str, region: str, name_or_arn: str,
-                      qualifier: str | None = None) -> FunctionSpec:
-        """The version to run (an alias with RoutingConfig picks one by weight); raises
-        ResourceNotFoundException as Invoke answers it."""
-        account, name, qualifier = self.locate(account, region, name_or_arn, qualifier)
-        if qualifier and not qualifier.isdigit() and qualifier != "$LATEST":
-            alias = self.lambdas.get("lambda_aliases", account, region, name, qualifier)
-            if alias is not None:
-                qualifier = self.route(alias)
-        doc = self.version_doc(account, region, name, qualifier)
-        arn = function_arn(account, region, name)
-        version = doc["Version"]
-        return FunctionSpec(
-            key=f"{arn}:{version}:{doc['_code']['hex']}:{config_digest(doc)}",
-            function_name=name, function_arn=f"{arn}:{version}", version=version,
-            account=account, region=region, runtime=doc["Runtime"], handler=doc["Handler"],
-            code_dir=self.codes.code_dir(doc["_code"]["hex"]),
-            layer_dirs=tuple(self.codes.code_dir(h) for h in doc.get("_layers", [])),
-            memory_mb=doc["MemorySize"], timeout_s=float(doc["Timeout"]),
-            ephemeral_mb=doc["EphemeralStorage"]["Size"],
-            environment=dict((doc.get("Environment") or {}).get("Variables") or {}),
-            log_group=doc.get("LoggingConfig", {}).get("LogGroup") or f"/aws/lambda/{name}",
-            endpoint_url=self.endpoint or "http://127.0.0.1:4566",
-            credentials=self.role_credentials(doc["Role"], name),
-        )
-
-    def function_record(self, account: str, region: str, name_or_arn: str,
-                        qualifier: str | None = None) -> dict:
-        """The configuration (AWS's shape) with what invoking needs beside it:
-        ReservedConcurrentExecutions, EventInvokeConfig, Policy, Tags."""
-        account, name, qualifier = self.locate(account, region, name_or_arn, qualifier)
-        doc = self.version_doc(account, region, name, qualifier)
-        function = self.function_doc(account, region, name)
-        record = public(doc)
-        record["ReservedConcurrentExecutions"] = function.get("Concurrency")
-        record["Tags"] = dict(function.get("Tags", {}))
-        record["Policy"] = self.function_policy(account, region, name, qualifier)
-        record["EventInvokeConfig"] = self.event_invoke_config(account, region, name,
-                                                               qualifier or "$LATEST")
-        return record
-
-    def role_credentials(self, role_arn: str, name: str):
-        """A callable giving the execution role's temporary credentials, renewed five
-        minutes before they expire (STS's service_session, as lambda.amazonaws.com)."""
-        key = (role_arn, name)
-        with self._credentials_lock:
-            found = self._credentials.get(key)
-            if found is None:
-                found = self._credentials[key] = _RoleCredentials(self, role_arn, name)
-        return found
-
-
-class _RoleCredentials:
-    def __init__(self, provider: FunctionOperations, role_arn: str, name: str):
-        self.provider, self.role_arn, self.name = provider, role_arn, name
-        self.lock = threading.Lock()
-        self.current: dict | None = None
-
-    def __call__(self) -> dict:
-        with self.lock:
-            if self.current is None or self.current["Expiration"] - clock.timestamp() < 300:
-                sts = self.provider.providers.get("sts")
-                credential = sts.service_session(self.role_arn, "lambda.amazonaws.com",
-                                                 self.name)
-                self.current = {"AccessKeyId": credential.access_key_id,
-                                "SecretAccessKey": credential.secret_access_key,
-                                "SessionToken": credential.session_token,
-                                "Expiration": credential.expiration.timestamp()}
-            return dict(self.current)
-
-
 def runtime_version_arn(region: str, runtime: str | None) -> str:
     digest = hashlib.sha256(f"cloudlet:{runtime}".encode()).hexdigest()
     return f"arn:aws:lambda:{region}::runtime:{digest}"
-
-
-def _xml_error(status: int, code: str, message: str) -> tuple[int, dict[str, str], bytes]:
-    body = (f'<?xml version="1.0" encoding="UTF-8"?>\n<Error><Code>{code}</Code>'
-            f"<Message>{message}</Message></Error>")
-    return status, {"Content-Type": "application/xml"}, body.encode()
