@@ -394,3 +394,44 @@ def test_credentials_near_expiry_get_a_fresh_environment(engine, tmp_path):
     fn = spec(code, credentials=credentials)
     first, second = body(call(engine, fn)), body(call(engine, fn))
     assert first[0] != second[0] and first[1] != second[1] and len(issued) == 2
+
+
+def test_response_over_6_mb(engine, tmp_path):
+    code = write_code(tmp_path, {"app.py": "def handler(e, c):\n    return 'x' * (7 * 1024 * 1024)\n"})
+    result = call(engine, spec(code, memory_mb=512))
+    assert result.error == "Unhandled" and result.error_type == "Function.ResponseSizeTooLarge"
+    assert body(result)["errorMessage"] == ("Response payload size exceeded maximum allowed "
+                                            "payload size (6291556 bytes).")
+
+
+@pytest.mark.parametrize("setting", ["CLOUDLET_LAMBDA_ZYGOTE", "CLOUDLET_LAMBDA_SANDBOX"])
+def test_without_zygote_or_namespaces(monkeypatch, tmp_path, setting):
+    """The shell path (unshare, mount, setpriv) and the no-namespace path (TMPDIR) work too."""
+    monkeypatch.setenv(setting, "off")
+    code = write_code(tmp_path / "code", {"app.py": """
+        import os, tempfile
+        def handler(event, context):
+            if event.get("fail"):
+                raise KeyError("nope")
+            path = os.path.join(tempfile.gettempdir(), "x")
+            with open(path, "w") as f:
+                f.write("ok")
+            return {"uid": os.getuid(), "tmp": tempfile.gettempdir(), "pid": os.getpid(),
+                    "root": os.environ["LAMBDA_TASK_ROOT"]}
+    """})
+    eng = LocalEngine()
+    try:
+        fn = spec(code)
+        out = body(call(eng, fn))
+        again = call(eng, fn)
+        assert body(again).get("pid") == out["pid"], (again.payload, again.log_lines)
+        if os.geteuid() == 0:
+            assert out["uid"] != 0
+        if setting == "CLOUDLET_LAMBDA_SANDBOX":
+            assert out["root"] != "/var/task" and out["tmp"] != "/tmp"
+        else:
+            assert out["root"] == "/var/task" and out["tmp"] == "/tmp"
+        failed = call(eng, fn, {"fail": True})
+        assert failed.error_type == "KeyError" and body(failed)["errorMessage"] == "'nope'"
+    finally:
+        eng.shutdown()

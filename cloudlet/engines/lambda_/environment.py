@@ -26,6 +26,7 @@ from cloudlet.engines.lambda_.runtime_api import RuntimeAPI
 from cloudlet.engines.lambda_.zygote import Zygote
 
 INIT_TIMEOUT = 10.0  # AWS's init phase limit
+MAX_LINES = 100_000  # output kept per invocation
 RUNTIME_DIR = Path(__file__).parent / "runtime"
 
 
@@ -91,6 +92,7 @@ class Environment:
         self.proc: subprocess.Popen | None = None
         self.cgroup: sandbox.EnvCgroup | None = None
         self.tmpdir: Path | None = None
+        self.private_task: Path | None = None
         self._out_lock = threading.Lock()
         self._lines: list[str] = []
         self._partial = b""
@@ -288,6 +290,10 @@ class Environment:
                 data = self._partial + chunk
                 *complete, self._partial = data.split(b"\n")
                 self._lines.extend(line.decode("utf-8", "replace") for line in complete)
+                if len(self._lines) > MAX_LINES:  # output while idle, nobody to read it
+                    dropped = len(self._lines) - MAX_LINES
+                    del self._lines[:dropped]
+                    self._mark = max(0, self._mark - dropped)
 
     def _take_lines(self) -> tuple[list[str], list[str]]:
         self._drain()
@@ -416,13 +422,15 @@ class Environment:
             except OSError:
                 pass
 
-    def stop(self):
+    def stop(self) -> threading.Thread:
         """Kill the process tree and release everything, in the background."""
         with self.cond:
             self.stopping = True
             self.cond.notify_all()
-        threading.Thread(target=self._teardown, name=f"lambda-stop-{self.id[:8]}",
-                         daemon=True).start()
+        thread = threading.Thread(target=self._teardown, name=f"lambda-stop-{self.id[:8]}",
+                                  daemon=True)
+        thread.start()
+        return thread
 
     def _teardown(self):
         self.kill()
@@ -435,8 +443,9 @@ class Environment:
         if self.cgroup is not None:
             self.cgroup.kill()
             self.cgroup.remove()
-        if self.tmpdir is not None:
-            shutil.rmtree(self.tmpdir, ignore_errors=True)
+        for path in (self.tmpdir, self.private_task):
+            if path is not None:
+                shutil.rmtree(path, ignore_errors=True)
         if self.proc is not None and self.proc.stdout is not None:
             with self._out_lock:
                 self.proc.stdout.close()

@@ -111,13 +111,12 @@ class LocalEngine(LambdaEngine):
         with self._lock:
             envs = [e for group in self._idle.values() for e in group] + list(self._busy)
             self._idle.clear()
-        for env in envs:
-            env.stop()
-        for env in envs:
-            env.kill()
+        teardowns = [env.stop() for env in envs]
+        deadline = time.monotonic() + 10
+        for thread in teardowns:
+            thread.join(max(0.0, deadline - time.monotonic()))
         if self._launch is not None:
             launch, self._launch = self._launch, None
-            time.sleep(0.05)
             launch.cgroups.close()
             if launch.zygote is not None:
                 launch.zygote.close()
@@ -177,9 +176,18 @@ class LocalEngine(LambdaEngine):
         env = Environment(spec, launch)
         with self._lock:
             self._busy.add(env)
-        command, variables, task_root = self._command(spec, launch)
-        env.start(command, variables, task_root, sandbox.function_uid(spec.function_arn),
-                  zygote=spec.runtime.startswith("python"))
+        uid = sandbox.function_uid(spec.function_arn)
+        task_root = Path(spec.code_dir)
+        if not launch.namespaces:
+            # no bind mount: a private copy the function's uid alone can read
+            task_root = env.private_task = launch.state_dir / f"task-{env.id}"
+            shutil.copytree(spec.code_dir, task_root, symlinks=True)
+            if uid is not None:
+                for path in (task_root, *task_root.rglob("*")):
+                    os.lchown(path, uid, uid)
+            task_root.chmod(0o700)
+        command, variables = self._command(spec, launch, task_root)
+        env.start(command, variables, task_root, uid, zygote=spec.runtime.startswith("python"))
         return env
 
     def _checkin(self, env: Environment):
@@ -237,9 +245,10 @@ class LocalEngine(LambdaEngine):
                 return path
         return None
 
-    def _command(self, spec: FunctionSpec, launch: Launch) -> tuple[list[str], dict, Path]:
+    def _command(self, spec: FunctionSpec, launch: Launch, task_root: Path
+                 ) -> tuple[list[str], dict]:
         ns = launch.namespaces
-        task = "/var/task" if ns else str(spec.code_dir)
+        task = "/var/task" if ns else str(task_root)
         runtime_dir = "/var/runtime" if ns else str(RUNTIME_DIR)
         opt = "/opt" if ns else (str(spec.layer_dirs[-1]) if spec.layer_dirs else "/opt")
         pyver = ".".join(sandbox.host_python()[1].split(".")[:2])
@@ -269,7 +278,8 @@ class LocalEngine(LambdaEngine):
                 in_code = bootstrap.parent == Path(spec.code_dir)
                 command = ["/var/task/bootstrap" if in_code else "/opt/bootstrap"]
             else:
-                command = [str(bootstrap)]
+                in_code = bootstrap.parent == Path(spec.code_dir)
+                command = [str(task_root / "bootstrap") if in_code else str(bootstrap)]
         env.update(spec.environment)
         if spec.endpoint_url:
             env.setdefault("AWS_ENDPOINT_URL", spec.endpoint_url)
@@ -286,7 +296,7 @@ class LocalEngine(LambdaEngine):
             "LAMBDA_TASK_ROOT": task,
             "LAMBDA_RUNTIME_DIR": runtime_dir,
         })
-        return command, env, Path(spec.code_dir)
+        return command, env
 
     # --- results ------------------------------------------------------------------------
 

@@ -29,11 +29,16 @@ MB_PER_VCPU = 1769
 UID_BASE = 1 << 20
 
 
-@functools.cache
 def mount_namespaces() -> bool:
-    if os.geteuid() != 0 or not shutil.which("unshare") or not shutil.which("mount"):
-        return False
+    """Whether environments get private mount namespaces (CLOUDLET_LAMBDA_SANDBOX=off: no)."""
     if os.environ.get("CLOUDLET_LAMBDA_SANDBOX", "").lower() == "off":
+        return False
+    return _namespaces_work()
+
+
+@functools.cache
+def _namespaces_work() -> bool:
+    if os.geteuid() != 0 or not shutil.which("unshare") or not shutil.which("mount"):
         return False
     try:
         done = subprocess.run(["unshare", "-m", "--propagation", "private", "sh", "-c",
