@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING
 if TYPE_CHECKING:
     import botocore.model
 
-SERVICES = ("ec2", "s3", "rds", "lambda", "iam", "sts", "cloudwatch", "logs", "sns")
+SERVICES = ("ec2", "s3", "rds", "lambda", "iam", "sts", "cloudwatch", "logs", "sns", "scheduler")
 
 @functools.cache
 def _loader():

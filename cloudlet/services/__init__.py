@@ -15,6 +15,7 @@ PROVIDERS = {
     "sns": "cloudlet.services.sns.provider:SnsProvider",
     "rds": "cloudlet.services.rds.provider:RdsProvider",
     "lambda": "cloudlet.services.lambda_.provider:LambdaProvider",
+    "scheduler": "cloudlet.services.scheduler.provider:SchedulerProvider",
 }
 
 

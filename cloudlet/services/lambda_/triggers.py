@@ -133,13 +133,40 @@ class TriggerOperations:
         arn = event["function_arn"]
         region = arn.split(":")[3] if arn.startswith("arn:") else event["region"]
         principal = event.get("principal") or "sns.amazonaws.com"
-        target = self._service_may_invoke(arn, event["account"], region, (principal,),
-                                          event.get("source_arn"), event.get("source_account"))
+        if event.get("role_arn"):  # EventBridge Scheduler: the target's execution role
+            target = self._role_may_invoke(arn, event["account"], region, event["role_arn"],
+                                           principal)
+        else:
+            target = self._service_may_invoke(arn, event["account"], region, (principal,),
+                                              event.get("source_arn"),
+                                              event.get("source_account"))
         if target is not None:
             payload = event["payload"]
             self._queue(target, region, payload.encode() if isinstance(payload, str)
                         else payload, {"principal": principal,
                                        "source": event.get("source_arn")})
+
+    def _role_may_invoke(self, function: str, account: str, region: str, role_arn: str,
+                         principal: str) -> tuple[str, str, str | None] | None:
+        """A service invoking with a role (Scheduler): the role must exist and trust the
+        service. (Its identity-based policies are not evaluated here.)"""
+        from cloudlet.services.lambda_ import configuration as conf
+        from cloudlet.services.sts.trust import service, trust_allows
+
+        try:
+            fn_account, name, qualifier = self.locate(account, region, function)
+        except ServiceError:
+            return None
+        parsed = conf.parse_role(role_arn)
+        iam = (self.providers or {}).get("iam")
+        role = iam.role_record(*parsed) if parsed is not None and iam is not None else None
+        if role is None or not trust_allows(role["trust_policy"], "sts:AssumeRole",
+                                            role["arn"], service(principal), {}):
+            log.warning("%s cannot assume %s: %s not invoked", principal, role_arn, function)
+            return None
+        if self.lambdas.function(fn_account, region, name) is None:
+            return None
+        return fn_account, name, qualifier
 
     # -- CloudWatch Logs subscription filters --------------------------------------------------
     def _logs_subscription(self, event: dict) -> None:
