@@ -12,8 +12,10 @@ from collections.abc import Callable
 
 from cloudlet import clock
 from cloudlet.store import Store
+from cloudlet.store.migrations import m0010_rds
 
-KINDS = ("instances", "snapshots", "parameter_groups", "subnet_groups", "event_subscriptions")
+KINDS = ("instances", "clusters", "snapshots", "parameter_groups", "subnet_groups",
+         "event_subscriptions")
 
 
 def public(record: dict) -> dict:
@@ -24,6 +26,8 @@ class Records:
     def __init__(self, store: Store):
         self.db = store.db
         self.lock = threading.RLock()
+        with self.db.transaction() as conn:
+            m0010_rds.migrate(conn)  # idempotent: tables added after a data dir migrated
         self.on_event: Callable[[str, str, dict], None] | None = None
 
     def get(self, kind: str, account: str, region: str, id: str) -> dict | None:
