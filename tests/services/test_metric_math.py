@@ -207,3 +207,15 @@ def test_random_expressions_fail_only_with_math_errors():
         except MathError:
             pass
     assert evaluated > 50
+
+
+def test_fill_on_a_long_grid():
+    class LongEnv(Env):
+        def grid(self, period):
+            return [float(t) for t in range(0, 60 * 50_000, 60)]
+
+    sparse = s("m1", {t: t / 60 for t in range(0, 60 * 50_000, 600)})
+    tree = metric_math.parse("FILL(m1, LINEAR) - FILL(m1, REPEAT)")
+    out = metric_math.evaluate(tree, LongEnv(m1=sparse))
+    assert len(out.values) == 50_000 - 9  # LINEAR leaves the tail after the last point
+    assert out.values[:11] == [0.0, 1.0, 2.0, 3.0, 4.0, 5.0, 6.0, 7.0, 8.0, 9.0, 0.0]

@@ -24,6 +24,7 @@ query (`ref`), the request's metrics (`metrics`), SEARCH, and the time grid of a
 
 from __future__ import annotations
 
+import bisect
 import math
 import re
 import statistics as pystats
@@ -461,29 +462,25 @@ def _fill(env, nodes):
     if isinstance(fill_value, str | list):
         raise MathError("FILL takes a number, a time series, REPEAT or LINEAR")
 
+    other = fill_value.points() if isinstance(fill_value, Series) else None
+
     def one(s: Series) -> Series:
-        grid = env.grid(s.period)
         have = s.points()
         points = dict(have)
-        known = sorted(have)
-        for t in grid:
+        known = s.timestamps  # ascending
+        for t in env.grid(s.period):
             if t in have:
                 continue
-            if mode == "REPEAT":
-                before = [k for k in known if k < t]
-                after = [k for k in known if k > t]
-                if before:
-                    points[t] = have[before[-1]]
-                elif after:
-                    points[t] = have[after[0]]
-            elif mode == "LINEAR":
-                before = [k for k in known if k < t]
-                after = [k for k in known if k > t]
-                if before and after:
-                    t0, t1 = before[-1], after[0]
-                    points[t] = have[t0] + (have[t1] - have[t0]) * (t - t0) / (t1 - t0)
-            elif isinstance(fill_value, Series):
-                other = fill_value.points()
+            if mode is not None:
+                i = bisect.bisect_left(known, t)  # known[i-1] < t < known[i]
+                before = known[i - 1] if i > 0 else None
+                after = known[i] if i < len(known) else None
+                if mode == "REPEAT" and (before is not None or after is not None):
+                    points[t] = have[before if before is not None else after]
+                elif mode == "LINEAR" and before is not None and after is not None:
+                    v0, v1 = have[before], have[after]
+                    points[t] = v0 + (v1 - v0) * (t - before) / (after - before)
+            elif other is not None:
                 if t in other:
                     points[t] = other[t]
             else:
