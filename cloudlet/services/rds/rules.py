@@ -26,11 +26,15 @@ ENGINES = {
     "postgres": EngineRules(5432, "postgresql-license", 128, 63, "PostgreSQL"),
     "mysql": EngineRules(3306, "general-public-license", 41, 32, "MySQL Community Edition"),
     "mariadb": EngineRules(3306, "general-public-license", 41, 16, "MariaDB Community Edition"),
+    "aurora-postgresql": EngineRules(5432, "postgresql-license", 128, 63,
+                                     "Aurora (PostgreSQL)"),
+    "aurora-mysql": EngineRules(3306, "general-public-license", 41, 16, "Aurora (MySQL)"),
 }
+AURORA = ("aurora-postgresql", "aurora-mysql")
 
 # storage type -> (min GiB, max GiB)
 STORAGE = {"gp2": (20, 65536), "gp3": (20, 65536), "io1": (100, 65536), "io2": (100, 65536),
-           "standard": (5, 3072)}
+           "standard": (5, 3072), "aurora": (1, 131072)}
 STORAGE_QUOTA_GIB = 100000
 
 # class -> (vCPU, memory GiB)
@@ -57,7 +61,8 @@ def shape(instance_class: str, engine: str) -> tuple[int, int, int]:
     postgres LEAST(DBInstanceClassMemory/9531392, 5000), MySQL DBInstanceClassMemory/12582880."""
     vcpu, gib = CLASSES[instance_class]
     memory = int(gib * 1024 ** 3)
-    connections = min(memory // 9531392, 5000) if engine == "postgres" else memory // 12582880
+    connections = min(memory // 9531392, 5000) if engine.endswith("postgres") \
+        or engine == "aurora-postgresql" else memory // 12582880
     return vcpu, int(gib * 1024), connections
 
 
@@ -134,8 +139,8 @@ def engine_version(engine: str, requested: str | None) -> str:
 
 def family(engine: str, version: str) -> str:
     parts = version.split(".")
-    if engine == "postgres" and int(parts[0]) >= 10:
-        return f"postgres{parts[0]}"
+    if engine in ("postgres", "aurora-postgresql") and int(parts[0]) >= 10:
+        return f"{engine}{parts[0]}"
     return f"{engine}{'.'.join(parts[:2])}"
 
 
@@ -224,7 +229,7 @@ def port(value, engine: str) -> int:
 def db_name(engine: str, value) -> str | None:
     if value is None:
         return None
-    limit = 63 if engine == "postgres" else 64
+    limit = 63 if engine in ("postgres", "aurora-postgresql") else 64
     if not re.fullmatch(r"[A-Za-z][A-Za-z0-9_]*", value) or len(value) > limit:
         raise errors.invalid_value(f"DBName must begin with a letter and contain only "
                                    f"alphanumeric characters and underscores, 1 to {limit} "
