@@ -81,6 +81,8 @@ def test_invalid_patterns(bad):
 def test_catastrophic_regex_is_bounded():
     pattern = compile_pattern("%(a+)+$%")
     assert pattern.matches("a" * 5000 + "!") is False
+    many_stars = compile_pattern('{ $.a = "' + "*a" * 30 + '*b" }')
+    assert many_stars.matches('{"a": "' + "a" * 3000 + '"}') is False
 
 
 def test_prefilter_agrees_with_terms():

@@ -72,8 +72,18 @@ def _glob(value: str):
     """A string with `*` wildcards as a predicate on strings."""
     if "*" not in value:
         return value.__eq__
-    rx = re.compile(".*".join(re.escape(p) for p in value.split("*")), re.DOTALL)
-    return lambda s: rx.fullmatch(s) is not None
+    source = ".*".join(re.escape(p) for p in value.split("*"))
+    if _regex is None:  # pragma: no cover
+        rx = re.compile(source, re.DOTALL)
+        return lambda s: rx.fullmatch(s) is not None
+    bounded = _regex.compile(source, _regex.DOTALL)  # many *s backtrack polynomially
+
+    def matches(s: str) -> bool:
+        try:
+            return bounded.fullmatch(s, timeout=REGEX_TIMEOUT) is not None
+        except TimeoutError:
+            return False
+    return matches
 
 
 class Pattern:
