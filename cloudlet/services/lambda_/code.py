@@ -38,6 +38,7 @@ ZIPPED_LIMIT = 50 * 1024 * 1024          # direct upload
 UNZIPPED_LIMIT = 262_144_000             # 250 MB, code and layers together
 REQUEST_LIMIT = 69_905_067               # the base64 of 50 MB, as AWS words it
 MAX_RATIO = 1100                         # deflate cannot do better than ~1032:1
+MAX_ENTRIES = 100_000                    # boto3 and its dependencies hold ~10,000
 BAD_ZIP = "Could not unzip uploaded file. Please check your file, then try to upload again."
 CHUNK = 1024 * 1024
 
@@ -100,9 +101,9 @@ class CodeStore:
                 os.replace(tmp, target)
             except Refused as reason:
                 raise _refusal(reason) from None
-            except OSError:
-                if not target.is_dir():  # not a concurrent upload of the same zip
-                    raise
+            except OSError as error:  # a name too long, a file where a directory goes...
+                if not target.is_dir():  # (not a concurrent upload of the same zip)
+                    raise _refusal(Refused(f"cannot unpack: {error}")) from None
             finally:
                 shutil.rmtree(tmp, ignore_errors=True)
         path = self.zip_path(hex_digest)
@@ -154,6 +155,8 @@ def inspect(data: bytes) -> list[zipfile.ZipInfo]:
         entries = archive.infolist()
     except (zipfile.BadZipFile, zipfile.LargeZipFile, OSError, ValueError, EOFError) as error:
         raise Refused(f"not a zip: {error}") from None
+    if len(entries) > MAX_ENTRIES:
+        raise Refused(f"{len(entries)} entries")
     if sum(info.file_size for info in entries) > UNZIPPED_LIMIT:
         raise Refused(f"Unzipped size must be smaller than {UNZIPPED_LIMIT} bytes")
     for info in entries:

@@ -225,6 +225,10 @@ class FunctionOperations(SpecOperations, VersionOperations, PolicyOperations, La
         if code.get("ImageUri"):
             conf.check_settings({"PackageType": "Image"})
         if code.get("ZipFile") is not None:
+            if code.get("S3Bucket") or code.get("S3Key") or code.get("S3ObjectVersion"):
+                raise errors.InvalidParameterValue(
+                    "Please do not provide other FunctionCode properties when providing a "
+                    "ZipFile")
             data = code["ZipFile"]
             data = data if isinstance(data, bytes) else base64.b64decode(data)
             check_zipped_size(data, operation)
@@ -414,9 +418,7 @@ class FunctionOperations(SpecOperations, VersionOperations, PolicyOperations, La
         arn = function_arn(account, region, name)
         if qualifier is None:
             packages = {v["_code"]["hex"] for v in self.lambdas.versions(account, region, name)}
-            self.lambdas.delete_function(account, region, name)
-            for mapping in self.lambdas.mappings(account, region, name):
-                self.lambdas.delete_mapping(mapping["UUID"])
+            self.lambdas.delete_function(account, region, name)  # event source mappings stay
             self.retire(f"{arn}:")
             for hex_digest in packages:
                 self.collect_code(hex_digest)

@@ -80,6 +80,8 @@ def accepted(lam, role, data: bytes, runtime: str = "python3.12") -> dict:
     pytest.param(b"PK\x03\x04" + os.urandom(300), id="garbage"),
     pytest.param(archive(("big.bin", b"\0" * 4096))[:-30], id="truncated"),
     pytest.param(b"", id="empty"),
+    pytest.param(archive(("lib", "a file"), ("lib/inner.py", "x")), id="file-then-directory"),
+    pytest.param(archive((("d" * 200 + "/") * 30 + "deep.py", "x")), id="path-too-long"),
 ])
 def test_hostile_archives_are_refused(lam, role, data):
     code, status, message = refused(lam, role, data)
