@@ -7,14 +7,16 @@ resolution. High-resolution points (1 s) live 3 hours, then roll into 1-minute p
 seconds of real time and at once when the clock jumps, and every read first sweeps if the
 clock moved since the last sweep, so a read never sees data finer than its age allows.
 
-A read asks for a period; a point stored at a resolution coarser than one minute counts
-only when the period is a multiple of it (AWS: "If the StartTime ... is greater than 15
-days ago, you must specify the period as a multiple of 300 seconds or no data points are
-returned"), so data 20 days old is readable at 5-minute periods and not at 1-minute ones.
+A read asks for a period; a stored point counts only when the period is a multiple of its
+resolution, except that points of the last 3 hours count at any period (AWS: "If the
+StartTime ... is greater than 15 days ago, you must specify the period as a multiple of
+300 seconds or no data points are returned"), so data 20 days old is readable at 5-minute
+periods and not at 1-minute ones.
 
     store = MetricStore(db)
     store.put(account, region, namespace, [Datum(...)])
     store.statistics(account, region, namespace, name, dims, start, end, 60, "p99")
+    store.evaluate(account, region, metric_data_queries, start, end)   # queries.py
 """
 
 from __future__ import annotations
