@@ -81,6 +81,9 @@ def test_invalid_patterns(bad):
 def test_catastrophic_regex_is_bounded():
     pattern = compile_pattern("%(a+)+$%")
     assert pattern.matches("a" * 5000 + "!") is False
+    many_ellipses = compile_pattern("[" + "..., " * 40 + "x = 1]")
+    assert many_ellipses.matches(" ".join(["2"] * 200)) is False
+    assert many_ellipses.matches(" ".join(["2"] * 199 + ["1"])) is True
     many_stars = compile_pattern('{ $.a = "' + "*a" * 30 + '*b" }')
     assert many_stars.matches('{"a": "' + "a" * 3000 + '"}') is False
 

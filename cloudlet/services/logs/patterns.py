@@ -481,25 +481,32 @@ class DelimitedPattern(Pattern):
 
     def extract(self, message: str) -> dict | None:
         fields = split_fields(message)
-        bound = self._match(0, fields, 0, {})
+        bound = self._match(0, fields, 0, {}, set())
         return None if bound is None else {f"${k}": v for k, v in bound.items()}
 
-    def _match(self, pi: int, fields: list[str], fi: int, bound: dict) -> dict | None:
+    def _match(self, pi: int, fields: list[str], fi: int, bound: dict,
+               failed: set) -> dict | None:
+        """Fields from `fi` on against pattern fields from `pi` on. A condition looks at its
+        own field only, so a (pi, fi) that failed once fails again: `failed` keeps the
+        search over several `...` polynomial."""
+        if (pi, fi) in failed:
+            return None
+        found = None
         if pi == len(self.fields):
-            return bound if fi == len(fields) else None
-        name, condition = self.fields[pi]
-        if name is None:  # ... swallows any number of fields
+            found = bound if fi == len(fields) else None
+        elif self.fields[pi][0] is None:  # ... swallows any number of fields
             for skip in range(len(fields) - fi, -1, -1):
-                found = self._match(pi + 1, fields, fi + skip, bound)
+                found = self._match(pi + 1, fields, fi + skip, bound, failed)
                 if found is not None:
-                    return found
-            return None
-        if fi >= len(fields):
-            return None
-        value = fields[fi]
-        if condition is not None and not _holds(condition, value):
-            return None
-        return self._match(pi + 1, fields, fi + 1, {**bound, name: value})
+                    break
+        elif fi < len(fields):
+            name, condition = self.fields[pi]
+            value = fields[fi]
+            if condition is None or _holds(condition, value):
+                found = self._match(pi + 1, fields, fi + 1, {**bound, name: value}, failed)
+        if found is None:
+            failed.add((pi, fi))
+        return found
 
 
 def _holds(node, value: str) -> bool:
