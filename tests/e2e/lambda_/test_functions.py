@@ -169,7 +169,7 @@ def test_create_with_the_aws_cli(cloudlet, role, tmp_path):
      "layer:missing:1 does not exist."),
     ({"Code": {"ImageUri": "000000000000.dkr.ecr.us-east-1.amazonaws.com/x:latest"},
       "PackageType": "Image"}, "InvalidParameterValueException", "container image"),
-    ({"Code": {"ZipFile": make_zip(), "S3Bucket": "b", "S3Key": "k"}},
+    ({"Code": {"ZipFile": make_zip(), "S3Bucket": "bucket", "S3Key": "k"}},
      "InvalidParameterValueException", "Please do not provide other FunctionCode properties"),
     ({"FunctionName": "x" * 65}, "ValidationException",
      "Member must have length less than or equal to 64"),
