@@ -287,6 +287,8 @@ class MetricStore:
             return [], []
         if not stats.is_extended(stat):
             return self._basic_series(metric_id, start, end, period, stat, unit)
+        if stats.distribution_statistic(stat) is not None:
+            return self._distribution_series(metric_id, start, end, period, stat, unit)
         buckets = self.periods(metric_id, start, end, period, unit, stats.is_extended(stat))
         times, values = [], []
         statistic = stats.compile_statistic(stat)
@@ -315,6 +317,49 @@ class MetricStore:
         cursor.row_factory = None
         rows = cursor.execute(sql, args).fetchall()
         return ([origin + b * period for b, _ in rows], [v for _, v in rows])
+
+    def _distribution_series(self, metric_id: int, start: float, end: float, period: int,
+                             stat: str, unit: str | None) -> tuple[list[float], list[float]]:
+        """An extended statistic per period, from the distributions of the stored points;
+        a period holding one point (the usual case) reads that point's pairs directly."""
+        self.maybe_sweep()
+        statistic = stats.distribution_statistic(stat)
+        origin = int(period_start(start, period))
+        sql = ("SELECT (ts - ?) / ? AS bucket, exact, dist FROM cw_points"
+               " WHERE metric_id=? AND ts>=? AND ts<?"
+               " AND (? % resolution = 0 OR (resolution <= 60 AND ts >= ?))")
+        args: tuple = (origin, period, metric_id, origin, end, period,
+                       clock.timestamp() - 3 * HOUR)
+        if unit is not None:
+            sql += " AND unit=?"
+            args += (unit,)
+        cursor = self.db.connection().cursor()
+        cursor.row_factory = None
+        rows = cursor.execute(sql + " ORDER BY ts", args).fetchall()
+        times, values = [], []
+        i, n = 0, len(rows)
+        while i < n:
+            bucket = rows[i][0]
+            j = i + 1
+            while j < n and rows[j][0] == bucket:
+                j += 1
+            group = rows[i:j]
+            i = j
+            if not all(exact and blob for _, exact, blob in group):
+                continue  # a statistic set with spread: no percentiles, as in AWS
+            if len(group) == 1:
+                pairs = stats.sorted_pairs(group[0][2])
+            else:
+                merged: dict[float, float] = {}
+                for _, _, blob in group:
+                    for v, c in stats.sorted_pairs(blob):
+                        merged[v] = merged.get(v, 0.0) + c
+                pairs = sorted(merged.items())
+            v = statistic(pairs)
+            if v is not None:
+                times.append(origin + bucket * period)
+                values.append(v)
+        return times, values
 
     def statistics(self, account: str, region: str, namespace: str, metric_name: str,
                    dimensions: list[dict], start: float, end: float, period: int,

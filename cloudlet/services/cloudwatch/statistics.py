@@ -164,6 +164,25 @@ def compile_statistic(stat: str):
     return extended
 
 
+@functools.lru_cache(maxsize=256)
+def distribution_statistic(stat: str):
+    """For an extended statistic: a function from (value, count) pairs sorted by value to
+    its value; None for any other statistic."""
+    spec = _extended(stat) if stat not in BASIC else None
+    if spec is None:
+        return None
+    kind, lo, hi, relative = spec
+    fn = _EXTENDED[kind]
+    return lambda items: fn(items, lo, hi, relative) if items else None
+
+
+def sorted_pairs(blob: bytes) -> list[tuple[float, float]]:
+    """A packed distribution as (value, count) pairs sorted by value."""
+    flat = array("d")
+    flat.frombytes(blob)
+    return sorted(zip(flat[::2], flat[1::2], strict=True))
+
+
 def _extended(stat: str):
     """(kind, low, high, relative) for an extended statistic, None if it is not one."""
     m = _PERCENTILE.fullmatch(stat)
