@@ -154,9 +154,10 @@ class Environment:
     # --- the process ----------------------------------------------------------------
 
     def start(self, command: list[str], env: dict[str, str], task_root: Path, uid: int | None,
-              zygote: bool = False):
-        """Start the process: forked by the zygote (zygote=True, Python), else through
-        `unshare`, `mount` and `setpriv` in a shell; both give the same sandbox."""
+              python: bool = False):
+        """Start the process: forked by the zygote (python: it runs Cloudlet's Python runtime
+        itself; else it execs `command`), or, without a zygote, through `unshare`, `mount` and
+        `setpriv` in a shell; both give the same sandbox."""
         spec, launch = self.spec, self.launch
         if spec.credentials is not None:
             creds = spec.credentials() or {}
@@ -186,8 +187,8 @@ class Environment:
                 os.chown(self.tmpdir, uid, uid)
             env["TMPDIR"] = str(self.tmpdir)
             script.append(f"cd {shlex.quote(str(task_root))}")
-        if zygote and launch.zygote is not None and launch.zygote.alive:
-            request = self._zygote_request(task_root, uid, env, command)
+        if launch.zygote is not None and launch.zygote.alive:
+            request = self._zygote_request(task_root, uid, env, command, python)
             self.started_at = time.monotonic()
             try:
                 self.proc = launch.zygote.spawn(request)
@@ -215,7 +216,7 @@ class Environment:
         threading.Thread(target=self._wait, name=f"lambda-wait-{self.id[:8]}", daemon=True).start()
 
     def _zygote_request(self, task_root: Path, uid: int | None, env: dict[str, str],
-                        command: list[str]) -> dict:
+                        command: list[str], python: bool) -> dict:
         ns = self.launch.namespaces
         binds = [[str(task_root), "/var/task"], [str(RUNTIME_DIR), "/var/runtime"]]
         mounts = []
@@ -236,6 +237,7 @@ class Environment:
             "cgroup_procs": [str(self.cgroup.memory / "cgroup.procs")] if self.cgroup else [],
             "data_limit": 0 if self.cgroup else self.spec.memory_mb * 1024 * 1024,
             "cwd": "/var/task" if ns else str(task_root), "argv0": command[-1],
+            "exec": None if python else command,
         }
 
     def _mounts(self, task_root: Path) -> list[str]:

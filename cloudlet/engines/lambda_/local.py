@@ -187,7 +187,7 @@ class LocalEngine(LambdaEngine):
                     os.lchown(path, uid, uid)
             task_root.chmod(0o700)
         command, variables = self._command(spec, launch, task_root)
-        env.start(command, variables, task_root, uid, zygote=spec.runtime.startswith("python"))
+        env.start(command, variables, task_root, uid, python=spec.runtime.startswith("python"))
         return env
 
     def _checkin(self, env: Environment):

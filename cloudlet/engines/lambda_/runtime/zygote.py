@@ -2,7 +2,8 @@
 Python runtime (bootstrap.py) already imported, it forks one execution environment per
 request instead of starting an interpreter: the child joins its cgroup, enters a private
 mount namespace, mounts its /tmp, /var/task, /var/runtime, /opt and hidden paths, drops to
-its uid, and runs the runtime. Single-threaded on purpose (it forks).
+its uid, and runs the Python runtime, or execs another runtime's command ("exec": Node.js,
+a provided.* bootstrap). Single-threaded on purpose (it forks).
 
 Requests arrive on a SOCK_SEQPACKET socket as JSON with the environment's stdout pipe
 attached (SCM_RIGHTS); replies are {"id", "pid"} or {"id", "error"}, and {"exit": pid,
@@ -87,6 +88,13 @@ def _child(req, out_fd, sock, wakeup):
         _sandbox(req)
         os.environ.clear()
         os.environ.update(req["env"])
+        if req.get("exec"):  # another runtime: the sandbox is ready, become it
+            try:
+                os.execve(req["exec"][0], req["exec"], req["env"])
+            except OSError as e:
+                sys.stderr.write(f"{req['exec'][0]}: {e.strerror}\n")
+                code = 126 if e.errno in (13, 8) else 127
+                return
         sys.path[:] = [p for p in req["env"].get("PYTHONPATH", "").split(":") if p] + _STDLIB
         sys.path_importer_cache.clear()
         sys.argv = [req["argv0"]]
