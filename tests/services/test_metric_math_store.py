@@ -48,3 +48,31 @@ def test_bus_events_are_stored_like_put_metric_data(tmp_path):
                         "StatusCode": "Complete"}]
     metrics = store.metrics("000000000000", "eu-west-1", namespace="AWS/Lambda")
     assert sorted(m["MetricName"] for m in metrics) == ["Duration", "Invocations"]
+
+
+def test_the_sweeper_rolls_up_on_its_own_when_the_clock_jumps(tmp_path, monkeypatch):
+    import time
+
+    from cloudlet.services.cloudwatch.metric_store import Datum, MetricStore
+    from cloudlet.services.cloudwatch.statistics import Aggregate
+
+    db = Store.open(tmp_path).db
+    store = MetricStore(db)
+    store.start()
+    try:
+        now = clock.timestamp()
+        store.put("000000000000", "us-east-1", "App", [
+            Datum("Hits", [], now - 30, 1, "Count", Aggregate.of_values([2.0], [1.0])),
+            Datum("Hits", [], now - 90, 60, "Count", Aggregate.of_values([3.0], [1.0]))])
+        assert sorted(r[0] for r in db.query("SELECT resolution FROM cw_points")) == [1, 60]
+        monkeypatch.setattr(clock, "_offset", clock.offset() + 20 * 86400)
+        deadline = time.monotonic() + 10
+        while time.monotonic() < deadline:  # no read here: only the sweeper thread can act
+            if [r[0] for r in db.query("SELECT resolution FROM cw_points")] in ([300], [300, 300]):
+                break
+            time.sleep(0.1)
+        rows = db.query("SELECT resolution, sample_count, sum FROM cw_points")
+        assert {r[0] for r in rows} == {300}
+        assert sum(r[1] for r in rows) == 2.0 and sum(r[2] for r in rows) == 5.0
+    finally:
+        store.stop()
