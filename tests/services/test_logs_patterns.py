@@ -71,6 +71,7 @@ def test_split_fields():
 @pytest.mark.parametrize("bad", [
     "{ $.a = }", '{ $.a > "x" }', "[a, a]", "{ a = 1 }", '"unterminated', "{ $.a = 1",
     "{ $.a IS MAYBE }", "[ip, status = 4* && bytes > 1000]", "%%", "{ $.a = %(%}",
+    "{" + "(" * 400 + "$.a = 1" + ")" * 400 + "}",
 ])
 def test_invalid_patterns(bad):
     with pytest.raises(InvalidParameter) as error:
@@ -92,3 +93,8 @@ def test_prefilter_agrees_with_terms():
     assert compile_pattern("ERROR -Exiting").sql_prefilter() == (
         "contains(message, ?) AND NOT contains(message, ?)", ["ERROR", "Exiting"])
     assert compile_pattern("{ $.a = 1 }").sql_prefilter() is None
+
+
+def test_deeply_nested_json_messages_do_not_match():
+    message = '{"a": ' + "[" * 100_000 + "]" * 100_000 + "}"
+    assert compile_pattern("{ $.a = 1 }").matches(message) is False

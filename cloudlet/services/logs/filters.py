@@ -347,7 +347,7 @@ def embedded_metrics(message: str, event_time: int) -> list[tuple[str, list]]:
         return []
     try:
         document = json.loads(message)
-    except ValueError:
+    except (ValueError, RecursionError):
         return []
     meta = document.get("_aws") if isinstance(document, dict) else None
     if not isinstance(meta, dict) or not isinstance(meta.get("CloudWatchMetrics"), list):

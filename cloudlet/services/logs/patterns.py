@@ -41,11 +41,14 @@ def invalid(detail: str = "") -> InvalidParameter:
 
 def compile_pattern(text: str) -> Pattern:
     stripped = text.strip()
-    if stripped.startswith("{"):
-        return JsonPattern(stripped)
-    if stripped.startswith("["):
-        return DelimitedPattern(stripped)
-    return TermPattern(stripped)
+    try:
+        if stripped.startswith("{"):
+            return JsonPattern(stripped)
+        if stripped.startswith("["):
+            return DelimitedPattern(stripped)
+        return TermPattern(stripped)
+    except RecursionError:  # parentheses nested hundreds deep
+        raise invalid("nested too deeply") from None
 
 
 class Regex:
@@ -342,7 +345,7 @@ class JsonPattern(Pattern):
             return None
         try:
             document = json.loads(message)
-        except ValueError:
+        except (ValueError, RecursionError):
             return None
         if not isinstance(document, dict):
             return None
@@ -370,7 +373,7 @@ def json_value(message: str, selector: str):
         return None
     try:
         document = json.loads(message)
-    except ValueError:
+    except (ValueError, RecursionError):
         return None
     path = [a or int(b) for a, b in _STEP.findall(m.group(1)) if b != "*"]
     values = _resolve(document, path)

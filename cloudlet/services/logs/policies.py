@@ -39,7 +39,7 @@ class ResourcePolicyOperations:
             raise InvalidParameter("policyName is required for an account-scoped policy.")
         try:
             parsed = json.loads(document)
-        except ValueError:
+        except (ValueError, RecursionError):
             raise InvalidParameter("Policy document is not valid JSON.") from None
         if not isinstance(parsed, dict) or len(document) > MAX_DOCUMENT:
             raise InvalidParameter("Invalid policy document.")
