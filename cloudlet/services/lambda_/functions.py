@@ -75,7 +75,8 @@ class FunctionOperations(SpecOperations, VersionOperations, PolicyOperations, La
         self.lambdas = LambdaStore(store.db)
         self.codes = CodeStore(store.root / "lambda")
         self.providers: dict = {}
-        self.endpoint = os.environ.get("CLOUDLET_ENDPOINT", "")
+        self._endpoint_file = store.root / "lambda" / "endpoint"
+        self.endpoint = os.environ.get("CLOUDLET_ENDPOINT", "") or self._last_endpoint()
         self._url_key = self._load_url_key()
         self._credentials: dict[tuple[str, str], object] = {}
         self._credentials_lock = threading.Lock()
@@ -97,8 +98,20 @@ class FunctionOperations(SpecOperations, VersionOperations, PolicyOperations, La
     def note_endpoint(self, ctx: RequestContext | None) -> None:
         """Cloudlet's endpoint as clients reach it (the function's AWS_ENDPOINT_URL)."""
         host = ctx.extra.get("host") if ctx is not None else None
-        if host and not os.environ.get("CLOUDLET_ENDPOINT"):
-            self.endpoint = f"{'https' if ctx.secure_transport else 'http'}://{host}"
+        if host and ".lambda-url." not in host and not os.environ.get("CLOUDLET_ENDPOINT"):
+            endpoint = f"{'https' if ctx.secure_transport else 'http'}://{host}"
+            if endpoint != self.endpoint:
+                self.endpoint = endpoint
+                try:  # remembered, for invocations after a restart before any API request
+                    self._endpoint_file.write_text(endpoint)
+                except OSError:
+                    pass
+
+    def _last_endpoint(self) -> str:
+        try:
+            return self._endpoint_file.read_text().strip()
+        except OSError:
+            return ""
 
     def locate(self, account: str, region: str, function_name: str,
                qualifier: str | None = None) -> tuple[str, str, str | None]:
