@@ -17,6 +17,7 @@ runs, and reports what happened.
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import json
 import logging
@@ -24,6 +25,7 @@ import secrets
 import threading
 import time
 import uuid
+from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime
 
 from cloudlet import clock
@@ -139,6 +141,8 @@ class InvokeOperations(TriggerOperations, FunctionUrlServing):
         self.engine = (LocalEngine(hidden_paths=(store.root,))
                        if LocalEngine is not None else None)
         self.concurrency = Concurrency()
+        self.invoke_pool = ThreadPoolExecutor(self.concurrency_limit() + 16,
+                                              thread_name_prefix="lambda-invoke")
         self.async_queue = AsyncQueue(self, store.db)
         self._reserved: dict[tuple[str, str], tuple[float, int]] = {}
         self.subscribe_triggers()
@@ -151,10 +155,17 @@ class InvokeOperations(TriggerOperations, FunctionUrlServing):
         self.async_queue.stop()
         if self.engine is not None:
             self.engine.shutdown()
+        self.invoke_pool.shutdown(wait=False, cancel_futures=True)
         super().stop()
 
     # -- Invoke ---------------------------------------------------------------------------
-    def invoke(self, ctx: RequestContext, params: dict) -> dict:
+    async def invoke(self, ctx: RequestContext, params: dict) -> dict:
+        """Runs on Lambda's own threads (as many as the concurrency limit allows), so
+        functions running for minutes never hold the gateway's shared workers."""
+        return await asyncio.get_running_loop().run_in_executor(
+            self.invoke_pool, self.invoke_now, ctx, params)
+
+    def invoke_now(self, ctx: RequestContext, params: dict) -> dict:
         self.note_endpoint(ctx)
         kind = params.get("InvocationType") or "RequestResponse"
         payload = params.get("Payload") or b""
@@ -168,8 +179,7 @@ class InvokeOperations(TriggerOperations, FunctionUrlServing):
         account, _, _ = self.locate(ctx.account_id, ctx.region, params["FunctionName"])
         spec = self.function_spec(ctx.account_id, ctx.region, params["FunctionName"],
                                   params.get("Qualifier"))
-        record = self.function_record(spec.account, spec.region, spec.function_name,
-                                      spec.version)
+        record = self.invoke_record(spec)
         if account != ctx.account_id:
             self.authorize_other_account(ctx, spec, params.get("Qualifier"))
         if record.get("State") == "Pending":
@@ -198,8 +208,8 @@ class InvokeOperations(TriggerOperations, FunctionUrlServing):
         body = params.get("InvokeArgs") or b""
         if not isinstance(body, bytes):
             body = body.read() if hasattr(body, "read") else str(body).encode()
-        self.invoke(ctx, {"FunctionName": params["FunctionName"], "InvocationType": "Event",
-                          "Payload": body})
+        self.invoke_now(ctx, {"FunctionName": params["FunctionName"],
+                              "InvocationType": "Event", "Payload": body})
         return {"Status": 202}
 
     def authorize_other_account(self, ctx: RequestContext, spec: FunctionSpec,
@@ -214,6 +224,16 @@ class InvokeOperations(TriggerOperations, FunctionUrlServing):
                 f"User: {caller.arn if caller else 'anonymous'} is not authorized to perform: "
                 f"lambda:InvokeFunction on resource: {arn} because no resource-based policy "
                 "allows the lambda:InvokeFunction action")
+
+    def invoke_record(self, spec: FunctionSpec) -> dict:
+        """What a synchronous invoke needs beside the spec: the version's state and the
+        function's reserved concurrency (two reads, not function_record's five)."""
+        version = self.lambdas.get("lambda_versions", spec.account, spec.region,
+                                   spec.function_name, spec.version) or {}
+        function = self.lambdas.function(spec.account, spec.region, spec.function_name) or {}
+        pending = clock.timestamp() < version.get("_pending_until", 0)
+        return {"State": "Pending" if pending else "Active",
+                "ReservedConcurrentExecutions": function.get("Concurrency")}
 
     # -- running one invocation --------------------------------------------------------------
     def reserved_total(self, account: str, region: str) -> int:

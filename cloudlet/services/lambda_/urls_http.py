@@ -58,7 +58,8 @@ class FunctionUrlServing:
 
     async def url_route(self, request, url_id: str, path: str,
                         credentials=None) -> tuple[int, dict[str, str], bytes]:
-        return await asyncio.to_thread(self.serve_url, request, url_id, path, credentials)
+        return await asyncio.get_running_loop().run_in_executor(
+            self.invoke_pool, self.serve_url, request, url_id, path, credentials)
 
     def serve_url(self, request, url_id: str, path: str,
                   credentials=None) -> tuple[int, dict[str, str], bytes]:
@@ -94,7 +95,7 @@ class FunctionUrlServing:
         elif not self._public_url_allowed(account, region, name, qualifier):
             return _message(403, "Forbidden")
         spec = self.function_spec(account, region, name, qualifier or None)
-        record = self.function_record(account, region, name, spec.version)
+        record = self.invoke_record(spec)
         event = self._url_event(request, url_id, region, account, path, body, identity)
         request_id = str(uuid.uuid4())
         result = self.run(spec, record, Invocation(request_id=request_id,
