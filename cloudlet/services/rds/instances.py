@@ -290,6 +290,11 @@ class InstanceOperations:
 
     def create_db_instance(self, ctx, params):
         engine = params.get("Engine")
+        if params.get("DBClusterIdentifier"):
+            return self.create_cluster_instance(ctx, params)
+        if engine in rules.AURORA:
+            raise errors.invalid_value("DBClusterIdentifier is required for an Aurora DB "
+                                       "instance: create the DB cluster first.")
         rules.engine_rules(engine)
         rules.engine_available(engine)
         record = build(self.fleet, ctx, params)
@@ -503,7 +508,18 @@ class InstanceOperations:
         if skip and final:
             raise errors.invalid_combination("Cannot specify both SkipFinalSnapshot and "
                                              "FinalDBSnapshotIdentifier.")
-        if not skip and not final and not record.get("ReadReplicaSourceDBInstanceIdentifier"):
+        cluster_id = record.get("DBClusterIdentifier")
+        if cluster_id:
+            cluster = self.fleet.records.get("clusters", key[0], key[1], cluster_id) or {}
+            others = [m for m in self.members(key[0], key[1], cluster_id)
+                      if m["DBInstanceIdentifier"] != key[2]]
+            if cluster.get("_writer") == key[2] and others:
+                raise errors.error("InvalidDBClusterStateFault",
+                                   f"Cannot delete the writer {key[2]} of DB cluster "
+                                   f"{cluster_id} while it has readers: fail over first or "
+                                   "delete the readers.")
+        if not skip and not final and not record.get("ReadReplicaSourceDBInstanceIdentifier") \
+                and not cluster_id:
             raise errors.invalid_combination("FinalDBSnapshotIdentifier is required unless "
                                              "SkipFinalSnapshot is specified.")
         if record.get("ReadReplicaDBInstanceIdentifiers"):
@@ -523,8 +539,11 @@ class InstanceOperations:
         if final:
             from cloudlet.services.rds.snapshots import take_snapshot
             take_snapshot(self.fleet, ctx, record, final, [])
-        self.fleet.submit(key, lambda rt: delete_task(self.fleet, rt, delete_backups),
-                          failed=previous)
+        def task(rt):
+            delete_task(self.fleet, rt, delete_backups)
+            if cluster_id:
+                self.member_gone((key[0], key[1], cluster_id), key[2])
+        self.fleet.submit(key, task, failed=previous)
         return {"DBInstance": describe(self.fleet, self.fleet.record(key))}
 
 

@@ -2,6 +2,7 @@
 families:
 
     instances.py    Create/Describe/Modify/Stop/Start/Reboot/Delete DBInstance
+    clusters.py     Aurora clusters: writer and reader endpoints, failover
     snapshots.py    DB snapshots, automated backups, restores (snapshot and point in time)
     replicas.py     read replicas and their promotion
     parameters.py   parameter groups, engine versions, orderable options
@@ -16,7 +17,9 @@ from __future__ import annotations
 
 import logging
 
+from cloudlet.engines.db.front import Front
 from cloudlet.services.base import Provider
+from cloudlet.services.rds.clusters import READER_ADDRESS, ClusterOperations
 from cloudlet.services.rds.instances import InstanceOperations, delete_task
 from cloudlet.services.rds.parameters import ParameterOperations
 from cloudlet.services.rds.records import Records
@@ -31,7 +34,7 @@ RUNNING = ("available", "backing-up", "modifying", "rebooting", "starting",
            "resetting-master-credentials", "storage-optimization")
 
 
-class RdsProvider(InstanceOperations, SnapshotOperations, ReplicaOperations,
+class RdsProvider(InstanceOperations, ClusterOperations, SnapshotOperations, ReplicaOperations,
                   ParameterOperations, ResourceOperations, SubscriptionOperations, Provider):
     service = "rds"
 
@@ -40,11 +43,27 @@ class RdsProvider(InstanceOperations, SnapshotOperations, ReplicaOperations,
         self.records = Records(store)
         self.fleet = Fleet(store.root / "rds", self.records, self.bus)
         self.records.on_event = self.notify
+        self.fleet.on_writer_lost = self.writer_lost
 
     def start(self) -> None:
-        """Bring back what was running: sources before their read replicas."""
+        """Bring back what was running: sources before their read replicas, cluster
+        writers before their readers, then the cluster endpoints."""
+        for cluster in self.records.list("clusters"):
+            ckey = (cluster["_account"], cluster["_region"], cluster["DBClusterIdentifier"])
+            fronts = (Front(cluster["Port"]), Front(cluster["Port"], READER_ADDRESS))
+            for front in fronts:
+                try:
+                    front.bind()
+                except OSError:
+                    log.warning("the port of DB cluster %s is taken", ckey[2])
+            self.fleet.cluster_fronts[ckey] = fronts
+            self.fleet.endpoints.add(cluster["Endpoint"])
+            self.fleet.endpoints.add(cluster["ReaderEndpoint"], READER_ADDRESS)
+        writers = {c["_writer"] for c in self.records.list("clusters")}
         records = self.records.list("instances")
-        records.sort(key=lambda r: bool(r.get("ReadReplicaSourceDBInstanceIdentifier")))
+        records.sort(key=lambda r: (bool(r.get("ReadReplicaSourceDBInstanceIdentifier")),
+                                    bool(r.get("DBClusterIdentifier"))
+                                    and r["DBInstanceIdentifier"] not in writers))
         for record in records:
             key = (record["_account"], record["_region"], record["DBInstanceIdentifier"])
             status = record["DBInstanceStatus"]
@@ -65,6 +84,11 @@ class RdsProvider(InstanceOperations, SnapshotOperations, ReplicaOperations,
         self.fleet.start_servers(rt)
         self.fleet.update(rt.key, DBInstanceStatus="available")
         self.fleet.event(rt.key, "DB instance restarted", "availability")
+        cluster = self.fleet.record(rt.key).get("DBClusterIdentifier")
+        if cluster:
+            self.point_cluster((rt.key[0], rt.key[1], cluster))
 
     def stop(self) -> None:
         self.fleet.stop()
+        self.fleet.endpoints.remove(*[h for c in self.records.list("clusters")
+                                      for h in (c["Endpoint"], c["ReaderEndpoint"])])

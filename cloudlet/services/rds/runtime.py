@@ -85,8 +85,11 @@ class Fleet:
         self.ca = CertificateAuthority(root / "ca")
         self.endpoints = Endpoints(root)
         self.runtimes: dict[Key, Runtime] = {}
+        self.cluster_fronts: dict[Key, tuple[Front, Front]] = {}  # writer, reader
         self.pool = ThreadPoolExecutor(max_workers=6, thread_name_prefix="rds-work")
         self._stop = threading.Event()
+        # (key, record) -> True when an Aurora cluster fails over for its lost writer
+        self.on_writer_lost: Callable[[Key, dict], bool] | None = None
         self._supervisor: threading.Thread | None = None
 
     # -- records -------------------------------------------------------------------------
@@ -161,11 +164,13 @@ class Fleet:
 
     def issue_certificate(self, record: dict) -> None:
         tls = Path(record["_dir"]) / "tls"
-        self.ca.issue([record["Endpoint"]["Address"]], tls / "server.crt", tls / "server.key")
+        self.ca.issue([record["Endpoint"]["Address"], *record.get("_extra_hosts", [])],
+                      tls / "server.crt", tls / "server.key")
 
     # -- launching -----------------------------------------------------------------------
 
-    def launch(self, key: Key, prepare: Callable[[dict, dict], DatabaseServer]) -> None:
+    def launch(self, key: Key, prepare: Callable[[dict, dict], DatabaseServer],
+               after: Callable[[], None] | None = None) -> None:
         """A new instance: prepare(record, node) makes its primary's data directory (initdb,
         a restore, a replica) and returns the server, which listens on the endpoint port;
         then the standby, the first backup."""
@@ -193,6 +198,8 @@ class Fleet:
                 raise
             self.update(key, DBInstanceStatus="available")
             self.event(key, "DB instance created", "creation")
+            if after is not None:
+                after()
         self.submit(key, task, failed="failed")
 
     def first_backup(self, rt: Runtime) -> None:
@@ -386,6 +393,9 @@ class Fleet:
             t = threading.Thread(target=self.stop_servers, args=(rt,), daemon=True)
             t.start()
             threads.append(t)
+        for writer, reader in self.cluster_fronts.values():
+            writer.close()
+            reader.close()
         for t in threads:
             t.join(20)
         hosts = [r["Endpoint"]["Address"] for r in self.records.list("instances")
@@ -413,6 +423,9 @@ class Fleet:
         if rt.busy or status not in ("available", "backing-up", "storage-optimization"):
             return
         if rt.primary is not None and not rt.primary.running():
+            if record.get("DBClusterIdentifier") and self.on_writer_lost is not None \
+                    and self.on_writer_lost(key, record):
+                return
             if rt.standby is not None and rt.standby.running():
                 self.submit(key, lambda rt: self.failover(
                     rt, "The primary DB instance process stopped; promoting the standby."))
