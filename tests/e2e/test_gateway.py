@@ -78,11 +78,11 @@ def test_cloudwatch_answers_in_each_of_its_three_protocols(cloudlet):
 
     # smithy-rpc-v2-cbor: boto3's default for CloudWatch
     with pytest.raises(ClientError) as e:
-        cloudlet.client("cloudwatch").list_metrics()
+        cloudlet.client("cloudwatch").list_dashboards()
     assert e.value.response["Error"]["Code"] == "NotImplemented"
-    assert "ListMetrics" in e.value.response["Error"]["Message"]
+    assert "ListDashboards" in e.value.response["Error"]["Message"]
 
-    cbor = _signed_raw(cloudlet, "/service/GraniteServiceVersion20100801/operation/ListMetrics",
+    cbor = _signed_raw(cloudlet, "/service/GraniteServiceVersion20100801/operation/ListDashboards",
                        cbor2.dumps({}), {"Content-Type": "application/cbor",
                                          "smithy-protocol": "rpc-v2-cbor"})
     assert cbor.headers["smithy-protocol"] == "rpc-v2-cbor"
@@ -91,11 +91,11 @@ def test_cloudwatch_answers_in_each_of_its_three_protocols(cloudlet):
 
     json_reply = _signed_raw(cloudlet, "/", b"{}", {
         "Content-Type": "application/x-amz-json-1.0",
-        "X-Amz-Target": "GraniteServiceVersion20100801.ListMetrics"})
+        "X-Amz-Target": "GraniteServiceVersion20100801.ListDashboards"})
     assert "NotImplemented" in json_reply.json()["__type"]
     assert json_reply.headers["x-amzn-query-error"].startswith("NotImplemented;")
 
-    query = _signed_raw(cloudlet, "/", b"Action=ListMetrics&Version=2010-08-01",
+    query = _signed_raw(cloudlet, "/", b"Action=ListDashboards&Version=2010-08-01",
                         {"Content-Type": "application/x-www-form-urlencoded"})
     assert b"<Code>NotImplemented</Code>" in query.content
     assert b"<ErrorResponse" in query.content
