@@ -435,3 +435,12 @@ def test_without_zygote_or_namespaces(monkeypatch, tmp_path, setting):
         assert failed.error_type == "KeyError" and body(failed)["errorMessage"] == "'nope'"
     finally:
         eng.shutdown()
+
+
+def test_an_environment_that_cannot_start_is_a_result(engine, hello):
+    def broken():
+        raise RuntimeError("STS is down")
+
+    result = call(engine, spec(hello.code_dir, credentials=broken))
+    assert result.error == "Unhandled" and result.error_type == "Runtime.Unknown"
+    assert "STS is down" in body(result)["errorMessage"]

@@ -81,7 +81,11 @@ class LocalEngine(LambdaEngine):
             failure = self._check(spec)
             if failure is not None:
                 return self._error_result(spec, invocation, *failure)
-            env = self._checkout(spec)
+            try:
+                env = self._checkout(spec)
+            except Exception as e:  # noqa: BLE001 - the caller gets AWS's shape, not a trace
+                return self._error_result(spec, invocation, "Runtime.Unknown",
+                                          f"The execution environment could not start: {e}")
             outcome = env.run(invocation)
             self._checkin(env)
             return self._result(spec, env, invocation, outcome)
@@ -176,6 +180,16 @@ class LocalEngine(LambdaEngine):
         env = Environment(spec, launch)
         with self._lock:
             self._busy.add(env)
+        try:
+            self._start(env, spec, launch)
+        except BaseException:
+            with self._lock:
+                self._busy.discard(env)
+            env.stop()
+            raise
+        return env
+
+    def _start(self, env: Environment, spec: FunctionSpec, launch: Launch):
         uid = sandbox.function_uid(spec.function_arn)
         task_root = Path(spec.code_dir)
         if not launch.namespaces:
@@ -188,7 +202,6 @@ class LocalEngine(LambdaEngine):
             task_root.chmod(0o700)
         command, variables = self._command(spec, launch, task_root)
         env.start(command, variables, task_root, uid, python=spec.runtime.startswith("python"))
-        return env
 
     def _checkin(self, env: Environment):
         with self._lock:
