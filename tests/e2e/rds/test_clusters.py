@@ -6,7 +6,7 @@ import time
 import psycopg
 import pytest
 from harness import error_of, unique
-from rdstest import PASSWORD, wait_for
+from rdstest import PASSWORD, kill9, postmaster_of, wait_for
 
 
 def test_cluster_writer_reader_endpoints_and_failover(rds, connect):
@@ -62,7 +62,28 @@ def test_cluster_writer_reader_endpoints_and_failover(rds, connect):
             time.sleep(0.3)
         assert conn.execute("SELECT pg_is_in_recovery()").fetchone()[0] is True
 
-    for identifier in (writer_id, reader_id):
+    # the writer's server dies: the cluster fails over to the reader by itself
+    with connect(writer_endpoint, dbname="app") as conn:
+        kill9(postmaster_of(conn))
+    deadline = time.monotonic() + 60
+    while True:
+        try:
+            with connect(writer_endpoint, dbname="app") as conn:
+                conn.execute("INSERT INTO notes VALUES (3, 'after the writer died')")
+                assert conn.execute("SELECT count(*) FROM notes").fetchone()[0] == 3
+            break
+        except psycopg.OperationalError:
+            assert time.monotonic() < deadline, "the writer endpoint stayed down"
+            time.sleep(0.3)
+    cluster = rds.describe_db_clusters(DBClusterIdentifier=cluster_id)["DBClusters"][0]
+    assert {m["DBInstanceIdentifier"] for m in cluster["DBClusterMembers"]
+            if m["IsClusterWriter"]} == {writer_id}
+    wait_for(rds, reader_id)
+    while rds.describe_db_clusters(DBClusterIdentifier=cluster_id)["DBClusters"][0][
+            "Status"] != "available":
+        assert time.monotonic() < deadline
+        time.sleep(0.3)
+    for identifier in (reader_id, writer_id):
         rds.delete_db_instance(DBInstanceIdentifier=identifier)
         wait_for(rds, identifier, "db_instance_deleted")
     rds.delete_db_cluster(DBClusterIdentifier=cluster_id, SkipFinalSnapshot=True)
