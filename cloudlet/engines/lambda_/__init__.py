@@ -6,7 +6,13 @@
     environment.py  one execution environment: its process, its output, one run at a time
     runtime_api.py  Lambda's Runtime API (2018-06-01), one endpoint per environment
     sandbox.py      mount namespaces, cgroups and unprivileged uids, detected once
+    zygote.py       the engine's side of the zygote that forks environments
     runtime/        Cloudlet's own Python and Node.js runtimes (bootstrap.py, bootstrap.js)
+                    and the zygote itself (zygote.py)
+
+Settings: CLOUDLET_LAMBDA_IDLE (seconds before an idle environment is reaped, default 300),
+CLOUDLET_LAMBDA_CPU=off (no CPU quota), CLOUDLET_LAMBDA_CGROUPS=off, CLOUDLET_LAMBDA_SANDBOX=off
+(no mount namespaces), CLOUDLET_LAMBDA_ZYGOTE=off (start each environment through the shell).
 """
 
 from cloudlet.engines.lambda_.local import LocalEngine
