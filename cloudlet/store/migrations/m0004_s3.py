@@ -2,7 +2,10 @@
 
 `s3_objects` holds every version (and delete marker) of every key; `seq` orders versions
 (newest highest). Listing reads the partial index of current, visible versions, so a page
-is a range scan on (bucket, key), never a scan of the bucket."""
+is a range scan on (bucket, key), never a scan of the bucket.
+
+`ensure_indexes` holds the indexes added since; it is idempotent and the S3 storage runs
+it at start too, for data directories migrated before an index was added."""
 
 
 def migrate(conn):
@@ -61,3 +64,11 @@ def migrate(conn):
             PRIMARY KEY (upload_id, part_number)
         )"""
     )
+    ensure_indexes(conn)
+
+
+def ensure_indexes(conn):
+    # Whether another version still references a blob (an overwrite frees the old one),
+    # without scanning the table.
+    conn.execute("CREATE INDEX IF NOT EXISTS s3_objects_blob ON s3_objects (blob) "
+                 "WHERE blob IS NOT NULL")
