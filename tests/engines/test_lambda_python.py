@@ -444,3 +444,23 @@ def test_an_environment_that_cannot_start_is_a_result(engine, hello):
     result = call(engine, spec(hello.code_dir, credentials=broken))
     assert result.error == "Unhandled" and result.error_type == "Runtime.Unknown"
     assert "STS is down" in body(result)["errorMessage"]
+
+
+def test_logging_as_aws_writes_it(engine, tmp_path):
+    code = write_code(tmp_path, {"app.py": """
+        import logging
+        logger = logging.getLogger()
+        logger.setLevel(logging.INFO)
+        def handler(event, context):
+            logger.info("two\\nlines")
+            logging.getLogger("child").warning("careful")
+            return 1
+    """})
+    result = call(engine, spec(code))
+    assert result.log_lines[0].startswith("INIT_START Runtime Version: python:3.")
+    rid = result.request_id
+    info = [line for line in result.log_lines if line.startswith("[INFO]")]
+    assert len(info) == 1 and re.fullmatch(
+        rf"\[INFO\]\t\d{{4}}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{{3}}Z\t{rid}\ttwo\rlines", info[0])
+    assert any(line.startswith("[WARNING]\t") and line.endswith(f"\t{rid}\tcareful")
+               for line in result.log_lines)

@@ -319,8 +319,12 @@ class LocalEngine(LambdaEngine):
         lines = list(outcome.lines_before)
         if outcome.init_ms is not None:
             info = runtime_info(spec.runtime)
-            lines.insert(0, f"INIT_START Runtime Version: {spec.runtime}\tRuntime Version ARN: "
-                            f"arn:aws:lambda:{spec.region}::runtime:cloudlet-host")
+            family = spec.runtime.rstrip("0123456789.x")
+            version = info["Host"].split(" ")[-1] if family in ("python", "nodejs") else \
+                spec.runtime.removeprefix("provided.") or "al2"
+            lines.insert(0, f"INIT_START Runtime Version: {family.rstrip('.')}:{version}\t"
+                            f"Runtime Version ARN: arn:aws:lambda:{spec.region}::runtime:"
+                            f"cloudlet-host-{family.rstrip('.')}-{version}")
             if info["Message"]:
                 lines.insert(1, f"Cloudlet: {info['Message']}")
         payload, error, error_type = outcome.body, None, outcome.error_type

@@ -130,6 +130,30 @@ def _log_error(error):
     sys.stderr.flush()
 
 
+_request_id = ""
+
+
+def _install_logging():
+    """The root logger writes as AWS's Python runtime does:
+    "[INFO]\t2026-01-01T00:00:00.000Z\t<request id>\tmessage" (new lines kept in one line
+    as \r); its level stays the user's to set."""
+    import logging
+
+    class LambdaFormatter(logging.Formatter):
+        def formatTime(self, record, datefmt=None):  # noqa: N802 - logging's name
+            return time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(record.created)) + \
+                "." + f"{int(record.msecs):03d}Z"
+
+        def format(self, record):
+            record.aws_request_id = _request_id
+            return super().format(record).replace("\n", "\r")
+
+    handler = logging.StreamHandler(sys.stdout)
+    handler.setFormatter(LambdaFormatter(
+        "[%(levelname)s]\t%(asctime)s\t%(aws_request_id)s\t%(message)s"))
+    logging.getLogger().addHandler(handler)
+
+
 def _load(handler):
     try:
         module_name, function_name = handler.rsplit(".", 1)
@@ -171,7 +195,8 @@ def _post_error(client, path, error):
 
 
 def _invoke(client, handler, headers, body):
-    request_id = headers.get("lambda-runtime-aws-request-id", "")
+    global _request_id
+    request_id = _request_id = headers.get("lambda-runtime-aws-request-id", "")
     trace_id = headers.get("lambda-runtime-trace-id")
     if trace_id:
         os.environ["_X_AMZN_TRACE_ID"] = trace_id
@@ -213,6 +238,7 @@ def main():
     if task_root not in sys.path:
         sys.path.insert(0, task_root)
     client = _Client(os.environ["AWS_LAMBDA_RUNTIME_API"])
+    _install_logging()
     try:
         handler = _load(os.environ.get("_HANDLER", ""))
     except _Fault as fault:

@@ -13,6 +13,7 @@ attached (SCM_RIGHTS); replies are {"id", "pid"} or {"id", "error"}, and {"exit"
 import ctypes
 import io
 import json
+import logging  # noqa: F401 - preloaded for every environment (bootstrap's log handler)
 import os
 import select
 import signal
