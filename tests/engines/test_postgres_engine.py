@@ -9,6 +9,7 @@ import os
 import signal
 import subprocess
 import tempfile
+import threading
 import time
 from pathlib import Path
 
@@ -351,16 +352,35 @@ def test_a_read_replica_follows_refuses_writes_and_can_be_promoted(primary, tls,
         assert conn.execute("SELECT count(*) FROM pg_replication_slots").fetchone() == (0,)
 
 
-def test_a_synchronous_standby_confirms_commits(primary, tls, tmp_path, servers):
+def test_a_synchronous_standby_confirms_commits_and_never_holds_them_when_stopped(
+        primary, tls, tmp_path, servers):
     standby = primary.create_replica(spec_like(primary, tmp_path / "standby"), synchronous=True)
     servers.append(standby)
     with connect(primary, tls) as conn:
-        assert wait_for(lambda: conn.execute(
-            "SELECT sync_state FROM pg_stat_replication").fetchone()) in [("sync",), ("quorum",)]
+        assert conn.execute("SELECT sync_state FROM pg_stat_replication").fetchone() in [
+            ("sync",), ("quorum",)]
         assert conn.execute("SHOW synchronous_commit").fetchone() == ("on",)
         conn.execute("CREATE TABLE synced AS SELECT 1 AS v")
     with connect(standby, tls) as conn:
         wait_for(lambda: conn.execute("SELECT to_regclass('synced') IS NOT NULL").fetchone()[0])
+
+    standby.stop()
+    # A commit still waiting for the stopped standby is cancelled after a few seconds: it
+    # then completes with a warning.
+    warnings = []
+    with connect(primary, tls) as conn:
+        conn.add_notice_handler(lambda notice: warnings.append(notice.message_primary))
+        cancel = threading.Timer(5, conn.cancel)
+        cancel.start()
+        conn.execute("INSERT INTO synced VALUES (2)")
+        cancel.cancel()
+        assert conn.execute("SHOW synchronous_standby_names").fetchone() == ("",)
+    assert warnings == []
+
+    standby.start()
+    with connect(primary, tls) as conn:
+        assert wait_for(lambda: conn.execute(
+            "SELECT sync_state FROM pg_stat_replication").fetchone()) in [("sync",), ("quorum",)]
     primary.remove_replica(standby.spec)
     with connect(primary, tls) as conn:
         assert conn.execute("SHOW synchronous_standby_names").fetchone() == ("",)

@@ -28,6 +28,7 @@ from cloudlet.engines.db.server import DatabaseServer, EngineError, ServerSpec
 START_TIMEOUT = 60
 LOG = "server.log"
 LATEST_FILE = "latest-restorable-time"
+SYNCHRONOUS_MARK = "cloudlet-synchronous-standby"
 SEGMENT = re.compile(r"^[0-9A-F]{24}$")
 NOT_REACHED = "recovery ended before configured recovery target was reached"
 # The log of a start that may succeed if tried again a moment later (children of a killed
@@ -245,6 +246,8 @@ class PostgresServer(DatabaseServer):
                                 "-D", str(self.data_dir), "-l", str(self.data_dir / LOG)],
                                check=False, timeout=START_TIMEOUT + 10)
             if result.returncode == 0:
+                if (self.data_dir / SYNCHRONOUS_MARK).exists():
+                    self._join_primary()
                 return
             log = self._log_tail()
             if time.monotonic() < deadline and any(r in log for r in RETRYABLE):
@@ -271,6 +274,8 @@ class PostgresServer(DatabaseServer):
         return {n for n in self.spec.parameters if n.lower() in {m.lower() for m in named}}
 
     def stop(self) -> None:
+        if (self.data_dir / SYNCHRONOUS_MARK).exists():
+            self._leave_primary()
         if not self.running():
             return
         if self.spec.archive_dir:
@@ -450,8 +455,13 @@ class PostgresServer(DatabaseServer):
     def _forget_origin(self) -> None:
         """What a copied data directory must not inherit from its source."""
         for name in (LOG, "postmaster.pid", "postmaster.opts", "standby.signal",
-                     "recovery.signal", conf.REPLICATION_FILE, "backup_manifest"):
+                     "recovery.signal", SYNCHRONOUS_MARK, "backup_manifest"):
             (self.data_dir / name).unlink(missing_ok=True)
+        auto = self.data_dir / "postgresql.auto.conf"
+        if auto.exists():   # the source's standbys are not ours
+            lines = auto.read_text().splitlines(keepends=True)
+            auto.write_text("".join(line for line in lines
+                                    if not line.startswith("synchronous_standby_names")))
 
     def _recover(self, archive: Path, target_time: float | None) -> None:
         user = host.server_user()
@@ -525,8 +535,10 @@ class PostgresServer(DatabaseServer):
 
     def create_replica(self, spec: ServerSpec, *, synchronous: bool = False) -> PostgresServer:
         """pg_basebackup -R through a physical replication slot named after the replica,
-        then start it as a hot standby; a synchronous one is added to the primary's
-        synchronous_standby_names (ANY 1) with synchronous_commit on."""
+        then start it as a hot standby. A synchronous one (a Multi-AZ standby) joins the
+        primary's synchronous_standby_names (ANY 1 of them; synchronous_commit is on unless
+        the parameter group says otherwise); standbys no longer connected leave it first,
+        so that a dead standby stops holding commits."""
         if not self.running():
             raise EngineError("the primary is not running")
         d = spec.data_dir
@@ -534,42 +546,89 @@ class PostgresServer(DatabaseServer):
             raise EngineError(f"data directory {d} is not empty")
         name = self._standby_name(spec)
         replica = type(self)(spec)
+        if synchronous:
+            connected = {row[0] for row in self.sql("SELECT application_name FROM "
+                                                    "pg_stat_replication")}
+            self._set_standbys(None, [n for n in self._standbys(None) or [] if n in connected])
         self.sql(f"SELECT pg_create_physical_replication_slot({_literal(name)}) WHERE NOT EXISTS "
                  f"(SELECT 1 FROM pg_replication_slots WHERE slot_name = {_literal(name)})")
         try:
-            self._run([host.tool("pg_basebackup"), "-d", self._conninfo(application_name=name), "-D", str(d), "-X", "stream",
-                       "-S", name, "-R", "-c", "fast", "--no-sync"], as_server=False,
-                      timeout=3600)
+            self._run([host.tool("pg_basebackup"), "-d", self._conninfo(application_name=name),
+                       "-D", str(d), "-X", "stream", "-S", name, "-R", "-c", "fast",
+                       "--no-sync"], as_server=False, timeout=3600)
             host.syncfs(d)
             replica._forget_origin()
             (d / "standby.signal").touch()
+            if synchronous:
+                (d / SYNCHRONOUS_MARK).touch()
             host.give(d, host.server_user(), 0o700)
             replica.start()
             if synchronous:
-                self._set_standbys(self._standbys() + [name])
                 self._wait_synchronous(name)
         except BaseException:
             if replica.running():
                 replica._run([host.tool("pg_ctl"), "stop", "-D", str(d), "-m", "immediate"],
                              check=False)
+            self.remove_replica(spec)
             shutil.rmtree(d, ignore_errors=True)
-            self.sql(f"SELECT pg_drop_replication_slot(slot_name) FROM pg_replication_slots "
-                     f"WHERE slot_name = {_literal(name)} AND NOT active")
             raise
         return replica
 
-    def _standbys(self) -> list[str]:
-        try:
-            return conf.standbys_of((self.data_dir / conf.REPLICATION_FILE).read_text())
-        except OSError:
-            return []
+    # The synchronous standby list, read and written on this server (conninfo None) or, from a
+    # standby, on its primary.
 
-    def _set_standbys(self, names: list[str]) -> None:
-        self._write(conf.REPLICATION_FILE, conf.replication_conf(list(dict.fromkeys(names))))
-        if self.running():
-            self.sql("SELECT pg_reload_conf()")
+    def _on(self, conninfo: str | None, *queries: str) -> str | None:
+        if conninfo is None:
+            rows = []
+            for query in queries:
+                rows = self.sql(query)
+            return "\n".join("\x1f".join(row) for row in rows)
+        return self._psql_remote(conninfo, *queries)
+
+    def _standbys(self, conninfo: str | None) -> list[str] | None:
+        """The list, None when that server cannot be asked."""
+        value = self._on(conninfo, "SHOW synchronous_standby_names")
+        return None if value is None else conf.standbys_of(value)
+
+    def _set_standbys(self, conninfo: str | None, names: list[str]) -> None:
+        names = list(dict.fromkeys(names))
+        change = (f"ALTER SYSTEM SET synchronous_standby_names = "
+                  f"{_literal(conf.synchronous_standby_names(names))}" if names
+                  else "ALTER SYSTEM RESET synchronous_standby_names")
+        self._on(conninfo, change, "SELECT pg_reload_conf()")
+
+    def _primary_conninfo(self) -> str | None:
+        """Where this standby's primary is, from its settings (running or not)."""
+        try:
+            text = (self.data_dir / "postgresql.auto.conf").read_text()
+        except OSError:
+            return None
+        found = re.findall(r"^primary_conninfo\s*=\s*'((?:[^']|'')*)'", text, re.M)
+        return found[-1].replace("''", "'") if found else None
+
+    def _join_primary(self) -> None:
+        """A synchronous standby (re)started: back on its primary's list."""
+        conninfo = self._primary_conninfo()
+        if conninfo is not None:
+            name = self._standby_name(self.spec)
+            names = self._standbys(conninfo)
+            if names is not None and name not in names:
+                self._set_standbys(conninfo, names + [name])
+
+    def _leave_primary(self) -> None:
+        """A synchronous standby stopping: its primary must not wait for it meanwhile."""
+        conninfo = self._primary_conninfo()
+        if conninfo is not None:
+            name = self._standby_name(self.spec)
+            names = self._standbys(conninfo)
+            if names is not None and name in names:
+                self._set_standbys(conninfo, [n for n in names if n != name])
 
     def _wait_synchronous(self, name: str, timeout: float = 30) -> None:
+        """Until the primary (self) has the standby `name` streaming as synchronous."""
+        names = self._standbys(None) or []
+        if name not in names:
+            self._set_standbys(None, names + [name])
         deadline = time.monotonic() + timeout
         while self.sql("SELECT count(*) FROM pg_stat_replication WHERE application_name = "
                        f"{_literal(name)} AND sync_state IN ('sync', 'quorum')")[0][0] == "0":
@@ -578,12 +637,12 @@ class PostgresServer(DatabaseServer):
             time.sleep(0.1)
 
     def remove_replica(self, spec: ServerSpec) -> None:
-        """Forget a replica being deleted: no longer a synchronous standby (commits would
-        wait for it forever) and its replication slot dropped (it would keep WAL). Not part
-        of the engine interface."""
+        """Forget a replica being deleted: off the synchronous list and its replication slot
+        dropped (it would keep WAL). Not part of the engine interface; a standby's own
+        stop() already takes it off the list."""
         name = self._standby_name(spec)
-        self._set_standbys([n for n in self._standbys() if n != name])
         if self.running():
+            self._set_standbys(None, [n for n in self._standbys(None) or [] if n != name])
             self.sql(f"SELECT pg_drop_replication_slot(slot_name) FROM pg_replication_slots "
                      f"WHERE slot_name = {_literal(name)} AND NOT active")
 
@@ -592,16 +651,17 @@ class PostgresServer(DatabaseServer):
         settings are reset and its slot for us dropped when it is still reachable."""
         if self.sql("SELECT pg_is_in_recovery()")[0][0] == "f":
             return
-        primary = self.sql("SELECT setting FROM pg_settings WHERE name = 'primary_conninfo'")
+        primary = self._primary_conninfo()
         self._run([host.tool("pg_ctl"), "promote", "-w", "-t", "60", "-D", str(self.data_dir)],
                   timeout=70)
         self._wait_promoted(timeout=60)
-        self._set_standbys([])
+        (self.data_dir / SYNCHRONOUS_MARK).unlink(missing_ok=True)
+        self._set_standbys(None, [])
         self.sql("ALTER SYSTEM RESET primary_conninfo")
         self.sql("ALTER SYSTEM RESET primary_slot_name")
         self.sql("SELECT pg_reload_conf()")
-        if primary and primary[0][0]:
-            self._drop_slot_on(primary[0][0])
+        if primary:
+            self._drop_slot_on(primary)
 
     def _drop_slot_on(self, conninfo: str) -> None:
         name = self._standby_name(self.spec)
@@ -616,10 +676,12 @@ class PostgresServer(DatabaseServer):
                 return      # dropped, or the primary is gone
             time.sleep(0.2)
 
-    def _psql_remote(self, conninfo: str, query: str) -> str | None:
-        result = self._run([host.tool("psql"), "-X", "-q", "-A", "-t", "-d",
-                            conninfo + " dbname=postgres connect_timeout=2", "-c", query],
-                           as_server=False, check=False, timeout=5)
+    def _psql_remote(self, conninfo: str, *queries: str) -> str | None:
+        """Run queries (each on its own) on another server; the output, None if it failed."""
+        commands = [arg for query in queries for arg in ("-c", query)]
+        result = self._run([host.tool("psql"), "-X", "-q", "-A", "-t", "-v", "ON_ERROR_STOP=1",
+                            "-d", conninfo + " dbname=postgres connect_timeout=2", *commands],
+                           as_server=False, check=False, timeout=10)
         return result.stdout.strip() if result.returncode == 0 else None
 
     def replica_lag(self) -> float | None:

@@ -1,13 +1,15 @@
 """Configuration files of a Cloudlet PostgreSQL server, and RDS's view of its parameters.
 
 postgresql.conf (initdb's) ends with `include 'cloudlet.conf'`; cloudlet.conf is rewritten at
-every start from the ServerSpec, in three layers, later ones winning:
+every start from the ServerSpec, in layers, later ones winning:
 
     sizing defaults      shared_buffers and max_connections from the instance class (RDS's
                          formulas, clamped for a development machine)
     cloudlet-parameters.conf   the parameter group (spec.parameters)
-    cloudlet-replication.conf  synchronous_standby_names while there are Multi-AZ standbys
     what Cloudlet enforces     port, listen address, socket, TLS files, WAL and archiving
+
+synchronous_standby_names is kept by ALTER SYSTEM (postgresql.auto.conf, read last), so that
+a standby can take itself off its primary's list over a connection.
 
 pg_hba.conf is rewritten too: trust on the private Unix socket (only the server's OS user and
 root can open it), SCRAM passwords on 127.0.0.1, hostssl-only when rds.force_ssl is 1.
@@ -24,7 +26,6 @@ SHARED_BUFFERS_CAP_MB = 128     # real memory stays small whatever the instance 
 MAX_CONNECTIONS_CAP = 1000
 ARCHIVE_TIMEOUT = 30            # seconds; latest_restorable_time() also forces a switch
 PARAMETERS_FILE = "cloudlet-parameters.conf"
-REPLICATION_FILE = "cloudlet-replication.conf"
 MAIN_FILE = "cloudlet.conf"
 
 # Settings Cloudlet owns: shown as not modifiable in DescribeDBParameters.
@@ -121,7 +122,7 @@ def main_conf(spec, socket_dir: Path, *, ssl: bool, local_only: bool = False,
         enforced |= {"ssl_cert_file": "server.crt", "ssl_key_file": "server.key"}
     text = ("# Written by Cloudlet at every start; edits are lost.\n" + render(defaults)
             + f"include_if_exists = {quote(PARAMETERS_FILE)}\n"
-            + f"include_if_exists = {quote(REPLICATION_FILE)}\n" + render(enforced))
+            + render(enforced))
     if recovery:
         text += render(recovery)
     return text
@@ -152,20 +153,15 @@ def hba_conf(*, ssl_only: bool) -> str:
     return "\n".join(lines) + "\n"
 
 
-def replication_conf(standbys: list[str]) -> str:
-    if not standbys:
-        return ""
-    names = ", ".join('"' + name + '"' for name in standbys)
-    return render({"synchronous_standby_names": f"ANY 1 ({names})", "synchronous_commit": "on"})
+def synchronous_standby_names(standbys: list[str]) -> str:
+    """Commits wait for any one of the standbys (Multi-AZ has one)."""
+    return "ANY 1 (" + ", ".join('"' + name + '"' for name in standbys) + ")"
 
 
-def standbys_of(text: str) -> list[str]:
-    """The standby names in a replication file written by replication_conf."""
-    for line in text.splitlines():
-        if line.startswith("synchronous_standby_names"):
-            inner = line.split("(", 1)[1].rsplit(")", 1)[0]
-            return [name.strip().strip('"') for name in inner.split(",") if name.strip()]
-    return []
+def standbys_of(value: str) -> list[str]:
+    """The standby names in a synchronous_standby_names value."""
+    inner = value.split("(", 1)[1].rsplit(")", 1)[0] if "(" in value else value
+    return [name.strip().strip('"') for name in inner.split(",") if name.strip()]
 
 
 BOOLEANS = {"on", "off", "true", "false", "yes", "no", "1", "0", "t", "f", "y", "n"}
