@@ -464,3 +464,26 @@ def test_logging_as_aws_writes_it(engine, tmp_path):
         rf"\[INFO\]\t\d{{4}}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{{3}}Z\t{rid}\ttwo\rlines", info[0])
     assert any(line.startswith("[WARNING]\t") and line.endswith(f"\t{rid}\tcareful")
                for line in result.log_lines)
+
+
+@pytest.mark.skipif(os.geteuid() != 0, reason="isolation by uid needs root")
+def test_another_functions_runtime_api_is_closed(engine, tmp_path):
+    victim = write_code(tmp_path / "victim", {"app.py": """
+        import os
+        def handler(event, context):
+            return os.environ["AWS_LAMBDA_RUNTIME_API"]
+    """})
+    victim_api = body(call(engine, spec(victim)))
+    code = write_code(tmp_path / "thief", {"app.py": """
+        import urllib.request
+        def handler(event, context):
+            # served, this would be answered 403 (the victim's init is over)
+            url = "http://" + event["api"] + "/2018-06-01/runtime/init/error"
+            try:
+                with urllib.request.urlopen(urllib.request.Request(url, data=b"{}"), timeout=2):
+                    return "served"
+            except Exception as e:
+                return type(e).__name__
+    """})
+    out = body(call(engine, spec(code, timeout_s=5), {"api": victim_api}))
+    assert out in ("RemoteDisconnected", "ConnectionResetError", "URLError"), out

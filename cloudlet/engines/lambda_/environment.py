@@ -97,7 +97,7 @@ class Environment:
         self._lines: list[str] = []
         self._partial = b""
         self._mark = 0
-        self.api = RuntimeAPI(self)
+        self.api = RuntimeAPI(self, sandbox.function_uid(spec.function_arn))
 
     # --- the Runtime API's side -------------------------------------------------------
 

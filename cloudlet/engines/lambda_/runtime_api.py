@@ -102,17 +102,40 @@ class _Handler(BaseHTTPRequestHandler):
 class _Server(ThreadingHTTPServer):
     daemon_threads = True
     host: RuntimeHost
+    uid: int | None = None
+
+    def verify_request(self, request, client_address) -> bool:
+        """Only the environment's own uid may speak to its Runtime API: another function
+        on the same host must not take its events or answer for it."""
+        return self.uid is None or peer_uid(client_address[1], self.server_address[1]) == self.uid
 
     def handle_error(self, request, client_address):
         pass  # a runtime killed mid-request (timeout, memory, retire) is expected
 
 
-class RuntimeAPI:
-    """One Runtime API endpoint on 127.0.0.1 and an ephemeral port."""
+def peer_uid(client_port: int, server_port: int) -> int | None:
+    """The uid owning the loopback TCP socket 127.0.0.1:client_port → :server_port."""
+    local, remote = f":{client_port:04X}", f":{server_port:04X}"
+    try:
+        with open("/proc/net/tcp") as f:
+            next(f)
+            for line in f:
+                fields = line.split()
+                if fields[1].endswith(local) and fields[2].endswith(remote):
+                    return int(fields[7])
+    except (OSError, ValueError, IndexError, StopIteration):
+        return None
+    return None
 
-    def __init__(self, host: RuntimeHost):
+
+class RuntimeAPI:
+    """One Runtime API endpoint on 127.0.0.1 and an ephemeral port; with `uid`, only that
+    user's connections are served."""
+
+    def __init__(self, host: RuntimeHost, uid: int | None = None):
         self._server = _Server(("127.0.0.1", 0), _Handler)
         self._server.host = host
+        self._server.uid = uid
         self.address = f"127.0.0.1:{self._server.server_address[1]}"
         self._thread = threading.Thread(target=self._server.serve_forever, args=(0.5,),
                                         name=f"lambda-runtime-api-{self.address}", daemon=True)
