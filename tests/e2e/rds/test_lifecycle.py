@@ -35,7 +35,12 @@ def test_restart_brings_instances_back_and_auto_start_after_7_days(fresh_cloudle
                            DBInstanceClass="db.t3.micro", AllocatedStorage=20,
                            MasterUsername="master", MasterUserPassword=PASSWORD,
                            BackupRetentionPeriod=0)
+    rds.create_db_cluster(DBClusterIdentifier="lasting", Engine="aurora-postgresql",
+                          MasterUsername="master", MasterUserPassword=PASSWORD)
+    rds.create_db_instance(DBInstanceIdentifier="lasting-1", DBClusterIdentifier="lasting",
+                           Engine="aurora-postgresql", DBInstanceClass="db.r5.large")
     db = wait_for(rds, "keeper")
+    wait_for(rds, "lasting-1")
     ca = str(data_dir / "rds" / "ca" / "rds-ca-bundle.pem")
 
     def connect():
@@ -55,6 +60,12 @@ def test_restart_brings_instances_back_and_auto_start_after_7_days(fresh_cloudle
     db = wait_for(rds, "keeper")
     with connect() as conn:
         assert conn.execute("SELECT v FROM t").fetchall() == [(42,)]
+    wait_for(rds, "lasting-1")
+    cluster = rds.describe_db_clusters(DBClusterIdentifier="lasting")["DBClusters"][0]
+    with psycopg.connect(host=cluster["Endpoint"], port=cluster["Port"], user="master",
+                         password=PASSWORD, dbname="postgres", sslmode="verify-full",
+                         sslrootcert=ca, connect_timeout=5) as conn:
+        assert conn.execute("SELECT pg_is_in_recovery()").fetchone()[0] is False
 
     rds.stop_db_instance(DBInstanceIdentifier="keeper")
     wait_status(rds, "keeper", "stopped")
@@ -68,5 +79,8 @@ def test_restart_brings_instances_back_and_auto_start_after_7_days(fresh_cloudle
         SourceType="db-instance", SourceIdentifier="keeper", Duration=10080)["Events"]]
     assert any("exceeding the maximum allowed time being stopped" in m for m in messages)
     rds.delete_db_instance(DBInstanceIdentifier="keeper", SkipFinalSnapshot=True)
+    rds.delete_db_instance(DBInstanceIdentifier="lasting-1")
     wait_for(rds, "keeper", "db_instance_deleted")
+    wait_for(rds, "lasting-1", "db_instance_deleted")
+    rds.delete_db_cluster(DBClusterIdentifier="lasting", SkipFinalSnapshot=True)
     assert not os.listdir(data_dir / "rds" / "i")
