@@ -34,6 +34,7 @@ from cloudlet.errors import ServiceError
 from cloudlet.services.base import RequestContext
 from cloudlet.services.lambda_ import errors
 from cloudlet.services.lambda_.async_queue import AsyncQueue, Throttled
+from cloudlet.services.lambda_.telemetry import Telemetry
 from cloudlet.services.lambda_.triggers import TriggerOperations
 from cloudlet.services.lambda_.urls_http import FunctionUrlServing
 
@@ -144,6 +145,7 @@ class InvokeOperations(TriggerOperations, FunctionUrlServing):
         self.invoke_pool = ThreadPoolExecutor(self.concurrency_limit() + 16,
                                               thread_name_prefix="lambda-invoke")
         self.async_queue = AsyncQueue(self, store.db)
+        self.telemetry = Telemetry(self.bus)
         self._reserved: dict[tuple[str, str], tuple[float, int]] = {}
         self.subscribe_triggers()
 
@@ -153,6 +155,7 @@ class InvokeOperations(TriggerOperations, FunctionUrlServing):
 
     def stop(self) -> None:
         self.async_queue.stop()
+        self.telemetry.stop()
         if self.engine is not None:
             self.engine.shutdown()
         self.invoke_pool.shutdown(wait=False, cancel_futures=True)
@@ -314,10 +317,9 @@ class InvokeOperations(TriggerOperations, FunctionUrlServing):
         last = max(first, int(clock.timestamp() * 1000))
         events = [{"timestamp": first if i == 0 else last, "message": line.rstrip("\n")}
                   for i, line in enumerate(result.log_lines)]
-        self.bus.publish("logs:put", {
-            "account": spec.account, "region": spec.region,
-            "log_group": spec.log_group or f"/aws/lambda/{spec.function_name}",
-            "log_stream": stream, "events": events})
+        self.telemetry.log(spec.account, spec.region,
+                           spec.log_group or f"/aws/lambda/{spec.function_name}", stream,
+                           events)
 
     def metrics(self, spec: FunctionSpec, qualifier: str | None,
                 values: list[tuple[str, float, str]]) -> None:
@@ -326,28 +328,19 @@ class InvokeOperations(TriggerOperations, FunctionUrlServing):
             dimension_sets.append([{"Name": "FunctionName", "Value": spec.function_name},
                                    {"Name": "Resource",
                                     "Value": f"{spec.function_name}:{qualifier}"}])
-        data = [{"MetricName": name, "Dimensions": dims, "Value": value, "Unit": unit}
-                for name, value, unit in values for dims in dimension_sets]
-        data += [{"MetricName": name, "Dimensions": [], "Value": value, "Unit": unit}
-                 for name, value, unit in values if name in ("ConcurrentExecutions",
-                                                            "Invocations", "Throttles")]
-        self.bus.publish("cloudwatch:metrics", {"account": spec.account, "region": spec.region,
-                                                "namespace": "AWS/Lambda",
-                                                "metric_data": data})
+        for name, value, unit in values:
+            for dims in dimension_sets:
+                self.telemetry.metric(spec.account, spec.region, name, dims, value, unit)
+            if name in ("ConcurrentExecutions", "Invocations", "Throttles"):
+                self.telemetry.metric(spec.account, spec.region, name, [], value, unit)
 
     def async_metrics(self, account: str, region: str, name: str, age_ms: float | None = None,
                       dropped: int = 0) -> None:
         dims = [{"Name": "FunctionName", "Value": name}]
-        data = []
         if age_ms is not None:
-            data.append({"MetricName": "AsyncEventAge", "Dimensions": dims,
-                         "Value": round(age_ms, 2), "Unit": "Milliseconds"})
-            data.append({"MetricName": "AsyncEventsReceived", "Dimensions": dims, "Value": 1,
-                         "Unit": "Count"})
+            self.telemetry.metric(account, region, "AsyncEventAge", dims, round(age_ms, 2),
+                                  "Milliseconds")
+            self.telemetry.metric(account, region, "AsyncEventsReceived", dims, 1, "Count")
         if dropped:
-            data.append({"MetricName": "AsyncEventsDropped", "Dimensions": dims,
-                         "Value": dropped, "Unit": "Count"})
-        if data:
-            self.bus.publish("cloudwatch:metrics", {"account": account, "region": region,
-                                                    "namespace": "AWS/Lambda",
-                                                    "metric_data": data})
+            self.telemetry.metric(account, region, "AsyncEventsDropped", dims, dropped,
+                                  "Count")

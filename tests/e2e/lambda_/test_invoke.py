@@ -6,6 +6,7 @@ from __future__ import annotations
 import base64
 import json
 import sys
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
@@ -111,13 +112,25 @@ def test_event_invoke_runs(cloudlet, lam, role):
                                   log_messages(logs, f"/aws/lambda/{name}")))
 
 
-def test_metrics_published(cloudlet, lam, hello):
-    lam.invoke(FunctionName=hello)
+def test_metrics_published(cloudlet, lam, role):
+    name = make_function(lam, role)
+    for _ in range(3):
+        lam.invoke(FunctionName=name)
+    throttled = make_function(lam, role)
+    lam.put_function_concurrency(FunctionName=throttled, ReservedConcurrentExecutions=0)
+    code, status, _ = error_of(lam.invoke, FunctionName=throttled)
+    assert (code, status) == ("TooManyRequestsException", 429)
     cw = cloudlet.client("cloudwatch")
+    now = datetime.now(UTC)
 
-    def metrics():
-        found = cw.list_metrics(Namespace="AWS/Lambda",
-                                Dimensions=[{"Name": "FunctionName", "Value": hello}])
-        return {m["MetricName"] for m in found["Metrics"]} >= {"Invocations", "Duration",
-                                                               "Errors"}
-    assert eventually(metrics)
+    def total(function: str, metric: str, statistic: str = "Sum"):
+        points = cw.get_metric_statistics(
+            Namespace="AWS/Lambda", MetricName=metric, StartTime=now - timedelta(minutes=10),
+            EndTime=now + timedelta(minutes=5), Period=3600, Statistics=[statistic],
+            Dimensions=[{"Name": "FunctionName", "Value": function}])["Datapoints"]
+        return sum(p[statistic] for p in points)
+
+    assert eventually(lambda: total(name, "Invocations") == 3)
+    assert total(name, "Errors") == 0 and total(name, "Duration", "Maximum") > 0
+    assert total(name, "ConcurrentExecutions", "Maximum") >= 1
+    assert eventually(lambda: total(throttled, "Throttles") == 1)
