@@ -27,6 +27,7 @@ from cloudlet.engines.lambda_.zygote import Zygote
 
 INIT_TIMEOUT = 10.0  # AWS's init phase limit
 MAX_LINES = 100_000  # output kept per invocation
+SHM_MB = 64  # a private /dev/shm (AWS has none; multiprocessing wants one)
 RUNTIME_DIR = Path(__file__).parent / "runtime"
 
 
@@ -232,6 +233,7 @@ class Environment:
             if path.exists():
                 mounts.append(["tmpfs", "tmpfs", str(path), "ro", "size=4k,mode=700"])
         mounts.append(["tmpfs", "tmpfs", "/tmp", "", f"size={self.spec.ephemeral_mb}m,mode=1777"])
+        mounts.append(["tmpfs", "tmpfs", "/dev/shm", "", f"size={SHM_MB}m,mode=1777"])
         return {
             "namespaces": ns, "binds": binds, "mounts": mounts, "uid": uid, "env": env,
             "cgroup_procs": [str(self.cgroup.memory / "cgroup.procs")] if self.cgroup else [],
@@ -257,6 +259,8 @@ class Environment:
                 lines.append(f"mount -t tmpfs -o ro,size=4k,mode=700 tmpfs {q(str(path))}")
         # last: the code and the layers may lie under the host's /tmp
         lines.append(f"mount -t tmpfs -o size={self.spec.ephemeral_mb}m,mode=1777 tmpfs /tmp")
+        lines.append(f"mount -t tmpfs -o size={SHM_MB}m,mode=1777 tmpfs /dev/shm")
+        lines.append("mount -o remount,bind,ro /")  # as on AWS: only /tmp is writable
         return lines
 
     def _read(self):

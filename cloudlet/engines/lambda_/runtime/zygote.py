@@ -52,6 +52,8 @@ def _sandbox(req):
             _mount(None, target, None, MS_REMOUNT | MS_BIND | MS_RDONLY, None)
         for fstype, source, target, flags, data in req["mounts"]:
             _mount(source, target, fstype, MS_RDONLY if "ro" in flags else 0, data)
+        # as on AWS, a read-only file system but for /tmp
+        _mount(None, "/", None, MS_REMOUNT | MS_BIND | MS_RDONLY, None)
     import resource
 
     resource.setrlimit(resource.RLIMIT_NOFILE, (1024, 1024))
