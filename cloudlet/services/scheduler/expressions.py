@@ -90,7 +90,8 @@ def parse(expression: str):
     match = _RATE.match(expression)
     if match:
         value, unit = int(match.group(1)), match.group(2)
-        if unit not in UNITS or value < 1 or (value == 1) != unit.rstrip("s").__eq__(unit):
+        singular = not unit.endswith("s")  # "1 minute", "5 minutes", as AWS requires
+        if unit not in UNITS or value < 1 or (value == 1) != singular:
             raise Invalid(expression)
         return Rate(value * UNITS[unit])
     match = _AT.match(expression)
