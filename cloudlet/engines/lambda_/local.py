@@ -71,6 +71,7 @@ class LocalEngine(LambdaEngine):
         self._launch: Launch | None = None
         self._reaper: threading.Thread | None = None
         self._closed = threading.Event()
+        self._teardowns: list[threading.Thread] = []
 
     # --- the interface ------------------------------------------------------------------
 
@@ -108,14 +109,14 @@ class LocalEngine(LambdaEngine):
                 if env.spec.key.startswith(key_prefix):
                     env.retired = True
         for env in stopping:
-            env.stop()
+            self._stop(env)
 
     def shutdown(self) -> None:
         self._closed.set()
         with self._lock:
             envs = [e for group in self._idle.values() for e in group] + list(self._busy)
             self._idle.clear()
-        teardowns = [env.stop() for env in envs]
+        teardowns = [env.stop() for env in envs] + self._teardowns
         deadline = time.monotonic() + 10
         for thread in teardowns:
             thread.join(max(0.0, deadline - time.monotonic()))
@@ -136,6 +137,11 @@ class LocalEngine(LambdaEngine):
             return idle + sum(1 for e in self._busy if e.spec.key.startswith(key_prefix))
 
     # --- the pool -----------------------------------------------------------------------
+
+    def _stop(self, env: Environment):
+        thread = env.stop()
+        with self._lock:
+            self._teardowns = [t for t in self._teardowns if t.is_alive()] + [thread]
 
     def _setup(self) -> Launch:
         with self._lock:
@@ -172,7 +178,7 @@ class LocalEngine(LambdaEngine):
             if env is not None:
                 self._busy.add(env)
         for old in stale:
-            old.stop()
+            self._stop(old)
         if env is not None:
             return env
         for root in (spec.code_dir, *spec.layer_dirs):
@@ -185,7 +191,7 @@ class LocalEngine(LambdaEngine):
         except BaseException:
             with self._lock:
                 self._busy.discard(env)
-            env.stop()
+            self._stop(env)
             raise
         return env
 
@@ -210,7 +216,7 @@ class LocalEngine(LambdaEngine):
             if keep:
                 self._idle[env.spec.key].append(env)
         if not keep:
-            env.stop()
+            self._stop(env)
 
     def _reap(self):
         while not self._closed.wait(min(5.0, max(0.2, self.idle_seconds / 4))):
@@ -226,7 +232,7 @@ class LocalEngine(LambdaEngine):
                     else:
                         del self._idle[key]
             for env in expired:
-                env.stop()
+                self._stop(env)
 
     # --- runtimes -----------------------------------------------------------------------
 

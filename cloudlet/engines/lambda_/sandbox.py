@@ -109,7 +109,28 @@ class Cgroups:
                     self.cpu_parent = parent
 
     @staticmethod
+    def sweep(root: Path):
+        """Remove what engines of dead Cloudlet processes left under root (their function
+        processes, if any survived, are killed first)."""
+        try:
+            parents = [p for p in root.iterdir() if p.name.startswith("cloudlet-lambda-")]
+        except OSError:
+            return
+        for parent in parents:
+            pid = parent.name.rsplit("-", 1)[-1]
+            if not pid.isdigit() or Path(f"/proc/{pid}").exists():
+                continue
+            for env in [p for p in parent.iterdir() if p.is_dir()]:
+                EnvCgroup(0, env, None).kill()
+                EnvCgroup(0, env, None).remove()
+            try:
+                parent.rmdir()
+            except OSError:
+                pass
+
+    @staticmethod
     def _make(path: Path) -> bool:
+        Cgroups.sweep(path.parent)
         try:
             path.mkdir(exist_ok=True)
             return True
