@@ -480,9 +480,7 @@ class PostgresServer(DatabaseServer):
                              if not k.startswith("recovery_target_") or k.endswith("timeline")}
             if not self._start_recovery():
                 raise EngineError("recovery failed: " + self._log_tail())
-        self.recovery = None
-        self._prepare()
-        self.sql("SELECT pg_reload_conf()")
+        self.recovery = None    # the next start writes the configuration without it
 
     def _log_size(self) -> int:
         try:

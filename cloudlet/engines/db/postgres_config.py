@@ -39,7 +39,7 @@ MANAGED = {
     "ssl", "ssl_ca_file", "ssl_cert_file", "ssl_crl_dir", "ssl_crl_file", "ssl_key_file",
     "synchronous_standby_names", "unix_socket_directories", "unix_socket_group",
     "unix_socket_permissions", "wal_level", "hot_standby", "max_wal_senders",
-    "max_replication_slots", "data_sync_retry", "event_source", "bonjour", "bonjour_name",
+    "max_replication_slots", "data_sync_retry", "recovery_init_sync_method", "event_source", "bonjour", "bonjour_name",
 }
 
 FORCE_SSL = "rds.force_ssl"
@@ -95,6 +95,8 @@ def main_conf(spec, socket_dir: Path, *, ssl: bool, local_only: bool = False,
         "max_connections": spec.max_connections or max_connections(memory),
         "timezone": "UTC", "log_timezone": "UTC",
         "log_line_prefix": "%m [%p] %q%u@%d ",
+        "max_wal_size": "1GB",          # initdb scales it down with 1 MB segments
+        "min_wal_size": "80MB",
         "max_slot_wal_keep_size": "1GB",
         "wal_keep_size": "64MB",
         "huge_pages": "off",
@@ -107,6 +109,7 @@ def main_conf(spec, socket_dir: Path, *, ssl: bool, local_only: bool = False,
         "password_encryption": "scram-sha-256",
         "ssl": "on" if ssl else "off",
         "fsync": "on",
+        "recovery_init_sync_method": "syncfs",  # after a crash or a restore: one syncfs
         "full_page_writes": "on",
         "wal_level": "replica",
         "hot_standby": "on",
