@@ -110,6 +110,11 @@ def test_event_invoke_runs(cloudlet, lam, role):
     logs = cloudlet.client("logs")
     assert eventually(lambda: any("async got 7" in m for m in
                                   log_messages(logs, f"/aws/lambda/{name}")))
+    cw = cloudlet.client("cloudwatch")
+    assert eventually(lambda: "AsyncEventAge" in {
+        m["MetricName"] for m in cw.list_metrics(
+            Namespace="AWS/Lambda",
+            Dimensions=[{"Name": "FunctionName", "Value": name}])["Metrics"]})
 
 
 def test_metrics_published(cloudlet, lam, role):
@@ -134,3 +139,18 @@ def test_metrics_published(cloudlet, lam, role):
     assert total(name, "Errors") == 0 and total(name, "Duration", "Maximum") > 0
     assert total(name, "ConcurrentExecutions", "Maximum") >= 1
     assert eventually(lambda: total(throttled, "Throttles") == 1)
+
+
+def test_other_account_needs_resource_policy(cloudlet, lam, role):
+    name = make_function(lam, role)
+    arn = lam.get_function(FunctionName=name)["Configuration"]["FunctionArn"]
+    other = cloudlet.client("lambda", aws_access_key_id="111122223333")
+    code, status, message = error_of(other.invoke, FunctionName=arn)
+    assert (code, status) == ("AccessDeniedException", 403)
+    assert message == (f"User: arn:aws:iam::111122223333:root is not authorized to perform: "
+                       f"lambda:InvokeFunction on resource: {arn} because no resource-based "
+                       "policy allows the lambda:InvokeFunction action")
+    lam.add_permission(FunctionName=name, StatementId="partner",
+                       Action="lambda:InvokeFunction", Principal="111122223333")
+    out = other.invoke(FunctionName=arn, Payload=b'{"name": "Partner"}')
+    assert json.loads(out["Payload"].read())["body"] == "Hello, Partner!"
