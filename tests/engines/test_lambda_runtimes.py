@@ -73,6 +73,8 @@ def test_node_errors(engine, tmp_path):
     err = body(result)
     assert err["errorType"] == "TypeError" and err["errorMessage"] == "bad thing"
     assert isinstance(err["trace"], list)
+    assert any(f"\t{result.request_id}\tERROR\tInvoke Error \t" in line
+               for line in result.log_lines)
     missing = call(engine, spec(code, handler="nope.handler", runtime="nodejs20.x"))
     assert body(missing)["errorType"] == "Runtime.ImportModuleError"
     not_found = call(engine, spec(code, handler="index.other", runtime="nodejs20.x"))

@@ -158,9 +158,10 @@ async function postError(p, err, type) {
   await request("POST", p, body, { "Lambda-Runtime-Function-Error-Type": type || (err && err.name) || "Error", "Content-Type": "application/json" });
 }
 
-function logError(err, requestId, type) {
+function logError(err, requestId, type, label) {
   const e = errorJSON(err, type);
-  process.stdout.write(`${new Date().toISOString()}\t${requestId || "undefined"}\tERROR\t${JSON.stringify(e)}\n`);
+  const logged = { errorType: e.errorType, errorMessage: e.errorMessage, stack: e.trace };
+  process.stdout.write(`${new Date().toISOString()}\t${requestId || "undefined"}\tERROR\t${label} \t${JSON.stringify(logged)}\n`);
 }
 
 async function main() {
@@ -170,7 +171,7 @@ async function main() {
     fn = await loadHandler();
   } catch (e) {
     const type = e instanceof Fault ? e.name : (e && e.name) || "Error";
-    logError(e, undefined, type);
+    logError(e, undefined, type, "Uncaught Exception");
     await postError("/init/error", e, type);
     process.exit(1);
   }
@@ -191,7 +192,7 @@ async function main() {
       const body = result === undefined ? "null" : JSON.stringify(result);
       await request("POST", `/invocation/${id}/response`, body === undefined ? "null" : body);
     } else {
-      logError(failed, id);
+      logError(failed, id, undefined, "Invoke Error");
       await postError(`/invocation/${id}/error`, failed);
     }
   }
