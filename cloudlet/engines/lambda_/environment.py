@@ -170,7 +170,9 @@ class Environment:
                 self.credentials_expire = float(expiration)
         env["AWS_LAMBDA_RUNTIME_API"] = self.api.address
         env["AWS_LAMBDA_LOG_STREAM_NAME"] = self.log_stream
-        limit = spec.memory_mb + (spec.ephemeral_mb if launch.namespaces else 0)
+        # the kernel's limit leaves room for the tmpfs pages of /tmp and /dev/shm; the
+        # function's own memory is held to memory_mb by the watchdog in _wait_outcome
+        limit = spec.memory_mb + (spec.ephemeral_mb + SHM_MB if launch.namespaces else 0)
         self.cgroup = launch.cgroups.create(self.id, limit)
         script = ["set -e"]
         if self.cgroup is not None:
