@@ -135,10 +135,12 @@ def test_metrics_published(cloudlet, lam, role):
             Dimensions=[{"Name": "FunctionName", "Value": function}])["Datapoints"]
         return sum(p[statistic] for p in points)
 
-    assert eventually(lambda: total(name, "Invocations") == 3)
+    assert eventually(lambda: total(name, "Invocations") == 3, timeout=45), \
+        total(name, "Invocations")
     assert total(name, "Errors") == 0 and total(name, "Duration", "Maximum") > 0
     assert total(name, "ConcurrentExecutions", "Maximum") >= 1
-    assert eventually(lambda: total(throttled, "Throttles") == 1)
+    assert eventually(lambda: total(throttled, "Throttles") == 1, timeout=45), \
+        total(throttled, "Throttles")
 
 
 def test_other_account_needs_resource_policy(cloudlet, lam, role):
