@@ -13,6 +13,8 @@
     tags.py           TagResource, UntagResource, ListTags
     code_urls.py      GetFunction's Code.Location, signed, served under /_cloudlet/lambda/code/
     runtimes.py       the host interpreter's version against the runtime's name
+    runtime_settings.py  code signing (none), runtime management, recursion, provisioned
+                      concurrency (none): what tools such as Terraform read on every function
     configuration.py  runtimes, limits, environment: what create and update check
     code.py           deployment packages: hostile-archive checks, safe unpacking
     store.py          the lambda_ tables
@@ -55,6 +57,7 @@ from cloudlet.services.lambda_.records import (
     public,
     timestamp,
 )
+from cloudlet.services.lambda_.runtime_settings import RuntimeSettingsOperations
 from cloudlet.services.lambda_.specs import SpecOperations
 from cloudlet.services.lambda_.store import LambdaStore
 from cloudlet.services.lambda_.tags import TagOperations
@@ -69,7 +72,8 @@ _FUNCTION_ARN = re.compile(
 
 class FunctionOperations(SpecOperations, VersionOperations, PolicyOperations, LayerOperations,
                          UrlOperations, MappingOperations, DestinationOperations,
-                         ConcurrencyOperations, TagOperations, CodeUrlOperations):
+                         ConcurrencyOperations, TagOperations, CodeUrlOperations,
+                         RuntimeSettingsOperations):
     def __init__(self, store, bus=None):
         super().__init__(store, bus)
         self.lambdas = LambdaStore(store.db)

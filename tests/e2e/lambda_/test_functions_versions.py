@@ -279,3 +279,23 @@ def test_layers(cloudlet, lam, role):
     assert code == "ResourceNotFoundException"
     third = lam.publish_layer_version(LayerName=name, Content={"ZipFile": data})
     assert third["Version"] == 3  # numbers are never reused
+
+
+def test_settings_tools_read(lam, function):
+    assert lam.get_function_code_signing_config(FunctionName=function)[
+        "CodeSigningConfigArn"] == ""
+    assert lam.get_runtime_management_config(FunctionName=function)["UpdateRuntimeOn"] == "Auto"
+    lam.put_runtime_management_config(FunctionName=function, UpdateRuntimeOn="FunctionUpdate")
+    assert lam.get_runtime_management_config(FunctionName=function)["UpdateRuntimeOn"] == \
+        "FunctionUpdate"
+    assert lam.get_function_recursion_config(FunctionName=function)["RecursiveLoop"] == "Terminate"
+    lam.put_function_recursion_config(FunctionName=function, RecursiveLoop="Allow")
+    assert lam.get_function_recursion_config(FunctionName=function)["RecursiveLoop"] == "Allow"
+    assert lam.list_provisioned_concurrency_configs(FunctionName=function)[
+        "ProvisionedConcurrencyConfigs"] == []
+    code, status, _ = error_of(lam.get_provisioned_concurrency_config, FunctionName=function,
+                               Qualifier="1")
+    assert (code, status) == ("ProvisionedConcurrencyConfigNotFoundException", 404)
+    code, status, _ = error_of(lam.put_provisioned_concurrency_config, FunctionName=function,
+                               Qualifier="1", ProvisionedConcurrentExecutions=1)
+    assert (code, status) == ("NotImplemented", 501)
