@@ -11,6 +11,7 @@ archive current costs little: latest_restorable_time() does exactly that on a ru
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import hashlib
 import os
@@ -288,6 +289,9 @@ class PostgresServer(DatabaseServer):
         if result.returncode != 0 and self.running():
             self._run([host.tool("pg_ctl"), "stop", "-D", str(self.data_dir), "-m",
                        "immediate", "-w", "-t", "30"], check=False, timeout=40)
+        if not self.running():
+            with contextlib.suppress(OSError):
+                self.socket_dir.rmdir()     # empty once the server is down
 
     @property
     def pid(self) -> int | None:
