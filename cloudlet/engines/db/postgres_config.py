@@ -197,7 +197,7 @@ def valid_value(value: str, vartype: str, min_val: str, max_val: str, unit: str,
     return float(min_val) <= parsed <= float(max_val) if min_val and max_val else True
 
 
-DATA_TYPES = {"bool": "boolean", "integer": "integer", "real": "float", "string": "string",
+DATA_TYPES = {"bool": "boolean", "integer": "integer", "real": "real", "string": "string",
               "enum": "string"}
 
 
