@@ -220,3 +220,17 @@ def test_retries_backoff_and_event_age(fresh_cloudlet):
     aged = [e for e in recorded(logs, sink, 2) if e["requestPayload"] == {"try": 2}]
     assert aged and aged[0]["requestContext"]["condition"] == "EventAgeExceeded"
     assert attempts() == 4
+
+
+def test_queued_events_survive_a_restart(fresh_cloudlet, tmp_path):
+    server = fresh_cloudlet(data_dir=tmp_path / "data")
+    lam = server.client("lambda", config=Config(retries={"total_max_attempts": 1}))
+    name = make_function(lam, make_role(server.client("iam")), RECORDER)
+    lam.put_function_concurrency(FunctionName=name, ReservedConcurrentExecutions=0)
+    lam.invoke(FunctionName=name, InvocationType="Event", Payload=b'{"kept": true}')
+    time.sleep(0.5)  # throttled: it waits in the queue
+    server.stop()
+    server = fresh_cloudlet(data_dir=tmp_path / "data")
+    lam = server.client("lambda", config=Config(retries={"total_max_attempts": 1}))
+    lam.delete_function_concurrency(FunctionName=name)
+    assert recorded(server.client("logs"), name)[0] == {"kept": True}
