@@ -229,6 +229,19 @@ def test_memory_overflow_is_killed(engine, tmp_path):
         assert err["errorType"] in ("MemoryError", "Runtime.ExitError")
 
 
+def test_a_fast_memory_spike_is_killed_too(engine, tmp_path):
+    code = write_code(tmp_path, {"app.py": """
+        def handler(event, context):
+            hog = bytearray(b"x" * (200 * 1024 * 1024))
+            return len(hog)
+    """})
+    result = call(engine, spec(code, memory_mb=128))
+    if sandbox.Cgroups().version:
+        assert result.error_type == "Runtime.ExitError", result.payload
+        assert body(result)["errorMessage"].endswith("Runtime exited with error: signal: killed")
+        assert result.max_memory_mb > 128
+
+
 def test_tmp_is_private_and_limited(engine, tmp_path):
     code = write_code(tmp_path, {"app.py": """
         import os, tempfile

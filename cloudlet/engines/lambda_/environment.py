@@ -98,6 +98,7 @@ class Environment:
         self._lines: list[str] = []
         self._partial = b""
         self._mark = 0
+        self._peak_kb = 0
         self.api = RuntimeAPI(self, sandbox.function_uid(spec.function_arn))
 
     # --- the Runtime API's side -------------------------------------------------------
@@ -374,9 +375,12 @@ class Environment:
             if remaining <= 0:
                 break
             self.cond.wait(min(remaining, 0.025) if memory_check else remaining)
-            if (memory_check and self.outcome is None and self.exit_code is None
-                    and self.cgroup.anon_bytes() > memory_limit):
-                self.cgroup.kill()
+            if memory_check and self.outcome is None and self.exit_code is None:
+                self.max_memory_mb()  # keeps the peak while the process is there to ask
+                anon = self.cgroup.anon_bytes()
+                if anon > memory_limit:
+                    self._peak_kb = max(self._peak_kb, anon // 1024)
+                    self.cgroup.kill()
         if self.outcome is not None:
             body, error_type, done_at = self.outcome
             status = "ok" if error_type is None else "error"
@@ -392,6 +396,11 @@ class Environment:
 
     def _finish(self, outcome: Outcome) -> Outcome:
         outcome.max_memory_mb = self.max_memory_mb()
+        if (outcome.status in ("ok", "error") and self.cgroup is not None
+                and outcome.max_memory_mb > self.spec.memory_mb):
+            # a spike between two looks of the watchdog: AWS's limit would have killed it
+            outcome.status, outcome.body, outcome.error_type = "exit", b"", "Runtime.ExitError"
+            self.kill()
         if outcome.status in ("exit", "init_error", "init_timeout", "timeout"):
             if outcome.status != "exit":
                 self.kill()
@@ -415,11 +424,13 @@ class Environment:
             with open(f"/proc/{self.proc.pid}/status", "rb") as f:
                 for line in f:
                     if line.startswith(b"VmHWM:"):
-                        self._peak_kb = max(getattr(self, "_peak_kb", 0), int(line.split()[1]))
+                        self._peak_kb = max(self._peak_kb, int(line.split()[1]))
                         break
         except (OSError, ValueError):
             pass
-        return math.ceil(getattr(self, "_peak_kb", 0) / 1024)
+        if self.cgroup is not None and self.proc.poll() is not None and self.cgroup.hit_limit():
+            self._peak_kb = max(self._peak_kb, self.spec.memory_mb * 1024)
+        return math.ceil(self._peak_kb / 1024)
 
     def kill(self):
         if self.cgroup is not None:

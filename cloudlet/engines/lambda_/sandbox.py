@@ -254,6 +254,16 @@ class EnvCgroup:
                 total += int(value)
         return total
 
+    def hit_limit(self) -> bool:
+        """Whether the kernel's memory limit was reached (an OOM kill, most likely)."""
+        try:
+            if self.version == 2:
+                events = (self.memory / "memory.events").read_text().split()
+                return int(events[events.index("oom_kill") + 1]) > 0
+            return int((self.memory / "memory.failcnt").read_text()) > 0
+        except (OSError, ValueError, IndexError):
+            return False
+
     @staticmethod
     def _pids(path: Path) -> list[int]:
         try:
