@@ -51,6 +51,40 @@ def _message(status: int, text: str) -> tuple[int, dict[str, str], bytes]:
         {"Message": text}).encode()
 
 
+def _origin_allowed(cors: dict, origin: str) -> bool:
+    allowed = cors.get("AllowOrigins") or []
+    return "*" in allowed or origin in allowed
+
+
+def _cors_headers(cors: dict, origin: str) -> dict[str, str]:
+    """The Cors configuration's answer to a request from `origin` (none if not allowed)."""
+    if not _origin_allowed(cors, origin):
+        return {}
+    headers = {"Access-Control-Allow-Origin": "*" if "*" in (cors.get("AllowOrigins") or [])
+               and not cors.get("AllowCredentials") else origin}
+    if cors.get("AllowCredentials"):
+        headers["Access-Control-Allow-Credentials"] = "true"
+    if cors.get("ExposeHeaders"):
+        headers["Access-Control-Expose-Headers"] = ",".join(cors["ExposeHeaders"])
+    return headers
+
+
+def _preflight(cors: dict, origin: str, request) -> dict[str, str]:
+    headers = _cors_headers(cors, origin)
+    if not headers:
+        return {}
+    method = request.headers.get("access-control-request-method", "")
+    methods = cors.get("AllowMethods") or []
+    if "*" not in methods and method.upper() not in [m.upper() for m in methods]:
+        return {}
+    headers["Access-Control-Allow-Methods"] = ",".join(methods)
+    if cors.get("AllowHeaders"):
+        headers["Access-Control-Allow-Headers"] = ",".join(cors["AllowHeaders"])
+    if cors.get("MaxAge") is not None:
+        headers["Access-Control-Max-Age"] = str(cors["MaxAge"])
+    return headers
+
+
 class FunctionUrlServing:
     @staticmethod
     def function_url_of(request) -> tuple[str, str] | None:
@@ -78,6 +112,19 @@ class FunctionUrlServing:
         found = self.function_url_target(url_id)
         if found is None:
             return _message(403, "Forbidden")
+        account, region, name, qualifier, config = found
+        cors = config.get("Cors")
+        origin = request.headers.get("origin")
+        if (cors and origin and request.method == "OPTIONS"
+                and request.headers.get("access-control-request-method")):
+            return 200, _preflight(cors, origin, request), b""
+        response = self._answer_url(request, url_id, path, credentials, found)
+        if cors and origin:
+            response[1].update(_cors_headers(cors, origin))
+        return response
+
+    def _answer_url(self, request, url_id: str, path: str, credentials,
+                    found) -> tuple[int, dict[str, str], bytes]:
         account, region, name, qualifier, config = found
         body = request.body or b""
         if len(body) > MAX_BODY:

@@ -108,3 +108,23 @@ def test_auth_iam_needs_signature(cloudlet, lam):
     seen = json.loads(body)
     assert seen["path"] == "/signed"
     assert seen["iam"]["iam"]["accountId"] == "000000000000"
+
+
+def test_cors(cloudlet, lam):
+    name = make_function(lam, make_role(cloudlet.client("iam")), ECHO)
+    url_id = url_id_of(lam.create_function_url_config(
+        FunctionName=name, AuthType="NONE",
+        Cors={"AllowOrigins": ["https://app.example.com"], "AllowMethods": ["GET", "POST"],
+              "AllowHeaders": ["x-custom"], "MaxAge": 300}))
+    lam.add_permission(FunctionName=name, StatementId="url", Action="lambda:InvokeFunctionUrl",
+                       Principal="*", FunctionUrlAuthType="NONE")
+    status, headers, _ = call(cloudlet, url_id, "/x", method="OPTIONS", headers={
+        "Origin": "https://app.example.com", "Access-Control-Request-Method": "POST"})
+    assert status == 200
+    assert headers["access-control-allow-origin"] == "https://app.example.com"
+    assert headers["access-control-allow-methods"] == "GET,POST"
+    assert headers["access-control-max-age"] == "300"
+    status, headers, _ = call(cloudlet, url_id, "/x", headers={"Origin": "https://app.example.com"})
+    assert status == 201 and headers["access-control-allow-origin"] == "https://app.example.com"
+    status, headers, _ = call(cloudlet, url_id, "/x", headers={"Origin": "https://evil.example"})
+    assert status == 201 and "access-control-allow-origin" not in headers
