@@ -91,3 +91,13 @@ def test_regional_limit(fresh_cloudlet):
     throttled = [r for r in results if r != 200]
     assert len([r for r in results if r == 200]) >= 1 and throttled
     assert all(r["Reason"] == "ConcurrentInvocationLimitExceeded" for r in throttled)
+
+
+def test_response_over_6_mb(lam, role):
+    name = make_function(lam, role, "def handler(e, c):\n    return 'x' * (7 * 1024 * 1024)\n",
+                         MemorySize=512)
+    out = lam.invoke(FunctionName=name)
+    assert out["StatusCode"] == 200 and out["FunctionError"] == "Unhandled"
+    body = json.loads(out["Payload"].read())
+    assert body["errorType"] == "Function.ResponseSizeTooLarge"
+    assert body["errorMessage"].startswith("Response payload size exceeded maximum allowed")
