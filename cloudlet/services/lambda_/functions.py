@@ -42,7 +42,7 @@ from cloudlet.errors import ServiceError
 from cloudlet.services.base import RequestContext
 from cloudlet.services.lambda_ import configuration as conf
 from cloudlet.services.lambda_ import errors
-from cloudlet.services.lambda_.code import CodeStore, check_zipped_size
+from cloudlet.services.lambda_.code import UNZIPPED_LIMIT, CodeStore, check_zipped_size
 from cloudlet.services.lambda_.code_urls import CodeUrlOperations
 from cloudlet.services.lambda_.concurrency import ConcurrencyOperations
 from cloudlet.services.lambda_.destinations import DestinationOperations
@@ -188,8 +188,9 @@ class FunctionOperations(SpecOperations, VersionOperations, PolicyOperations, La
                 service("lambda.amazonaws.com"), {}):
             raise errors.InvalidParameterValue(conf.ROLE_NOT_ASSUMABLE)
 
-    def _layers(self, ctx: RequestContext, arns: list[str]) -> tuple[list[dict], list[str]]:
-        shown, digests = [], []
+    def _layers(self, ctx: RequestContext, arns: list[str]) -> tuple[list[dict], list[str], int]:
+        """(Layers as AWS shows them, their packages, their unzipped bytes)."""
+        shown, digests, unzipped = [], [], 0
         for arn in arns:
             parsed = conf.parse_layer_version(arn)
             found = None
@@ -199,7 +200,16 @@ class FunctionOperations(SpecOperations, VersionOperations, PolicyOperations, La
                 raise errors.InvalidParameterValue(f"Layer version {arn} does not exist.")
             shown.append({"Arn": arn, "CodeSize": found[0]["Content"]["CodeSize"]})
             digests.append(found[0]["_hex"])
-        return shown, digests
+            unzipped += found[0].get("_unzipped", 0)
+        return shown, digests, unzipped
+
+    def _check_unzipped(self, doc: dict) -> None:
+        """Code and layers together: at most 250 MB unzipped, as AWS counts them."""
+        total = doc["_code"]["unzipped"] + doc.get("_layers_unzipped", 0)
+        if total > UNZIPPED_LIMIT:
+            raise errors.InvalidParameterValue(
+                f"Function code combined with layers exceeds the maximum allowed size of "
+                f"{UNZIPPED_LIMIT} bytes. The actual size is {total} bytes.")
 
     def _apply_settings(self, ctx: RequestContext, doc: dict, params: dict) -> None:
         """Check what the request changes and write it into `doc`."""
@@ -216,7 +226,8 @@ class FunctionOperations(SpecOperations, VersionOperations, PolicyOperations, La
         if params.get("EphemeralStorage") is not None:
             doc["EphemeralStorage"] = {"Size": params["EphemeralStorage"]["Size"]}
         if params.get("Layers") is not None:
-            doc["Layers"], doc["_layers"] = self._layers(ctx, params["Layers"])
+            doc["Layers"], doc["_layers"], doc["_layers_unzipped"] = self._layers(
+                ctx, params["Layers"])
             if not doc["Layers"]:
                 doc.pop("Layers")
         if params.get("VpcConfig") is not None:
@@ -322,6 +333,7 @@ class FunctionOperations(SpecOperations, VersionOperations, PolicyOperations, La
         now = doc["_created"]
         package = self.codes.add(data)
         self._set_code(doc, package)
+        self._check_unzipped(doc)
         doc["LastModified"] = timestamp(now)
         doc["RevisionId"] = str(uuid.uuid4())
         function = {"Tags": dict(tags), "NextVersion": 1, "Concurrency": None}
@@ -408,6 +420,7 @@ class FunctionOperations(SpecOperations, VersionOperations, PolicyOperations, La
             package = self.codes.add(data)
             doc = dict(before)
             self._set_code(doc, package)
+            self._check_unzipped(doc)
             if params.get("Architectures"):
                 doc["Architectures"] = list(params["Architectures"])
             if params.get("DryRun"):
@@ -425,6 +438,7 @@ class FunctionOperations(SpecOperations, VersionOperations, PolicyOperations, La
             conf.check_runtime(params["Runtime"])
         doc = json.loads(json.dumps(before))
         self._apply_settings(ctx, doc, params)
+        self._check_unzipped(doc)
         doc["RuntimeVersionConfig"] = {"RuntimeVersionArn": runtime_version_arn(
             ctx.region, doc["Runtime"])}
         return self._save_latest(ctx, name, before, doc, False)

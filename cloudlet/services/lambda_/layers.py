@@ -70,7 +70,7 @@ class LayerOperations:
                "LayerArn": layer_arn(account, ctx.region, name),
                "LayerVersionArn": layer_arn(account, ctx.region, name, version),
                "Description": params.get("Description", ""), "CreatedDate": timestamp(),
-               "Version": version, "_hex": package.hex}
+               "Version": version, "_hex": package.hex, "_unzipped": package.unzipped}
         for member in ("CompatibleRuntimes", "CompatibleArchitectures", "LicenseInfo"):
             if params.get(member):
                 doc[member] = params[member]

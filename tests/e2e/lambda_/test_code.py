@@ -183,3 +183,35 @@ def test_same_code_twice_shares_its_digest(lam, role):
     import hashlib
 
     assert first["CodeSha256"] == base64.b64encode(hashlib.sha256(data).digest()).decode()
+
+
+def _zeros_zip(megabytes: int) -> bytes:
+    buffer = io.BytesIO()
+    with (zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED, compresslevel=1) as zf,
+          zf.open("python/zeros.bin", "w", force_zip64=True) as sink):
+        block = b"\0" * (1024 * 1024)
+        for _ in range(megabytes):
+            sink.write(block)
+    return buffer.getvalue()
+
+
+def test_code_and_layers_together_stay_under_250_mb(lam, role):
+    name = unique("heavy")
+    arns = [lam.publish_layer_version(LayerName=name, Content={"ZipFile": _zeros_zip(130)})[
+        "LayerVersionArn"] for _ in range(2)]
+    code, _, message = error_of(lam.create_function, FunctionName=unique("heavy"),
+                                Runtime="python3.12", Role=role, Handler="app.handler",
+                                Code={"ZipFile": archive()}, Layers=arns)
+    assert code == "InvalidParameterValueException"
+    assert message.startswith("Function code combined with layers exceeds the maximum allowed "
+                              "size of 262144000 bytes. The actual size is ")
+    created = lam.create_function(FunctionName=unique("light"), Runtime="python3.12", Role=role,
+                                  Handler="app.handler", Code={"ZipFile": archive()},
+                                  Layers=arns[:1])
+    lam.get_waiter("function_active_v2").wait(FunctionName=created["FunctionName"],
+                                              WaiterConfig={"Delay": 1})
+    code, _, _ = error_of(lam.update_function_configuration,
+                          FunctionName=created["FunctionName"], Layers=arns)
+    assert code == "InvalidParameterValueException"
+    for number in (1, 2):
+        lam.delete_layer_version(LayerName=name, VersionNumber=number)
