@@ -156,3 +156,11 @@ def test_other_account_needs_resource_policy(cloudlet, lam, role):
                        Action="lambda:InvokeFunction", Principal="111122223333")
     out = other.invoke(FunctionName=arn, Payload=b'{"name": "Partner"}')
     assert json.loads(out["Payload"].read())["body"] == "Hello, Partner!"
+
+
+def test_deprecated_invoke_async(cloudlet, lam, role):
+    name = make_function(lam, role, "def handler(e, c):\n    print('old api', e['v'])\n")
+    assert lam.invoke_async(FunctionName=name, InvokeArgs=b'{"v": 3}')["Status"] == 202
+    logs = cloudlet.client("logs")
+    assert eventually(lambda: any("old api 3" in m for m in
+                                  log_messages(logs, f"/aws/lambda/{name}")))
