@@ -14,6 +14,7 @@ import logging
 import os
 
 from cloudlet import __version__, clock
+from cloudlet.auth import authenticate
 from cloudlet.errors import ServiceError
 from cloudlet.gateway.pipeline import BodyStream, EntityTooLarge, Pipeline, RequestTimeout
 from cloudlet.protocols.base import Headers, HttpRequest, HttpResponse
@@ -79,7 +80,8 @@ class Gateway:
             request.body = await BodyStream(receive, self.body_timeout).read()
             lambda_ = self.pipeline.providers["lambda"]
             await _send(send, HttpResponse(*await lambda_.url_route(
-                request, *url, credentials=self.pipeline.credentials)))
+                request, *url, verify=lambda r: authenticate(
+                    r, "lambda", self.pipeline.credentials).credential)))
             return
         if request.path.startswith("/_cloudlet/"):
             if request.method == "POST":

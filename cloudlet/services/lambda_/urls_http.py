@@ -91,14 +91,14 @@ class FunctionUrlServing:
         return url_target(request)
 
     async def url_route(self, request, url_id: str, path: str,
-                        credentials=None) -> tuple[int, dict[str, str], bytes]:
+                        verify=None) -> tuple[int, dict[str, str], bytes]:
         return await asyncio.get_running_loop().run_in_executor(
-            self.invoke_pool, self.serve_url, request, url_id, path, credentials)
+            self.invoke_pool, self.serve_url, request, url_id, path, verify)
 
     def serve_url(self, request, url_id: str, path: str,
-                  credentials=None) -> tuple[int, dict[str, str], bytes]:
+                  verify=None) -> tuple[int, dict[str, str], bytes]:
         try:
-            return self._serve_url(request, url_id, path, credentials)
+            return self._serve_url(request, url_id, path, verify)
         except ServiceError as error:
             if error.code == "TooManyRequestsException":
                 return _message(429, "Rate Exceeded.")
@@ -108,7 +108,7 @@ class FunctionUrlServing:
             return _message(502, "Internal Server Error")
 
     def _serve_url(self, request, url_id: str, path: str,
-                   credentials) -> tuple[int, dict[str, str], bytes]:
+                   verify) -> tuple[int, dict[str, str], bytes]:
         found = self.function_url_target(url_id)
         if found is None:
             return _message(403, "Forbidden")
@@ -118,12 +118,12 @@ class FunctionUrlServing:
         if (cors and origin and request.method == "OPTIONS"
                 and request.headers.get("access-control-request-method")):
             return 200, _preflight(cors, origin, request), b""
-        response = self._answer_url(request, url_id, path, credentials, found)
+        response = self._answer_url(request, url_id, path, verify, found)
         if cors and origin:
             response[1].update(_cors_headers(cors, origin))
         return response
 
-    def _answer_url(self, request, url_id: str, path: str, credentials,
+    def _answer_url(self, request, url_id: str, path: str, verify,
                     found) -> tuple[int, dict[str, str], bytes]:
         account, region, name, qualifier, config = found
         body = request.body or b""
@@ -132,7 +132,7 @@ class FunctionUrlServing:
         auth = config.get("AuthType", "NONE")
         identity = None
         if auth == "AWS_IAM":
-            identity = self._url_caller(request, credentials)
+            identity = self._url_caller(request, verify)
             if identity is None or not (
                     (identity.account_id == account and identity.is_root) or self.policy_allows(
                         account, region, name, qualifier or None, "lambda:InvokeFunctionUrl",
@@ -157,16 +157,15 @@ class FunctionUrlServing:
                                   "lambda:InvokeFunctionUrl", "*", "Anonymous",
                                   {"lambda:FunctionUrlAuthType": "NONE"})
 
-    def _url_caller(self, request, credentials):
-        from cloudlet.auth import authenticate
-
-        if credentials is None:
+    @staticmethod
+    def _url_caller(request, verify):
+        """The SigV4 signer of the request (verify: the gateway's check), or None."""
+        if verify is None:
             return None
         try:
-            found = authenticate(request, "lambda", credentials)
+            return verify(request)
         except ServiceError:
             return None
-        return found.credential
 
     @staticmethod
     def _url_event(request, url_id: str, region: str, account: str, path: str, body: bytes,
