@@ -1,4 +1,4 @@
-"""cloudlet up | status | reset | coverage | oidc token | mail | rds ca-bundle"""
+"""cloudlet up | status | down | reset | coverage | oidc token | mail | rds ca-bundle"""
 
 from __future__ import annotations
 
@@ -6,6 +6,7 @@ import argparse
 import json
 import shutil
 import sys
+import time
 import urllib.error
 import urllib.parse
 import urllib.request
@@ -31,6 +32,7 @@ def main(argv: list[str] | None = None) -> None:
                     help="serve HTTPS with a generated self-signed certificate")
 
     for name, text in (("status", "is Cloudlet running, and what does it serve"),
+                       ("down", "stop the running Cloudlet cleanly, with its database servers"),
                        ("reset", "delete all state in the data directory")):
         sub = commands.add_parser(name, help=text)
         sub.add_argument("--host", default=defaults.host)
@@ -90,6 +92,28 @@ def cmd_status(args) -> int:
     print(f"Cloudlet {health['version']} is {health['status']} on {args.host}:{args.port}")
     for name, state in health["services"].items():
         print(f"  {name:<12} {state}")
+    return 0
+
+
+def cmd_down(args) -> int:
+    if _health(args) is None:
+        print(f"Cloudlet is not running on {args.host}:{args.port}")
+        return 0
+    request = urllib.request.Request(f"http://{args.host}:{args.port}/_cloudlet/shutdown",
+                                     data=b"", method="POST")
+    try:
+        urllib.request.urlopen(request, timeout=10).close()
+    except (OSError, urllib.error.URLError) as e:
+        print(f"Cloudlet on {args.host}:{args.port} did not take the request: {e}",
+              file=sys.stderr)
+        return 1
+    deadline = time.monotonic() + 120
+    while _health(args) is not None:
+        if time.monotonic() > deadline:
+            print("Cloudlet is still running after 120 s", file=sys.stderr)
+            return 1
+        time.sleep(0.2)
+    print(f"Cloudlet on {args.host}:{args.port} has stopped")
     return 0
 
 
@@ -166,5 +190,5 @@ def cmd_rds(args) -> int:
     return 0
 
 
-COMMANDS = {"up": cmd_up, "status": cmd_status, "reset": cmd_reset, "coverage": cmd_coverage,
+COMMANDS = {"up": cmd_up, "status": cmd_status, "down": cmd_down, "reset": cmd_reset, "coverage": cmd_coverage,
             "oidc": cmd_oidc, "mail": cmd_mail, "rds": cmd_rds}

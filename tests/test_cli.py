@@ -1,4 +1,4 @@
-"""The command line: up, status, reset, coverage, graceful shutdown."""
+"""The command line: up, status, down, reset, coverage, graceful shutdown."""
 
 from __future__ import annotations
 
@@ -79,3 +79,19 @@ def test_ephemeral_data_dir_is_deleted_at_exit():
     import os
 
     assert not os.path.exists(path)
+
+
+def test_down_stops_a_running_server_cleanly(tmp_path):
+    server = CloudletProcess(data_dir=tmp_path / "data").start()
+    bucket = server.client("s3").create_bucket(Bucket="kept-after-down")
+    assert bucket["ResponseMetadata"]["HTTPStatusCode"] == 200
+    out = cloudlet_cli("down", "--port", str(server.port))
+    assert out.returncode == 0, out.stderr
+    assert "has stopped" in out.stdout
+    assert server.proc.wait(timeout=60) == 0
+    again = cloudlet_cli("down", "--port", str(server.port))
+    assert again.returncode == 0 and "not running" in again.stdout
+    restarted = CloudletProcess(data_dir=tmp_path / "data").start()
+    names = [b["Name"] for b in restarted.client("s3").list_buckets()["Buckets"]]
+    assert names == ["kept-after-down"]
+    restarted.stop()

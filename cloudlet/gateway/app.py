@@ -12,6 +12,7 @@ import asyncio
 import json
 import logging
 import os
+import signal
 
 from cloudlet import __version__, clock
 from cloudlet.auth import authenticate
@@ -108,6 +109,8 @@ class Gateway:
             return _json(200, body)
         if request.path == "/_cloudlet/clock":
             return self.clock(request)
+        if request.path == "/_cloudlet/shutdown":
+            return self.shutdown(request)
         sts = self.pipeline.providers.get("sts")
         if request.path.startswith(oidc.LOCAL_PATH + "/") and sts is not None:
             base = f"{'https' if request.secure else 'http'}://{request.host}"
@@ -120,6 +123,14 @@ class Gateway:
         if request.path.startswith("/_cloudlet/lambda/code/") and lambda_ is not None:
             return HttpResponse(*lambda_.code_route(request))  # GetFunction's Code.Location
         return _json(404, {"message": "no such Cloudlet endpoint"})
+
+    def shutdown(self, request: HttpRequest) -> HttpResponse:
+        """POST: stop as Ctrl-C does (`cloudlet down`): requests in flight finish, engines
+        (database servers, Lambda environments) stop, state is flushed."""
+        if request.method != "POST":
+            return _json(405, {"message": "POST"})
+        asyncio.get_running_loop().call_later(0.05, os.kill, os.getpid(), signal.SIGTERM)
+        return _json(202, {"status": "stopping"})
 
     def clock(self, request: HttpRequest) -> HttpResponse:
         """GET: the service clock. POST {"advance": seconds}: move it forward, so tests can
