@@ -25,17 +25,18 @@ class ConcurrencyOperations:
             return DEFAULT_CONCURRENCY
 
     def put_function_concurrency(self, ctx: RequestContext, params: dict) -> dict:
-        name, _ = self._own(ctx, params)
-        function = self.function_doc(ctx.account_id, ctx.region, name)
-        wanted = params["ReservedConcurrentExecutions"]
-        others = sum(f.get("Concurrency") or 0 for n, f in self._functions(ctx) if n != name)
-        if self.concurrency_limit() - others - wanted < MINIMUM_UNRESERVED:
-            raise errors.InvalidParameterValue(
-                "Specified ReservedConcurrentExecutions for function decreases account's "
-                f"UnreservedConcurrentExecution below its minimum value of [{MINIMUM_UNRESERVED}].")
-        function["Concurrency"] = wanted
-        self.lambdas.put_function(ctx.account_id, ctx.region, name, function)
-        return {"ReservedConcurrentExecutions": wanted}
+        with self.write_lock:
+            name, _ = self._own(ctx, params)
+            function = self.function_doc(ctx.account_id, ctx.region, name)
+            wanted = params["ReservedConcurrentExecutions"]
+            others = sum(f.get("Concurrency") or 0 for n, f in self._functions(ctx) if n != name)
+            if self.concurrency_limit() - others - wanted < MINIMUM_UNRESERVED:
+                raise errors.InvalidParameterValue(
+                    "Specified ReservedConcurrentExecutions for function decreases account's "
+                    f"UnreservedConcurrentExecution below its minimum value of [{MINIMUM_UNRESERVED}].")
+            function["Concurrency"] = wanted
+            self.lambdas.put_function(ctx.account_id, ctx.region, name, function)
+            return {"ReservedConcurrentExecutions": wanted}
 
     def get_function_concurrency(self, ctx: RequestContext, params: dict) -> dict:
         name, _ = self._own(ctx, params)
@@ -43,11 +44,12 @@ class ConcurrencyOperations:
         return {} if reserved is None else {"ReservedConcurrentExecutions": reserved}
 
     def delete_function_concurrency(self, ctx: RequestContext, params: dict) -> dict:
-        name, _ = self._own(ctx, params)
-        function = self.function_doc(ctx.account_id, ctx.region, name)
-        function["Concurrency"] = None
-        self.lambdas.put_function(ctx.account_id, ctx.region, name, function)
-        return {}
+        with self.write_lock:
+            name, _ = self._own(ctx, params)
+            function = self.function_doc(ctx.account_id, ctx.region, name)
+            function["Concurrency"] = None
+            self.lambdas.put_function(ctx.account_id, ctx.region, name, function)
+            return {}
 
     def _functions(self, ctx: RequestContext) -> list[tuple[str, dict]]:
         return [(n, self.lambdas.function(ctx.account_id, ctx.region, n) or {})

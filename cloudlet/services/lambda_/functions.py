@@ -84,9 +84,10 @@ class FunctionOperations(SpecOperations, VersionOperations, PolicyOperations, La
         self._url_key = self._load_url_key()
         self._credentials: dict[tuple[str, str], object] = {}
         self._credentials_lock = threading.Lock()
-        # held from unpacking a package until the version that uses it is stored, and while
+        # held by every read-check-write of a function (updates, publishing, concurrency,
+        # tags), from unpacking a package until the version using it is stored, and while
         # packages no version uses are removed
-        self.code_lock = threading.RLock()
+        self.write_lock = threading.RLock()
 
     def attach(self, providers: dict) -> None:
         super().attach(providers)
@@ -324,7 +325,7 @@ class FunctionOperations(SpecOperations, VersionOperations, PolicyOperations, La
         doc["RuntimeVersionConfig"]["RuntimeVersionArn"] = runtime_version_arn(region,
                                                                                doc["Runtime"])
         data = self._zip_of(ctx, params["Code"], "CreateFunction")
-        with self.code_lock:
+        with self.write_lock:
             return self._create(ctx, name, doc, data, tags, bool(params.get("Publish")))
 
     def _create(self, ctx: RequestContext, name: str, doc: dict, data: bytes, tags: dict,
@@ -413,10 +414,12 @@ class FunctionOperations(SpecOperations, VersionOperations, PolicyOperations, La
 
     def update_function_code(self, ctx: RequestContext, params: dict) -> dict:
         name, _ = self._own(ctx, params)
-        before = self.version_doc(ctx.account_id, ctx.region, name)
-        self._check_updatable(before, params.get("RevisionId"))
+        self._check_updatable(self.version_doc(ctx.account_id, ctx.region, name),
+                              params.get("RevisionId"))
         data = self._zip_of(ctx, params, "UpdateFunctionCode")
-        with self.code_lock:
+        with self.write_lock:  # checked again: another update may have won meanwhile
+            before = self.version_doc(ctx.account_id, ctx.region, name)
+            self._check_updatable(before, params.get("RevisionId"))
             package = self.codes.add(data)
             doc = dict(before)
             self._set_code(doc, package)
@@ -432,16 +435,15 @@ class FunctionOperations(SpecOperations, VersionOperations, PolicyOperations, La
 
     def update_function_configuration(self, ctx: RequestContext, params: dict) -> dict:
         name, _ = self._own(ctx, params)
-        before = self.version_doc(ctx.account_id, ctx.region, name)
-        self._check_updatable(before, params.get("RevisionId"))
-        if params.get("Runtime") is not None:
-            conf.check_runtime(params["Runtime"])
-        doc = json.loads(json.dumps(before))
-        self._apply_settings(ctx, doc, params)
-        self._check_unzipped(doc)
-        doc["RuntimeVersionConfig"] = {"RuntimeVersionArn": runtime_version_arn(
-            ctx.region, doc["Runtime"])}
-        return self._save_latest(ctx, name, before, doc, False)
+        with self.write_lock:
+            before = self.version_doc(ctx.account_id, ctx.region, name)
+            self._check_updatable(before, params.get("RevisionId"))
+            doc = json.loads(json.dumps(before))
+            self._apply_settings(ctx, doc, params)
+            self._check_unzipped(doc)
+            doc["RuntimeVersionConfig"] = {"RuntimeVersionArn": runtime_version_arn(
+                ctx.region, doc["Runtime"])}
+            return self._save_latest(ctx, name, before, doc, False)
 
     def delete_function(self, ctx: RequestContext, params: dict) -> dict:
         name, qualifier = self._own(ctx, params)
@@ -479,7 +481,7 @@ class FunctionOperations(SpecOperations, VersionOperations, PolicyOperations, La
 
     def collect_code(self, hex_digest: str) -> None:
         """Remove a package once no function version or layer version uses it."""
-        with self.code_lock:
+        with self.write_lock:
             if not self.lambdas.code_in_use(hex_digest):
                 self.codes.remove(hex_digest)
 

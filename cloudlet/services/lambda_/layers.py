@@ -56,7 +56,7 @@ class LayerOperations:
             raise errors.InvalidParameterValue("Layers can only be published in your account.")
         content = params["Content"]
         data = self._zip_of(ctx, content, "PublishLayerVersion")
-        with self.code_lock:
+        with self.write_lock:
             package = self.codes.add(data)
             version = self.lambdas.next_layer_version(account, ctx.region, name)
             doc = self._layer_doc(ctx, params, account, name, version, package)

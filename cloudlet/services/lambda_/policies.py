@@ -75,45 +75,47 @@ class PolicyOperations:
         return {k: v for k, v in doc.items() if not k.startswith("_")}
 
     def add_permission(self, ctx: RequestContext, params: dict) -> dict:
-        name, qualifier = self._policy_target(ctx, params)
-        account, region = ctx.account_id, ctx.region
-        doc = self.lambdas.get("lambda_policies", account, region, name, qualifier) or {
-            "Version": "2012-10-17", "Id": "default", "Statement": [], "_revision": ""}
-        if params.get("RevisionId") and params["RevisionId"] != doc["_revision"]:
-            raise errors.PreconditionFailed()
-        if any(s["Sid"] == params["StatementId"] for s in doc["Statement"]):
-            raise errors.ResourceConflict(
-                f"The statement id ({params['StatementId']}) provided already exists. Please "
-                "provide a new statement id, or remove the existing statement.")
-        action = params["Action"]
-        if not (action == "*" or action.startswith("lambda:")):
-            raise errors.InvalidParameterValue(f"Invalid action: {action}")
-        new = statement(params, function_arn(account, region, name, qualifier or None))
-        doc["Statement"].append(new)
-        public = {k: v for k, v in doc.items() if not k.startswith("_")}
-        size = len(json.dumps(public))
-        if size > POLICY_LIMIT:
-            raise errors.PolicyLengthExceeded(
-                f"The final policy size ({size}) is bigger than the limit ({POLICY_LIMIT}).")
-        doc["_revision"] = str(uuid.uuid4())
-        self.lambdas.put("lambda_policies", account, region, name, qualifier, doc)
-        return {"Statement": json.dumps(new)}
+        with self.write_lock:
+            name, qualifier = self._policy_target(ctx, params)
+            account, region = ctx.account_id, ctx.region
+            doc = self.lambdas.get("lambda_policies", account, region, name, qualifier) or {
+                "Version": "2012-10-17", "Id": "default", "Statement": [], "_revision": ""}
+            if params.get("RevisionId") and params["RevisionId"] != doc["_revision"]:
+                raise errors.PreconditionFailed()
+            if any(s["Sid"] == params["StatementId"] for s in doc["Statement"]):
+                raise errors.ResourceConflict(
+                    f"The statement id ({params['StatementId']}) provided already exists. Please "
+                    "provide a new statement id, or remove the existing statement.")
+            action = params["Action"]
+            if not (action == "*" or action.startswith("lambda:")):
+                raise errors.InvalidParameterValue(f"Invalid action: {action}")
+            new = statement(params, function_arn(account, region, name, qualifier or None))
+            doc["Statement"].append(new)
+            public = {k: v for k, v in doc.items() if not k.startswith("_")}
+            size = len(json.dumps(public))
+            if size > POLICY_LIMIT:
+                raise errors.PolicyLengthExceeded(
+                    f"The final policy size ({size}) is bigger than the limit ({POLICY_LIMIT}).")
+            doc["_revision"] = str(uuid.uuid4())
+            self.lambdas.put("lambda_policies", account, region, name, qualifier, doc)
+            return {"Statement": json.dumps(new)}
 
     def remove_permission(self, ctx: RequestContext, params: dict) -> dict:
-        name, qualifier = self._policy_target(ctx, params)
-        account, region = ctx.account_id, ctx.region
-        doc = self.lambdas.get("lambda_policies", account, region, name, qualifier)
-        if doc is None or not doc["Statement"]:
-            raise errors.ResourceNotFound("No policy is associated with the given resource.")
-        if params.get("RevisionId") and params["RevisionId"] != doc["_revision"]:
-            raise errors.PreconditionFailed()
-        kept = [s for s in doc["Statement"] if s["Sid"] != params["StatementId"]]
-        if len(kept) == len(doc["Statement"]):
-            raise errors.ResourceNotFound(
-                f"Statement {params['StatementId']} is not found in resource policy.")
-        doc["Statement"], doc["_revision"] = kept, str(uuid.uuid4())
-        self.lambdas.put("lambda_policies", account, region, name, qualifier, doc)
-        return {}
+        with self.write_lock:
+            name, qualifier = self._policy_target(ctx, params)
+            account, region = ctx.account_id, ctx.region
+            doc = self.lambdas.get("lambda_policies", account, region, name, qualifier)
+            if doc is None or not doc["Statement"]:
+                raise errors.ResourceNotFound("No policy is associated with the given resource.")
+            if params.get("RevisionId") and params["RevisionId"] != doc["_revision"]:
+                raise errors.PreconditionFailed()
+            kept = [s for s in doc["Statement"] if s["Sid"] != params["StatementId"]]
+            if len(kept) == len(doc["Statement"]):
+                raise errors.ResourceNotFound(
+                    f"Statement {params['StatementId']} is not found in resource policy.")
+            doc["Statement"], doc["_revision"] = kept, str(uuid.uuid4())
+            self.lambdas.put("lambda_policies", account, region, name, qualifier, doc)
+            return {}
 
     def get_policy(self, ctx: RequestContext, params: dict) -> dict:
         name, qualifier = self._policy_target(ctx, params)

@@ -26,13 +26,14 @@ class RuntimeSettingsOperations:
 
     def _setting(self, ctx: RequestContext, params: dict, key: str, default: str,
                  value: str | None = None) -> tuple[str, str | None, str]:
-        name, qualifier = self._own(ctx, params)
-        self.version_doc(ctx.account_id, ctx.region, name, qualifier)
-        function = self.function_doc(ctx.account_id, ctx.region, name)
-        if value is not None:
-            function[key] = value
-            self.lambdas.put_function(ctx.account_id, ctx.region, name, function)
-        return name, qualifier, function.get(key, default)
+        with self.write_lock:
+            name, qualifier = self._own(ctx, params)
+            self.version_doc(ctx.account_id, ctx.region, name, qualifier)
+            function = self.function_doc(ctx.account_id, ctx.region, name)
+            if value is not None:
+                function[key] = value
+                self.lambdas.put_function(ctx.account_id, ctx.region, name, function)
+            return name, qualifier, function.get(key, default)
 
     def get_runtime_management_config(self, ctx: RequestContext, params: dict) -> dict:
         name, qualifier, mode = self._setting(ctx, params, "UpdateRuntimeOn", "Auto")

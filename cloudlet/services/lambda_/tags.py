@@ -19,20 +19,22 @@ class TagOperations:
         return name, self.function_doc(ctx.account_id, ctx.region, name)
 
     def tag_resource(self, ctx: RequestContext, params: dict) -> dict:
-        name, function = self._tagged(ctx, params["Resource"])
-        tags = {**function.get("Tags", {}), **params["Tags"]}
-        if len(tags) > 50:
-            raise errors.InvalidParameterValue("Number of tags exceeds resource tag limit.")
-        function["Tags"] = tags
-        self.lambdas.put_function(ctx.account_id, ctx.region, name, function)
-        return {}
+        with self.write_lock:
+            name, function = self._tagged(ctx, params["Resource"])
+            tags = {**function.get("Tags", {}), **params["Tags"]}
+            if len(tags) > 50:
+                raise errors.InvalidParameterValue("Number of tags exceeds resource tag limit.")
+            function["Tags"] = tags
+            self.lambdas.put_function(ctx.account_id, ctx.region, name, function)
+            return {}
 
     def untag_resource(self, ctx: RequestContext, params: dict) -> dict:
-        name, function = self._tagged(ctx, params["Resource"])
-        function["Tags"] = {k: v for k, v in function.get("Tags", {}).items()
-                            if k not in params["TagKeys"]}
-        self.lambdas.put_function(ctx.account_id, ctx.region, name, function)
-        return {}
+        with self.write_lock:
+            name, function = self._tagged(ctx, params["Resource"])
+            function["Tags"] = {k: v for k, v in function.get("Tags", {}).items()
+                                if k not in params["TagKeys"]}
+            self.lambdas.put_function(ctx.account_id, ctx.region, name, function)
+            return {}
 
     def list_tags(self, ctx: RequestContext, params: dict) -> dict:
         _, function = self._tagged(ctx, params["Resource"])

@@ -65,15 +65,16 @@ class VersionOperations:
 
     def publish_version(self, ctx: RequestContext, params: dict) -> dict:
         name, _ = self._own(ctx, params, qualifier="")
-        latest = self.version_doc(ctx.account_id, ctx.region, name)
-        self._check_updatable(latest, params.get("RevisionId"))
-        if params.get("CodeSha256") and params["CodeSha256"] != latest["CodeSha256"]:
-            raise errors.InvalidParameterValue(
-                f"CodeSHA256 ({params['CodeSha256']}) is different from current CodeSHA256 in "
-                f"$LATEST ({latest['CodeSha256']}). Please try again with the current "
-                "CodeSHA256.")
-        return public(self.publish(ctx.account_id, ctx.region, name, latest,
-                                   params.get("Description")))
+        with self.write_lock:  # one publish at a time: version numbers are taken in order
+            latest = self.version_doc(ctx.account_id, ctx.region, name)
+            self._check_updatable(latest, params.get("RevisionId"))
+            if params.get("CodeSha256") and params["CodeSha256"] != latest["CodeSha256"]:
+                raise errors.InvalidParameterValue(
+                    f"CodeSHA256 ({params['CodeSha256']}) is different from current CodeSHA256 "
+                    f"in $LATEST ({latest['CodeSha256']}). Please try again with the current "
+                    "CodeSHA256.")
+            return public(self.publish(ctx.account_id, ctx.region, name, latest,
+                                       params.get("Description")))
 
     def list_versions_by_function(self, ctx: RequestContext, params: dict) -> dict:
         name, _ = self._own(ctx, params, qualifier="")
