@@ -149,6 +149,12 @@ def test_resource_policy(lam, function):
                        Action="lambda:InvokeFunction", Principal="111122223333")
     lam.add_permission(FunctionName=function, StatementId="url", Action="lambda:InvokeFunctionUrl",
                        Principal="*", FunctionUrlAuthType="NONE")
+    org = json.loads(lam.add_permission(
+        FunctionName=function, StatementId="org", Action="lambda:GetFunction", Principal="*",
+        PrincipalOrgID="o-a1b2c3d4e5", EventSourceToken="token-1")["Statement"])
+    assert org["Condition"] == {"StringEquals": {"aws:PrincipalOrgID": "o-a1b2c3d4e5",
+                                                 "lambda:EventSourceToken": "token-1"}}
+    lam.remove_permission(FunctionName=function, StatementId="org")
     code, status, _ = error_of(lam.add_permission, FunctionName=function, StatementId="s3",
                                Action="lambda:InvokeFunction", Principal="sns.amazonaws.com")
     assert (code, status) == ("ResourceConflictException", 409)
