@@ -197,17 +197,31 @@ def unpack(data: bytes, entries: list[zipfile.ZipInfo], root: Path) -> None:
     for target, destination in links:
         if not destination or destination.startswith("/") or "\x00" in destination:
             raise Refused(f"link {target.name!r} points to {destination!r}")
+        _no_link_above(root, target)  # nothing is ever created through a link
         target.parent.mkdir(mode=0o755, parents=True, exist_ok=True)
         if target.exists() or target.is_symlink():
             raise Refused(f"link {target.name!r} replaces an entry")
         os.symlink(destination, target)
-    for target, destination in links:
-        resolved = Path(os.path.realpath(target))
-        if resolved != real_root and real_root not in resolved.parents:
-            raise Refused(f"link {target.relative_to(root)} resolves outside the package "
-                          f"({destination!r})")
+        _inside(real_root, root, target, destination)
+    for target, destination in links:  # again: a later link may change an earlier's path
+        _inside(real_root, root, target, destination)
     for directory, _, _ in os.walk(root):
         os.chmod(directory, 0o755)
+
+
+def _no_link_above(root: Path, target: Path) -> None:
+    path = root
+    for part in target.relative_to(root).parts[:-1]:
+        path = path / part
+        if path.is_symlink():
+            raise Refused(f"entry {target.relative_to(root)} lies under a link")
+
+
+def _inside(real_root: Path, root: Path, target: Path, destination: str) -> None:
+    resolved = Path(os.path.realpath(target))
+    if resolved != real_root and real_root not in resolved.parents:
+        raise Refused(f"link {target.relative_to(root)} resolves outside the package "
+                      f"({destination!r})")
 
 
 def _read(archive: zipfile.ZipFile, info: zipfile.ZipInfo, limit: int) -> bytes:

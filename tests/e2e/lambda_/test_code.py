@@ -77,6 +77,8 @@ def accepted(lam, role, data: bytes, runtime: str = "python3.12") -> dict:
                  id="symlink-chain-out"),
     pytest.param(archive(link("dir", "/tmp"), ("dir/file.txt", "written through the link")),
                  id="write-through-symlink"),
+    pytest.param(archive(link("up", "../../.."), link("up/planted", "anything")),
+                 id="link-through-link"),
     pytest.param(b"PK\x03\x04" + os.urandom(300), id="garbage"),
     pytest.param(archive(("big.bin", b"\0" * 4096))[:-30], id="truncated"),
     pytest.param(b"", id="empty"),
