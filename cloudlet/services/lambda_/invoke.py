@@ -179,12 +179,13 @@ class InvokeOperations(TriggerOperations, FunctionUrlServing):
             raise RequestTooLarge(
                 f"Request must be smaller than {limit} bytes for the InvokeFunction operation")
         payload = check_json(payload)
-        account, _, _ = self.locate(ctx.account_id, ctx.region, params["FunctionName"])
+        account, _, qualifier = self.locate(ctx.account_id, ctx.region, params["FunctionName"],
+                                            params.get("Qualifier"))
         spec = self.function_spec(ctx.account_id, ctx.region, params["FunctionName"],
                                   params.get("Qualifier"))
         record = self.invoke_record(spec)
         if account != ctx.account_id:
-            self.authorize_other_account(ctx, spec, params.get("Qualifier"))
+            self.authorize_other_account(ctx, spec, qualifier)
         if record.get("State") == "Pending":
             raise errors.ResourceConflict(
                 "The operation cannot be performed at this time. The function is currently "
@@ -193,12 +194,12 @@ class InvokeOperations(TriggerOperations, FunctionUrlServing):
             return {"StatusCode": 204, "Payload": b""}
         if kind == "Event":
             self.async_queue.put(spec.account, spec.region, spec.function_name,
-                                 params.get("Qualifier"), payload, {"api": True},
+                                 qualifier, payload, {"api": True},
                                  request_id=ctx.request_id)
             return {"StatusCode": 202, "Payload": b""}
         result = self.run(spec, record, Invocation(
             request_id=ctx.request_id, payload=payload,
-            client_context=params.get("ClientContext")), qualifier=params.get("Qualifier"))
+            client_context=params.get("ClientContext")), qualifier=qualifier)
         out = {"StatusCode": 200, "ExecutedVersion": spec.version, "Payload": result.payload}
         if result.error:
             out["FunctionError"] = result.error
