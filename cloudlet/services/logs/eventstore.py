@@ -12,8 +12,10 @@ from __future__ import annotations
 
 import threading
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-import duckdb
+if TYPE_CHECKING:
+    import duckdb
 
 SCHEMA = """CREATE TABLE IF NOT EXISTS log_events (
     account VARCHAR, region VARCHAR, log_group VARCHAR, log_stream VARCHAR,
@@ -37,7 +39,9 @@ _INSERT_LISTS = (
 
 class EventStore:
     """Opened on a thread of its own (DuckDB replays its WAL on open, which may take a
-    while after a crash), so the server serves while it opens; callers wait for it."""
+    while after a crash), so the server serves while it opens; callers wait for it.
+    A data directory with no events yet opens it on first use instead: DuckDB weighs about
+    60 MiB, which a server that never sees a log event does not carry."""
 
     def __init__(self, root: Path):
         root = Path(root)
@@ -50,10 +54,22 @@ class EventStore:
         self._next_id = 1
         self._opened = threading.Event()
         self._open_error: BaseException | None = None
+        self._opening = threading.Lock()
+        self._started = False
+        if self.path.exists():
+            self._start_open()
+
+    def _start_open(self) -> None:
+        with self._opening:
+            if self._started:
+                return
+            self._started = True
         threading.Thread(target=self._open, name="logs-eventstore-open", daemon=True).start()
 
     def _open(self) -> None:
         try:
+            import duckdb
+
             db = duckdb.connect(str(self.path))
             # A checkpoint rewrites the WAL into compressed row groups; at DuckDB's default
             # (16 MB of WAL) one runs inside every ~20th batch and stalls it. Ingestion lets
@@ -71,6 +87,7 @@ class EventStore:
     @property
     def db(self) -> duckdb.DuckDBPyConnection:
         if self._db is None:
+            self._start_open()
             self._opened.wait()
             if self._open_error is not None:
                 raise RuntimeError("the log event store could not be opened") \
@@ -130,6 +147,10 @@ class EventStore:
     def checkpoint(self) -> None:
         """Fold the WAL into the database file (the retention sweeper calls it now and
         then); skipped by DuckDB when transactions are running."""
+        if self._db is None:
+            return  # nothing was ever written
+        import duckdb
+
         with self._write:
             try:
                 self.db.execute("CHECKPOINT")
@@ -137,6 +158,9 @@ class EventStore:
                 pass
 
     def close(self) -> None:
+        with self._opening:
+            if not self._started:
+                return
         self._opened.wait()
         with self._write:
             if self._db is not None:

@@ -8,28 +8,35 @@ MalformedQueryException rather than failing mid-query. Insights writes named gro
 
 from __future__ import annotations
 
+import functools
 import re
 import threading
 
-import duckdb
-
 from cloudlet.services.logs.insights.errors import MalformedQuery
 
-_checker = duckdb.connect()
 _lock = threading.Lock()
 _NAMED = re.compile(r"\?P?<([A-Za-z_@][A-Za-z0-9_.@]*)>")
 
 
 def check_regex(pattern: str, node) -> str:
     """The pattern, if RE2 compiles it; otherwise MalformedQueryException at `node`."""
+    import duckdb  # loaded with the first query, not at start (it weighs ~60 MiB)
+
     with _lock:
         try:
-            _checker.execute("SELECT regexp_matches('', $1)", [pattern]).fetchall()
+            _checker().execute("SELECT regexp_matches('', $1)", [pattern]).fetchall()
         except duckdb.Error as e:
             reason = str(e).split("Error: ", 1)[-1]
             raise MalformedQuery(f"invalid regular expression /{pattern}/: {reason}",
                                  node.start, node.end) from None
     return pattern
+
+
+@functools.cache
+def _checker():
+    import duckdb
+
+    return duckdb.connect()
 
 
 def named_groups(pattern: str) -> tuple[str, dict[str, int]]:
