@@ -113,6 +113,10 @@ class CodeStore:
             os.replace(part, path)
         return Package(sha256=sha, size=len(data), unzipped=unzipped, code_dir=target)
 
+    def stored(self) -> set[str]:
+        names = {p.name for p in (self.root / "code").iterdir() if not p.name.startswith(".")}
+        return names | {p.stem for p in (self.root / "zips").glob("*.zip")}
+
     def remove(self, hex_digest: str) -> None:
         """Forget a package no version uses any more (the caller knows)."""
         target = self.code_dir(hex_digest)

@@ -95,6 +95,9 @@ class FunctionOperations(SpecOperations, VersionOperations, PolicyOperations, La
 
     def start(self) -> None:
         super().start()
+        with self.write_lock:  # packages a crash left behind unreferenced
+            for hex_digest in self.codes.stored() - self.lambdas.packages():
+                self.codes.remove(hex_digest)
 
     def stop(self) -> None:
         super().stop()

@@ -134,6 +134,13 @@ class LambdaStore:
         row = rows[0]
         return row["account"], row["region"], row["name"], row["qualifier"], json.loads(row["doc"])
 
+    def packages(self) -> set[str]:
+        """Every package some function version or layer version holds."""
+        found = {json.loads(r["doc"])["_code"]["hex"]
+                 for r in self.db.query("SELECT doc FROM lambda_versions")}
+        return found | {json.loads(r["doc"])["_hex"]
+                        for r in self.db.query("SELECT doc FROM lambda_layer_versions")}
+
     def code_in_use(self, hex_digest: str) -> bool:
         """Whether any function version or layer version still holds this package."""
         pattern = f'%"{hex_digest}"%'
