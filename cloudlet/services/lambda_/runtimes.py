@@ -1,9 +1,10 @@
 """What a function's runtime really runs on here, reported honestly.
 
-Cloudlet runs python3.x on the host's Python and nodejs* on the host's Node.js. When the
-host's version differs from the runtime's name, GetFunction says so in
-RuntimeVersionConfig.Error (ErrorCode "RuntimeVersionMismatch"), and the Invoke side can
-log the same `mismatch()` text.
+Cloudlet runs python3.x on the host's Python, nodejs* on the host's Node.js, provided.* as
+the zip's own bootstrap; Java, .NET and Ruby functions are stored but cannot run. When the
+host's version differs from the runtime's name, or the runtime cannot run, GetFunction
+says so in RuntimeVersionConfig.Error (ErrorCode "RuntimeVersionMismatch"), and the Invoke
+side can log the same `mismatch()` text.
 """
 
 from __future__ import annotations
@@ -36,9 +37,12 @@ def host_version(family: str) -> str | None:
 
 def mismatch(runtime: str | None) -> str | None:
     """A sentence when `runtime` runs on another interpreter version, else None."""
-    match = re.fullmatch(r"(python)(\d+\.\d+)|(nodejs)(\d+)\.x", runtime or "")
-    if match is None:
+    if not runtime or runtime.startswith("provided"):
         return None
+    match = re.fullmatch(r"(python)(\d+\.\d+)|(nodejs)(\d+)\.x", runtime)
+    if match is None:
+        return (f"Cloudlet cannot run {runtime}: functions run on python3.x, nodejs*.x and "
+                "provided.* runtimes here.")
     family = match.group(1) or match.group(3)
     wanted = match.group(2) or match.group(4)
     found = host_version(family)

@@ -123,6 +123,10 @@ def test_host_interpreter_version_is_reported(lam, role):
     assert error["Message"].startswith(f"Cloudlet runs {wanted} on the host's Python 3.")
     assert config["RuntimeVersionConfig"]["RuntimeVersionArn"].startswith(
         "arn:aws:lambda:us-east-1::runtime:")
+    java = create(lam, role, Runtime="java21", Handler="example.Handler::handleRequest")
+    assert java["RuntimeVersionConfig"]["Error"]["Message"].startswith("Cloudlet cannot run java21")
+    bootstrap = create(lam, role, Runtime="provided.al2023", Handler="unused")
+    assert "Error" not in bootstrap["RuntimeVersionConfig"]
 
 
 def test_create_with_the_aws_cli(cloudlet, role, tmp_path):
