@@ -9,10 +9,12 @@ StatisticValues (SampleCount, Sum, Minimum, Maximum), as AWS's own services publ
 
 from __future__ import annotations
 
+import logging
 import threading
 from collections import defaultdict
 
 FLUSH = 0.1
+log = logging.getLogger("cloudlet.lambda.telemetry")
 
 
 class Telemetry:
@@ -64,7 +66,10 @@ class Telemetry:
 
     def _run(self) -> None:
         while not self._closed.wait(FLUSH):
-            self.flush()
+            try:
+                self.flush()
+            except Exception:  # keep flushing: one bad batch must not end the thread
+                log.exception("lambda telemetry flush failed")
 
     def flush(self) -> None:
         with self._lock:
