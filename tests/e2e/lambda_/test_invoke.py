@@ -19,7 +19,7 @@ from invoke_support import eventually, log_messages, make_function, make_role  #
 
 @pytest.fixture(scope="module")
 def lam(cloudlet):
-    return cloudlet.client("lambda", config=Config(retries={"max_attempts": 1},
+    return cloudlet.client("lambda", config=Config(retries={"total_max_attempts": 1},
                                                    read_timeout=60))
 
 
