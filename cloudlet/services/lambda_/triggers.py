@@ -21,9 +21,12 @@ import logging
 
 from cloudlet.errors import ServiceError
 from cloudlet.policy.evaluate import AuthzRequest, Policy, Principal, evaluate
+from cloudlet.principals import Credential
 from cloudlet.services.lambda_.records import function_arn
 
 log = logging.getLogger("cloudlet.lambda.triggers")
+PRINCIPAL_TYPES = {"root": "Account", "user": "User", "assumed-role": "AssumedRole",
+                   "federated-user": "FederatedUser"}
 
 
 class TriggerOperations:
@@ -52,6 +55,35 @@ class TriggerOperations:
         try:
             decision = evaluate(request, [], Policy("function-policy", json.dumps(policy),
                                                     "resource"))
+        except ServiceError:
+            return False
+        return decision.allowed
+
+    def caller_allowed(self, account: str, region: str, name: str, qualifier: str | None,
+                       action: str, caller, context: dict) -> bool:
+        """An IAM caller (a Credential) judged as AWS does: its identity-based policies and
+        permissions boundary, session policies, and the function's resource policy."""
+        if caller.is_root and caller.account_id == account:
+            return True
+        iam = (self.providers or {}).get("iam")
+        found = (iam.principal_policies(caller.account_id, caller.arn) if iam is not None
+                 and not caller.is_root else {"identity": [], "boundary": None, "tags": {}})
+        who = Principal(arn=caller.arn, account=caller.account_id,
+                        type=PRINCIPAL_TYPES.get(caller.kind, "User"),
+                        user_id=caller.user_id or "", username=caller.name or "",
+                        tags=found.get("tags") or {}, is_root=caller.is_root,
+                        role_arn=caller.session.get("role_arn", ""))
+        policy = self.function_policy(account, region, name, qualifier)
+        session = [Policy(pid, text, "session")
+                   for pid, text in caller.session.get("session_policies") or []]
+        boundary = found.get("boundary")
+        request = AuthzRequest(who, action, function_arn(account, region, name, qualifier or None),
+                               context, resource_account=account)
+        try:
+            decision = evaluate(
+                request, [Policy(pid, text) for pid, text in found.get("identity") or []],
+                Policy("function-policy", json.dumps(policy), "resource") if policy else None,
+                Policy(*boundary, "boundary") if boundary else None, session)
         except ServiceError:
             return False
         return decision.allowed
@@ -148,8 +180,8 @@ class TriggerOperations:
 
     def _role_may_invoke(self, function: str, account: str, region: str, role_arn: str,
                          principal: str) -> tuple[str, str, str | None] | None:
-        """A service invoking with a role (Scheduler): the role must exist and trust the
-        service. (Its identity-based policies are not evaluated here.)"""
+        """A service invoking with a role (Scheduler): the role must exist, trust the
+        service, and its policies allow lambda:InvokeFunction on the function."""
         from cloudlet.services.lambda_ import configuration as conf
         from cloudlet.services.sts.trust import service, trust_allows
 
@@ -165,6 +197,14 @@ class TriggerOperations:
             log.warning("%s cannot assume %s: %s not invoked", principal, role_arn, function)
             return None
         if self.lambdas.function(fn_account, region, name) is None:
+            return None
+        session = Credential(access_key_id="", secret_access_key="", account_id=parsed[0],
+                             arn=f"arn:aws:sts::{parsed[0]}:assumed-role/{parsed[1]}/scheduler",
+                             kind="assumed-role", name=parsed[1],
+                             session={"role_arn": role["arn"]})
+        if not self.caller_allowed(fn_account, region, name, qualifier, "lambda:InvokeFunction",
+                                   session, {}):
+            log.warning("%s may not invoke %s: not invoked", role_arn, function)
             return None
         return fn_account, name, qualifier
 

@@ -8,8 +8,8 @@ the HTTP response as AWS interprets it (a dict with statusCode: headers, body,
 isBase64Encoded, cookies; anything else: 200 with the value as JSON). AuthType NONE needs
 the resource policy to allow lambda:InvokeFunctionUrl to everyone (with the
 lambda:FunctionUrlAuthType condition AWS writes); AWS_IAM needs a SigV4 signature for
-service "lambda", then the function's account root or a resource policy statement naming
-the caller (identity-based policies of IAM users are not consulted here).
+service "lambda" and lambda:InvokeFunctionUrl allowed to the signer as IAM decides it (its
+identity-based policies, boundary and session policies, the function's resource policy).
 """
 
 from __future__ import annotations
@@ -133,11 +133,9 @@ class FunctionUrlServing:
         identity = None
         if auth == "AWS_IAM":
             identity = self._url_caller(request, verify)
-            if identity is None or not (
-                    (identity.account_id == account and identity.is_root) or self.policy_allows(
-                        account, region, name, qualifier or None, "lambda:InvokeFunctionUrl",
-                        identity.arn, "AWS", {"lambda:FunctionUrlAuthType": "AWS_IAM"},
-                        caller_account=identity.account_id)):
+            if identity is None or not self.caller_allowed(
+                    account, region, name, qualifier or None, "lambda:InvokeFunctionUrl",
+                    identity, {"lambda:FunctionUrlAuthType": "AWS_IAM"}):
                 return _message(403, "Forbidden")
         elif not self._public_url_allowed(account, region, name, qualifier):
             return _message(403, "Forbidden")

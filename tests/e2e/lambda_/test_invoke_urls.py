@@ -17,6 +17,7 @@ import pytest
 from botocore.auth import SigV4Auth
 from botocore.awsrequest import AWSRequest
 from botocore.credentials import Credentials
+from harness import unique
 
 sys.path.insert(0, str(Path(__file__).parent))
 from invoke_support import make_function, make_role  # noqa: E402
@@ -94,20 +95,41 @@ def test_auth_iam_needs_signature(cloudlet, lam):
     url_id = url_id_of(lam.create_function_url_config(FunctionName=name, AuthType="AWS_IAM"))
     status, _, _ = call(cloudlet, url_id, "/x")
     assert status == 403
-    url = f"{cloudlet.endpoint}/_cloudlet/lambda/url/{url_id}/signed?q=1"
-    request = AWSRequest(method="GET", url=url)
-    SigV4Auth(Credentials("test", "test"), "lambda", "us-east-1").add_auth(request)
-    prepared = request.prepare()
-    try:
-        with urllib.request.urlopen(urllib.request.Request(
-                url, headers=dict(prepared.headers)), timeout=30) as response:
-            status, body = response.status, response.read()
-    except urllib.error.HTTPError as error:
-        status, body = error.code, error.read()
+    status, body = signed_get(cloudlet, url_id, Credentials("test", "test"))
     assert status == 201, body
     seen = json.loads(body)
     assert seen["path"] == "/signed"
     assert seen["iam"]["iam"]["accountId"] == "000000000000"
+
+    iam = cloudlet.client("iam")
+    arn = lam.get_function(FunctionName=name)["Configuration"]["FunctionArn"]
+    allowed, denied = unique("url-user"), unique("url-user")
+    for user in (allowed, denied):
+        iam.create_user(UserName=user)
+    iam.put_user_policy(UserName=allowed, PolicyName="url", PolicyDocument=json.dumps({
+        "Version": "2012-10-17", "Statement": [{
+            "Effect": "Allow", "Action": "lambda:InvokeFunctionUrl", "Resource": arn}]}))
+    keys = {u: iam.create_access_key(UserName=u)["AccessKey"] for u in (allowed, denied)}
+    status, body = signed_get(cloudlet, url_id, Credentials(
+        keys[allowed]["AccessKeyId"], keys[allowed]["SecretAccessKey"]))
+    assert status == 201, body
+    assert json.loads(body)["iam"]["iam"]["userArn"].endswith(f":user/{allowed}")
+    status, _ = signed_get(cloudlet, url_id, Credentials(
+        keys[denied]["AccessKeyId"], keys[denied]["SecretAccessKey"]))
+    assert status == 403
+
+
+def signed_get(cloudlet, url_id: str, credentials: Credentials) -> tuple[int, bytes]:
+    url = f"{cloudlet.endpoint}/_cloudlet/lambda/url/{url_id}/signed?q=1"
+    request = AWSRequest(method="GET", url=url)
+    SigV4Auth(credentials, "lambda", "us-east-1").add_auth(request)
+    prepared = request.prepare()
+    try:
+        with urllib.request.urlopen(urllib.request.Request(
+                url, headers=dict(prepared.headers)), timeout=30) as response:
+            return response.status, response.read()
+    except urllib.error.HTTPError as error:
+        return error.code, error.read()
 
 
 def test_cors(cloudlet, lam):

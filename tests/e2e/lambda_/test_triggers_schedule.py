@@ -34,6 +34,18 @@ def advance(server, seconds: float) -> None:
     urllib.request.urlopen(request, timeout=10).read()
 
 
+def scheduler_role(iam, function_arn: str | None) -> str:
+    name = unique("sched")
+    arn = iam.create_role(RoleName=name, AssumeRolePolicyDocument=json.dumps(
+        SCHEDULER_TRUST))["Role"]["Arn"]
+    if function_arn:
+        iam.put_role_policy(RoleName=name, PolicyName="invoke", PolicyDocument=json.dumps({
+            "Version": "2012-10-17", "Statement": [{
+                "Effect": "Allow", "Action": "lambda:InvokeFunction",
+                "Resource": function_arn}]}))
+    return arn
+
+
 def events(logs, name: str) -> list[dict]:
     return [json.loads(m.split("EVENT ", 1)[1]) for m in log_messages(logs, f"/aws/lambda/{name}")
             if "EVENT " in m]
@@ -46,8 +58,7 @@ def test_rate_schedule_invokes_lambda(server):
     logs = server.client("logs")
     name = make_function(lam, make_role(iam), RECORDER)
     arn = lam.get_function(FunctionName=name)["Configuration"]["FunctionArn"]
-    role = iam.create_role(RoleName=unique("sched"), AssumeRolePolicyDocument=json.dumps(
-        SCHEDULER_TRUST))["Role"]["Arn"]
+    role = scheduler_role(iam, arn)
     schedule = unique("every5")
     created = scheduler.create_schedule(
         Name=schedule, ScheduleExpression="rate(5 minutes)",
@@ -84,8 +95,7 @@ def test_at_and_cron_and_errors(server):
     logs = server.client("logs")
     name = make_function(lam, make_role(iam), RECORDER)
     arn = lam.get_function(FunctionName=name)["Configuration"]["FunctionArn"]
-    role = iam.create_role(RoleName=unique("sched"), AssumeRolePolicyDocument=json.dumps(
-        SCHEDULER_TRUST))["Role"]["Arn"]
+    role = scheduler_role(iam, arn)
     target = {"Arn": arn, "RoleArn": role}
     code, status, message = error_of(scheduler.create_schedule, Name="bad",
                                      ScheduleExpression="rate(1 minutes)",
@@ -105,3 +115,12 @@ def test_at_and_cron_and_errors(server):
     found = eventually(lambda: events(logs, name) if len(events(logs, name)) >= 1 else None)
     assert found and found[0]["detail-type"] == "Scheduled Event"
     assert found[0]["resources"][0].endswith(":schedule/default/daily")
+
+    other = make_function(lam, make_role(iam), RECORDER)
+    other_arn = lam.get_function(FunctionName=other)["Configuration"]["FunctionArn"]
+    scheduler.create_schedule(Name="unallowed", ScheduleExpression="rate(1 minute)",
+                              FlexibleTimeWindow={"Mode": "OFF"},
+                              Target={"Arn": other_arn, "RoleArn": scheduler_role(iam, None)})
+    advance(server, 61)
+    time.sleep(1.5)
+    assert events(logs, other) == []  # its role may not invoke the function
