@@ -78,7 +78,11 @@ class Gateway:
         lambda_url = getattr(self.pipeline.providers.get("lambda"), "function_url_of", None)
         url = lambda_url(request) if lambda_url is not None else None
         if url is not None:  # a function URL: <url-id>.lambda-url.<region>.localhost
-            request.body = await BodyStream(receive, self.body_timeout).read()
+            try:
+                request.body = await BodyStream(receive, self.body_timeout).read()
+            except ServiceError as error:
+                await _send(send, self.pipeline.render_error_for(request, error))
+                return
             lambda_ = self.pipeline.providers["lambda"]
             await _send(send, HttpResponse(*await lambda_.url_route(
                 request, *url, verify=lambda r: authenticate(
