@@ -55,3 +55,29 @@ async def encode(stream_shape: Shape, events: AsyncIterator[dict],
                 yield message(headers, payload)
     finally:
         await events.aclose()
+
+
+async def encode_rest(stream_shape: Shape, events: AsyncIterator[dict]) -> AsyncIterator[bytes]:
+    """The rest-json form (Lambda's InvokeWithResponseStream): no initial-response (the
+    output's other members are headers); an event member marked `eventpayload` is the
+    frame's raw payload (a blob: application/octet-stream), else the members as JSON."""
+    try:
+        async for event in events:
+            for name, value in event.items():
+                shape = stream_shape.members[name]
+                value = value or {}
+                raw = next((m for m, s in shape.members.items()
+                            if s.serialization.get("eventpayload")), None)
+                if shape.metadata.get("exception"):
+                    headers = {":message-type": "exception", ":exception-type": name}
+                else:
+                    headers = {":message-type": "event", ":event-type": name}
+                if raw is not None:
+                    headers[":content-type"] = "application/octet-stream"
+                    payload = value.get(raw) or b""
+                else:
+                    headers[":content-type"] = "application/json"
+                    payload = jsonvalue.dumps(jsonvalue.encode_members(shape, value))
+                yield message(headers, payload)
+    finally:
+        await events.aclose()

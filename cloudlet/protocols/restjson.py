@@ -20,7 +20,7 @@ from __future__ import annotations
 from botocore.model import OperationModel, Shape
 
 from cloudlet.errors import ServiceError
-from cloudlet.protocols import jsonvalue
+from cloudlet.protocols import eventstream, jsonvalue
 from cloudlet.protocols.base import HttpRequest, HttpResponse
 from cloudlet.protocols.json import message_key
 from cloudlet.protocols.rest import RestCodec, decode_utf8
@@ -92,7 +92,10 @@ class RestJsonCodec(RestCodec):
     def _serialize_payload(self, member: Shape, value, response: HttpResponse):
         if value is None:
             return
-        if member.type_name == "blob":
+        if member.serialization.get("eventstream"):  # InvokeWithResponseStream
+            response.headers["Content-Type"] = eventstream.CONTENT_TYPE
+            response.body = eventstream.encode_rest(member, value)
+        elif member.type_name == "blob":
             _set_default(response, "Content-Type", "application/octet-stream")
             response.body = _blob_body(value)
         elif member.type_name == "string" and not jsonvalue.is_document(member):

@@ -207,6 +207,33 @@ class InvokeOperations(TriggerOperations, FunctionUrlServing):
             out["LogResult"] = tail(result.log_lines)
         return out
 
+    async def invoke_with_response_stream(self, ctx: RequestContext, params: dict) -> dict:
+        """The response as an event stream: the engine answers whole, so it is one
+        PayloadChunk, then InvokeComplete (with ErrorCode/ErrorDetails/LogResult)."""
+        kind = params.get("InvocationType") or "RequestResponse"
+        out = await self.invoke(ctx, {**params, "InvocationType": kind})
+
+        async def events():
+            payload = out.get("Payload") or b""
+            if kind == "RequestResponse" and not out.get("FunctionError"):
+                yield {"PayloadChunk": {"Payload": payload}}
+            complete = {}
+            if out.get("FunctionError"):
+                try:
+                    error = json.loads(payload)
+                except ValueError:
+                    error = {}
+                complete["ErrorCode"] = (error.get("errorType") if isinstance(error, dict)
+                                         else None) or out["FunctionError"]
+                complete["ErrorDetails"] = payload.decode("utf-8", "replace")
+            if out.get("LogResult"):
+                complete["LogResult"] = out["LogResult"]
+            yield {"InvokeComplete": complete}
+
+        return {"StatusCode": out["StatusCode"], "ExecutedVersion": out.get("ExecutedVersion"),
+                "ResponseStreamContentType": "application/octet-stream",
+                "EventStream": events() if kind == "RequestResponse" else None}
+
     def invoke_async(self, ctx: RequestContext, params: dict) -> dict:
         """The deprecated InvokeAsync: an Event invoke answering 202 {"Status": 202}."""
         body = params.get("InvokeArgs") or b""

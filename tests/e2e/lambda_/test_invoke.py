@@ -164,3 +164,16 @@ def test_deprecated_invoke_async(cloudlet, lam, role):
     logs = cloudlet.client("logs")
     assert eventually(lambda: any("old api 3" in m for m in
                                   log_messages(logs, f"/aws/lambda/{name}")))
+
+
+def test_invoke_with_response_stream(lam, hello, role):
+    out = lam.invoke_with_response_stream(FunctionName=hello, Payload=b'{"name": "Ada"}',
+                                          LogType="Tail")
+    assert out["StatusCode"] == 200 and out["ExecutedVersion"] == "$LATEST"
+    events = list(out["EventStream"])
+    assert json.loads(events[0]["PayloadChunk"]["Payload"])["body"] == "Hello, Ada!"
+    assert "REPORT RequestId:" in base64.b64decode(events[-1]["InvokeComplete"]["LogResult"]).decode()
+    failing = make_function(lam, role, "def handler(e, c):\n    raise KeyError('k')\n")
+    events = list(lam.invoke_with_response_stream(FunctionName=failing)["EventStream"])
+    assert "PayloadChunk" not in events[0]
+    assert json.loads(events[-1]["InvokeComplete"]["ErrorDetails"])["errorType"] == "KeyError"
