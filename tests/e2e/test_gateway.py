@@ -25,7 +25,7 @@ def test_health_lists_status_and_services(cloudlet):
     health = cloudlet.health()
     assert health["status"] == "running"
     assert set(health["services"]) == {"ec2", "s3", "rds", "lambda", "iam", "sts",
-                                       "cloudwatch", "logs", "sns"}
+                                       "cloudwatch", "logs", "sns", "scheduler"}
     assert health["services"]["sts"] == "available"
 
 
