@@ -46,6 +46,7 @@ ABSENT = {
     },
     "logs": {"GetLogObject"},
     "sns": set(),
+    "scheduler": set(),
 }
 
 
