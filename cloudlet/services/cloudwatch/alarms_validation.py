@@ -11,31 +11,14 @@ import re
 from cloudlet.errors import ServiceError
 from cloudlet.services.cloudwatch import alarms_window as windows
 from cloudlet.services.cloudwatch.alarms_evaluation import BAND_OPERATORS, TREAT_MISSING
-
-
-class ValidationError(ServiceError):
-    code = "ValidationError"
-    status = 400
-
-
-class InvalidParameterValue(ServiceError):
-    code = "InvalidParameterValue"
-    status = 400
-
-
-class InvalidParameterCombination(ServiceError):
-    code = "InvalidParameterCombination"
-    status = 400
-
-
-class MissingParameter(ServiceError):
-    code = "MissingParameter"
-    status = 400
-
-
-class ResourceNotFound(ServiceError):
-    code = "ResourceNotFound"
-    status = 404
+from cloudlet.services.cloudwatch.errors import (  # noqa: F401  (v.<Error> in alarms.py)
+    InvalidNextToken,
+    InvalidParameterCombination,
+    InvalidParameterValue,
+    MissingParameter,
+    ResourceNotFound,
+    ValidationError,
+)
 
 
 class ResourceNotFoundException(ServiceError):
@@ -45,11 +28,6 @@ class ResourceNotFoundException(ServiceError):
 
 class InvalidFormat(ServiceError):
     code = "InvalidFormat"
-    status = 400
-
-
-class InvalidNextToken(ServiceError):
-    code = "InvalidNextToken"
     status = 400
 
 
