@@ -83,6 +83,22 @@ def period_start(start: float, period: int) -> float:
     return float(int(start // step) * step)
 
 
+def _bucket_query(columns: str, metric_id: int, origin: int, end: float, period: int,
+                  unit: str | None) -> tuple[str, tuple]:
+    """The points of one metric in [origin, end) with their period bucket and `columns`, from
+    the resolution a period of this length reads (a point older than three hours is read only
+    when its resolution divides the period), optionally of one unit."""
+    sql = (f"SELECT (ts - ?) / ? AS bucket, {columns} FROM cw_points"
+           " WHERE metric_id=? AND ts>=? AND ts<?"
+           " AND (? % resolution = 0 OR (resolution <= 60 AND ts >= ?))")
+    args: tuple = (origin, period, metric_id, origin, end, period,
+                   clock.timestamp() - 3 * HOUR)
+    if unit is not None:
+        sql += " AND unit=?"
+        args += (unit,)
+    return sql, args
+
+
 class MetricStore:
     def __init__(self, db: Database):
         self.db = db
@@ -304,14 +320,7 @@ class MetricStore:
         """A basic statistic per period, aggregated by SQLite: no row becomes a Python object."""
         self.maybe_sweep()
         origin = int(period_start(start, period))
-        sql = (f"SELECT (ts - ?) / ? AS bucket, {_SQL_STATISTIC[stat]} FROM cw_points"
-               " WHERE metric_id=? AND ts>=? AND ts<?"
-               " AND (? % resolution = 0 OR (resolution <= 60 AND ts >= ?))")
-        args: tuple = (origin, period, metric_id, origin, end, period,
-                       clock.timestamp() - 3 * HOUR)
-        if unit is not None:
-            sql += " AND unit=?"
-            args += (unit,)
+        sql, args = _bucket_query(_SQL_STATISTIC[stat], metric_id, origin, end, period, unit)
         sql += " GROUP BY bucket ORDER BY bucket"
         cursor = self.db.connection().cursor()
         cursor.row_factory = None
@@ -325,14 +334,7 @@ class MetricStore:
         self.maybe_sweep()
         statistic = stats.distribution_statistic(stat)
         origin = int(period_start(start, period))
-        sql = ("SELECT (ts - ?) / ? AS bucket, exact, dist FROM cw_points"
-               " WHERE metric_id=? AND ts>=? AND ts<?"
-               " AND (? % resolution = 0 OR (resolution <= 60 AND ts >= ?))")
-        args: tuple = (origin, period, metric_id, origin, end, period,
-                       clock.timestamp() - 3 * HOUR)
-        if unit is not None:
-            sql += " AND unit=?"
-            args += (unit,)
+        sql, args = _bucket_query("exact, dist", metric_id, origin, end, period, unit)
         cursor = self.db.connection().cursor()
         cursor.row_factory = None
         rows = cursor.execute(sql + " ORDER BY ts", args).fetchall()
