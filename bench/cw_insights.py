@@ -19,12 +19,8 @@ import threading
 import time
 from pathlib import Path
 
-import boto3
-import botocore.auth
-from botocore.awsrequest import AWSRequest
-from botocore.credentials import Credentials
-
 sys.path.insert(0, str(Path(__file__).parent))
+from cw_logs import client, signed  # noqa: E402
 from gateway import free_port, start_cloudlet, start_moto  # noqa: E402
 
 EVENTS = int(os.environ.get("BENCH_INSIGHTS_EVENTS", "1000000"))
@@ -83,19 +79,6 @@ def expected(start_ms: int) -> dict:
     return {"seed": sorted(seed, reverse=True)[:100],
             "numeric": [ts for _, ts in sorted(numeric, reverse=True)[:100]],
             "bins": bins, "orders": orders, "p99": p99}
-
-
-def signed(port: int, body: bytes) -> dict:
-    request = AWSRequest(method="POST", url=f"http://127.0.0.1:{port}/", data=body, headers={
-        "Content-Type": "application/x-amz-json-1.1",
-        "X-Amz-Target": "Logs_20140328.PutLogEvents"})
-    botocore.auth.SigV4Auth(Credentials("test", "test"), "logs", "us-east-1").add_auth(request)
-    return dict(request.headers)
-
-
-def client(port: int):
-    return boto3.client("logs", endpoint_url=f"http://127.0.0.1:{port}", region_name="us-east-1",
-                        aws_access_key_id="test", aws_secret_access_key="test")
 
 
 def load(port: int, start_ms: int) -> float:
