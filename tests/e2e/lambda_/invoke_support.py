@@ -7,6 +7,7 @@ import json
 import time
 import zipfile
 
+from botocore.config import Config
 from harness import unique
 
 TRUST = {"Version": "2012-10-17", "Statement": [{
@@ -19,6 +20,12 @@ def handler(event, context):
         return {"statusCode": 200, "body": f"Hello, {name}!"}
     return {"statusCode": 200, "body": "Hello, world!"}
 '''
+
+
+def invoke_client(cloudlet):
+    """A Lambda client that tries once and waits up to a minute for an answer."""
+    return cloudlet.client("lambda", config=Config(retries={"total_max_attempts": 1},
+                                                   read_timeout=60))
 
 
 def make_zip(files: dict[str, str | bytes], modes: dict[str, int] | None = None) -> bytes:

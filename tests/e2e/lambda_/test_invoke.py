@@ -10,17 +10,15 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
-from botocore.config import Config
 from harness import error_of
 
 sys.path.insert(0, str(Path(__file__).parent))
-from invoke_support import eventually, log_messages, make_function, make_role  # noqa: E402
+from invoke_support import eventually, invoke_client, log_messages, make_function, make_role  # noqa: E402
 
 
 @pytest.fixture(scope="module")
 def lam(cloudlet):
-    return cloudlet.client("lambda", config=Config(retries={"total_max_attempts": 1},
-                                                   read_timeout=60))
+    return invoke_client(cloudlet)
 
 
 @pytest.fixture(scope="module")

@@ -9,11 +9,10 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import pytest
-from botocore.config import Config
 from botocore.exceptions import ClientError
 
 sys.path.insert(0, str(Path(__file__).parent))
-from invoke_support import make_function, make_role  # noqa: E402
+from invoke_support import invoke_client, make_function, make_role  # noqa: E402
 
 SLEEPY = "import time\ndef handler(e, c):\n    time.sleep(e.get('s', 5))\n    return 'woke'\n"
 HUNGRY = ("def handler(e, c):\n    blocks = []\n    for _ in range(100):\n"
@@ -22,8 +21,7 @@ HUNGRY = ("def handler(e, c):\n    blocks = []\n    for _ in range(100):\n"
 
 @pytest.fixture(scope="module")
 def lam(cloudlet):
-    return cloudlet.client("lambda", config=Config(retries={"total_max_attempts": 1},
-                                                   read_timeout=60))
+    return invoke_client(cloudlet)
 
 
 @pytest.fixture(scope="module")
@@ -83,8 +81,7 @@ def test_reserved_zero_throttles_everything(lam, role):
 
 def test_regional_limit(fresh_cloudlet):
     server = fresh_cloudlet(env={"CLOUDLET_LAMBDA_CONCURRENCY": "2", "CLOUDLET_BODY_TIMEOUT": "3"})
-    lam = server.client("lambda", config=Config(retries={"total_max_attempts": 1},
-                                                read_timeout=60))
+    lam = invoke_client(server)
     name = make_function(lam, make_role(server.client("iam")), SLEEPY, Timeout=10)
     with ThreadPoolExecutor(4) as pool:
         results = list(pool.map(lambda _: _invoke(lam, name), range(4)))

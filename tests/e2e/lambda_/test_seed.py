@@ -14,12 +14,12 @@ import time
 from pathlib import Path
 
 import pytest
-from botocore.config import Config
 from harness import unique
 
 sys.path.insert(0, str(Path(__file__).parent))
 from invoke_support import (  # noqa: E402
     eventually,
+    invoke_client,
     log_messages,
     make_function,
     make_role,
@@ -82,8 +82,7 @@ done
 
 @pytest.fixture(scope="module")
 def lam(cloudlet):
-    return cloudlet.client("lambda", config=Config(retries={"total_max_attempts": 1},
-                                                   read_timeout=60))
+    return invoke_client(cloudlet)
 
 
 @pytest.fixture(scope="module")

@@ -18,7 +18,7 @@ from botocore.config import Config
 from harness import unique
 
 sys.path.insert(0, str(Path(__file__).parent))
-from invoke_support import eventually, log_messages, make_function, make_role  # noqa: E402
+from invoke_support import eventually, invoke_client, log_messages, make_function, make_role  # noqa: E402
 
 RECORDER = '''import json
 def handler(event, context):
@@ -43,8 +43,7 @@ def recorded(logs, name: str, count: int = 1, timeout: float = 20.0) -> list:
 
 @pytest.fixture(scope="module")
 def lam(cloudlet):
-    return cloudlet.client("lambda", config=Config(retries={"total_max_attempts": 1},
-                                                   read_timeout=60))
+    return invoke_client(cloudlet)
 
 
 @pytest.fixture(scope="module")
