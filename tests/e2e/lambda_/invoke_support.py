@@ -28,6 +28,15 @@ def invoke_client(cloudlet):
                                                    read_timeout=60))
 
 
+def plain_zip(files: dict[str, str | bytes]) -> bytes:
+    """A deflated zip of files, with zipfile's default member attributes."""
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as archive:
+        for name, body in files.items():
+            archive.writestr(name, body)
+    return buffer.getvalue()
+
+
 def make_zip(files: dict[str, str | bytes], modes: dict[str, int] | None = None) -> bytes:
     buffer = io.BytesIO()
     with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as archive:

@@ -10,23 +10,20 @@ import sys
 import urllib.error
 import urllib.request
 import zipfile
+from pathlib import Path
 
 import pytest
 from botocore.config import Config
 from harness import error_of, unique
 
+sys.path.insert(0, str(Path(__file__).parent))
+from invoke_support import TRUST, plain_zip  # noqa: E402
+
 HANDLER = "def handler(event, context):\n    return {'statusCode': 200, 'body': 'Hello, world!'}\n"
-TRUST = {"Version": "2012-10-17", "Statement": [{
-    "Effect": "Allow", "Principal": {"Service": "lambda.amazonaws.com"},
-    "Action": "sts:AssumeRole"}]}
 
 
 def make_zip(files: dict[str, str | bytes] | None = None) -> bytes:
-    buffer = io.BytesIO()
-    with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as archive:
-        for name, body in (files or {"app.py": HANDLER}).items():
-            archive.writestr(name, body)
-    return buffer.getvalue()
+    return plain_zip(files or {"app.py": HANDLER})
 
 
 @pytest.fixture(scope="module")

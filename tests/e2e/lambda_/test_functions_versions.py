@@ -3,26 +3,22 @@ event source mappings, async invoke configuration and layers, through boto3."""
 
 from __future__ import annotations
 
-import io
 import json
+import sys
 import urllib.request
-import zipfile
+from pathlib import Path
 
 import pytest
 from harness import error_of, unique
 
+sys.path.insert(0, str(Path(__file__).parent))
+from invoke_support import TRUST, plain_zip  # noqa: E402
+
 HANDLER = "def handler(event, context):\n    return 'ok'\n"
-TRUST = {"Version": "2012-10-17", "Statement": [{
-    "Effect": "Allow", "Principal": {"Service": "lambda.amazonaws.com"},
-    "Action": "sts:AssumeRole"}]}
 
 
 def make_zip(files: dict[str, str] | None = None) -> bytes:
-    buffer = io.BytesIO()
-    with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as archive:
-        for name, body in (files or {"app.py": HANDLER}).items():
-            archive.writestr(name, body)
-    return buffer.getvalue()
+    return plain_zip(files or {"app.py": HANDLER})
 
 
 @pytest.fixture(scope="module")
