@@ -15,14 +15,8 @@ _spec = importlib.util.spec_from_file_location("cw_test_metrics",
                                                Path(__file__).with_name("test_metrics.py"))
 _helpers = importlib.util.module_from_spec(_spec)
 _spec.loader.exec_module(_helpers)
-minute, protocol_client = _helpers.minute, _helpers.protocol_client
-
-
-@pytest.fixture(scope="module", params=["smithy-rpc-v2-cbor", "json", "query"])
-def cw(request, cloudlet, tmp_path_factory):
-    if request.param == "smithy-rpc-v2-cbor":
-        return cloudlet.client("cloudwatch")
-    return protocol_client(cloudlet, request.param, tmp_path_factory.mktemp("models"))
+minute = _helpers.minute
+cw = _helpers.cw  # the CloudWatch client fixture, once per protocol
 
 
 @pytest.fixture(scope="module")
