@@ -19,15 +19,10 @@ def ensure_certificate(directory: Path) -> tuple[Path, Path]:
 
     key = ec.generate_private_key(ec.SECP256R1())
     name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "cloudlet.localhost")])
-    now = dt.datetime.now(dt.UTC)
     sans = [x509.DNSName("localhost"), x509.DNSName("*.localhost"),
             x509.DNSName("*.s3.localhost"), x509.IPAddress(ipaddress.ip_address("127.0.0.1"))]
     cert = (
-        x509.CertificateBuilder()
-        .subject_name(name).issuer_name(name).public_key(key.public_key())
-        .serial_number(x509.random_serial_number())
-        .not_valid_before(now - dt.timedelta(days=1))
-        .not_valid_after(now + dt.timedelta(days=825))
+        self_signed(name, key, days=825)
         .add_extension(x509.SubjectAlternativeName(sans), critical=False)
         .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
         .sign(key, hashes.SHA256())
@@ -38,3 +33,19 @@ def ensure_certificate(directory: Path) -> tuple[Path, Path]:
     key_path.chmod(0o600)
     cert_path.write_bytes(cert.public_bytes(serialization.Encoding.PEM))
     return cert_path, key_path
+
+
+def self_signed(name, key, days: int):
+    """A certificate builder for a certificate of `name` issued by itself, for `key`'s public
+    key, with a random serial, valid from a day ago for `days` days; the caller adds
+    extensions and signs."""
+    from cryptography import x509
+
+    now = dt.datetime.now(dt.UTC)
+    return (
+        x509.CertificateBuilder()
+        .subject_name(name).issuer_name(name).public_key(key.public_key())
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(now - dt.timedelta(days=1))
+        .not_valid_after(now + dt.timedelta(days=days))
+    )

@@ -18,6 +18,8 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
 
+from cloudlet.tls import self_signed
+
 CA_NAME = "Cloudlet RDS Root CA"
 CA_IDENTIFIER = "cloudlet-rds-ca-ecc256-g1"
 BUNDLE = "rds-ca-bundle.pem"
@@ -66,13 +68,8 @@ class CertificateAuthority:
             key = ec.generate_private_key(ec.SECP256R1())
             name = x509.Name([x509.NameAttribute(NameOID.ORGANIZATION_NAME, "Cloudlet"),
                               x509.NameAttribute(NameOID.COMMON_NAME, CA_NAME)])
-            now = dt.datetime.now(dt.UTC)
             cert = (
-                x509.CertificateBuilder()
-                .subject_name(name).issuer_name(name).public_key(key.public_key())
-                .serial_number(x509.random_serial_number())
-                .not_valid_before(now - dt.timedelta(days=1))
-                .not_valid_after(now + dt.timedelta(days=3650))
+                self_signed(name, key, days=3650)
                 .add_extension(x509.BasicConstraints(ca=True, path_length=0), critical=True)
                 .add_extension(x509.KeyUsage(
                     digital_signature=True, content_commitment=False, key_encipherment=False,

@@ -13,9 +13,10 @@ certificate is served at `CERT_PATH`, which every message names as its SigningCe
 from __future__ import annotations
 
 import base64
-import datetime as dt
 import threading
 from pathlib import Path
+
+from cloudlet.tls import self_signed
 
 CERT_PATH = "/_cloudlet/sns/SimpleNotificationService.pem"
 NOTIFICATION_KEYS = ("Message", "MessageId", "Subject", "Timestamp", "TopicArn", "Type")
@@ -71,15 +72,7 @@ def _generate(directory: Path, cert_path: Path, key_path: Path) -> None:
     directory.mkdir(parents=True, exist_ok=True)
     key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
     name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "sns.cloudlet.localhost")])
-    now = dt.datetime.now(dt.UTC)
-    cert = (
-        x509.CertificateBuilder()
-        .subject_name(name).issuer_name(name).public_key(key.public_key())
-        .serial_number(x509.random_serial_number())
-        .not_valid_before(now - dt.timedelta(days=1))
-        .not_valid_after(now + dt.timedelta(days=3650))
-        .sign(key, hashes.SHA256())
-    )
+    cert = self_signed(name, key, days=3650).sign(key, hashes.SHA256())
     key_path.write_bytes(key.private_bytes(serialization.Encoding.PEM,
                                            serialization.PrivateFormat.PKCS8,
                                            serialization.NoEncryption()))
