@@ -5,23 +5,10 @@ from __future__ import annotations
 import json
 
 import pytest
+from sns_attributes import attrs
 
 from cloudlet.services.sns import filter_policy
 from cloudlet.services.sns.errors import FilterPolicyLimitExceeded, InvalidParameter
-
-
-def attrs(**values) -> dict:
-    out = {}
-    for name, value in values.items():
-        if isinstance(value, list):
-            out[name] = {"DataType": "String.Array", "StringValue": json.dumps(value)}
-        elif isinstance(value, (int, float)):
-            out[name] = {"DataType": "Number", "StringValue": str(value)}
-        elif isinstance(value, bytes):
-            out[name] = {"DataType": "Binary", "BinaryValue": value}
-        else:
-            out[name] = {"DataType": "String", "StringValue": value}
-    return out
 
 
 def on_attributes(policy: dict, **values) -> bool:

@@ -8,6 +8,7 @@ import urllib.parse
 
 import pytest
 from harness import error_of, unique
+from sns_attributes import attrs
 
 
 def queue_arn() -> str:
@@ -25,18 +26,6 @@ def stored(internal):
                 return found
             time.sleep(0.05)
     return get
-
-
-def attrs(**values) -> dict:
-    out = {}
-    for name, value in values.items():
-        if isinstance(value, list):
-            out[name] = {"DataType": "String.Array", "StringValue": json.dumps(value)}
-        elif isinstance(value, (int, float)):
-            out[name] = {"DataType": "Number", "StringValue": str(value)}
-        else:
-            out[name] = {"DataType": "String", "StringValue": value}
-    return out
 
 
 CASES = [  # (filter policy, message attributes, delivered?)
