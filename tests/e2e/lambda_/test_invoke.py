@@ -13,17 +13,7 @@ import pytest
 from harness import error_of
 
 sys.path.insert(0, str(Path(__file__).parent))
-from invoke_support import eventually, invoke_client, log_messages, make_function, make_role  # noqa: E402
-
-
-@pytest.fixture(scope="module")
-def lam(cloudlet):
-    return invoke_client(cloudlet)
-
-
-@pytest.fixture(scope="module")
-def role(cloudlet):
-    return make_role(cloudlet.client("iam"))
+from invoke_support import eventually, log_messages, make_function  # noqa: E402
 
 
 @pytest.fixture(scope="module")

@@ -8,7 +8,6 @@ import sys
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
-import pytest
 from botocore.exceptions import ClientError
 
 sys.path.insert(0, str(Path(__file__).parent))
@@ -17,16 +16,6 @@ from invoke_support import invoke_client, make_function, make_role  # noqa: E402
 SLEEPY = "import time\ndef handler(e, c):\n    time.sleep(e.get('s', 5))\n    return 'woke'\n"
 HUNGRY = ("def handler(e, c):\n    blocks = []\n    for _ in range(100):\n"
           "        blocks.append(bytearray(16 * 1024 * 1024))\n    return len(blocks)\n")
-
-
-@pytest.fixture(scope="module")
-def lam(cloudlet):
-    return invoke_client(cloudlet)
-
-
-@pytest.fixture(scope="module")
-def role(cloudlet):
-    return make_role(cloudlet.client("iam"))
 
 
 def test_timeout(lam, role):

@@ -19,7 +19,6 @@ from harness import unique
 sys.path.insert(0, str(Path(__file__).parent))
 from invoke_support import (  # noqa: E402
     eventually,
-    invoke_client,
     log_messages,
     make_function,
     make_role,
@@ -78,11 +77,6 @@ while true; do
   curl -sS -X POST "$API/invocation/$ID/response" -d "{\\"echo\\": $EVENT, \\"shell\\": true}" >/dev/null
 done
 '''
-
-
-@pytest.fixture(scope="module")
-def lam(cloudlet):
-    return invoke_client(cloudlet)
 
 
 @pytest.fixture(scope="module")

@@ -18,7 +18,7 @@ from botocore.config import Config
 from harness import unique
 
 sys.path.insert(0, str(Path(__file__).parent))
-from invoke_support import eventually, invoke_client, log_messages, make_function, make_role  # noqa: E402
+from invoke_support import eventually, log_messages, make_function, make_role  # noqa: E402
 
 RECORDER = '''import json
 def handler(event, context):
@@ -39,16 +39,6 @@ def recorded(logs, name: str, count: int = 1, timeout: float = 20.0) -> list:
                   log_messages(logs, f"/aws/lambda/{name}") if "EVENT " in m]
         return events if len(events) >= count else None
     return eventually(found, timeout) or []
-
-
-@pytest.fixture(scope="module")
-def lam(cloudlet):
-    return invoke_client(cloudlet)
-
-
-@pytest.fixture(scope="module")
-def role(cloudlet):
-    return make_role(cloudlet.client("iam"))
 
 
 @pytest.fixture(scope="module")
