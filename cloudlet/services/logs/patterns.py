@@ -282,6 +282,17 @@ _SELECTOR = re.compile(r"\$((?:\.[^.\[\]]+|\[(?:\d+|\*)\])*)")
 _STEP = re.compile(r"\.([^.\[\]]+)|\[(\d+|\*)\]")
 
 
+def _operator_and_value(p: _Parser) -> tuple[str, _Value]:
+    """A comparison's operator and the value it compares with; only = and != take a string."""
+    op = p.take(kind="op")[1]
+    if op in ("&&", "||"):
+        raise invalid("expected a comparison")
+    value = _Value(p.take())
+    if value.number is None and op not in ("=", "!="):
+        raise invalid(f"{op} needs a number")
+    return op, value
+
+
 class JsonPattern(Pattern):
     def __init__(self, text: str):
         tokens = _tokens(text)
@@ -332,12 +343,7 @@ class JsonPattern(Pattern):
         if token[1] == "EXISTS":
             p.take()
             return ("exists", path, True)
-        op = p.take(kind="op")[1]
-        if op in ("&&", "||"):
-            raise invalid("expected a comparison")
-        value = _Value(p.take())
-        if value.number is None and op not in ("=", "!="):
-            raise invalid(f"{op} needs a number")
+        op, value = _operator_and_value(p)
         return ("cmp", path, op, value)
 
     def extract(self, message: str) -> dict | None:
@@ -474,12 +480,7 @@ class DelimitedPattern(Pattern):
             field = p.take(kind="word")[1]
             if field != name:
                 raise invalid(f"condition on {field} inside field {name}")
-        op = p.take(kind="op")[1]
-        if op in ("&&", "||"):
-            raise invalid("expected a comparison")
-        value = _Value(p.take())
-        if value.number is None and op not in ("=", "!="):
-            raise invalid(f"{op} needs a number")
+        op, value = _operator_and_value(p)
         return ("cmp", op, value)
 
     def extract(self, message: str) -> dict | None:
