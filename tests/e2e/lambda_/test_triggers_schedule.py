@@ -46,6 +46,12 @@ def scheduler_role(iam, function_arn: str | None) -> str:
     return arn
 
 
+def recorder(lam, iam) -> tuple[str, str]:
+    """A new RECORDER function's name and ARN."""
+    name = make_function(lam, make_role(iam), RECORDER)
+    return name, lam.get_function(FunctionName=name)["Configuration"]["FunctionArn"]
+
+
 def events(logs, name: str) -> list[dict]:
     return [json.loads(m.split("EVENT ", 1)[1]) for m in log_messages(logs, f"/aws/lambda/{name}")
             if "EVENT " in m]
@@ -56,8 +62,7 @@ def test_rate_schedule_invokes_lambda(server):
     iam = server.client("iam")
     scheduler = server.client("scheduler")
     logs = server.client("logs")
-    name = make_function(lam, make_role(iam), RECORDER)
-    arn = lam.get_function(FunctionName=name)["Configuration"]["FunctionArn"]
+    name, arn = recorder(lam, iam)
     role = scheduler_role(iam, arn)
     schedule = unique("every5")
     created = scheduler.create_schedule(
@@ -93,8 +98,7 @@ def test_at_and_cron_and_errors(server):
     iam = server.client("iam")
     scheduler = server.client("scheduler")
     logs = server.client("logs")
-    name = make_function(lam, make_role(iam), RECORDER)
-    arn = lam.get_function(FunctionName=name)["Configuration"]["FunctionArn"]
+    name, arn = recorder(lam, iam)
     role = scheduler_role(iam, arn)
     target = {"Arn": arn, "RoleArn": role}
     code, status, message = error_of(scheduler.create_schedule, Name="bad",
@@ -116,8 +120,7 @@ def test_at_and_cron_and_errors(server):
     assert found and found[0]["detail-type"] == "Scheduled Event"
     assert found[0]["resources"][0].endswith(":schedule/default/daily")
 
-    other = make_function(lam, make_role(iam), RECORDER)
-    other_arn = lam.get_function(FunctionName=other)["Configuration"]["FunctionArn"]
+    other, other_arn = recorder(lam, iam)
     scheduler.create_schedule(Name="unallowed", ScheduleExpression="rate(1 minute)",
                               FlexibleTimeWindow={"Mode": "OFF"},
                               Target={"Arn": other_arn, "RoleArn": scheduler_role(iam, None)})
