@@ -81,7 +81,13 @@ def test_create_inline_waits_active_and_reads_back(lam, role):
     assert qualified["FunctionArn"].endswith(f"{name}:$LATEST")
 
 
-def test_code_location_downloads_the_zip_and_expires(cloudlet, lam, role):
+def test_code_location_downloads_the_zip_and_expires(fresh_cloudlet):
+    # Its own server: moving the clock of the shared one would age every other test's
+    # sessions and signed policies.
+    cloudlet = fresh_cloudlet()
+    lam = cloudlet.client("lambda")
+    role = cloudlet.client("iam").create_role(
+        RoleName=unique("lambda-role"), AssumeRolePolicyDocument=json.dumps(TRUST))["Role"]["Arn"]
     data = make_zip({"app.py": HANDLER, "data.txt": "x" * 1000})
     name = create(lam, role, Code={"ZipFile": data})["FunctionName"]
     location = lam.get_function(FunctionName=name)["Code"]["Location"]
