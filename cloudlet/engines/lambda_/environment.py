@@ -29,6 +29,18 @@ INIT_TIMEOUT = 10.0  # AWS's init phase limit
 MAX_LINES = 100_000  # output kept per invocation
 SHM_MB = 64  # a private /dev/shm (AWS has none; multiprocessing wants one)
 RUNTIME_DIR = Path(__file__).parent / "runtime"
+SITE_MOUNT = "/var/runtime/site-packages"  # where the host's boto3 is, in a sandbox
+
+
+def host_site_packages() -> str | None:
+    """The host directory that holds boto3 (Cloudlet's own environment). A sandbox binds it
+    at SITE_MOUNT: its host path may lie under /tmp, which the sandbox covers."""
+    import importlib.util
+
+    spec = importlib.util.find_spec("boto3")
+    if spec is None or not spec.submodule_search_locations:
+        return None
+    return str(Path(list(spec.submodule_search_locations)[0]).parent)
 
 
 @dataclass
@@ -223,6 +235,9 @@ class Environment:
                         command: list[str], python: bool) -> dict:
         ns = self.launch.namespaces
         binds = [[str(task_root), "/var/task"], [str(RUNTIME_DIR), "/var/runtime"]]
+        site = host_site_packages()
+        if site is not None:
+            binds.append([site, SITE_MOUNT])
         mounts = []
         layers = [str(p) for p in self.spec.layer_dirs]
         if not layers:
@@ -249,6 +264,9 @@ class Environment:
         q = shlex.quote
         lines = [f"mount --bind -o ro {q(str(task_root))} /var/task",
                  f"mount --bind -o ro {q(str(RUNTIME_DIR))} /var/runtime"]
+        site = host_site_packages()
+        if site is not None:
+            lines.append(f"mount --bind -o ro {q(site)} {SITE_MOUNT}")
         layers = [str(p) for p in self.spec.layer_dirs]
         if not layers:
             lines.append("mount -t tmpfs -o ro,size=4k,mode=755 tmpfs /opt")

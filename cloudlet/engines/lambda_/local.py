@@ -21,7 +21,13 @@ from pathlib import Path
 
 from cloudlet.engines.lambda_ import sandbox
 from cloudlet.engines.lambda_.engine import FunctionSpec, Invocation, LambdaEngine, Result
-from cloudlet.engines.lambda_.environment import RUNTIME_DIR, Environment, Launch, Outcome
+from cloudlet.engines.lambda_.environment import (
+    RUNTIME_DIR,
+    SITE_MOUNT,
+    Environment,
+    Launch,
+    Outcome,
+)
 from cloudlet.engines.lambda_.zygote import Zygote
 
 
@@ -282,6 +288,8 @@ class LocalEngine(LambdaEngine):
             # -S: no site module (Cloudlet's .pth files cost ~50 ms); the host's
             # site-packages (boto3) come last on the path instead, as /var/runtime's do on AWS
             site = ":".join(p for p in sys.path if p.endswith("-packages"))
+            if ns:  # the host's may be hidden in the sandbox (under /tmp): boto3's is bound
+                site = f"{SITE_MOUNT}:{site}"
             env["PYTHONPATH"] = (f"{task}:{opt}/python/lib/python{pyver}/site-packages:"
                                  f"{opt}/python:{site}")
             env["PYTHONUNBUFFERED"] = "1"
