@@ -11,7 +11,10 @@ import pytest
 from cloudlet.engines.lambda_ import LocalEngine, sandbox
 from tests.engines.test_lambda_support import body, call, spec, write_code
 
-SITE = ":".join(p for p in sys.path if p.endswith("-packages"))
+# In a sandbox the host's site-packages may be covered (under /tmp); boto3's directory,
+# where awslambdaric is installed too, is bound at /var/runtime/site-packages.
+SITE = ":".join(["/var/runtime/site-packages",
+                 *(p for p in sys.path if p.endswith("-packages"))])
 needs_node = pytest.mark.skipif(not shutil.which("node"), reason="no Node.js on this host")
 
 
