@@ -59,3 +59,24 @@ def function_not_found(arn: str) -> ResourceNotFound:
 def too_big(value, member: str, limit: int) -> Validation:
     return Validation(f"1 validation error detected: Value '{value}' at '{member}' failed to "
                       f"satisfy constraint: Member must have value less than or equal to {limit}")
+
+
+class TooManyRequests(ServiceError):
+    code = "TooManyRequestsException"
+    status = 429
+    message = "Rate Exceeded."
+
+
+class RequestTooLarge(ServiceError):
+    code = "RequestTooLargeException"
+    status = 413
+
+
+class InvalidRequestContent(ServiceError):
+    code = "InvalidRequestContentException"
+    status = 400
+
+
+class AccessDenied(ServiceError):
+    code = "AccessDeniedException"
+    status = 403

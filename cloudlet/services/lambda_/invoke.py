@@ -30,7 +30,6 @@ from datetime import UTC, datetime
 
 from cloudlet import clock
 from cloudlet.engines.lambda_.engine import FunctionSpec, Invocation, Result
-from cloudlet.errors import ServiceError
 from cloudlet.services.base import RequestContext
 from cloudlet.services.lambda_ import errors
 from cloudlet.services.lambda_.async_queue import AsyncQueue, Throttled
@@ -50,27 +49,6 @@ ASYNC_LIMIT = 1_048_576
 RESPONSE_LIMIT = 6_291_456
 TAIL_BYTES = 4096
 RESERVED_TTL = 1.0
-
-
-class TooManyRequests(ServiceError):
-    code = "TooManyRequestsException"
-    status = 429
-    message = "Rate Exceeded."
-
-
-class RequestTooLarge(ServiceError):
-    code = "RequestTooLargeException"
-    status = 413
-
-
-class InvalidRequestContent(ServiceError):
-    code = "InvalidRequestContentException"
-    status = 400
-
-
-class AccessDenied(ServiceError):
-    code = "AccessDeniedException"
-    status = 403
 
 
 class _Throttle(Exception):
@@ -119,11 +97,11 @@ def check_json(payload: bytes) -> bytes:
     try:
         json.loads(payload)
     except UnicodeDecodeError:
-        raise InvalidRequestContent(
+        raise errors.InvalidRequestContent(
             "Could not parse request body into json: Could not parse payload into json: "
             "Invalid UTF-8 start byte") from None
     except ValueError as error:
-        raise InvalidRequestContent(
+        raise errors.InvalidRequestContent(
             "Could not parse request body into json: Could not parse payload into json: "
             f"{error.msg}: at [Source: (byte[])\"{payload[:60].decode('utf-8', 'replace')}\"; "
             f"line: {error.lineno}, column: {error.colno}]") from None
@@ -176,7 +154,7 @@ class InvokeOperations(TriggerOperations, FunctionUrlServing):
             payload = payload.encode()
         limit = ASYNC_LIMIT if kind == "Event" else REQUEST_LIMIT
         if len(payload) > limit:
-            raise RequestTooLarge(
+            raise errors.RequestTooLarge(
                 f"Request must be smaller than {limit} bytes for the InvokeFunction operation")
         payload = check_json(payload)
         account, _, qualifier = self.locate(ctx.account_id, ctx.region, params["FunctionName"],
@@ -251,7 +229,7 @@ class InvokeOperations(TriggerOperations, FunctionUrlServing):
             caller.arn, "AWS", {}, caller_account=caller.account_id)
         if not allowed:
             arn = spec.function_arn if qualifier else spec.function_arn.rsplit(":", 1)[0]
-            raise AccessDenied(
+            raise errors.AccessDenied(
                 f"User: {caller.arn if caller else 'anonymous'} is not authorized to perform: "
                 f"lambda:InvokeFunction on resource: {arn} because no resource-based policy "
                 "allows the lambda:InvokeFunction action")
@@ -294,7 +272,7 @@ class InvokeOperations(TriggerOperations, FunctionUrlServing):
             self.metrics(spec, qualifier, [("Throttles", 1, "Count")])
             if not throttle_error:
                 raise Throttled() from None
-            raise TooManyRequests(fields={"Reason": throttle.reason, "Type": "User"},
+            raise errors.TooManyRequests(fields={"Reason": throttle.reason, "Type": "User"},
                                   headers={"Retry-After": "1"}) from None
         started = clock.timestamp()
         try:
