@@ -229,7 +229,7 @@ def enforcement_cost() -> None:
         root = boto3.client("iam", endpoint_url=endpoint, region_name="us-east-1",
                             aws_access_key_id="test", aws_secret_access_key="test")
         key, secret = _user_with_policies(root)
-        # IAM changes keep the authorizer from caching for 2 s (IamReads.QUIET): measure the
+        # IAM changes keep the authorizer from caching for 2 s (CachedReads.QUIET): measure the
         # steady state, after the set-up's writes
         time.sleep(2.5)
         as_root, as_user = _replay([_signed(endpoint, "test", "test", "ListUsers"),
@@ -280,7 +280,7 @@ def authorize_step() -> None:
     from pathlib import Path
     from types import SimpleNamespace
 
-    from cloudlet.iam.authorizer import Authorizer
+    from cloudlet.authz.authorizer import Authorizer
     from cloudlet.models import service_model
     from cloudlet.services.base import RequestContext
     from cloudlet.services.iam.provider import IamProvider

@@ -14,11 +14,11 @@ import uvicorn
 
 from cloudlet import __version__
 from cloudlet.auth.credentials import CredentialStore
+from cloudlet.authz.authorizer import Authorizer
 from cloudlet.config import DEFAULT_ACCESS_KEY, DEFAULT_ACCOUNT, DEFAULT_SECRET_KEY, Settings
 from cloudlet.events import Bus
 from cloudlet.gateway.app import Gateway, end_streams
 from cloudlet.gateway.pipeline import Pipeline
-from cloudlet.iam.authorizer import Authorizer
 from cloudlet.models import SERVICES
 from cloudlet.services import provider_class
 from cloudlet.store import Store

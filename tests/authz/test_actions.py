@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 
-from cloudlet.iam.actions import Scope, declaration, knowingly_absent
+from cloudlet.authz.actions import Scope, declaration, knowingly_absent
 from cloudlet.models import SERVICES, service_model
 
 SCOPE = Scope("eu-west-1", "111122223333", "alice")

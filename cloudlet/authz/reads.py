@@ -1,6 +1,6 @@
 """What the authorizer asks other providers, cached until it changes.
 
-    reads = IamReads(providers)
+    reads = CachedReads(providers)
     reads.cached(keys) -> {key: value} | None      # on the loop: all cached, or None
     reads.load(ctx, keys) -> {key: value}          # on a worker thread: SQLite reads
     reads.invalidate()                              # an IAM or bucket-policy change is coming
@@ -18,7 +18,7 @@ import time
 from cloudlet.errors import ServiceError
 
 
-class IamReads:
+class CachedReads:
     """The IAM provider's answers the authorizer needs (a principal's policies, a user's or
     role's record, an instance profile's role), cached until IAM changes.
 

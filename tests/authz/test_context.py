@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 
-from cloudlet.iam import context
+from cloudlet.authz import context
 from cloudlet.principals import Credential
 
 
