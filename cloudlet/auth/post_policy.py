@@ -3,10 +3,11 @@
 `parse_form` splits the body into its fields and the file. The policy (a base64 JSON
 document) is signed either with SigV2 (`AWSAccessKeyId`, `signature`: HMAC-SHA1 of the
 base64 policy) or SigV4 (`x-amz-algorithm`, `x-amz-credential`, `x-amz-date`,
-`x-amz-signature`: HMAC-SHA256 of the base64 policy with the scope's signing key);
-`authenticate` in the package checks that signature. `check_post_policy` evaluates the
-policy's expiration and conditions against the form; `authenticate` calls it once the
-signature holds. The form itself is parsed in `cloudlet.protocols.postform`.
+`x-amz-signature`: HMAC-SHA256 of the base64 policy with the scope's signing key).
+`verify`, the post-policy scheme's verifier (`schemes.VERIFIERS`), checks that signature;
+`check_post_policy` evaluates the policy's expiration and conditions against the form, and
+`verify` calls it once the signature holds. The form itself is parsed in
+`cloudlet.protocols.postform`.
 """
 
 from __future__ import annotations
@@ -15,8 +16,16 @@ import base64
 import binascii
 import json
 from datetime import UTC, datetime
+from urllib.parse import unquote
 
+from cloudlet import clock
+from cloudlet.auth import checks, sigv2, sigv4
+from cloudlet.auth.authenticated import Authenticated
+from cloudlet.auth.credentials import CredentialStore
+from cloudlet.auth.errors import s3_error
 from cloudlet.errors import ServiceError
+from cloudlet.protocols.base import HttpRequest
+from cloudlet.protocols.hosts import bucket_from_host
 from cloudlet.protocols.postform import PostForm, form_of, parse_form
 
 __all__ = ["PostForm", "check_post_policy", "decode_policy", "form_of", "parse_form"]
@@ -148,3 +157,66 @@ def check_post_policy(
     ]
     if extra:
         raise invalid_policy(f"Extra input fields: {', '.join(extra)}")
+
+
+# -- the post-policy verifier (S3 browser uploads) ---------------------------------------
+
+def verify(request: HttpRequest, service: str, store: CredentialStore, now: datetime,
+           defer_body: bool = False) -> Authenticated:
+    """An S3 POST upload: its policy's signature (SigV2 or SigV4), then the policy itself.
+    A form without a policy is an anonymous upload."""
+    form = form_of(request)
+    policy = form.get("policy")
+    if policy is None:
+        return Authenticated(None, None, None, "anonymous", request.body, post_form=form)
+    token = form.get("x-amz-security-token")
+    if form.get("x-amz-signature") is not None:
+        result = _verify_v4(request, store, now, form, policy, token)
+        _check_policy(request, form, policy)
+        return result
+    access_key, provided = form.get("AWSAccessKeyId"), form.get("signature")
+    if not access_key or provided is None:
+        raise s3_error(
+            "InvalidArgument",
+            "Bucket POST must contain a field named 'AWSAccessKeyId'.  If it is specified, "
+            "please check the order of the fields.",
+            fields={"ArgumentName": "AWSAccessKeyId"},
+        )
+    credential = checks.lookup_credential(store, "s3", access_key, token, now)
+    if not sigv2.matches(sigv2.signature(credential.secret_access_key, policy), provided):
+        raise checks.mismatch("s3", access_key, provided, policy, None)
+    _check_policy(request, form, policy)
+    return Authenticated(credential, None, "s3", "post-policy", request.body, post_form=form)
+
+
+def _check_policy(request: HttpRequest, form: PostForm, policy: str) -> None:
+    """A signed policy's expiration (by the service clock) and conditions, against the
+    form and the bucket the POST addresses."""
+    bucket = bucket_from_host(request.host)
+    if bucket is None:
+        bucket = unquote(request.path.lstrip("/").split("/", 1)[0])
+    check_post_policy(decode_policy(policy), form.fields, len(form.content),
+                      bucket=bucket or None, now=clock.now())
+
+
+def _verify_v4(
+    request: HttpRequest, store: CredentialStore, now: datetime, form: PostForm,
+    policy: str, token: str | None,
+) -> Authenticated:
+    if (form.get("x-amz-algorithm") or "") != sigv4.ALGORITHM:
+        raise s3_error(
+            "InvalidArgument", "Bucket POST must contain a field named 'x-amz-algorithm'.",
+            fields={"ArgumentName": "x-amz-algorithm"},
+        )
+    try:
+        access_key, date, region, signing_name = sigv4.split_credential(
+            unquote(form.get("x-amz-credential") or "")
+        )
+    except sigv4.Malformed as e:
+        raise s3_error("InvalidArgument", str(e), fields={"ArgumentName": "x-amz-credential"}) from None
+    credential = checks.lookup_credential(store, "s3", access_key, token, now)
+    key = sigv4.signing_key(credential.secret_access_key, date, region, signing_name)
+    provided = form.get("x-amz-signature") or ""
+    if not sigv4.matches(sigv4.signature(key, policy), provided):
+        raise checks.mismatch("s3", access_key, provided, policy, None)
+    return Authenticated(credential, region, signing_name, "post-policy", request.body, post_form=form)

@@ -6,7 +6,7 @@ and cached, since every request of a client reuses it for a day.
 
 `SigV4Parts` is what a request claims: who, when, which scope, which headers, which
 signature; `parse_authorization` reads it from the Authorization header and
-`parse_presigned` from the query (a presigned URL). `Verifier.canonical_request` rebuilds
+`parse_presigned` from the query (a presigned URL). `canonical_request` rebuilds
 the canonical request from the HTTP request as the server received it:
 
 - the path as sent for S3; every other service normalizes it (dot segments, empty
