@@ -5,6 +5,8 @@
   `validate_trust_policy`, `validate_session_policy`, `check_inline_size`).
 - `evaluate`: AWS's evaluation logic (`evaluate`, `context_keys`) over `Policy`,
   `Principal` and `AuthzRequest`, answering a `Decision`.
+- `trust`: a role's trust policy, judged for a caller, a service or a web identity
+  (`trust_allows`).
 - `conditions`, `matching`, `variables`, `compiled`: the parts evaluation is made of.
 """
 

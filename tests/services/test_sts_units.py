@@ -7,10 +7,10 @@ import json
 
 import pytest
 
-from cloudlet import clock
+from cloudlet import clock, key_ids, oidc_urls
+from cloudlet.policy.trust import federated, principal_of, service, trust_allows
 from cloudlet.principals import Credential
-from cloudlet.services.sts import oidc, sessions
-from cloudlet.services.sts.trust import federated, principal_of, service, trust_allows
+from cloudlet.services.sts import oidc
 
 ROLE = "arn:aws:iam::111111111111:role/app"
 
@@ -104,11 +104,11 @@ def test_service_and_federated_principals():
 
 def test_key_ids_carry_their_account():
     for account in ("000000000000", "123456789012", "999999999999"):
-        key = sessions.new_key_id(account)
+        key = key_ids.new_key_id(account)
         assert key.startswith("ASIA") and len(key) == 20
-        assert sessions.account_of_key(key) == account
-    assert sessions.account_of_key("AKIA!!!!") is None
-    assert sessions.account_of_key("ASIAY34FZKBOKMUTVV7A") == "609629065308"
+        assert key_ids.account_of_key(key) == account
+    assert key_ids.account_of_key("AKIA!!!!") is None
+    assert key_ids.account_of_key("ASIAY34FZKBOKMUTVV7A") == "609629065308"
 
 
 def test_local_issuer_mints_and_verifies(tmp_path):
@@ -126,8 +126,8 @@ def test_local_issuer_mints_and_verifies(tmp_path):
         other.verify(parsed)
     with pytest.raises(oidc.TokenError):
         oidc.parse("a.b")
-    assert oidc.provider_path("https://Token.Example.com/id/") == "token.example.com/id"
-    assert oidc.is_local(url) and not oidc.is_local("https://token.example.com")
+    assert oidc_urls.provider_path("https://Token.Example.com/id/") == "token.example.com/id"
+    assert oidc_urls.is_local(url) and not oidc_urls.is_local("https://token.example.com")
 
 
 def test_service_session_needs_the_service_in_the_trust_policy(tmp_path):

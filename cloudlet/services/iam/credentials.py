@@ -11,6 +11,7 @@ import json
 import secrets
 import string
 
+from cloudlet.key_ids import new_key_id
 from cloudlet.services.base import RequestContext
 from cloudlet.services.iam.errors import (
     EntityAlreadyExists,
@@ -22,7 +23,6 @@ from cloudlet.services.iam.errors import (
 )
 from cloudlet.services.iam.identities import IamBase, now, paginate, when
 from cloudlet.services.iam.store import IamStore
-from cloudlet.services.sts.sessions import new_key_id
 
 _SECRET_CHARS = string.ascii_letters + string.digits + "+/"
 KEYS_PER_USER = 2

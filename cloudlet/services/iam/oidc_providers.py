@@ -10,6 +10,7 @@ import datetime as dt
 import json
 
 from cloudlet import clock
+from cloudlet.oidc_urls import is_local, provider_path
 from cloudlet.services.base import RequestContext
 from cloudlet.services.iam.errors import (
     EntityAlreadyExists,
@@ -17,7 +18,6 @@ from cloudlet.services.iam.errors import (
     LimitExceeded,
     NoSuchEntity,
 )
-from cloudlet.services.sts.oidc import is_local, provider_path
 from cloudlet.store.db import Database
 
 MAX_PROVIDERS = 100

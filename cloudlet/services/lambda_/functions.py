@@ -39,6 +39,7 @@ import uuid
 
 from cloudlet import clock
 from cloudlet.errors import ServiceError
+from cloudlet.policy.trust import service, trust_allows
 from cloudlet.services.base import RequestContext
 from cloudlet.services.lambda_ import configuration as conf
 from cloudlet.services.lambda_ import errors
@@ -63,7 +64,6 @@ from cloudlet.services.lambda_.store import LambdaStore
 from cloudlet.services.lambda_.tags import TagOperations
 from cloudlet.services.lambda_.urls import UrlOperations
 from cloudlet.services.lambda_.versions import VersionOperations
-from cloudlet.services.sts.trust import service, trust_allows
 
 _FUNCTION_ARN = re.compile(
     r"(?:arn:aws[a-zA-Z-]*:lambda:(?P<region>[a-z0-9-]+):)?(?:(?P<account>\d{12}):)?"

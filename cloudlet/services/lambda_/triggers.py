@@ -21,7 +21,9 @@ import logging
 
 from cloudlet.errors import ServiceError
 from cloudlet.policy.evaluate import AuthzRequest, Policy, Principal, evaluate
+from cloudlet.policy.trust import service, trust_allows
 from cloudlet.principals import Credential
+from cloudlet.services.lambda_ import configuration as conf
 from cloudlet.services.lambda_.records import function_arn
 
 log = logging.getLogger("cloudlet.lambda.triggers")
@@ -182,9 +184,6 @@ class TriggerOperations:
                          principal: str) -> tuple[str, str, str | None] | None:
         """A service invoking with a role (Scheduler): the role must exist, trust the
         service, and its policies allow lambda:InvokeFunction on the function."""
-        from cloudlet.services.lambda_ import configuration as conf
-        from cloudlet.services.sts.trust import service, trust_allows
-
         try:
             fn_account, name, qualifier = self.locate(account, region, function)
         except ServiceError:

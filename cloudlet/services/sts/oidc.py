@@ -5,9 +5,8 @@
     issuer.mint(url, sub=..., aud=..., ttl=...)   # a signed RS256 ID token
     claims = issuer.verify(token)                 # header and signature checked
 
-`parse(token)` splits a JWT without trusting it; `provider_path(url)` is the issuer URL as
-IAM names providers and condition keys: host and path, no scheme, no trailing slash.
-A URL is the local issuer's when its path is `/_cloudlet/oidc`: Cloudlet serves its keys.
+`parse(token)` splits a JWT without trusting it. A URL is the local issuer's when its path
+is `/_cloudlet/oidc` (`cloudlet.oidc_urls`, which IAM reads too): Cloudlet serves its keys.
 """
 
 from __future__ import annotations
@@ -20,15 +19,13 @@ import threading
 import uuid
 from dataclasses import dataclass
 from pathlib import Path
-from urllib.parse import urlsplit
 
 from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import padding, rsa
 
 from cloudlet import clock
-
-LOCAL_PATH = "/_cloudlet/oidc"
+from cloudlet.oidc_urls import LOCAL_PATH
 
 
 class TokenError(ValueError):
@@ -70,17 +67,6 @@ def parse(token: str) -> Jwt:
     if not isinstance(header, dict) or not isinstance(claims, dict):
         raise TokenError("header and claims are JSON objects")
     return Jwt(header, claims, f"{parts[0]}.{parts[1]}".encode(), unb64url(parts[2]))
-
-
-def provider_path(url: str) -> str:
-    """`https://token.actions.githubusercontent.com/` -> `token.actions.githubusercontent.com`."""
-    split = urlsplit(url if "://" in url else "https://" + url)
-    return (split.netloc + split.path).rstrip("/").lower() if split.netloc else ""
-
-
-def is_local(url: str) -> bool:
-    split = urlsplit(url if "://" in url else "https://" + url)
-    return split.path.rstrip("/") == LOCAL_PATH
 
 
 class LocalIssuer:

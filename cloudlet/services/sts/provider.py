@@ -5,11 +5,12 @@
     roles.py      AssumeRole, AssumeRoleWithWebIdentity, service_session() for services
     requests.py   what every credentials request checks: duration, session policies and
                   tags, patterns, the request context
-    trust.py      trust policies, judged with the policy engine's pieces
     sessions.py   minting and storing temporary credentials
     oidc.py       JWTs and Cloudlet's local OIDC issuer (served under /_cloudlet/oidc)
     iam_data.py   what STS reads of IAM (roles, users' tags, managed policy documents)
     authorization_message.py   the encoded message of EC2 denials, and its decoding
+
+Trust policies are judged by `cloudlet.policy.trust`; key ids come from `cloudlet.key_ids`.
 """
 
 from __future__ import annotations
@@ -19,13 +20,14 @@ import re
 
 from cloudlet import clock
 from cloudlet.config import DEFAULT_ACCOUNT
+from cloudlet.key_ids import account_of_key
 from cloudlet.principals import Credential
 from cloudlet.services.base import Provider, RequestContext
 from cloudlet.services.sts import authorization_message, errors, requests
 from cloudlet.services.sts.iam_data import IamData
 from cloudlet.services.sts.oidc import LocalIssuer
 from cloudlet.services.sts.roles import RoleOperations
-from cloudlet.services.sts.sessions import SessionStore, account_of_key
+from cloudlet.services.sts.sessions import SessionStore
 from cloudlet.store import Store
 
 _ACCOUNT_ID = re.compile(r"\d{12}\Z")

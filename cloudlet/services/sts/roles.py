@@ -7,13 +7,14 @@ import math
 import re
 
 from cloudlet import clock
+from cloudlet.oidc_urls import is_local
+from cloudlet.policy.trust import federated, principal_of, service, trust_allows
 from cloudlet.principals import Credential
 from cloudlet.services.base import RequestContext
 from cloudlet.services.iam.oidc_providers import find_provider
 from cloudlet.services.sts import errors, oidc, requests
 from cloudlet.services.sts.iam_data import IamData
 from cloudlet.services.sts.sessions import SessionStore
-from cloudlet.services.sts.trust import federated, principal_of, service, trust_allows
 
 _ROLE_ARN = re.compile(r"arn:aws:iam::(\d{12}):role/(?:[\x21-\x7e]*/)?([\w+=,.@-]{1,64})\Z")
 ROLE_CHAINING_LIMIT = 3600
@@ -174,7 +175,7 @@ class RoleOperations:
         if provider is None:
             raise errors.invalid_identity_token(
                 f"No OpenIDConnect provider found in your account for {issuer_url}")
-        if not oidc.is_local(issuer_url):
+        if not is_local(issuer_url):
             raise errors.invalid_identity_token(errors.KEY_NOT_RETRIEVED)
         try:
             self.issuer.verify(token)

@@ -6,44 +6,24 @@ session token, stores them with the session's facts and returns the `Credential`
 by the authentication layer against the service clock, so an expired session still resolves
 (and the caller hears ExpiredToken rather than InvalidClientTokenId).
 
-Key ids carry their account the way AWS's do: the 16 base32 characters after the prefix
-decode to 10 bytes whose first six hold the account id shifted left by 7 bits, which is how
-`GetAccessKeyInfo` answers for any well-formed key (`account_of_key`).
+Key ids carry their account the way AWS's do (`cloudlet.key_ids`).
 """
 
 from __future__ import annotations
 
 import base64
-import binascii
 import datetime as dt
 import json
 import secrets
 import threading
 
 from cloudlet import clock
+from cloudlet.key_ids import new_key_id
 from cloudlet.principals import Credential
 from cloudlet.store.db import Database
 
 _TOKEN_PREFIX = "IQoJb3JpZ2luX2Vj"  # every AWS session token starts so
 _CACHE_SIZE = 4096
-_ACCOUNT_MASK = 0x7FFFFFFFFF80
-
-
-def new_key_id(account_id: str, prefix: str = "ASIA") -> str:
-    high = (int(account_id) << 7) | secrets.randbelow(128)
-    raw = high.to_bytes(6, "big") + secrets.token_bytes(4)
-    return prefix + base64.b32encode(raw).decode()
-
-
-def account_of_key(access_key_id: str) -> str | None:
-    """The account encoded in an AWS-shaped key id (AKIA/ASIA + 16 base32 characters)."""
-    if len(access_key_id) != 20 or access_key_id[:4] not in ("AKIA", "ASIA"):
-        return None
-    try:
-        raw = base64.b32decode(access_key_id[4:])
-    except (binascii.Error, ValueError):
-        return None
-    return f"{(int.from_bytes(raw[:6], 'big') & _ACCOUNT_MASK) >> 7:012d}"
 
 
 def new_secret() -> str:

@@ -1,11 +1,13 @@
-"""A role's trust policy, judged by the policy engine as the role's resource-based policy.
+"""A role's trust policy, judged as the role's resource-based policy.
 
     trust_allows(trust_policy_text, "sts:AssumeRole", role_arn, principal_of(caller, tags), ctx)
+    trust_allows(text, "sts:AssumeRole", role_arn, service("lambda.amazonaws.com"), {})
 
 Only the trust side is decided here: an explicit Deny refuses, an Allow whose Principal
-names the caller (itself, its role, its account, everyone, or the web identity provider)
-admits. The caller's own identity-based policies are the authorizer's to check, before
-the provider runs.
+names the caller (itself, its role, its account, everyone, a service, or the web identity
+provider) admits. The caller's own identity-based policies are the authorizer's to check,
+before the provider runs. STS judges AssumeRole with it; Lambda (and later EC2's instance
+profiles) judge whether a role trusts their service.
 """
 
 from __future__ import annotations
