@@ -55,8 +55,10 @@ class Provider:
         return inspect.iscoroutinefunction(handler)
 
     def attach(self, providers: dict[str, Provider]) -> None:
-        """Called once all providers exist, for the few that call another service's
-        provider directly (STS reads IAM's roles). Events go through the bus instead."""
+        """Called once all providers exist, for the few that read another service: each
+        takes what it needs as that service's `reads.py` object (STS and Lambda read IAM
+        through `IamReads(providers.get("iam"))`), never the provider's internals. Events
+        go through the bus instead."""
 
     def start(self) -> None:
         """Start the provider's engines (sweepers, servers); called once at server start."""

@@ -1,7 +1,7 @@
 """IAM's OpenID Connect providers, the identity providers AssumeRoleWithWebIdentity trusts.
 
 `OidcProviderOperations` is a mixin of IamProvider (it needs `self.store`); the module
-functions `find_provider` and `provider_arn` are what STS reads.
+function `find_provider` is what STS reads, through `reads.py`.
 """
 
 from __future__ import annotations

@@ -10,9 +10,10 @@
     service_linked.py  service-linked roles
 
 Besides the operations, the provider answers other components' questions about identities
-(the gateway's credential lookup, STS's roles, the authorizer's policies) through the read
-methods at the bottom: `credential_for`, `principal_policies`, `role_record`,
-`user_record`, and the usage notes `record_key_use` and `record_role_use`.
+(the gateway's credential lookup, the authorizer's policies) through the read methods at
+the bottom: `credential_for`, `principal_policies`, `role_record`, `user_record`, and the
+usage notes `record_key_use` and `record_role_use`. Other services (STS, Lambda) read them
+only through `reads.py`, the one module of IAM they may import.
 """
 
 from __future__ import annotations

@@ -25,6 +25,10 @@ digest, layer digests, when a state transition ends). State and LastUpdateStatus
 transitions: a new function is Pending, an update InProgress, for TRANSITION seconds; an
 update or publish meanwhile is refused with ResourceConflictException, as AWS does, and
 waiters (function_active_v2, function_updated_v2) see the change.
+
+Lambda reads other services only through the interfaces they declare, taken at attach():
+IAM's `reads.py` (execution roles, callers' policies), STS's (the execution role's
+sessions) and S3's (deployment packages, notification buckets' owners).
 """
 
 from __future__ import annotations
@@ -41,6 +45,7 @@ from cloudlet import clock
 from cloudlet.errors import ServiceError
 from cloudlet.policy.trust import service, trust_allows
 from cloudlet.services.base import RequestContext
+from cloudlet.services.iam.reads import IamReads
 from cloudlet.services.lambda_ import configuration as conf
 from cloudlet.services.lambda_ import errors
 from cloudlet.services.lambda_.code import UNZIPPED_LIMIT, CodeStore, check_zipped_size
@@ -64,6 +69,8 @@ from cloudlet.services.lambda_.store import LambdaStore
 from cloudlet.services.lambda_.tags import TagOperations
 from cloudlet.services.lambda_.urls import UrlOperations
 from cloudlet.services.lambda_.versions import VersionOperations
+from cloudlet.services.s3.reads import S3Reads
+from cloudlet.services.sts.reads import StsReads
 
 _FUNCTION_ARN = re.compile(
     r"(?:arn:aws[a-zA-Z-]*:lambda:(?P<region>[a-z0-9-]+):)?(?:(?P<account>\d{12}):)?"
@@ -78,7 +85,8 @@ class FunctionOperations(SpecOperations, VersionOperations, PolicyOperations, La
         super().__init__(store, bus)
         self.lambdas = LambdaStore(store.db)
         self.codes = CodeStore(store.root / "lambda")
-        self.providers: dict = {}
+        # what Lambda reads of other services, through the interfaces they declare
+        self.iam, self.sts, self.s3 = IamReads(None), StsReads(None), S3Reads(None)
         self._endpoint_file = store.root / "lambda" / "endpoint"
         self.endpoint = os.environ.get("CLOUDLET_ENDPOINT", "") or self._last_endpoint()
         self._url_key = self._load_url_key()
@@ -91,7 +99,9 @@ class FunctionOperations(SpecOperations, VersionOperations, PolicyOperations, La
 
     def attach(self, providers: dict) -> None:
         super().attach(providers)
-        self.providers = providers
+        self.iam = IamReads(providers.get("iam"))
+        self.sts = StsReads(providers.get("sts"))
+        self.s3 = S3Reads(providers.get("s3"))
 
     def start(self) -> None:
         super().start()
@@ -185,8 +195,7 @@ class FunctionOperations(SpecOperations, VersionOperations, PolicyOperations, La
                 f"1 validation error detected: Value '{role_arn}' at 'role' failed to satisfy "
                 "constraint: Member must satisfy regular expression pattern: "
                 "arn:(aws[a-zA-Z-]*)?:iam::\\d{12}:role/?[a-zA-Z_0-9+=,.@\\-_/]+")
-        iam = self.providers.get("iam")
-        role = iam.role_record(*parsed) if iam is not None else None
+        role = self.iam.role(*parsed)
         if role is None or role["arn"] != role_arn or not trust_allows(
                 role["trust_policy"], "sts:AssumeRole", role["arn"],
                 service("lambda.amazonaws.com"), {}):
@@ -271,8 +280,7 @@ class FunctionOperations(SpecOperations, VersionOperations, PolicyOperations, La
         return self.read_s3(ctx, bucket, key, code.get("S3ObjectVersion"))
 
     def read_s3(self, ctx: RequestContext, bucket: str, key: str, version: str | None) -> bytes:
-        storage = getattr(self.providers.get("s3"), "storage", None)
-        found = storage.get_bucket(bucket) if storage is not None else None
+        found = self.s3.bucket(bucket)
 
         def s3_error(code: str, message: str) -> ServiceError:
             return errors.InvalidParameterValue(
@@ -288,10 +296,10 @@ class FunctionOperations(SpecOperations, VersionOperations, PolicyOperations, La
                 f"Error occurred while GetObject. S3 Error Code: PermanentRedirect. S3 Error "
                 f"Message: The bucket is in this region: {found['region']}. Please use this "
                 "region to retry the request")
-        record = storage.get_object(bucket, key, version)
-        if record is None or record.get("delete_marker"):
+        data = self.s3.object_bytes(bucket, key, version)
+        if data is None:
             raise s3_error("NoSuchKey", "The specified key does not exist.")
-        return storage.blobs.read(record["blob"]) if record.get("blob") else b""
+        return data
 
     # -- CreateFunction -------------------------------------------------------------------
     def create_function(self, ctx: RequestContext, params: dict) -> dict:

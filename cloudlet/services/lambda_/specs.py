@@ -79,9 +79,8 @@ class _RoleCredentials:
     def __call__(self) -> dict:
         with self.lock:
             if self.current is None or self.current["Expiration"] - clock.timestamp() < 300:
-                sts = self.provider.providers.get("sts")
-                credential = sts.service_session(self.role_arn, "lambda.amazonaws.com",
-                                                 self.name)
+                credential = self.provider.sts.service_session(
+                    self.role_arn, "lambda.amazonaws.com", self.name)
                 self.current = {"AccessKeyId": credential.access_key_id,
                                 "SecretAccessKey": credential.secret_access_key,
                                 "SessionToken": credential.session_token,

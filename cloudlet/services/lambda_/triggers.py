@@ -23,8 +23,10 @@ from cloudlet.errors import ServiceError
 from cloudlet.policy.evaluate import AuthzRequest, Policy, Principal, evaluate
 from cloudlet.policy.trust import service, trust_allows
 from cloudlet.principals import Credential
+from cloudlet.services.iam.reads import IamReads
 from cloudlet.services.lambda_ import configuration as conf
 from cloudlet.services.lambda_.records import function_arn
+from cloudlet.services.s3.reads import S3Reads
 
 log = logging.getLogger("cloudlet.lambda.triggers")
 PRINCIPAL_TYPES = {"root": "Account", "user": "User", "assumed-role": "AssumedRole",
@@ -32,6 +34,9 @@ PRINCIPAL_TYPES = {"root": "Account", "user": "User", "assumed-role": "AssumedRo
 
 
 class TriggerOperations:
+    iam: IamReads  # what Lambda reads of IAM and S3 (set at attach, in functions.py)
+    s3: S3Reads
+
     def subscribe_triggers(self) -> None:
         self.bus.subscribe("s3:notification", self._s3_notification)
         self.bus.subscribe("lambda:invoke", self._bus_invoke)
@@ -67,9 +72,8 @@ class TriggerOperations:
         permissions boundary, session policies, and the function's resource policy."""
         if caller.is_root and caller.account_id == account:
             return True
-        iam = (self.providers or {}).get("iam")
-        found = (iam.principal_policies(caller.account_id, caller.arn) if iam is not None
-                 and not caller.is_root else {"identity": [], "boundary": None, "tags": {}})
+        found = (self.iam.principal_policies(caller.account_id, caller.arn)
+                 if not caller.is_root else {"identity": [], "boundary": None, "tags": {}})
         who = Principal(arn=caller.arn, account=caller.account_id,
                         type=PRINCIPAL_TYPES.get(caller.kind, "User"),
                         user_id=caller.user_id or "", username=caller.name or "",
@@ -158,8 +162,7 @@ class TriggerOperations:
                         {"s3": bucket})
 
     def _bucket_owner(self, bucket: str) -> str | None:
-        storage = getattr((self.providers or {}).get("s3"), "storage", None)
-        found = storage.get_bucket(bucket) if storage is not None else None
+        found = self.s3.bucket(bucket)
         return found["account"] if found else None
 
     # -- SNS, alarms and other services ------------------------------------------------------
@@ -189,8 +192,7 @@ class TriggerOperations:
         except ServiceError:
             return None
         parsed = conf.parse_role(role_arn)
-        iam = (self.providers or {}).get("iam")
-        role = iam.role_record(*parsed) if parsed is not None and iam is not None else None
+        role = self.iam.role(*parsed) if parsed is not None else None
         if role is None or not trust_allows(role["trust_policy"], "sts:AssumeRole",
                                             role["arn"], service(principal), {}):
             log.warning("%s cannot assume %s: %s not invoked", principal, role_arn, function)

@@ -7,10 +7,12 @@
                   tags, patterns, the request context
     sessions.py   minting and storing temporary credentials
     oidc.py       JWTs and Cloudlet's local OIDC issuer (served under /_cloudlet/oidc)
-    iam_data.py   what STS reads of IAM (roles, users' tags, managed policy documents)
     authorization_message.py   the encoded message of EC2 denials, and its decoding
+    reads.py      what other services may ask of STS: service_session()
 
-Trust policies are judged by `cloudlet.policy.trust`; key ids come from `cloudlet.key_ids`.
+STS reads IAM (roles, users' tags, managed policy documents, OIDC providers) only through
+`cloudlet.services.iam.reads`; trust policies are judged by `cloudlet.policy.trust`, key ids
+come from `cloudlet.key_ids`. Other services ask STS through `reads.py`.
 """
 
 from __future__ import annotations
@@ -23,8 +25,8 @@ from cloudlet.config import DEFAULT_ACCOUNT
 from cloudlet.key_ids import account_of_key
 from cloudlet.principals import Credential
 from cloudlet.services.base import Provider, RequestContext
+from cloudlet.services.iam.reads import IamReads
 from cloudlet.services.sts import authorization_message, errors, requests
-from cloudlet.services.sts.iam_data import IamData
 from cloudlet.services.sts.oidc import LocalIssuer
 from cloudlet.services.sts.roles import RoleOperations
 from cloudlet.services.sts.sessions import SessionStore
@@ -42,13 +44,11 @@ class StsProvider(RoleOperations, Provider):
     def __init__(self, store: Store, bus=None):
         super().__init__(store, bus)
         self.sessions = SessionStore(store.db)
-        self.iam_data = IamData(store)
         self.issuer = LocalIssuer(store.root / "oidc")
-        self.iam: Provider | None = None
+        self.iam = IamReads(None)
 
     def attach(self, providers: dict[str, Provider]) -> None:
-        self.iam = providers.get("iam")
-        self.iam_data.provider = self.iam
+        self.iam = IamReads(providers.get("iam"))
 
     def start(self) -> None:
         self.sessions.sweep()
@@ -95,7 +95,7 @@ class StsProvider(RoleOperations, Provider):
         maximum = ROOT_SESSION_LIMIT if caller.kind == "root" else USER_SESSION_LIMIT
         seconds = requests.duration(params, default=min(FEDERATION_DEFAULT, maximum),
                                     maximum=maximum, message=_too_long(caller.kind))
-        policies = requests.session_policies(self.iam_data, caller.account_id, params)
+        policies = requests.session_policies(self.iam, caller.account_id, params)
         tags, _ = requests.session_tags(params, {})
         packed = requests.packed_size(policies, tags)
         name = params["Name"]
@@ -116,9 +116,8 @@ class StsProvider(RoleOperations, Provider):
     def get_access_key_info(self, ctx: RequestContext, params: dict) -> dict:
         key = params["AccessKeyId"]
         credential = self.sessions.lookup(key)
-        if credential is None and self.iam is not None:
-            resolve = getattr(self.iam, "credential_for", None)
-            credential = resolve(key) if resolve else None
+        if credential is None:
+            credential = self.iam.credential_for(key)
         if credential is not None:
             return {"Account": credential.account_id}
         if key == "test":

@@ -12,8 +12,8 @@ from cloudlet import clock
 from cloudlet.policy.document import validate_session_policy
 from cloudlet.principals import Credential
 from cloudlet.services.base import RequestContext
+from cloudlet.services.iam.reads import IamReads
 from cloudlet.services.sts import errors
-from cloudlet.services.sts.iam_data import IamData
 
 MAX_POLICY_ARNS = 10
 MAX_SESSION_TAGS = 50
@@ -54,7 +54,7 @@ def duration(params: dict, *, default: int, maximum: int, message: str) -> int:
     return seconds
 
 
-def session_policies(iam: IamData, account_id: str, params: dict) -> list[list[str]]:
+def session_policies(iam: IamReads, account_id: str, params: dict) -> list[list[str]]:
     """[[id, document], ...] of the inline Policy and each of PolicyArns."""
     policies = []
     text = params.get("Policy")

@@ -11,9 +11,8 @@ from cloudlet.oidc_urls import is_local
 from cloudlet.policy.trust import federated, principal_of, service, trust_allows
 from cloudlet.principals import Credential
 from cloudlet.services.base import RequestContext
-from cloudlet.services.iam.oidc_providers import find_provider
+from cloudlet.services.iam.reads import IamReads
 from cloudlet.services.sts import errors, oidc, requests
-from cloudlet.services.sts.iam_data import IamData
 from cloudlet.services.sts.sessions import SessionStore
 
 _ROLE_ARN = re.compile(r"arn:aws:iam::(\d{12}):role/(?:[\x21-\x7e]*/)?([\w+=,.@-]{1,64})\Z")
@@ -49,7 +48,7 @@ def _check_source_identity(value: str | None, inherited: str | None) -> str | No
 
 class RoleOperations:
     sessions: SessionStore
-    iam_data: IamData
+    iam: IamReads
 
     def assume_role(self, ctx: RequestContext, params: dict) -> dict:
         caller = ctx.caller
@@ -58,7 +57,7 @@ class RoleOperations:
         role_arn, session_name = params["RoleArn"], params["RoleSessionName"]
         denied = errors.not_authorized(caller.arn, "sts:AssumeRole", role_arn)
         parsed = parse_role_arn(role_arn)
-        role = self.iam_data.role(*parsed) if parsed else None
+        role = self.iam.role(*parsed) if parsed else None
         if role is None:
             raise denied
         chained = caller.kind == "assumed-role"
@@ -93,7 +92,7 @@ class RoleOperations:
         maximum = ROLE_CHAINING_LIMIT if chained else role["max_session_duration"]
         seconds = requests.duration(params, default=3600, maximum=maximum,
                                     message=_CHAINING if chained else _OVER_MAX)
-        policies = requests.session_policies(self.iam_data, role["arn"].split(":")[4], params)
+        policies = requests.session_policies(self.iam, role["arn"].split(":")[4], params)
         all_tags = {**inherited, **tags}
         packed = requests.packed_size(policies, all_tags)
         credential = self._role_session(role, session_name, seconds, policies, all_tags,
@@ -137,7 +136,7 @@ class RoleOperations:
         function's execution role, an instance profile's role): the trust policy must admit
         the service principal (`lambda.amazonaws.com`). Raises AccessDenied otherwise."""
         parsed = parse_role_arn(role_arn)
-        role = self.iam_data.role(*parsed) if parsed else None
+        role = self.iam.role(*parsed) if parsed else None
         denied = errors.access_denied(
             f"{service_principal} is not authorized to perform: sts:AssumeRole on resource: "
             f"{role_arn}")
@@ -154,7 +153,7 @@ class RoleOperations:
 
     def _principal_tags(self, caller: Credential) -> dict[str, str]:
         if caller.kind == "user" and caller.name:
-            return self.iam_data.user_tags(caller.account_id, caller.name)
+            return self.iam.user_tags(caller.account_id, caller.name)
         return dict(caller.session.get("tags") or {})
 
     # -- web identity ---------------------------------------------------------------------
@@ -171,7 +170,7 @@ class RoleOperations:
             raise errors.access_denied(errors.WEB_IDENTITY_DENIED)
         account_id = parsed[0]
         issuer_url = str(token.claims.get("iss") or "")
-        provider = find_provider(self.store.db, account_id, issuer_url) if issuer_url else None
+        provider = self.iam.oidc_provider(account_id, issuer_url) if issuer_url else None
         if provider is None:
             raise errors.invalid_identity_token(
                 f"No OpenIDConnect provider found in your account for {issuer_url}")
@@ -206,7 +205,7 @@ class RoleOperations:
         if not isinstance(subject, str) or not subject:
             raise errors.invalid_identity_token(errors.TOKEN_NOT_VALID)
 
-        role = self.iam_data.role(*parsed)
+        role = self.iam.role(*parsed)
         if role is None:
             raise errors.access_denied(errors.WEB_IDENTITY_DENIED)
         context = requests.global_context(ctx, None, {})
@@ -224,7 +223,7 @@ class RoleOperations:
 
         seconds = requests.duration(params, default=3600, maximum=role["max_session_duration"],
                                     message=_OVER_MAX)
-        policies = requests.session_policies(self.iam_data, account_id, params)
+        policies = requests.session_policies(self.iam, account_id, params)
         packed = requests.packed_size(policies, {})
         credential = self._role_session(
             role, session_name, seconds, policies, {}, [], None,
