@@ -1,10 +1,9 @@
 """The host side of the PostgreSQL engine: where the binaries are, which OS user runs the
-server (PostgreSQL refuses to run as root), files handed over to that user, and what /proc
-says about the server's processes."""
+server (PostgreSQL refuses to run as root), files handed over to that user, and whether a
+pid is one of PostgreSQL's. What both engines ask of /proc is in system.py."""
 
 from __future__ import annotations
 
-import ctypes
 import functools
 import glob
 import os
@@ -16,6 +15,7 @@ import subprocess
 from dataclasses import dataclass
 from pathlib import Path
 
+from cloudlet.engines.db import system
 from cloudlet.engines.db.server import EngineError
 
 TOOLS = ("initdb", "pg_ctl", "postgres", "psql", "pg_basebackup")
@@ -46,7 +46,7 @@ def _candidate_bindirs() -> list[Path]:
 
 
 def _has(directory: Path, tool: str) -> bool:
-    return (directory / tool).is_file() and os.access(directory / tool, os.X_OK)
+    return system.executable(directory / tool)
 
 
 @functools.cache
@@ -169,32 +169,10 @@ def make_traversable(path: Path, user: OSUser) -> None:
             os.chmod(ancestor, stat.S_IMODE(st.st_mode) | stat.S_IXOTH)
 
 
-def syncfs(path: Path) -> None:
-    """Flush the file system holding path (one syncfs call instead of an fsync per file)."""
-    fd = os.open(path, os.O_RDONLY)
-    try:
-        libc = ctypes.CDLL(None, use_errno=True)
-        if not hasattr(libc, "syncfs") or libc.syncfs(fd) != 0:
-            os.sync()
-    finally:
-        os.close(fd)
-
-
-def process_state(pid: int) -> tuple[str, str, int] | None:
-    """(command name, state letter, parent pid) from /proc, or None when gone."""
-    try:
-        raw = Path(f"/proc/{pid}/stat").read_text()
-    except OSError:
-        return None
-    comm = raw[raw.index("(") + 1:raw.rindex(")")]
-    fields = raw[raw.rindex(")") + 2:].split()
-    return comm, fields[0], int(fields[1])
-
-
 def is_postgres(pid: int, data_dir: Path | None = None) -> bool:
     """Whether pid is a live PostgreSQL process (working in data_dir, when given: a stale
     postmaster.pid may name a pid reused by another server)."""
-    state = process_state(pid)
+    state = system.process_state(pid)
     if state is None or state[1] in ("Z", "X") or not state[0].startswith(
             ("postgres", "postmaster")):
         return False
@@ -204,61 +182,3 @@ def is_postgres(pid: int, data_dir: Path | None = None) -> bool:
         return os.readlink(f"/proc/{pid}/cwd") == str(data_dir.resolve())
     except OSError:
         return True     # not ours to inspect
-
-
-def _stat_fields(pid: int) -> list[str] | None:
-    try:
-        raw = Path(f"/proc/{pid}/stat").read_text()
-    except OSError:
-        return None
-    return raw[raw.rindex(")") + 2:].split()
-
-
-def process_tree(root: int) -> list[int]:
-    """The postmaster and its direct children (backends and auxiliary processes)."""
-    pids = [root]
-    for entry in os.scandir("/proc"):
-        if entry.name.isdigit():
-            fields = _stat_fields(int(entry.name))
-            if fields and int(fields[1]) == root:
-                pids.append(int(entry.name))
-    return pids
-
-
-def cpu_seconds(root: int) -> float:
-    """CPU time of the server: its live processes plus the children it has already reaped."""
-    ticks = 0
-    for pid in process_tree(root):
-        fields = _stat_fields(pid)
-        if fields:
-            # utime, stime are fields 14, 15 of /proc/pid/stat; cutime, cstime 16, 17
-            ticks += int(fields[11]) + int(fields[12])
-            if pid == root:
-                ticks += int(fields[13]) + int(fields[14])
-    return ticks / os.sysconf("SC_CLK_TCK")
-
-
-def io_bytes(root: int) -> tuple[int, int]:
-    """Bytes the server's processes read from and wrote to storage (/proc/pid/io)."""
-    read = written = 0
-    for pid in process_tree(root):
-        try:
-            lines = Path(f"/proc/{pid}/io").read_text().splitlines()
-        except OSError:
-            continue
-        values = dict(line.split(": ", 1) for line in lines if ": " in line)
-        read += int(values.get("read_bytes", 0))
-        written += int(values.get("write_bytes", 0))
-    return read, written
-
-
-def tree_size(path: Path) -> int:
-    """Bytes used on disk by a directory tree."""
-    total = 0
-    for root, _dirs, files in os.walk(path):
-        for name in files:
-            try:
-                total += os.lstat(os.path.join(root, name)).st_blocks * 512
-            except OSError:
-                pass
-    return total

@@ -17,17 +17,10 @@ import uuid
 from cloudlet import clock
 from cloudlet.engines.db.front import Front, port_free
 from cloudlet.services.rds import errors, rules
-from cloudlet.services.rds.instances import (
-    admit,
-    build,
-    claimed_ports,
-    describe,
-    initialize,
-    paginate,
-    tags_of,
-)
+from cloudlet.services.rds.admission import HOSTED_ZONE, admit, build, claimed_ports, initialize
 from cloudlet.services.rds.records import public
 from cloudlet.services.rds.runtime import Fleet, Key, Runtime, arn, free_port
+from cloudlet.services.rds.shared import describe, paginate, tags_of
 
 READER_ADDRESS = "127.0.0.2"
 
@@ -114,7 +107,7 @@ class ClusterOperations:
             "ReadReplicaIdentifiers": [], "DBClusterMembers": [],
             "VpcSecurityGroups": [{"VpcSecurityGroupId": sg, "Status": "active"}
                                   for sg in params.get("VpcSecurityGroupIds") or []],
-            "HostedZoneId": "Z2R2ITUGPM61AM",
+            "HostedZoneId": HOSTED_ZONE,
             "StorageEncrypted": bool(params.get("StorageEncrypted", False)),
             "DbClusterResourceId": "cluster-" + uuid.uuid4().hex.upper()[:26],
             "DBClusterArn": arn(key, "cluster"), "ClusterCreateTime": now,

@@ -11,9 +11,10 @@ from __future__ import annotations
 
 from cloudlet.engines.db.server import engine_class
 from cloudlet.services.rds import errors, rules
-from cloudlet.services.rds.instances import paginate, tags_of
+from cloudlet.services.rds.parameter_groups import engine_of, families, find_group, group_values
 from cloudlet.services.rds.records import public
 from cloudlet.services.rds.runtime import Fleet, arn
+from cloudlet.services.rds.shared import paginate, tags_of
 
 # RDS's own settings, which every engine honours (applied through the engine).
 RDS_PARAMETERS = {
@@ -24,15 +25,6 @@ RDS_PARAMETERS = {
                "secure transport.", "static": False}],
 }
 RDS_PARAMETERS["mariadb"] = RDS_PARAMETERS["mysql"]
-
-
-def families() -> dict[str, tuple[str, str]]:
-    """family -> (engine, version) for what the host has."""
-    found = {}
-    for engine in rules.ENGINES:
-        for version in rules.host_versions(engine):
-            found[rules.family(engine, version)] = (engine, version)
-    return found
 
 
 def normalized(p: dict) -> dict:
@@ -66,40 +58,6 @@ def aws_parameter(p: dict, value: str | None = None, method: str | None = None) 
     if p.get("allowed"):
         shape["AllowedValues"] = str(p["allowed"])
     return shape
-
-
-def default_group(family: str) -> dict:
-    return {"DBParameterGroupName": f"default.{family}", "DBParameterGroupFamily": family,
-            "Description": f"Default parameter group for {family}", "_params": {},
-            "DBParameterGroupArn": f"arn:aws:rds:::pg:default.{family}", "_default": True}
-
-
-def find_group(fleet: Fleet, ctx, name: str) -> dict:
-    if name.startswith("default."):
-        family = name[len("default."):]
-        if family in families():
-            group = default_group(family)
-            group["DBParameterGroupArn"] = arn((ctx.account_id, ctx.region, name), "pg")
-            return group
-        raise errors.parameter_group_not_found(name)
-    group = fleet.records.get("parameter_groups", ctx.account_id, ctx.region, name.lower())
-    if group is None:
-        raise errors.parameter_group_not_found(name)
-    return group
-
-
-def group_values(group: dict) -> dict[str, str]:
-    return {name: v["value"] for name, v in (group.get("_params") or {}).items()}
-
-
-def engine_of(family: str) -> str:
-    known = families()
-    if family in known:
-        return known[family][0]
-    for engine in rules.ENGINES:
-        if family.startswith(engine):
-            return engine
-    raise errors.invalid_value(f"Invalid DB parameter group family: {family}")
 
 
 class ParameterOperations:

@@ -2,15 +2,27 @@
 families:
 
     instances.py    Create/Describe/Modify/Stop/Start/Reboot/Delete DBInstance
-    clusters.py     Aurora clusters: writer and reader endpoints, failover
+    clusters.py     Aurora clusters (Create/Describe/Delete/FailoverDBCluster), their
+                    instances, writer and reader endpoints
     snapshots.py    DB snapshots, automated backups, restores (snapshot and point in time)
     replicas.py     read replicas and their promotion
-    parameters.py   parameter groups, engine versions, orderable options
+    parameters.py   parameter groups, engine default parameters, engine versions,
+                    orderable options
     resources.py    events, event subscriptions (to SNS), tags, subnet groups
-    runtime.py      the servers, the endpoint, the worker pool and the supervisor
-    rules.py        input rules (identifiers, passwords, storage, classes, versions)
-    records.py      the records in SQLite
-    endpoints.py    endpoint names in /etc/hosts
+
+What the families share, below them (none of these imports a family):
+
+    admission.py        a new instance's record from the request, and admitting it
+    modifications.py    ModifyDBInstance's changes applied to a running instance
+    backups.py          taking snapshots, automated snapshots, what a restore inherits
+    parameter_groups.py finding a parameter group and the values it sets
+    shared.py           instance keys and lookup, DescribeDBInstances' shape, tags, paging
+    supervisor.py       the thread watching the servers: failover, recovery, backups, metrics
+    runtime.py          the servers, the endpoint port, the worker pool (the Fleet)
+    rules.py            input rules (identifiers, passwords, storage, classes, versions)
+    records.py          the records in SQLite (tables made by migrations m0010 and m0015)
+    endpoints.py        endpoint names in /etc/hosts
+    errors.py           RDS's errors
 """
 
 from __future__ import annotations
@@ -27,6 +39,7 @@ from cloudlet.services.rds.replicas import ReplicaOperations
 from cloudlet.services.rds.resources import ResourceOperations, SubscriptionOperations
 from cloudlet.services.rds.runtime import Fleet
 from cloudlet.services.rds.snapshots import SnapshotOperations
+from cloudlet.services.rds.supervisor import Supervisor
 
 log = logging.getLogger("cloudlet.rds")
 
@@ -42,8 +55,9 @@ class RdsProvider(InstanceOperations, ClusterOperations, SnapshotOperations, Rep
         super().__init__(store, bus)
         self.records = Records(store)
         self.fleet = Fleet(store.root / "rds", self.records, self.bus)
+        self.supervisor = Supervisor(self.fleet)
         self.records.on_event = self.notify
-        self.fleet.on_writer_lost = self.writer_lost
+        self.supervisor.on_writer_lost = self.writer_lost
 
     def start(self) -> None:
         """Bring back what was running: sources before their read replicas, cluster
@@ -78,7 +92,7 @@ class RdsProvider(InstanceOperations, ClusterOperations, SnapshotOperations, Rep
             elif status in RUNNING:
                 self.fleet.update(key, DBInstanceStatus="starting")
                 self.fleet.submit(key, self._restart, failed="failed")
-        self.fleet.start()
+        self.supervisor.start()
 
     def _restart(self, rt) -> None:
         self.fleet.start_servers(rt)
@@ -89,6 +103,7 @@ class RdsProvider(InstanceOperations, ClusterOperations, SnapshotOperations, Rep
             self.point_cluster((rt.key[0], rt.key[1], cluster))
 
     def stop(self) -> None:
+        self.supervisor.stop()
         self.fleet.stop()
         self.fleet.endpoints.remove(*[h for c in self.records.list("clusters")
                                       for h in (c["Endpoint"], c["ReaderEndpoint"])])

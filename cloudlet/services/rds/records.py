@@ -2,7 +2,8 @@
 
 Fields whose names start with `_` are Cloudlet's own (ports, directories, the master
 password) and never leave the provider. Read-modify-write goes through `update`, under one
-lock, so a request thread and the supervisor never lose each other's changes."""
+lock, so a request thread and the supervisor never lose each other's changes. The tables
+are made by the numbered migrations m0010 and m0015, never here."""
 
 from __future__ import annotations
 
@@ -12,7 +13,6 @@ from collections.abc import Callable
 
 from cloudlet import clock
 from cloudlet.store import Store
-from cloudlet.store.migrations import m0010_rds
 
 KINDS = ("instances", "clusters", "snapshots", "parameter_groups", "subnet_groups",
          "event_subscriptions")
@@ -26,8 +26,6 @@ class Records:
     def __init__(self, store: Store):
         self.db = store.db
         self.lock = threading.RLock()
-        with self.db.transaction() as conn:
-            m0010_rds.migrate(conn)  # idempotent: tables added after a data dir migrated
         self.on_event: Callable[[str, str, dict], None] | None = None
 
     def get(self, kind: str, account: str, region: str, id: str) -> dict | None:

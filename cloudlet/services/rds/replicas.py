@@ -6,16 +6,10 @@ streams from the source's primary; promoting it makes it a standalone primary.""
 from __future__ import annotations
 
 from cloudlet.services.rds import errors
-from cloudlet.services.rds.instances import (
-    admit,
-    build,
-    describe,
-    get_instance,
-    key_of,
-    key_of_record,
-)
+from cloudlet.services.rds.admission import admit, build
+from cloudlet.services.rds.backups import restore_base
 from cloudlet.services.rds.runtime import Fleet
-from cloudlet.services.rds.snapshots import restore_base
+from cloudlet.services.rds.shared import describe, get_instance, key_of, key_of_record
 
 
 class ReplicaOperations:

@@ -10,9 +10,9 @@ import json
 
 from cloudlet import clock
 from cloudlet.services.rds import errors
-from cloudlet.services.rds.instances import paginate, tags_of
 from cloudlet.services.rds.records import public
 from cloudlet.services.rds.runtime import Fleet, arn
+from cloudlet.services.rds.shared import paginate, tags_of
 
 SOURCE_TYPES = ("db-instance", "db-parameter-group", "db-security-group", "db-snapshot",
                 "db-cluster", "db-cluster-snapshot", "custom-engine-version", "db-proxy",

@@ -8,16 +8,16 @@ reach the server with no hop in between (a userspace hop costs ~30 us per round 
 +40% on a simple query, whatever does the copying; socat measures the same). When a
 failover promotes the standby, which listens on a private port, the front takes the
 endpoint port at once and points at it; it stays in front (and moves on later failovers)
-until the instance is deleted. A stopped instance has neither, so connections are refused. Work that takes seconds (launching, restoring,
-stopping, snapshots, failover) runs on a small worker pool, one task at a time per instance
-(the runtime's lock), never on a request thread. The request sets the record's status
-(`creating`, `stopping`, ...) and the task moves it on (`available`, `stopped`, ...).
+until the instance is deleted. A stopped instance has neither, so connections are refused.
 
-The supervisor thread looks at every instance each second: a dead primary fails over to the
-standby (Multi-AZ) or is restarted; a dead standby is rebuilt; daily base backups, pending
-modifications in the maintenance window, the 7-day auto-start and the minute's metrics
-happen there too. Times that age read the service clock; times handed to an engine (WAL
-timestamps) are real epoch seconds, `real = service - clock.offset()`.
+Work that takes seconds (launching, restoring, stopping, snapshots, failover) runs on a
+small worker pool, one task at a time per instance (the runtime's lock), never on a request
+thread. The request sets the record's status (`creating`, `stopping`, ...) and the task
+moves it on (`available`, `stopped`, ...). The supervisor (supervisor.py) watches the
+servers and submits its work here too.
+
+Times that age read the service clock; times handed to an engine (WAL timestamps) are real
+epoch seconds, `real = service - clock.offset()`.
 """
 
 from __future__ import annotations
@@ -25,6 +25,7 @@ from __future__ import annotations
 import contextlib
 import logging
 import shutil
+import socket
 import threading
 import time
 import uuid
@@ -45,14 +46,9 @@ log = logging.getLogger("cloudlet.rds")
 
 Key = tuple[str, str, str]  # account, region, DBInstanceIdentifier
 DAY = 86400.0
-AUTO_START_AFTER = 7 * DAY
-METRICS_EVERY = 60.0
-LATEST_EVERY = 2.0
 
 
 def free_port() -> int:
-    import socket
-
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         return s.getsockname()[1]
@@ -87,10 +83,6 @@ class Fleet:
         self.runtimes: dict[Key, Runtime] = {}
         self.cluster_fronts: dict[Key, tuple[Front, Front]] = {}  # writer, reader
         self.pool = ThreadPoolExecutor(max_workers=6, thread_name_prefix="rds-work")
-        self._stop = threading.Event()
-        # (key, record) -> True when an Aurora cluster fails over for its lost writer
-        self.on_writer_lost: Callable[[Key, dict], bool] | None = None
-        self._supervisor: threading.Thread | None = None
 
     # -- records -------------------------------------------------------------------------
 
@@ -373,15 +365,9 @@ class Fleet:
         if latest is not None:
             rt.latest = latest
 
-    # -- the supervisor ------------------------------------------------------------------
-
-    def start(self) -> None:
-        self._supervisor = threading.Thread(target=self._supervise, name="rds-supervisor",
-                                            daemon=True)
-        self._supervisor.start()
+    # -- stopping ------------------------------------------------------------------------
 
     def stop(self) -> None:
-        self._stop.set()
         # Queued work is dropped; work under way (a launch) finishes first, briefly, so it
         # starts no server after the servers are stopped.
         draining = threading.Thread(target=self.pool.shutdown,
@@ -401,123 +387,6 @@ class Fleet:
         hosts = [r["Endpoint"]["Address"] for r in self.records.list("instances")
                  if r.get("Endpoint")]
         self.endpoints.remove(*hosts)
-
-    def _supervise(self) -> None:
-        while not self._stop.wait(1.0):
-            for key, rt in list(self.runtimes.items()):
-                try:
-                    self.check(key, rt)
-                except Exception:
-                    log.exception("RDS supervisor: %s", key[2])
-
-    def check(self, key: Key, rt: Runtime) -> None:
-        record = self.record(key)
-        if record is None:
-            return
-        status = record["DBInstanceStatus"]
-        now = clock.timestamp()
-        if status == "stopped":
-            if not rt.busy and now - record.get("_stopped_at", now) >= AUTO_START_AFTER:
-                self.auto_start(key)
-            return
-        if rt.busy or status not in ("available", "backing-up", "storage-optimization"):
-            return
-        if rt.primary is not None and not rt.primary.running():
-            if record.get("DBClusterIdentifier") and self.on_writer_lost is not None \
-                    and self.on_writer_lost(key, record):
-                return
-            if rt.standby is not None and rt.standby.running():
-                self.submit(key, lambda rt: self.failover(
-                    rt, "The primary DB instance process stopped; promoting the standby."))
-            else:
-                self.submit(key, self.recover)
-            return
-        if rt.standby is not None and not rt.standby.running():
-            self.submit(key, self.rebuild_standby)
-            return
-        if record.get("PendingModifiedValues") and rules_in_window(record):
-            from cloudlet.services.rds.instances import apply_pending
-            self.update(key, DBInstanceStatus="modifying")
-            self.submit(key, lambda rt: apply_pending(self, rt), failed="available")
-            return
-        if (record.get("BackupRetentionPeriod", 0) > 0 and rt.primary is not None
-                and not record.get("ReadReplicaSourceDBInstanceIdentifier")
-                and now - record.get("_last_backup", now) >= DAY):
-            self.update(key, _last_backup=now)
-            self.submit(key, self.automated_backup)
-        if (record.get("BackupRetentionPeriod", 0) > 0 and rt.primary is not None
-                and time.monotonic() - rt.latest_at >= LATEST_EVERY):
-            rt.latest_at = time.monotonic()
-            self.pool.submit(self.refresh_latest, rt)
-        if time.monotonic() >= rt.next_metrics and rt.primary is not None:
-            rt.next_metrics = time.monotonic() + METRICS_EVERY
-            self.pool.submit(self.publish_metrics, key, rt, record)
-
-    def automated_backup(self, rt: Runtime) -> None:
-        self.event(rt.key, "Backing up DB instance", "backup")
-        self.base_backup(rt)
-        self.event(rt.key, "Finished DB Instance backup", "backup")
-
-    def auto_start(self, key: Key) -> None:
-        self.update(key, DBInstanceStatus="starting")
-        self.event(key, "DB instance is being started due to it exceeding the maximum "
-                   "allowed time being stopped.", "notification")
-
-        def task(rt):
-            self.start_servers(rt)
-            self.update(key, DBInstanceStatus="available")
-            self.event(key, "DB instance started", "notification")
-        self.submit(key, task, failed="stopped")
-
-    def publish_metrics(self, key: Key, rt: Runtime, record: dict) -> None:
-        server = rt.primary
-        if server is None:
-            return
-        try:
-            if rt.cpu is None:  # a first sample to measure CPU against
-                rt.cpu = (time.monotonic(), server.stats().get("cpu_seconds") or 0.0)
-                time.sleep(1)
-            stats = server.stats()
-        except Exception:
-            return
-        vcpu = record.get("_vcpu", 2)
-        data = []
-        cpu_seconds = stats.get("cpu_seconds")
-        if cpu_seconds is not None:
-            now = time.monotonic()
-            if rt.cpu is not None and now > rt.cpu[0]:
-                used = max(0.0, cpu_seconds - rt.cpu[1]) / (now - rt.cpu[0]) / vcpu * 100
-                data.append(("CPUUtilization", min(used, 100.0), "Percent"))
-            rt.cpu = (now, cpu_seconds)
-        if "connections" in stats:
-            data.append(("DatabaseConnections", float(stats["connections"]), "Count"))
-        if "storage_bytes" in stats:
-            free = record["AllocatedStorage"] * 1024 ** 3 - stats["storage_bytes"]
-            data.append(("FreeStorageSpace", float(max(free, 0)), "Bytes"))
-        if record.get("ReadReplicaSourceDBInstanceIdentifier"):
-            with contextlib.suppress(Exception):
-                lag = server.replica_lag()
-                if lag is not None:
-                    data.append(("ReplicaLag", float(lag), "Seconds"))
-        for name in ("read_iops", "write_iops"):
-            if name in stats:
-                metric = "ReadIOPS" if name == "read_iops" else "WriteIOPS"
-                data.append((metric, float(stats[name]), "Count/Second"))
-        if not data:
-            return
-        stamp = clock.now()
-        self.bus.publish("cloudwatch:metrics", {
-            "account": key[0], "region": key[1], "namespace": "AWS/RDS",
-            "metric_data": [{"MetricName": name, "Value": value, "Unit": unit,
-                             "Timestamp": stamp,
-                             "Dimensions": [{"Name": "DBInstanceIdentifier", "Value": key[2]}]}
-                            for name, value, unit in data]})
-
-
-def rules_in_window(record: dict) -> bool:
-    from cloudlet.services.rds.rules import in_window
-
-    return in_window(record.get("PreferredMaintenanceWindow", ""), clock.now())
 
 
 def resource_id() -> str:

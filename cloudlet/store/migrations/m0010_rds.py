@@ -2,9 +2,9 @@
 events.
 
 Each resource is one row keyed by account, region and identifier, its record a JSON
-document in AWS's shape (plus Cloudlet's own fields, whose names start with `_`). Every
-statement is idempotent: RDS's records also run it at start, for data directories migrated
-before a table was added here."""
+document in AWS's shape (plus Cloudlet's own fields, whose names start with `_`). The
+clusters and event subscriptions tables were added here after this migration had shipped;
+m0015 makes them in data directories migrated before that."""
 
 TABLES = ("rds_instances", "rds_clusters", "rds_snapshots", "rds_parameter_groups",
           "rds_subnet_groups", "rds_event_subscriptions")
