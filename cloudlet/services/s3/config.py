@@ -93,15 +93,6 @@ class BucketConfig:
         self.generation += 1
 
 
-def _not_found(code: str, message: str, bucket: str) -> errors.S3Error:
-    return errors.error(code, message, 404, BucketName=bucket)
-
-
-def malformed_xml() -> errors.S3Error:
-    return errors.error("MalformedXML", "The XML you provided was not well-formed or did not "
-                        "validate against our published schema")
-
-
 class BucketConfigOperations(
     lifecycle.LifecycleOperations, cors.CorsOperations, bucket_policy.BucketPolicyOperations
 ):
@@ -142,14 +133,10 @@ class BucketConfigOperations(
             except errors.S3Error as error:
                 self.storage.delete_bucket(name)
                 self.config.drop_bucket(name)
-                if error.code == "AccessControlListNotSupported":
-                    raise errors.error(
-                        "InvalidBucketAclWithObjectOwnership", "Bucket cannot have ACLs set "
-                        "with ObjectOwnership's BucketOwnerEnforced setting") from None
-                if error.code == "AccessDenied":
-                    raise errors.error(
-                        "InvalidBucketAclWithBlockPublicAccessError", "Bucket cannot have "
-                        "public ACLs set with BlockPublicAccess enabled") from None
+                if isinstance(error, errors.AccessControlListNotSupported):
+                    raise errors.InvalidBucketAclWithObjectOwnership() from None
+                if isinstance(error, errors.AccessDenied):
+                    raise errors.InvalidBucketAclWithBlockPublicAccess() from None
                 raise
             self.config.put(name, "acl", grants)
 
@@ -165,10 +152,9 @@ class BucketConfigOperations(
         record = self._owned(ctx, params, "s3:PutBucketVersioning")
         status = (params.get("VersioningConfiguration") or {}).get("Status")
         if status not in ("Enabled", "Suspended"):
-            raise malformed_xml()
+            raise errors.MalformedXML()
         if status == "Suspended" and record.get("object_lock"):
-            raise errors.error("InvalidBucketState", "An Object Lock configuration is present on "
-                               "this bucket, so the versioning state cannot be changed.", 409)
+            raise errors.VersioningLocked()
         self.storage.set_versioning(record["name"], status)
         return {}
 
@@ -177,14 +163,14 @@ class BucketConfigOperations(
         record = self._owned(ctx, params, "s3:GetBucketTagging")
         tags = self.config.get(record["name"], "tagging")
         if tags is None:
-            raise _not_found("NoSuchTagSet", "The TagSet does not exist", record["name"])
+            raise errors.NoSuchTagSet(record["name"])
         return {"TagSet": tags}
 
     def put_bucket_tagging(self, ctx: RequestContext, params: dict) -> dict:
         record = self._owned(ctx, params, "s3:PutBucketTagging")
         tags = (params.get("Tagging") or {}).get("TagSet")
         if tags is None:
-            raise malformed_xml()
+            raise errors.MalformedXML()
         check_tags(tags, limit=50)
         self.config.put(record["name"], "tagging", tags)
         return {}
@@ -199,23 +185,22 @@ class BucketConfigOperations(
         record = self._owned(ctx, params, "s3:GetEncryptionConfiguration")
         value = self.config.get(record["name"], "encryption", DEFAULT_ENCRYPTION)
         if value is DELETED:
-            raise _not_found("ServerSideEncryptionConfigurationNotFoundError", "The server side "
-                             "encryption configuration was not found", record["name"])
+            raise errors.EncryptionConfigurationNotFound(record["name"])
         return {"ServerSideEncryptionConfiguration": value}
 
     def put_bucket_encryption(self, ctx: RequestContext, params: dict) -> dict:
         record = self._owned(ctx, params, "s3:PutEncryptionConfiguration")
         rules = (params.get("ServerSideEncryptionConfiguration") or {}).get("Rules") or []
         if len(rules) != 1:
-            raise malformed_xml()
+            raise errors.MalformedXML()
         default = rules[0].get("ApplyServerSideEncryptionByDefault") or {}
         algorithm = default.get("SSEAlgorithm")
         if algorithm not in SSE_ALGORITHMS:
-            raise malformed_xml()
+            raise errors.MalformedXML()
         if default.get("KMSMasterKeyID") and algorithm == "AES256":
-            raise errors.invalid_argument("a KMSMasterKeyID is not applicable if the default "
-                                          "sse algorithm is not aws:kms or aws:kms:dsse",
-                                          "ApplyServerSideEncryptionByDefault")
+            raise errors.InvalidArgument("a KMSMasterKeyID is not applicable if the default "
+                                         "sse algorithm is not aws:kms or aws:kms:dsse",
+                                         name="ApplyServerSideEncryptionByDefault")
         rule = {"ApplyServerSideEncryptionByDefault": default,
                 "BucketKeyEnabled": bool(rules[0].get("BucketKeyEnabled", False))}
         self.config.put(record["name"], "encryption", {"Rules": [rule]})
@@ -240,20 +225,18 @@ class BucketConfigOperations(
         record = self._owned(ctx, params, "s3:GetBucketOwnershipControls")
         ownership = self.ownership(record["name"])
         if ownership is None:
-            raise _not_found("OwnershipControlsNotFoundError", "The bucket ownership controls "
-                             "were not found", record["name"])
+            raise errors.OwnershipControlsNotFound(record["name"])
         return {"OwnershipControls": {"Rules": [{"ObjectOwnership": ownership}]}}
 
     def put_bucket_ownership_controls(self, ctx: RequestContext, params: dict) -> dict:
         record = self._owned(ctx, params, "s3:PutBucketOwnershipControls")
         rules = (params.get("OwnershipControls") or {}).get("Rules") or []
         if len(rules) != 1 or rules[0].get("ObjectOwnership") not in OWNERSHIPS:
-            raise malformed_xml()
+            raise errors.MalformedXML()
         value = rules[0]["ObjectOwnership"]
         if value == "BucketOwnerEnforced" and self._acl_grants(record) != self._owner_grants(
                 record["account"]):
-            raise errors.error("InvalidBucketAclWithObjectOwnership", "Bucket cannot have ACLs "
-                               "set with ObjectOwnership's BucketOwnerEnforced setting")
+            raise errors.InvalidBucketAclWithObjectOwnership()
         self.config.put(record["name"], "ownership", {"Rules": [{"ObjectOwnership": value}]})
         return {}
 
@@ -275,15 +258,14 @@ class BucketConfigOperations(
     def get_public_access_block(self, ctx: RequestContext, params: dict) -> dict:
         record = self._owned(ctx, params, "s3:GetBucketPublicAccessBlock")
         if self.config.get(record["name"], "public_access_block") is DELETED:
-            raise _not_found("NoSuchPublicAccessBlockConfiguration", "The public access block "
-                             "configuration was not found", record["name"])
+            raise errors.NoSuchPublicAccessBlockConfiguration(record["name"])
         return {"PublicAccessBlockConfiguration": self.public_access_block(record["name"])}
 
     def put_public_access_block(self, ctx: RequestContext, params: dict) -> dict:
         record = self._owned(ctx, params, "s3:PutBucketPublicAccessBlock")
         given = params.get("PublicAccessBlockConfiguration")
         if given is None:
-            raise malformed_xml()
+            raise errors.MalformedXML()
         value = {name: bool(given.get(name, False)) for name in BPA_FIELDS}
         self.config.put(record["name"], "public_access_block", value)
         return {}
@@ -309,12 +291,10 @@ class BucketConfigOperations(
         headers = {k: params[k] for k in GRANT_HEADERS if params.get(k)}
         body = params.get("AccessControlPolicy")
         if sum(bool(x) for x in (canned, headers, body)) > 1:
-            raise errors.error("InvalidRequest", "Specifying both Canned ACLs and Header Grants "
-                               "is not allowed" if canned and headers else
-                               "This request does not support content")
+            raise errors.CannedAclWithGrants() if canned and headers else errors.AclWithContent()
         if canned:
             if canned not in CANNED_ACLS:
-                raise errors.invalid_argument("", "x-amz-acl", canned)
+                raise errors.InvalidArgument("", name="x-amz-acl", value=canned)
             return self._owner_grants(account) + [
                 {"Grantee": {"Type": "Group", "URI": uri}, "Permission": permission}
                 for uri, permission in CANNED_ACLS[canned]]
@@ -330,11 +310,11 @@ class BucketConfigOperations(
                 grantee = grant.get("Grantee") or {}
                 if grant.get("Permission") not in PERMISSIONS or grantee.get("Type") not in (
                         "CanonicalUser", "Group", "AmazonCustomerByEmail"):
-                    raise malformed_xml()
+                    raise errors.MalformedXML()
                 if grantee["Type"] == "CanonicalUser" and not grantee.get("ID"):
-                    raise errors.invalid_argument("Invalid id", "CanonicalUser/ID", "")
+                    raise errors.InvalidArgument("Invalid id", name="CanonicalUser/ID", value="")
                 if grantee["Type"] == "Group" and not grantee.get("URI"):
-                    raise errors.invalid_argument("Invalid group uri", "Group/URI", "")
+                    raise errors.InvalidArgument("Invalid group uri", name="Group/URI", value="")
             return grants
         return None
 
@@ -343,10 +323,10 @@ class BucketConfigOperations(
                          g["Permission"] == "FULL_CONTROL" for g in grants)
         if self.ownership(bucket) == "BucketOwnerEnforced" and not (
                 canned in ("private", "bucket-owner-full-control") or (not canned and owner_only)):
-            raise errors.error("AccessControlListNotSupported", "The bucket does not allow ACLs")
+            raise errors.AccessControlListNotSupported()
         public = any(g["Grantee"].get("URI") in (ALL_USERS, AUTHENTICATED_USERS) for g in grants)
         if public and self.public_access_block(bucket)["BlockPublicAcls"]:
-            raise errors.access_denied()
+            raise errors.AccessDenied()
 
     def get_bucket_acl(self, ctx: RequestContext, params: dict) -> dict:
         record = self._owned(ctx, params, "s3:GetBucketAcl")
@@ -356,8 +336,7 @@ class BucketConfigOperations(
         record = self._owned(ctx, params, "s3:PutBucketAcl")
         grants = self._requested_grants(record["account"], params)
         if grants is None:
-            raise errors.error("MissingSecurityHeader", "Your request was missing a required "
-                               "header", MissingHeaderName="x-amz-acl")
+            raise errors.MissingSecurityHeader("x-amz-acl")
         self._check_acl_allowed(record["name"], grants, params.get("ACL"))
         self.config.put(record["name"], "acl", grants)
         return {}
@@ -367,30 +346,29 @@ class BucketConfigOperations(
         record = self._owned(ctx, params, "s3:GetBucketWebsite")
         value = self.config.get(record["name"], "website")
         if value is None:
-            raise _not_found("NoSuchWebsiteConfiguration", "The specified bucket does not have "
-                             "a website configuration", record["name"])
+            raise errors.NoSuchWebsiteConfiguration(record["name"])
         return value
 
     def put_bucket_website(self, ctx: RequestContext, params: dict) -> dict:
         record = self._owned(ctx, params, "s3:PutBucketWebsite")
         config = params.get("WebsiteConfiguration")
         if config is None:
-            raise malformed_xml()
+            raise errors.MalformedXML()
         redirect_all = config.get("RedirectAllRequestsTo")
         if redirect_all and any(config.get(k) for k in ("IndexDocument", "ErrorDocument",
                                                         "RoutingRules")):
-            raise errors.invalid_argument("RedirectAllRequestsTo cannot be provided in "
-                                          "conjunction with other Routing Rules.",
-                                          "RedirectAllRequestsTo")
+            raise errors.InvalidArgument("RedirectAllRequestsTo cannot be provided in "
+                                         "conjunction with other Routing Rules.",
+                                         name="RedirectAllRequestsTo")
         if not redirect_all:
             suffix = (config.get("IndexDocument") or {}).get("Suffix")
             if not suffix:
-                raise errors.invalid_argument("A value for IndexDocument Suffix must be provided "
-                                              "if RedirectAllRequestsTo is empty",
-                                              "IndexDocument")
+                raise errors.InvalidArgument("A value for IndexDocument Suffix must be provided "
+                                             "if RedirectAllRequestsTo is empty",
+                                             name="IndexDocument")
             if "/" in suffix:
-                raise errors.invalid_argument("The IndexDocument Suffix is not well formed",
-                                              "IndexDocument", suffix)
+                raise errors.InvalidArgument("The IndexDocument Suffix is not well formed",
+                                             name="IndexDocument", value=suffix)
         self.config.put(record["name"], "website", config)
         return {}
 
@@ -408,22 +386,18 @@ class BucketConfigOperations(
         record = self._owned(ctx, params, "s3:PutBucketLogging")
         status = params.get("BucketLoggingStatus")
         if status is None:
-            raise malformed_xml()
+            raise errors.MalformedXML()
         enabled = status.get("LoggingEnabled")
         if not enabled:
             self.config.delete(record["name"], "logging")
             return {}
         target = self.storage.get_bucket(enabled.get("TargetBucket") or "")
         if target is None:
-            raise errors.error("InvalidTargetBucketForLogging", "The target bucket for logging "
-                               "does not exist", TargetBucket=enabled.get("TargetBucket"))
+            raise errors.LoggingTargetMissing(enabled.get("TargetBucket"))
         if target["account"] != record["account"]:
-            raise errors.error("InvalidTargetBucketForLogging", "The owner for the bucket to be "
-                               "logged and the target bucket must be the same.",
-                               TargetBucket=target["name"])
+            raise errors.LoggingTargetOwner(target["name"])
         if target["region"] != record["region"]:
-            raise errors.error("CrossLocationLoggingProhibitted", "Cross S3 location logging "
-                               "not allowed. ", 403, TargetBucketLocation=target["region"])
+            raise errors.CrossLocationLogging(target["region"])
         self.config.put(record["name"], "logging", {"LoggingEnabled": enabled})
         return {}
 
@@ -437,10 +411,9 @@ class BucketConfigOperations(
         record = self._owned(ctx, params, "s3:PutAccelerateConfiguration")
         status = (params.get("AccelerateConfiguration") or {}).get("Status")
         if status not in ("Enabled", "Suspended"):
-            raise malformed_xml()
+            raise errors.MalformedXML()
         if "." in record["name"]:
-            raise errors.error("InvalidRequest", "S3 Transfer Acceleration is not supported for "
-                               "buckets with periods (.) in their names")
+            raise errors.AccelerateWithPeriods()
         self.config.put(record["name"], "accelerate", status)
         return {}
 
@@ -452,7 +425,7 @@ class BucketConfigOperations(
         record = self._owned(ctx, params, "s3:PutBucketRequestPayment")
         payer = (params.get("RequestPaymentConfiguration") or {}).get("Payer")
         if payer not in ("Requester", "BucketOwner"):
-            raise malformed_xml()
+            raise errors.MalformedXML()
         self.config.put(record["name"], "request_payment", payer)
         return {}
 
@@ -460,8 +433,7 @@ class BucketConfigOperations(
         record = self._owned(ctx, params, "s3:GetReplicationConfiguration")
         value = self.config.get(record["name"], "replication")
         if value is None:
-            raise _not_found("ReplicationConfigurationNotFoundError", "The replication "
-                             "configuration was not found", record["name"])
+            raise errors.ReplicationConfigurationNotFound(record["name"])
         return {"ReplicationConfiguration": value}
 
     def delete_bucket_replication(self, ctx: RequestContext, params: dict) -> dict:
@@ -478,7 +450,7 @@ class BucketConfigOperations(
         record = self._owned(ctx, params, "s3:PutBucketNotification")
         config = params.get("NotificationConfiguration")
         if config is None:
-            raise malformed_xml()
+            raise errors.MalformedXML()
         value, unvalidated = {}, []
         for kind, (arn_field, service) in NOTIFICATION_KINDS.items():
             items = []
@@ -496,12 +468,7 @@ class BucketConfigOperations(
         if "EventBridgeConfiguration" in config:
             value["EventBridgeConfiguration"] = {}
         if unvalidated:
-            fields = {}
-            for index, arn in enumerate(unvalidated, 1):
-                fields[f"ArgumentName{index}"] = arn
-                fields[f"ArgumentValue{index}"] = "The destination does not exist"
-            raise errors.error("InvalidArgument", "Unable to validate the following destination "
-                               "configurations", **fields)
+            raise errors.UnvalidatedDestinations(unvalidated)
         if value:
             self.config.put(record["name"], "notification", value)
         else:
@@ -535,24 +502,21 @@ class BucketConfigOperations(
 
 def check_tags(tags: list[dict], limit: int) -> None:
     if len(tags) > limit:
-        raise errors.error("BadRequest", f"Bucket tag count cannot be greater than {limit}")
+        raise errors.TooManyBucketTags(limit)
     seen = set()
     for tag in tags:
         key, value = tag.get("Key"), tag.get("Value")
         if key is None or value is None:
-            raise malformed_xml()
+            raise errors.MalformedXML()
         if key in seen:
-            raise errors.error("InvalidTag", "Cannot provide multiple Tags with the same key",
-                               TagKey=key)
+            raise errors.DuplicateTagKey(key)
         seen.add(key)
         if key.lower().startswith("aws:"):
-            raise errors.error("InvalidTag", "System tags cannot be added/updated by requester")
+            raise errors.SystemTag()
         if not 1 <= len(key) <= 128:
-            raise errors.error("InvalidTag", "The TagKey you have provided is invalid",
-                               TagKey=key)
+            raise errors.InvalidTagKey(key)
         if len(value) > 256:
-            raise errors.error("InvalidTag", "The TagValue you have provided is invalid",
-                               TagKey=key, TagValue=value)
+            raise errors.InvalidTagValue(key, value)
 
 
 EVENT_NAMES = {
@@ -574,21 +538,21 @@ EVENT_NAMES = {
 def check_notification_events(events: list[str]) -> None:
     for event in events:
         if event not in EVENT_NAMES:
-            raise errors.invalid_argument("The event is not supported for notifications",
-                                          "Event", event)
+            raise errors.InvalidArgument("The event is not supported for notifications",
+                                         name="Event", value=event)
 
 
 def check_filter_rules(rules: list[dict]) -> None:
     names = [(r.get("Name") or "").lower() for r in rules]
     for name in names:
         if name not in ("prefix", "suffix"):
-            raise errors.invalid_argument("filter rule name must be either prefix or suffix",
-                                          "FilterRule.Name", name)
+            raise errors.InvalidArgument("filter rule name must be either prefix or suffix",
+                                         name="FilterRule.Name", value=name)
     if len(set(names)) != len(names):
-        raise errors.invalid_argument("Cannot specify more than one prefix rule in a filter."
-                                      if names.count("prefix") > 1 else
-                                      "Cannot specify more than one suffix rule in a filter.",
-                                      "FilterRule.Name", names[0])
+        raise errors.InvalidArgument("Cannot specify more than one prefix rule in a filter."
+                                     if names.count("prefix") > 1 else
+                                     "Cannot specify more than one suffix rule in a filter.",
+                                     name="FilterRule.Name", value=names[0])
 
 
 def matches_event(patterns: list[str], event: str) -> bool:
@@ -619,7 +583,7 @@ def _grantees(text: str) -> list[dict]:
         elif kind == "emailaddress":
             grantees.append({"Type": "AmazonCustomerByEmail", "EmailAddress": value})
         else:
-            raise errors.invalid_argument("Argument format not recognized", kind, value)
+            raise errors.InvalidArgument("Argument format not recognized", name=kind, value=value)
     return grantees
 
 

@@ -81,11 +81,9 @@ def check_checksum(algorithm: str, digest, sent: str) -> None:
     except ValueError:
         expected = b""
     if len(expected) != len(digest.digest()):
-        raise errors.error("InvalidRequest", f"Value for x-amz-checksum-{algorithm} header is "
-                           "invalid.")
+        raise errors.InvalidChecksum(algorithm)
     if expected != digest.digest():
-        raise errors.error("BadDigest", f"The {algorithm.upper()} you specified did not match "
-                           "the calculated checksum.")
+        raise errors.ChecksumMismatch(algorithm)
 
 
 _HASHERS = ThreadPoolExecutor(max_workers=8, thread_name_prefix="s3-digest")
@@ -95,16 +93,14 @@ _RANGE = re.compile(r"^bytes=(\d*)-(\d*)$")
 def check_key(key: str) -> None:
     size = len(key.encode("utf-8", "surrogatepass"))
     if size > MAX_KEY_BYTES:
-        raise errors.error("KeyTooLongError", "Your key is too long", MaxSizeAllowed=MAX_KEY_BYTES,
-                           Size=size)
+        raise errors.KeyTooLong(size, limit=MAX_KEY_BYTES)
 
 
 def check_storage_class(cls: str | None) -> str:
     if cls is None:
         return "STANDARD"
     if cls not in STORAGE_CLASSES:
-        raise errors.error("InvalidStorageClass", "The storage class you specified is not valid",
-                           StorageClassRequested=cls)
+        raise errors.InvalidStorageClass(cls)
     return cls
 
 
@@ -113,8 +109,7 @@ def object_meta(params: dict) -> dict:
     metadata = params.get("Metadata") or {}
     size = sum(len(k.encode()) + len(v.encode()) for k, v in metadata.items())
     if size > MAX_METADATA:
-        raise errors.error("MetadataTooLarge", "Your metadata headers exceed the maximum allowed "
-                           "metadata size.", Size=size, MaxSizeAllowed=MAX_METADATA)
+        raise errors.MetadataTooLarge(size, limit=MAX_METADATA)
     meta = {"metadata": metadata}
     for member, name in CONTENT_MEMBERS.items():
         value = params.get(member)
@@ -131,7 +126,7 @@ def object_meta(params: dict) -> dict:
 def parse_tagging(text: str) -> list[dict]:
     tags = parse_qsl(text, keep_blank_values=True)
     if len(tags) > 10:
-        raise errors.error("BadRequest", "Object tags cannot be greater than 10")
+        raise errors.TooManyObjectTags()
     return [{"Key": k, "Value": v} for k, v in tags]
 
 
@@ -162,18 +157,18 @@ def check_conditions(record: dict, if_match, if_none_match, if_modified, if_unmo
     modified = int(record["last_modified"])
     if if_match is not None:
         if not etag_matches(if_match, record["etag"]):
-            raise errors.precondition_failed("If-Match")
+            raise errors.PreconditionFailed("If-Match")
     elif if_unmodified is not None:
         since = parse_http_date(if_unmodified)
         if since is not None and modified > since:
-            raise errors.precondition_failed("If-Unmodified-Since")
+            raise errors.PreconditionFailed("If-Unmodified-Since")
     if if_none_match is not None:
         if etag_matches(if_none_match, record["etag"]):
-            raise errors.not_modified()
+            raise errors.NotModified()
     elif if_modified is not None:
         since = parse_http_date(if_modified)
         if since is not None and modified <= since:
-            raise errors.not_modified()
+            raise errors.NotModified()
 
 
 def parse_range(text: str, size: int) -> tuple[int, int] | None:
@@ -185,14 +180,14 @@ def parse_range(text: str, size: int) -> tuple[int, int] | None:
     if not first:
         length = int(last)
         if length == 0:
-            raise errors.invalid_range(size, text)
+            raise errors.InvalidRange(size, text)
         return max(0, size - length), size - 1
     start = int(first)
     end = int(last) if last else size - 1
     if end < start:
         return None
     if start >= size:
-        raise errors.invalid_range(size, text)
+        raise errors.InvalidRange(size, text)
     return start, min(end, size - 1)
 
 
@@ -261,10 +256,7 @@ class ObjectOperations:
         try:
             trailers = getattr(source, "trailers", None) or ctx.extra.get("trailers") or {}
             if sha is not None and sha.hexdigest() != payload_sha.lower():
-                raise errors.error("XAmzContentSHA256Mismatch", "The provided 'x-amz-content-sha256' "
-                                   "header does not match what was computed.",
-                                   ClientComputedContentSHA256=payload_sha,
-                                   S3ComputedContentSHA256=sha.hexdigest())
+                raise errors.ContentSHA256Mismatch(payload_sha, computed=sha.hexdigest())
             content_md5 = params.get("ContentMD5")
             if content_md5 is not None:
                 self._check_md5(content_md5, md5.digest())
@@ -289,12 +281,9 @@ class ObjectOperations:
         except ValueError:
             expected = b""
         if len(expected) != 16:
-            raise errors.error("InvalidDigest", "The Content-MD5 you specified was invalid.",
-                               **{"Content-MD5": sent})
+            raise errors.InvalidDigest(sent)
         if expected != computed:
-            raise errors.error("BadDigest", "The Content-MD5 you specified did not match what we "
-                               "received.", ExpectedDigest=sent,
-                               CalculatedDigest=base64.b64encode(computed).decode())
+            raise errors.ContentMD5Mismatch(sent, calculated=base64.b64encode(computed).decode())
 
     def commit_version(self, bucket: dict, key: str, record: dict, if_match=None,
                        if_none_match=None) -> dict:
@@ -309,16 +298,14 @@ class ObjectOperations:
                 current = None
             if if_none_match is not None:
                 if if_none_match.strip() != "*":
-                    raise errors.error("NotImplemented", "A header you provided implies "
-                                       "functionality that is not implemented", 501,
-                                       Header="If-None-Match")
+                    raise errors.ConditionNotImplemented("If-None-Match")
                 if current is not None:
-                    raise errors.precondition_failed("If-None-Match")
+                    raise errors.PreconditionFailed("If-None-Match")
             if if_match is not None:
                 if current is None:
-                    raise errors.no_such_key(key)
+                    raise errors.NoSuchKey(key)
                 if not etag_matches(if_match, current["etag"]):
-                    raise errors.precondition_failed("If-Match")
+                    raise errors.PreconditionFailed("If-Match")
 
         conditional = if_match is not None or if_none_match is not None
         try:
@@ -373,22 +360,18 @@ class ObjectOperations:
         if record is None:
             if version_id is not None:
                 if version_id != "null" and len(version_id) < 8:
-                    raise errors.invalid_argument("Invalid version id specified", "versionId",
-                                                  version_id)
-                raise errors.no_such_version(key, version_id)
-            raise errors.no_such_key(key)
+                    raise errors.InvalidArgument("Invalid version id specified", name="versionId",
+                                                 value=version_id)
+                raise errors.NoSuchVersion(key, version_id)
+            raise errors.NoSuchKey(key)
         if record["delete_marker"]:
             headers = {"x-amz-delete-marker": "true"}
             if bucket["versioning"]:
                 headers["x-amz-version-id"] = record["version_id"]
             if version_id is not None:
-                raise errors.S3Error(
-                    "The specified method is not allowed against this resource.",
-                    code="MethodNotAllowed", status=405, headers=headers,
-                    fields={"Method": ctx.extra.get("method", "GET"), "ResourceType": "DeleteMarker"})
-            failure = errors.no_such_key(key)
-            failure.headers = headers
-            raise failure
+                raise errors.MethodNotAllowed(ctx.extra.get("method", "GET"), "DeleteMarker",
+                                              headers=headers)
+            raise errors.NoSuchKey(key, headers=headers)
         gate = getattr(self, "check_readable", None)  # archived versions (lifecycle.py)
         if gate is not None:
             gate(record)
@@ -427,9 +410,7 @@ class ObjectOperations:
         if number is not None:
             sizes = parts or [size]
             if not 1 <= number <= len(sizes):
-                raise errors.error("InvalidPartNumber", "The requested partnumber is not "
-                                   "satisfiable", 416, PartNumberRequested=number,
-                                   ActualPartCount=len(sizes))
+                raise errors.InvalidPartNumber(number, count=len(sizes))
             first = sum(sizes[:number - 1])
             last = first + sizes[number - 1] - 1
             if parts:
@@ -474,7 +455,7 @@ class ObjectOperations:
             cached = body.read_cached() if inline and length <= INLINE_BODY else None
             result["Body"] = body if cached is None else cached
             return result
-        raise errors.no_such_key(params["Key"])
+        raise errors.NoSuchKey(params["Key"])
 
     def head_object(self, ctx: RequestContext, params: dict) -> dict:
         ctx.extra["method"] = "HEAD"
@@ -489,9 +470,9 @@ class ObjectOperations:
         if params.get("IfMatch") is not None:
             current = self.storage.get_object(bucket["name"], key)
             if current is None or current["delete_marker"]:
-                raise errors.no_such_key(key)
+                raise errors.NoSuchKey(key)
             if not etag_matches(params["IfMatch"], current["etag"]):
-                raise errors.precondition_failed("If-Match")
+                raise errors.PreconditionFailed("If-Match")
         return self.remove(ctx, bucket, key, params.get("VersionId"),
                            bool(params.get("BypassGovernanceRetention")))
 
@@ -533,8 +514,7 @@ class ObjectOperations:
         delete = params.get("Delete") or {}
         objects = delete.get("Objects") or []
         if len(objects) > 1000:
-            raise errors.error("MalformedXML", "The XML you provided was not well-formed or did "
-                               "not validate against our published schema")
+            raise errors.MalformedXML()
         quiet = bool(delete.get("Quiet"))
         deleted, failed = [], []
         for item in objects:
@@ -575,36 +555,36 @@ class ObjectOperations:
         text = unquote(text).lstrip("/")
         name, _, key = text.partition("/")
         if not name or not key:
-            raise errors.invalid_argument("Invalid copy source object key", "x-amz-copy-source",
-                                          params["CopySource"])
+            raise errors.InvalidArgument("Invalid copy source object key", name="x-amz-copy-source",
+                                         value=params["CopySource"])
         version_id = dict(parse_qsl(query)).get("versionId")
         source_bucket = self.bucket(ctx, name, "s3:GetObject", key)
         record = self.storage.get_object(name, key, version_id)
         if record is None or (record["delete_marker"] and version_id is None):
             if version_id is not None:
-                raise errors.no_such_version(key, version_id)
-            raise errors.no_such_key(key)
+                raise errors.NoSuchVersion(key, version_id)
+            raise errors.NoSuchKey(key)
         if record["delete_marker"]:
-            raise errors.invalid_argument("The source of a copy request may not specifically "
-                                          "refer to a delete marker by version id.")
+            raise errors.InvalidArgument("The source of a copy request may not specifically "
+                                         "refer to a delete marker by version id.")
         gate = getattr(self, "check_readable", None)
         if gate is not None:
             gate(record)
         modified = int(record["last_modified"])
         if params.get("CopySourceIfMatch") is not None:
             if not etag_matches(params["CopySourceIfMatch"], record["etag"]):
-                raise errors.precondition_failed("x-amz-copy-source-If-Match")
+                raise errors.PreconditionFailed("x-amz-copy-source-If-Match")
         elif params.get("CopySourceIfUnmodifiedSince") is not None:
             since = parse_http_date(params["CopySourceIfUnmodifiedSince"])
             if since is not None and modified > since:
-                raise errors.precondition_failed("x-amz-copy-source-If-Unmodified-Since")
+                raise errors.PreconditionFailed("x-amz-copy-source-If-Unmodified-Since")
         if params.get("CopySourceIfNoneMatch") is not None:
             if etag_matches(params["CopySourceIfNoneMatch"], record["etag"]):
-                raise errors.precondition_failed("x-amz-copy-source-If-None-Match")
+                raise errors.PreconditionFailed("x-amz-copy-source-If-None-Match")
         elif params.get("CopySourceIfModifiedSince") is not None:
             since = parse_http_date(params["CopySourceIfModifiedSince"])
             if since is not None and modified <= since:
-                raise errors.precondition_failed("x-amz-copy-source-If-Modified-Since")
+                raise errors.PreconditionFailed("x-amz-copy-source-If-Modified-Since")
         return source_bucket, record
 
     def copy_object(self, ctx: RequestContext, params: dict) -> dict:
@@ -616,10 +596,7 @@ class ObjectOperations:
         same = source_bucket["name"] == bucket["name"] and source["key"] == key
         if (same and directive == "COPY" and not params.get("StorageClass")
                 and not params.get("WebsiteRedirectLocation") and not params.get("ServerSideEncryption")):
-            raise errors.error("InvalidRequest", "This copy request is illegal because it is "
-                               "trying to copy an object to itself without changing the object's "
-                               "metadata, storage class, website redirect location or encryption "
-                               "attributes.")
+            raise errors.CopyToItself()
         cls = check_storage_class(params.get("StorageClass"))
         if directive == "REPLACE":
             meta = object_meta(params)
@@ -683,8 +660,7 @@ class ObjectOperations:
         meta: dict = {}
         self.requested_acl(ctx, bucket, params, meta)
         if "acl" not in meta:
-            raise errors.error("MissingSecurityHeader", "Your request was missing a required "
-                               "header", MissingHeaderName="x-amz-acl")
+            raise errors.MissingSecurityHeader("x-amz-acl")
         self.storage.update_meta(record["bucket"], record["key"], record["version_id"],
                                  acl=meta["acl"])
         return {}
@@ -698,20 +674,17 @@ class ObjectOperations:
         bucket = self.bucket(ctx, params["Bucket"], "s3:PutBucketObjectLockConfiguration")
         config = params.get("ObjectLockConfiguration") or {}
         if config.get("ObjectLockEnabled") != "Enabled":
-            raise errors.error("MalformedXML", "The XML you provided was not well-formed or did "
-                               "not validate against our published schema")
+            raise errors.MalformedXML()
         if bucket["versioning"] != "Enabled":
-            raise errors.error("InvalidBucketState", "Versioning must be 'Enabled' on the "
-                               "bucket to apply a Object Lock configuration", 409)
+            raise errors.LockNeedsVersioning()
         default = (config.get("Rule") or {}).get("DefaultRetention")
         if default is not None:
             if default.get("Mode") not in LOCK_MODES or (default.get("Days") is None) == (
                     default.get("Years") is None):
-                raise errors.error("MalformedXML", "The XML you provided was not well-formed or "
-                                   "did not validate against our published schema")
+                raise errors.MalformedXML()
             if (default.get("Days") or default.get("Years") or 0) <= 0:
-                raise errors.invalid_argument("Default retention period must be a positive "
-                                              "integer value")
+                raise errors.InvalidArgument("Default retention period must be a positive "
+                                             "integer value")
         self.storage.set_object_lock(bucket["name"])
         self.config.put(bucket["name"], "object_lock", config)
         return {}
@@ -719,9 +692,7 @@ class ObjectOperations:
     def get_object_lock_configuration(self, ctx: RequestContext, params: dict) -> dict:
         bucket = self.bucket(ctx, params["Bucket"], "s3:GetBucketObjectLockConfiguration")
         if not bucket["object_lock"]:
-            raise errors.error("ObjectLockConfigurationNotFoundError", "Object Lock "
-                               "configuration does not exist for this bucket", 404,
-                               BucketName=bucket["name"])
+            raise errors.ObjectLockConfigurationNotFound(bucket["name"])
         return {"ObjectLockConfiguration": self._lock_config(bucket) or {"ObjectLockEnabled": "Enabled"}}
 
     def requested_lock(self, bucket: dict, params: dict, meta: dict) -> None:
@@ -729,16 +700,16 @@ class ObjectOperations:
         mode, until = params.get("ObjectLockMode"), params.get("ObjectLockRetainUntilDate")
         hold = params.get("ObjectLockLegalHoldStatus")
         if (mode or until or hold) and not bucket["object_lock"]:
-            raise errors.error("InvalidRequest", "Bucket is missing Object Lock Configuration")
+            raise errors.BucketNotLocked()
         if (mode is None) != (until is None):
-            raise errors.invalid_argument("x-amz-object-lock-retain-until-date and "
-                                          "x-amz-object-lock-mode must both be supplied")
+            raise errors.InvalidArgument("x-amz-object-lock-retain-until-date and "
+                                         "x-amz-object-lock-mode must both be supplied")
         if mode is not None:
             if mode not in LOCK_MODES:
-                raise errors.invalid_argument("Unknown wormMode directive.",
-                                              "x-amz-object-lock-mode", mode)
+                raise errors.InvalidArgument("Unknown wormMode directive.",
+                                             name="x-amz-object-lock-mode", value=mode)
             if until.timestamp() <= clock.timestamp():
-                raise errors.invalid_argument("The retain until date must be in the future!")
+                raise errors.InvalidArgument("The retain until date must be in the future!")
             meta.update(ObjectLockMode=mode, ObjectLockRetainUntilDate=until.timestamp())
         elif bucket["object_lock"]:
             default = ((self._lock_config(bucket) or {}).get("Rule") or {}).get("DefaultRetention")
@@ -752,7 +723,7 @@ class ObjectOperations:
     def _locked_version(self, ctx: RequestContext, params: dict, action: str) -> dict:
         bucket = self.bucket(ctx, params["Bucket"], action, params["Key"])
         if not bucket["object_lock"]:
-            raise errors.error("InvalidRequest", "Bucket is missing Object Lock Configuration")
+            raise errors.BucketNotLocked()
         return self._tagged_version(ctx, params, action)
 
     def put_object_retention(self, ctx: RequestContext, params: dict) -> dict:
@@ -760,8 +731,7 @@ class ObjectOperations:
         retention = params.get("Retention") or {}
         mode, until = retention.get("Mode"), retention.get("RetainUntilDate")
         if (mode is None) != (until is None) or (mode is not None and mode not in LOCK_MODES):
-            raise errors.error("MalformedXML", "The XML you provided was not well-formed or did "
-                               "not validate against our published schema")
+            raise errors.MalformedXML()
         current_mode = record.get("ObjectLockMode")
         current_until = record.get("ObjectLockRetainUntilDate") or 0
         new_until = until.timestamp() if until is not None else 0
@@ -769,7 +739,7 @@ class ObjectOperations:
         shortened = active and (mode != current_mode or new_until < current_until)
         if shortened and (current_mode == "COMPLIANCE" or
                           not params.get("BypassGovernanceRetention")):
-            raise errors.access_denied()
+            raise errors.AccessDenied()
         self.storage.update_meta(record["bucket"], record["key"], record["version_id"],
                                  ObjectLockMode=mode, ObjectLockRetainUntilDate=until.timestamp()
                                  if until is not None else None)
@@ -778,8 +748,7 @@ class ObjectOperations:
     def get_object_retention(self, ctx: RequestContext, params: dict) -> dict:
         record = self._locked_version(ctx, params, "s3:GetObjectRetention")
         if not record.get("ObjectLockMode"):
-            raise errors.error("NoSuchObjectLockConfiguration", "The specified object does not "
-                               "have a ObjectLock configuration", 404)
+            raise errors.NoSuchObjectLockConfiguration()
         return {"Retention": {"Mode": record["ObjectLockMode"],
                               "RetainUntilDate": timestamp(record["ObjectLockRetainUntilDate"])}}
 
@@ -787,8 +756,7 @@ class ObjectOperations:
         record = self._locked_version(ctx, params, "s3:PutObjectLegalHold")
         status = (params.get("LegalHold") or {}).get("Status")
         if status not in ("ON", "OFF"):
-            raise errors.error("MalformedXML", "The XML you provided was not well-formed or did "
-                               "not validate against our published schema")
+            raise errors.MalformedXML()
         self.storage.update_meta(record["bucket"], record["key"], record["version_id"],
                                  ObjectLockLegalHoldStatus=status)
         return {}
@@ -796,8 +764,7 @@ class ObjectOperations:
     def get_object_legal_hold(self, ctx: RequestContext, params: dict) -> dict:
         record = self._locked_version(ctx, params, "s3:GetObjectLegalHold")
         if not record.get("ObjectLockLegalHoldStatus"):
-            raise errors.error("NoSuchObjectLockConfiguration", "The specified object does not "
-                               "have a ObjectLock configuration", 404)
+            raise errors.NoSuchObjectLockConfiguration()
         return {"LegalHold": {"Status": record["ObjectLockLegalHoldStatus"]}}
 
     def check_deletable(self, ctx: RequestContext, bucket: dict, key: str, version_id: str,
@@ -810,10 +777,10 @@ class ObjectOperations:
         if record is None:
             return
         if record.get("ObjectLockLegalHoldStatus") == "ON":
-            raise errors.access_denied()
+            raise errors.AccessDenied()
         retained = (record.get("ObjectLockRetainUntilDate") or 0) > clock.timestamp()
         if retained and (record.get("ObjectLockMode") == "COMPLIANCE" or not bypass):
-            raise errors.access_denied()
+            raise errors.AccessDenied()
 
     # -- object tagging -----------------------------------------------------------------
     def _tagged_version(self, ctx: RequestContext, params: dict, action: str) -> dict:
@@ -822,10 +789,10 @@ class ObjectOperations:
         record = self.storage.get_object(bucket["name"], key, params.get("VersionId"))
         if record is None or (record["delete_marker"] and not params.get("VersionId")):
             if params.get("VersionId"):
-                raise errors.no_such_version(key, params["VersionId"])
-            raise errors.no_such_key(key)
+                raise errors.NoSuchVersion(key, params["VersionId"])
+            raise errors.NoSuchKey(key)
         if record["delete_marker"]:
-            raise errors.method_not_allowed(ctx.extra.get("method", "GET"), "DeleteMarker")
+            raise errors.MethodNotAllowed(ctx.extra.get("method", "GET"), "DeleteMarker")
         return record
 
     def _tagging_result(self, record: dict) -> dict:
@@ -842,9 +809,9 @@ class ObjectOperations:
         record = self._tagged_version(ctx, params, "s3:PutObjectTagging")
         tags = (params.get("Tagging") or {}).get("TagSet") or []
         if len(tags) > 10:
-            raise errors.error("BadRequest", "Object tags cannot be greater than 10")
+            raise errors.TooManyObjectTags()
         if len({t["Key"] for t in tags}) != len(tags):
-            raise errors.error("InvalidTag", "Cannot provide multiple Tags with the same key")
+            raise errors.DuplicateTagKey()
         self.storage.update_meta(record["bucket"], record["key"], record["version_id"], tags=tags)
         return self._tagging_result(record)
 
