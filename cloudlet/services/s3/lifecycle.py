@@ -510,7 +510,15 @@ class LifecycleOperations:
         self.config.delete(record["name"], "lifecycle")
         return {}
 
-    # -- the sweeper's life -------------------------------------------------------------
+    # -- the sweeper's life: the provider's ----------------------------------------------
+    def start(self) -> None:
+        super().start()
+        self.start_lifecycle()
+
+    def stop(self) -> None:
+        self.stop_lifecycle()
+        super().stop()
+
     def start_lifecycle(self) -> None:
         self.__dict__["_sweeper"] = sweeper = Sweeper(
             self.storage, self.config, announce=getattr(self, "object_event", None))

@@ -12,16 +12,14 @@ from cloudlet import clock
 from cloudlet.services.base import RequestContext
 from cloudlet.services.s3 import errors
 from cloudlet.services.s3.buckets import owner, timestamp
-from cloudlet.services.s3.objects import (
+from cloudlet.services.s3.checksums import (
     CHECKSUM_MEMBERS,
     b64digest,
-    check_key,
-    check_storage_class,
     checksum_result,
     new_checksum,
-    object_meta,
-    parse_range,
 )
+from cloudlet.services.s3.object_meta import check_key, check_storage_class, object_meta
+from cloudlet.services.s3.object_reads import parse_range
 from cloudlet.services.s3.storage import S3Storage
 
 MIN_PART = 5 * 1024 * 1024
