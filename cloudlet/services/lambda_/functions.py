@@ -38,7 +38,6 @@ import threading
 import uuid
 
 from cloudlet import clock
-from cloudlet.errors import ServiceError
 from cloudlet.services.base import RequestContext
 from cloudlet.services.lambda_ import configuration as conf
 from cloudlet.services.lambda_ import errors
@@ -63,6 +62,7 @@ from cloudlet.services.lambda_.store import LambdaStore
 from cloudlet.services.lambda_.tags import TagOperations
 from cloudlet.services.lambda_.urls import UrlOperations
 from cloudlet.services.lambda_.versions import VersionOperations
+from cloudlet.services.s3 import reads as s3_reads
 from cloudlet.services.sts.trust import service, trust_allows
 
 _FUNCTION_ARN = re.compile(
@@ -271,27 +271,17 @@ class FunctionOperations(SpecOperations, VersionOperations, PolicyOperations, La
         return self.read_s3(ctx, bucket, key, code.get("S3ObjectVersion"))
 
     def read_s3(self, ctx: RequestContext, bucket: str, key: str, version: str | None) -> bytes:
-        storage = getattr(self.providers.get("s3"), "storage", None)
-        found = storage.get_bucket(bucket) if storage is not None else None
-
-        def s3_error(code: str, message: str) -> ServiceError:
-            return errors.InvalidParameterValue(
-                f"Error occurred while GetObject. S3 Error Code: {code}. S3 Error Message: "
-                f"{message}")
-
-        if found is None:
-            raise s3_error("NoSuchBucket", "The specified bucket does not exist")
-        if found["account"] != ctx.account_id:
-            raise s3_error("AccessDenied", "Access Denied")
-        if found["region"] != ctx.region:
+        """A package in S3, read through what S3 lets other services read (its `reads`), as
+        the caller's account in the caller's region; S3's error is quoted in Lambda's."""
+        s3 = self.providers.get("s3")
+        try:
+            if s3 is None:
+                raise s3_reads.NoSuchBucket(bucket)
+            return s3.reads.object_bytes(ctx.account_id, ctx.region, bucket, key, version)
+        except s3_reads.S3Error as error:
             raise errors.InvalidParameterValue(
-                f"Error occurred while GetObject. S3 Error Code: PermanentRedirect. S3 Error "
-                f"Message: The bucket is in this region: {found['region']}. Please use this "
-                "region to retry the request")
-        record = storage.get_object(bucket, key, version)
-        if record is None or record.get("delete_marker"):
-            raise s3_error("NoSuchKey", "The specified key does not exist.")
-        return storage.blobs.read(record["blob"]) if record.get("blob") else b""
+                f"Error occurred while GetObject. S3 Error Code: {error.code}. S3 Error "
+                f"Message: {error.message}") from None
 
     # -- CreateFunction -------------------------------------------------------------------
     def create_function(self, ctx: RequestContext, params: dict) -> dict:

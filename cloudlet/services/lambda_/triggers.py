@@ -156,9 +156,8 @@ class TriggerOperations:
                         {"s3": bucket})
 
     def _bucket_owner(self, bucket: str) -> str | None:
-        storage = getattr((self.providers or {}).get("s3"), "storage", None)
-        found = storage.get_bucket(bucket) if storage is not None else None
-        return found["account"] if found else None
+        s3 = (self.providers or {}).get("s3")
+        return s3.reads.bucket_owner(bucket) if s3 is not None else None
 
     # -- SNS, alarms and other services ------------------------------------------------------
     def _bus_invoke(self, event: dict) -> None:

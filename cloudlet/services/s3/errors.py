@@ -133,6 +133,15 @@ class BucketNotFound(S3Error):  # HeadBucket's: a HEAD response has no body to e
     message = "Not Found"
 
 
+class PermanentRedirect(S3Error):  # a bucket read through another region's endpoint
+    code = "PermanentRedirect"
+    status = 301
+
+    def __init__(self, region: str):
+        super().__init__(f"The bucket is in this region: {region}. Please use this region to "
+                         "retry the request")
+
+
 class BucketForbidden(S3Error):  # HeadBucket's, with the bucket's region
     code = "Forbidden"
     status = 403

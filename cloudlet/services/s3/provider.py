@@ -53,6 +53,7 @@ from cloudlet.services.s3.object_lock import ObjectLockOperations
 from cloudlet.services.s3.object_reads import ObjectReadOperations
 from cloudlet.services.s3.object_writes import ObjectWriteOperations
 from cloudlet.services.s3.public_access import PublicAccessOperations
+from cloudlet.services.s3.reads import S3Reads
 from cloudlet.services.s3.storage import S3Storage
 from cloudlet.services.s3.tagging import TaggingOperations
 
@@ -82,3 +83,4 @@ class S3Provider(
     def __init__(self, store, bus=None):
         super().__init__(store, bus)
         self.storage = S3Storage(store)
+        self.reads = S3Reads(self.storage)  # what other services may read of S3

@@ -1,0 +1,51 @@
+"""What other services may read of S3, and the only S3 module they may import.
+
+The S3 provider exposes one `S3Reads` as `provider.reads`. It reads, never writes, and
+answers as S3 answers a bucket's owner: a failure is one of the S3 errors below, whose
+`code` and `message` are S3's own (Lambda quotes them in its error for a package it
+cannot read).
+
+    bucket_owner(bucket)                              the owning account, or None
+    object_bytes(account, region, bucket, key, version_id)
+        NoSuchBucket, AccessDenied (another account's bucket), PermanentRedirect (a bucket
+        in another region), NoSuchKey (no such version, or a delete marker)
+"""
+
+from __future__ import annotations
+
+from cloudlet.services.s3.errors import (
+    AccessDenied,
+    NoSuchBucket,
+    NoSuchKey,
+    PermanentRedirect,
+    S3Error,
+)
+from cloudlet.services.s3.storage import S3Storage
+
+__all__ = ["AccessDenied", "NoSuchBucket", "NoSuchKey", "PermanentRedirect", "S3Error",
+           "S3Reads"]
+
+
+class S3Reads:
+    def __init__(self, storage: S3Storage):
+        self._storage = storage
+
+    def bucket_owner(self, bucket: str) -> str | None:
+        found = self._storage.get_bucket(bucket)
+        return found["account"] if found else None
+
+    def object_bytes(self, account: str, region: str, bucket: str, key: str,
+                     version_id: str | None = None) -> bytes:
+        """A version's bytes (the latest without `version_id`), read by `account` through
+        `region`'s endpoint."""
+        found = self._storage.get_bucket(bucket)
+        if found is None:
+            raise NoSuchBucket(bucket)
+        if found["account"] != account:
+            raise AccessDenied()
+        if found["region"] != region:
+            raise PermanentRedirect(found["region"])
+        record = self._storage.get_object(bucket, key, version_id)
+        if record is None or record.get("delete_marker"):
+            raise NoSuchKey(key)
+        return self._storage.blobs.read(record["blob"]) if record.get("blob") else b""
