@@ -27,14 +27,14 @@ import threading
 from dataclasses import dataclass
 
 from cloudlet import clock
+from cloudlet.services.cloudwatch import queries
 from cloudlet.services.cloudwatch import statistics as stats
+from cloudlet.services.cloudwatch.periods import DAY, HOUR, period_start
 from cloudlet.services.cloudwatch.statistics import Aggregate
 from cloudlet.store.db import Database
 
 log = logging.getLogger("cloudlet.cloudwatch")
 
-HOUR = 3600
-DAY = 86400
 # resolution -> (how long it is kept, the resolution it then rolls into; None: dropped)
 RETENTION = {
     1: (3 * HOUR, 60),
@@ -66,21 +66,6 @@ class Datum:
 def dims_key(dimensions: list[dict]) -> str:
     return json.dumps(sorted((d["Name"], d["Value"]) for d in dimensions or ()),
                       separators=(",", ":"))
-
-
-def period_start(start: float, period: int) -> float:
-    """Where a read's first period begins: the start rounded down as CloudWatch does (to the
-    second for high-resolution periods, the minute, 5 minutes or hour as the data ages)."""
-    age = clock.timestamp() - start
-    if period < 60:
-        step = 1
-    elif age > 63 * DAY and period % 3600 == 0:
-        step = 3600
-    elif age > 15 * DAY and period % 300 == 0:
-        step = 300
-    else:
-        step = 60
-    return float(int(start // step) * step)
 
 
 def _bucket_query(columns: str, metric_id: int, origin: int, end: float, period: int,
@@ -371,12 +356,11 @@ class MetricStore:
         times, values = self.series(metric_id, start, end, period, statistic, unit)
         return list(zip(times, values, strict=True))
 
-    def evaluate(self, account: str, region: str, queries: list[dict], start: float,
+    def evaluate(self, account: str, region: str, metric_data_queries: list[dict], start: float,
                  end: float, scan_by: str = "TimestampDescending") -> list[dict]:
         """GetMetricData's MetricDataQueries to its MetricDataResults (queries.py)."""
-        from cloudlet.services.cloudwatch import queries as engine
-
-        return engine.evaluate(self, account, region, queries, start, end, scan_by)
+        return queries.evaluate(self, account, region, metric_data_queries, start, end,
+                                scan_by)
 
     def metrics(self, account: str, region: str, namespace: str | None = None,
                 name: str | None = None, since: float | None = None) -> list[dict]:

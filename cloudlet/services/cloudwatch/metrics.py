@@ -1,7 +1,7 @@
 """CloudWatch metrics: PutMetricData, GetMetricStatistics, GetMetricData, ListMetrics.
 
 Storage, rollups and retention live in metric_store.py, statistics in statistics.py,
-GetMetricData's queries and metric math in queries.py and metric_math.py. Other services
+GetMetricData's queries and metric math in queries.py and metric_math/. Other services
 publish their metrics on the bus topic `cloudwatch:metrics`; each event is stored as if
 PutMetricData had been called.
 """
@@ -25,6 +25,7 @@ from cloudlet.services.cloudwatch.errors import (
     invalid_value,
 )
 from cloudlet.services.cloudwatch.metric_store import Datum, MetricStore
+from cloudlet.services.cloudwatch.periods import HIGH_RESOLUTION_PERIODS
 from cloudlet.services.cloudwatch.statistics import Aggregate
 
 log = logging.getLogger("cloudlet.cloudwatch")
@@ -36,7 +37,6 @@ MAX_VALUE = 2.0**360
 PAST = 14 * 86400
 FUTURE = 2 * 3600
 MAX_DATAPOINTS = 1440  # GetMetricStatistics
-HIGH_RESOLUTION_PERIODS = (1, 5, 10, 20, 30)
 LIST_PAGE = 500
 MAX_METRIC_DATAPOINTS = 100_800  # GetMetricData's default MaxDatapoints
 RECENTLY_ACTIVE = {"PT3H": 3 * 3600}

@@ -20,17 +20,11 @@ from cloudlet.services.cloudwatch import metric_math
 from cloudlet.services.cloudwatch import statistics as stats
 from cloudlet.services.cloudwatch.errors import ValidationError
 from cloudlet.services.cloudwatch.metric_math import Environment, MathError, Series
-from cloudlet.services.cloudwatch.metric_store import period_start
+from cloudlet.services.cloudwatch.periods import period_start, valid_period
 
 MAX_QUERIES = 500
 MAX_SEARCH_RESULTS = 500
-HIGH_RESOLUTION_PERIODS = (1, 5, 10, 20, 30)
 _ID = re.compile(r"[a-z][a-zA-Z0-9_]*")
-
-
-def valid_period(period) -> bool:
-    return isinstance(period, int) and period > 0 and (
-        period in HIGH_RESOLUTION_PERIODS or period % 60 == 0)
 
 
 def check(queries: list[dict], path: str = "MetricDataQueries") -> dict[str, object]:

@@ -42,7 +42,6 @@ import threading
 import uuid
 
 from cloudlet import clock
-from cloudlet.errors import ServiceError
 from cloudlet.policy.trust import service, trust_allows
 from cloudlet.services.base import RequestContext
 from cloudlet.services.iam.reads import IamReads
@@ -69,7 +68,7 @@ from cloudlet.services.lambda_.store import LambdaStore
 from cloudlet.services.lambda_.tags import TagOperations
 from cloudlet.services.lambda_.urls import UrlOperations
 from cloudlet.services.lambda_.versions import VersionOperations
-from cloudlet.services.s3.reads import S3Reads
+from cloudlet.services.s3.reads import S3Error, S3Reads
 from cloudlet.services.sts.reads import StsReads
 
 _FUNCTION_ARN = re.compile(
@@ -101,7 +100,8 @@ class FunctionOperations(SpecOperations, VersionOperations, PolicyOperations, La
         super().attach(providers)
         self.iam = IamReads(providers.get("iam"))
         self.sts = StsReads(providers.get("sts"))
-        self.s3 = S3Reads(providers.get("s3"))
+        s3 = providers.get("s3")
+        self.s3 = s3.reads if s3 is not None else S3Reads(None)
 
     def start(self) -> None:
         super().start()
@@ -280,26 +280,14 @@ class FunctionOperations(SpecOperations, VersionOperations, PolicyOperations, La
         return self.read_s3(ctx, bucket, key, code.get("S3ObjectVersion"))
 
     def read_s3(self, ctx: RequestContext, bucket: str, key: str, version: str | None) -> bytes:
-        found = self.s3.bucket(bucket)
-
-        def s3_error(code: str, message: str) -> ServiceError:
-            return errors.InvalidParameterValue(
-                f"Error occurred while GetObject. S3 Error Code: {code}. S3 Error Message: "
-                f"{message}")
-
-        if found is None:
-            raise s3_error("NoSuchBucket", "The specified bucket does not exist")
-        if found["account"] != ctx.account_id:
-            raise s3_error("AccessDenied", "Access Denied")
-        if found["region"] != ctx.region:
+        """A package in S3, read through what S3 lets other services read (its `reads`), as
+        the caller's account in the caller's region; S3's error is quoted in Lambda's."""
+        try:
+            return self.s3.object_bytes(ctx.account_id, ctx.region, bucket, key, version)
+        except S3Error as error:
             raise errors.InvalidParameterValue(
-                f"Error occurred while GetObject. S3 Error Code: PermanentRedirect. S3 Error "
-                f"Message: The bucket is in this region: {found['region']}. Please use this "
-                "region to retry the request")
-        data = self.s3.object_bytes(bucket, key, version)
-        if data is None:
-            raise s3_error("NoSuchKey", "The specified key does not exist.")
-        return data
+                f"Error occurred while GetObject. S3 Error Code: {error.code}. S3 Error "
+                f"Message: {error.message}") from None
 
     # -- CreateFunction -------------------------------------------------------------------
     def create_function(self, ctx: RequestContext, params: dict) -> dict:

@@ -162,8 +162,7 @@ class TriggerOperations:
                         {"s3": bucket})
 
     def _bucket_owner(self, bucket: str) -> str | None:
-        found = self.s3.bucket(bucket)
-        return found["account"] if found else None
+        return self.s3.bucket_owner(bucket)
 
     # -- SNS, alarms and other services ------------------------------------------------------
     def _bus_invoke(self, event: dict) -> None:

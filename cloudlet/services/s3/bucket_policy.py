@@ -42,35 +42,30 @@ RESTRICTING_KEYS = {
 }
 
 
-def malformed_policy(message: str) -> errors.S3Error:
-    return errors.error("MalformedPolicy", message)
-
-
 def check_policy(text: str, bucket: str) -> document.PolicyDocument:
     """Validate a bucket policy as AWS does: IAM's grammar, a principal in every
     statement, only s3 actions, and resources in this bucket."""
     if not text.strip().startswith("{"):
-        raise malformed_policy("Policies must be valid JSON and the first byte must be '{'")
+        raise errors.PolicyNotJson()
     if len(text.encode()) > MAX_POLICY_BYTES:
-        raise errors.error("PolicyTooLarge", "Policy exceeds the maximum allowed document size.")
+        raise errors.PolicyTooLarge()
     try:
         json.loads(text)
     except ValueError:
-        raise malformed_policy("Policies must be valid JSON and the first byte must be '{'") \
-            from None
+        raise errors.PolicyNotJson() from None
     try:
         doc = document.validate_resource_policy(text)
     except ServiceError as error:
-        raise malformed_policy(error.message) from None
+        raise errors.MalformedPolicy(error.message) from None
     for st in doc.statements:
         for action in (st.actions or ()) + (st.not_actions or ()):
             if action != "*" and not action.lower().startswith("s3:"):
-                raise malformed_policy("Policy has invalid action")
+                raise errors.PolicyInvalidAction()
         for resource in (st.resources or ()) + (st.not_resources or ()):
             if not _in_bucket(resource, bucket):
-                raise malformed_policy("Policy has invalid resource")
+                raise errors.PolicyInvalidResource()
         if st.resources is None and st.not_resources is None:
-            raise malformed_policy("Missing required field Resource")
+            raise errors.PolicyMissingResource()
     return doc
 
 
@@ -162,8 +157,7 @@ class BucketPolicyOperations:
         record = self.bucket(ctx, params["Bucket"], "s3:GetBucketPolicy")
         text = self.config.get(record["name"], "policy")
         if text is None:
-            raise errors.error("NoSuchBucketPolicy", "The bucket policy does not exist", 404,
-                               BucketName=record["name"])
+            raise errors.NoSuchBucketPolicy(record["name"])
         return {"Policy": text}
 
     def put_bucket_policy(self, ctx: RequestContext, params: dict) -> dict:
@@ -171,7 +165,7 @@ class BucketPolicyOperations:
         text = params.get("Policy") or ""
         doc = check_policy(text, record["name"])
         if is_public(doc) and self.public_access_block(record["name"])["BlockPublicPolicy"]:
-            raise errors.access_denied()
+            raise errors.AccessDenied()
         self.config.put(record["name"], "policy", text)
         return {}
 
@@ -184,8 +178,7 @@ class BucketPolicyOperations:
         record = self.bucket(ctx, params["Bucket"], "s3:GetBucketPolicyStatus")
         text = self.config.get(record["name"], "policy")
         if text is None:
-            raise errors.error("NoSuchBucketPolicy", "The bucket policy does not exist", 404,
-                               BucketName=record["name"])
+            raise errors.NoSuchBucketPolicy(record["name"])
         return {"PolicyStatus": {"IsPublic": is_public(document.parse(text))}}
 
     # -- judging requests ---------------------------------------------------------------

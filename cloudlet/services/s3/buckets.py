@@ -53,34 +53,28 @@ class BucketOperations:
         """The bucket record, after the caller's right to touch it is checked."""
         record = self.storage.get_bucket(name)
         if record is None:
-            raise errors.no_such_bucket(name)
+            raise errors.NoSuchBucket(name)
         if ctx.caller is None or ctx.caller.account_id != record["account"]:
             allows = getattr(self, "policy_allows", None)
             if allows is None or not allows(ctx, record, action, key):
-                raise errors.access_denied()
+                raise errors.AccessDenied()
         return record
 
     # -- operations ---------------------------------------------------------------------
     def create_bucket(self, ctx: RequestContext, params: dict) -> dict:
         name = params["Bucket"]
         if ctx.caller is None:
-            raise errors.access_denied()
+            raise errors.AccessDenied()
         if not valid_bucket_name(name):
-            raise errors.error("InvalidBucketName", "The specified bucket is not valid.",
-                               BucketName=name)
+            raise errors.InvalidBucketName(name)
         region = self._bucket_region(ctx, params.get("CreateBucketConfiguration") or {})
         lock = bool(params.get("ObjectLockEnabledForBucket"))
         existing = self.storage.create_bucket(name, ctx.account_id, region, clock.timestamp(), lock)
         if existing is not None:
             if existing["account"] != ctx.account_id:
-                raise errors.error("BucketAlreadyExists", "The requested bucket name is not "
-                                   "available. The bucket namespace is shared by all users of "
-                                   "the system. Please select a different name and try again.",
-                                   409, BucketName=name)
+                raise errors.BucketAlreadyExists(name)
             if existing["region"] != DEFAULT_REGION or ctx.region != DEFAULT_REGION:
-                raise errors.error("BucketAlreadyOwnedByYou", "Your previous request to create "
-                                   "the named bucket succeeded and you already own it.", 409,
-                                   BucketName=name)
+                raise errors.BucketAlreadyOwnedByYou(name)
         else:
             created = getattr(self, "bucket_created", None)
             if created is not None:
@@ -95,27 +89,18 @@ class BucketOperations:
             constraint = "eu-west-1"
         if not constraint:
             if ctx.region != DEFAULT_REGION:
-                raise errors.error(
-                    "IllegalLocationConstraintException",
-                    "The unspecified location constraint is incompatible for the region "
-                    "specific endpoint this request was sent to.")
+                raise errors.IllegalLocationConstraint(None)
             return DEFAULT_REGION
         if constraint == DEFAULT_REGION:
-            raise errors.error("InvalidLocationConstraint",
-                               "The specified location-constraint is not valid",
-                               LocationConstraint=constraint)
+            raise errors.InvalidLocationConstraint(constraint)
         if ctx.region not in (DEFAULT_REGION, constraint):
-            raise errors.error(
-                "IllegalLocationConstraintException",
-                f"The {constraint} location constraint is incompatible for the region "
-                f"specific endpoint this request was sent to.")
+            raise errors.IllegalLocationConstraint(constraint)
         return constraint
 
     def delete_bucket(self, ctx: RequestContext, params: dict) -> dict:
         record = self.bucket(ctx, params["Bucket"], "s3:DeleteBucket")
         if not self.storage.delete_bucket(record["name"]):
-            raise errors.error("BucketNotEmpty", "The bucket you tried to delete is not empty",
-                               409, BucketName=record["name"])
+            raise errors.BucketNotEmpty(record["name"])
         deleted = getattr(self, "bucket_deleted", None)
         if deleted is not None:
             deleted(record["name"])
@@ -124,12 +109,11 @@ class BucketOperations:
     def head_bucket(self, ctx: RequestContext, params: dict) -> dict:
         record = self.storage.get_bucket(params["Bucket"])
         if record is None:
-            raise errors.S3Error(code="NotFound", status=404, message="Not Found")
+            raise errors.BucketNotFound()
         try:
             self.bucket(ctx, params["Bucket"], "s3:ListBucket")
         except errors.S3Error as error:
-            raise errors.S3Error(code="Forbidden", status=403, message="Forbidden",
-                                 headers={"x-amz-bucket-region": record["region"]}) from error
+            raise errors.BucketForbidden(record["region"]) from error
         return {"BucketRegion": record["region"], "AccessPointAlias": False,
                 "BucketArn": f"arn:aws:s3:::{record['name']}"}
 
@@ -140,19 +124,19 @@ class BucketOperations:
 
     def list_buckets(self, ctx: RequestContext, params: dict) -> dict:
         if ctx.caller is None:
-            raise errors.access_denied()
+            raise errors.AccessDenied()
         limit = params.get("MaxBuckets")
         if limit is not None and not 1 <= limit <= 10000:
-            raise errors.invalid_argument("Argument max-buckets must be an integer between 1 "
-                                          "and 10000", "max-buckets", limit)
+            raise errors.InvalidArgument("Argument max-buckets must be an integer between 1 "
+                                         "and 10000", name="max-buckets", value=limit)
         after = ""
         token = params.get("ContinuationToken")
         if token:
             try:
                 after = base64.urlsafe_b64decode(token.encode()).decode()
             except ValueError:
-                raise errors.invalid_argument("The continuation token provided is incorrect",
-                                              "continuation-token", token) from None
+                raise errors.InvalidArgument("The continuation token provided is incorrect",
+                                             name="continuation-token", value=token) from None
         prefix = params.get("Prefix") or ""
         page = limit or 10000
         rows = self.storage.list_buckets(ctx.account_id, prefix, after,

@@ -21,27 +21,21 @@ VARY = "Origin, Access-Control-Request-Headers, Access-Control-Request-Method"
 
 def check_rules(rules: list[dict]) -> None:
     if not rules:
-        raise errors.error("MalformedXML", "The XML you provided was not well-formed or did not "
-                           "validate against our published schema")
+        raise errors.MalformedXML()
     if len(rules) > MAX_RULES:
-        raise errors.error("InvalidRequest", "The number of CORS rules should not exceed "
-                           "allowed limit of 100 rules.")
+        raise errors.TooManyCorsRules()
     for rule in rules:
         if not rule.get("AllowedMethods") or not rule.get("AllowedOrigins"):
-            raise errors.error("MalformedXML", "The XML you provided was not well-formed or did "
-                               "not validate against our published schema")
+            raise errors.MalformedXML()
         for method in rule["AllowedMethods"]:
             if method not in METHODS:
-                raise errors.error("InvalidRequest", "Found unsupported HTTP method in CORS "
-                                   f"config. Unsupported method is {method}")
+                raise errors.CorsUnsupportedMethod(method)
         for origin in rule["AllowedOrigins"]:
             if origin.count("*") > 1:
-                raise errors.error("InvalidRequest", f'AllowedOrigin "{origin}" can not have '
-                                   "more than one wildcard.")
+                raise errors.CorsWildcards("AllowedOrigin", origin)
         for header in rule.get("AllowedHeaders") or []:
             if header.count("*") > 1:
-                raise errors.error("InvalidRequest", f'AllowedHeader "{header}" can not have '
-                                   "more than one wildcard.")
+                raise errors.CorsWildcards("AllowedHeader", header)
 
 
 def _wildcard(pattern: str, value: str, ignore_case: bool = False) -> bool:
@@ -89,8 +83,7 @@ class CorsOperations:
         record = self.bucket(ctx, params["Bucket"], "s3:GetBucketCORS")
         rules = self.config.get(record["name"], "cors")
         if rules is None:
-            raise errors.error("NoSuchCORSConfiguration", "The CORS configuration does not "
-                               "exist", 404, BucketName=record["name"])
+            raise errors.NoSuchCORSConfiguration(record["name"])
         return {"CORSRules": rules}
 
     def put_bucket_cors(self, ctx: RequestContext, params: dict) -> dict:
@@ -118,25 +111,18 @@ class CorsOperations:
                        request_headers: str | None) -> dict:
         """The headers for a preflight OPTIONS, or the S3Error AWS answers."""
         if not origin:
-            raise errors.error("BadRequest", "Insufficient information. Origin request header "
-                               "needed.")
+            raise errors.PreflightWithoutOrigin()
         if not method:
-            raise errors.error("BadRequest", "Invalid Access-Control-Request-Method: null")
+            raise errors.PreflightWithoutMethod()
         if self.storage.get_bucket(bucket) is None:
-            raise errors.no_such_bucket(bucket)
+            raise errors.NoSuchBucket(bucket)
         rules = self._cors_rules(bucket)
         if rules is None:
-            raise errors.error("AccessForbidden", "CORSResponse: CORS is not enabled for this "
-                               "bucket.", 403, Method=method, ResourceType="BUCKET")
+            raise errors.CorsNotEnabled(method)
         headers = split_headers(request_headers)
         rule = matching_rule(rules, origin, method, headers)
         if rule is None:
-            raise errors.error("AccessForbidden", "CORSResponse: This CORS request is not "
-                               "allowed. This is usually because the evalution of Origin, "
-                               "request method / Access-Control-Request-Method or "
-                               "Access-Control-Request-Headers are not whitelisted by the "
-                               "resource's CORS spec.", 403, Method=method,
-                               ResourceType="OBJECT")
+            raise errors.CorsNotAllowed(method)
         return response_headers(rule, origin, headers)
 
     def cors_headers(self, bucket: str, origin: str, method: str) -> dict:

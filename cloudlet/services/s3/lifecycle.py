@@ -46,11 +46,6 @@ RESTORE_HOURS = {
 }
 
 
-def malformed_xml() -> errors.S3Error:
-    return errors.error("MalformedXML", "The XML you provided was not well-formed or did not "
-                        "validate against our published schema")
-
-
 def next_midnight(epoch: float) -> float:
     """The epoch rounded up to 00:00 UTC (AWS's rule for lifecycle and restore times)."""
     return math.ceil(epoch / DAY) * DAY
@@ -68,46 +63,45 @@ def _timestamp(value) -> float:
 
 def check_rules(rules: list[dict]) -> None:
     if not rules or len(rules) > 1000:
-        raise malformed_xml()
+        raise errors.MalformedXML()
     ids = [r.get("ID") for r in rules if r.get("ID")]
     if len(ids) != len(set(ids)):
-        raise errors.invalid_argument("Rule ID must be unique. Found same ID for more than one "
-                                      "rule", "ID", next(i for i in ids if ids.count(i) > 1))
+        raise errors.InvalidArgument("Rule ID must be unique. Found same ID for more than one "
+                                     "rule", name="ID", value=next(i for i in ids if ids.count(i) > 1))
     for rule in rules:
         _check_rule(rule)
 
 
 def _check_rule(rule: dict) -> None:
     if len(rule.get("ID") or "") > 255:
-        raise errors.invalid_argument("ID length should not exceed allowed limit of 255", "ID",
-                                      rule["ID"])
+        raise errors.InvalidArgument("ID length should not exceed allowed limit of 255", name="ID",
+                                     value=rule["ID"])
     if rule.get("Status") not in ("Enabled", "Disabled"):
-        raise malformed_xml()
+        raise errors.MalformedXML()
     if "Filter" in rule and "Prefix" in rule:
-        raise malformed_xml()
+        raise errors.MalformedXML()
     filt = rule.get("Filter") or {}
     if sum(k in filt for k in ("Prefix", "Tag", "ObjectSizeGreaterThan", "ObjectSizeLessThan",
                                "And")) > 1:
-        raise malformed_xml()
+        raise errors.MalformedXML()
     tagged = "Tag" in filt or bool((filt.get("And") or {}).get("Tags"))
     actions = ("Expiration", "Transitions", "NoncurrentVersionExpiration",
                "NoncurrentVersionTransitions", "AbortIncompleteMultipartUpload")
     if not any(rule.get(a) for a in actions):
-        raise errors.error("InvalidRequest", "At least one action needs to be specified in a "
-                           "rule")
+        raise errors.RuleWithoutAction()
     expiration = rule.get("Expiration")
     if expiration:
         given = [k for k in ("Days", "Date", "ExpiredObjectDeleteMarker") if k in expiration]
         if len(given) != 1:
-            raise malformed_xml()
+            raise errors.MalformedXML()
         if "Days" in expiration and expiration["Days"] <= 0:
-            raise errors.invalid_argument("'Days' for Expiration action must be a positive "
-                                          "integer", "Days", expiration["Days"])
+            raise errors.InvalidArgument("'Days' for Expiration action must be a positive "
+                                         "integer", name="Days", value=expiration["Days"])
         if "Date" in expiration:
             _check_midnight(expiration["Date"])
         if "ExpiredObjectDeleteMarker" in expiration and tagged:
-            raise errors.invalid_argument("ExpiredObjectDeleteMarker cannot be specified with "
-                                          "object tags", "ExpiredObjectDeleteMarker")
+            raise errors.InvalidArgument("ExpiredObjectDeleteMarker cannot be specified with "
+                                         "object tags", name="ExpiredObjectDeleteMarker")
     for transition in rule.get("Transitions") or []:
         _check_transition(transition, "Days", "Transition")
         if "Date" in transition:
@@ -116,45 +110,45 @@ def _check_rule(rule: dict) -> None:
         _check_transition(transition, "NoncurrentDays", "NoncurrentVersionTransition")
     noncurrent = rule.get("NoncurrentVersionExpiration")
     if noncurrent and noncurrent.get("NoncurrentDays", 1) <= 0:
-        raise errors.invalid_argument("'NoncurrentDays' for NoncurrentVersionExpiration action "
-                                      "must be a positive integer", "NoncurrentDays",
-                                      noncurrent["NoncurrentDays"])
+        raise errors.InvalidArgument("'NoncurrentDays' for NoncurrentVersionExpiration action "
+                                     "must be a positive integer", name="NoncurrentDays",
+                                     value=noncurrent["NoncurrentDays"])
     abort = rule.get("AbortIncompleteMultipartUpload")
     if abort:
         if tagged:
-            raise errors.invalid_argument("Tag-based filter cannot be used with "
-                                          "AbortIncompleteMultipartUpload action",
-                                          "AbortIncompleteMultipartUpload")
+            raise errors.InvalidArgument("Tag-based filter cannot be used with "
+                                         "AbortIncompleteMultipartUpload action",
+                                         name="AbortIncompleteMultipartUpload")
         if abort.get("DaysAfterInitiation", 0) <= 0:
-            raise errors.invalid_argument("'DaysAfterInitiation' for "
-                                          "AbortIncompleteMultipartUpload action must be a "
-                                          "positive integer", "DaysAfterInitiation",
-                                          abort.get("DaysAfterInitiation"))
+            raise errors.InvalidArgument("'DaysAfterInitiation' for "
+                                         "AbortIncompleteMultipartUpload action must be a "
+                                         "positive integer", name="DaysAfterInitiation",
+                                         value=abort.get("DaysAfterInitiation"))
 
 
 def _check_transition(transition: dict, days_field: str, action: str) -> None:
     cls = transition.get("StorageClass")
     if cls not in TRANSITION_CLASSES:
-        raise malformed_xml()
+        raise errors.MalformedXML()
     days = transition.get(days_field)
     if days is not None:
         if days < 0:
-            raise errors.invalid_argument(f"'{days_field}' in {action} action must be "
-                                          "nonnegative", days_field, days)
+            raise errors.InvalidArgument(f"'{days_field}' in {action} action must be "
+                                         "nonnegative", name=days_field, value=days)
         minimum = MIN_TRANSITION_DAYS.get(cls, 0)
         if days < minimum:
-            raise errors.invalid_argument(f"'{days_field}' in {action} action must be greater "
-                                          f"than or equal to {minimum} for storageClass "
-                                          f"'{cls}'", days_field, days)
+            raise errors.InvalidArgument(f"'{days_field}' in {action} action must be greater "
+                                         f"than or equal to {minimum} for storageClass "
+                                         f"'{cls}'", name=days_field, value=days)
     elif "Date" not in transition:
-        raise malformed_xml()
+        raise errors.MalformedXML()
 
 
 def _check_midnight(value) -> None:
     when = dt.datetime.fromtimestamp(_timestamp(value), dt.UTC)
     if (when.hour, when.minute, when.second, when.microsecond) != (0, 0, 0, 0):
-        raise errors.invalid_argument("'Date' must be at midnight GMT", "Date",
-                                      when.isoformat())
+        raise errors.InvalidArgument("'Date' must be at midnight GMT", name="Date",
+                                     value=when.isoformat())
 
 
 # -- filters ------------------------------------------------------------------------------
@@ -490,21 +484,20 @@ class LifecycleOperations:
         record = self.bucket(ctx, params["Bucket"], "s3:GetLifecycleConfiguration")
         config = self.config.get(record["name"], "lifecycle")
         if config is None:
-            raise errors.error("NoSuchLifecycleConfiguration", "The lifecycle configuration does "
-                               "not exist", 404, BucketName=record["name"])
+            raise errors.NoSuchLifecycleConfiguration(record["name"])
         return config
 
     def put_bucket_lifecycle_configuration(self, ctx: RequestContext, params: dict) -> dict:
         record = self.bucket(ctx, params["Bucket"], "s3:PutLifecycleConfiguration")
         rules = (params.get("LifecycleConfiguration") or {}).get("Rules")
         if rules is None:
-            raise malformed_xml()
+            raise errors.MalformedXML()
         check_rules(rules)
         min_size = params.get("TransitionDefaultMinimumObjectSize") or MIN_SIZE_SETTINGS[0]
         if min_size not in MIN_SIZE_SETTINGS:
-            raise errors.invalid_argument("Invalid TransitionDefaultMinimumObjectSize",
-                                          "x-amz-transition-default-minimum-object-size",
-                                          min_size)
+            raise errors.InvalidArgument("Invalid TransitionDefaultMinimumObjectSize",
+                                         name="x-amz-transition-default-minimum-object-size",
+                                         value=min_size)
         for rule in rules:
             if "Filter" not in rule and "Prefix" not in rule:
                 rule["Filter"] = {"Prefix": ""}
@@ -517,7 +510,15 @@ class LifecycleOperations:
         self.config.delete(record["name"], "lifecycle")
         return {}
 
-    # -- the sweeper's life -------------------------------------------------------------
+    # -- the sweeper's life: the provider's ----------------------------------------------
+    def start(self) -> None:
+        super().start()
+        self.start_lifecycle()
+
+    def stop(self) -> None:
+        self.stop_lifecycle()
+        super().stop()
+
     def start_lifecycle(self) -> None:
         self.__dict__["_sweeper"] = sweeper = Sweeper(
             self.storage, self.config, announce=getattr(self, "object_event", None))
@@ -537,8 +538,7 @@ class LifecycleOperations:
         restore = Restores(self.storage).get(record["bucket"], record["key"],
                                              record["version_id"])
         if restore_state(restore) != "restored":
-            raise errors.error("InvalidObjectState", "The operation is not valid for the "
-                               "object's storage class", 403, StorageClass=record["storage_class"])
+            raise errors.ArchivedObject(record["storage_class"])
 
     def _heading(self) -> bool:
         return getattr(self.__dict__.get("_reading"), "head", False)
@@ -558,29 +558,27 @@ class LifecycleOperations:
         record = self.storage.get_object(params["Bucket"], params["Key"], params.get("VersionId"))
         if record is None or record["delete_marker"]:
             if params.get("VersionId"):
-                raise errors.no_such_version(params["Key"], params["VersionId"])
-            raise errors.no_such_key(params["Key"])
+                raise errors.NoSuchVersion(params["Key"], params["VersionId"])
+            raise errors.NoSuchKey(params["Key"])
         cls = record["storage_class"]
         if cls not in ARCHIVED:
-            raise errors.error("InvalidObjectState", "Restore is not allowed for the object's "
-                               "current storage class", 403, StorageClass=cls)
+            raise errors.RestoreNotAllowed(cls)
         request = params.get("RestoreRequest") or {}
         days = request.get("Days")
         if days is None or days < 1:
-            raise malformed_xml()
+            raise errors.MalformedXML()
         tier = (request.get("GlacierJobParameters") or {}).get("Tier") or request.get(
             "Tier") or "Standard"
         hours = RESTORE_HOURS.get((cls, tier))
         if hours is None:
-            raise errors.invalid_argument(f"{tier} retrieval is not available for the "
-                                          f"{cls} storage class", "Tier", tier)
+            raise errors.InvalidArgument(f"{tier} retrieval is not available for the "
+                                         f"{cls} storage class", name="Tier", value=tier)
         restores = Restores(self.storage)
         now = clock.timestamp()
         current = restores.get(record["bucket"], record["key"], record["version_id"])
         state = restore_state(current, now)
         if state == "ongoing":
-            raise errors.error("RestoreAlreadyInProgress", "Object restore is already in "
-                               "progress", 409)
+            raise errors.RestoreAlreadyInProgress()
         ready = current["ready_at"] if state == "restored" else now + hours * 3600
         restores.put(record, ready, next_midnight(max(now, ready) + days * DAY), tier)
         if state != "restored":

@@ -23,8 +23,8 @@ def _max_keys(params: dict, name: str = "MaxKeys") -> int:
     if value is None:
         return MAX_KEYS
     if value < 0:
-        raise errors.invalid_argument(f"Argument {name.lower()} must be an integer between 0 "
-                                      "and 2147483647", name.lower(), value)
+        raise errors.InvalidArgument(f"Argument {name.lower()} must be an integer between 0 "
+                                     "and 2147483647", name=name.lower(), value=value)
     return min(value, MAX_KEYS)
 
 
@@ -33,8 +33,8 @@ def _encoder(params: dict):
     if encoding is None:
         return lambda text: text
     if encoding != "url":
-        raise errors.invalid_argument("Invalid Encoding Method specified in Request",
-                                      "encoding-type", encoding)
+        raise errors.InvalidArgument("Invalid Encoding Method specified in Request",
+                                     name="encoding-type", value=encoding)
     return lambda text: None if text is None else quote(text, safe="/")
 
 
@@ -113,8 +113,8 @@ class ListingOperations:
             try:
                 cursor, inclusive = json.loads(base64.urlsafe_b64decode(token.encode()))
             except ValueError:
-                raise errors.invalid_argument("The continuation token provided is incorrect",
-                                              "continuation-token", token) from None
+                raise errors.InvalidArgument("The continuation token provided is incorrect",
+                                             name="continuation-token", value=token) from None
         else:
             cursor, inclusive = self._start(params.get("StartAfter") or "", prefix, delimiter)
         entries, truncated, resume = ([], False, None) if limit == 0 else self._walk_current(
@@ -159,15 +159,15 @@ class ListingOperations:
         key_marker = params.get("KeyMarker") or ""
         version_marker = params.get("VersionIdMarker") or ""
         if version_marker and not key_marker:
-            raise errors.invalid_argument("A version-id marker cannot be specified without a "
-                                          "key marker.", "version-id-marker", version_marker)
+            raise errors.InvalidArgument("A version-id marker cannot be specified without a "
+                                         "key marker.", name="version-id-marker", value=version_marker)
         within = None
         cursor, inclusive = self._start(key_marker, prefix, delimiter)
         if version_marker:
             seq = self.storage.version_seq(name, key_marker, version_marker)
             if seq is None and version_marker != "null":
-                raise errors.invalid_argument("Invalid version id specified",
-                                              "version-id-marker", version_marker)
+                raise errors.InvalidArgument("Invalid version id specified",
+                                             name="version-id-marker", value=version_marker)
             within = (key_marker, seq) if seq is not None else None
         entries: list = []
         while len(entries) <= limit:

@@ -12,31 +12,18 @@ from cloudlet import clock
 from cloudlet.services.base import RequestContext
 from cloudlet.services.s3 import errors
 from cloudlet.services.s3.buckets import owner, timestamp
-from cloudlet.services.s3.objects import (
+from cloudlet.services.s3.checksums import (
     CHECKSUM_MEMBERS,
     b64digest,
-    check_key,
-    check_storage_class,
     checksum_result,
     new_checksum,
-    object_meta,
-    parse_range,
 )
+from cloudlet.services.s3.object_meta import check_key, check_storage_class, object_meta
+from cloudlet.services.s3.object_reads import parse_range
 from cloudlet.services.s3.storage import S3Storage
 
 MIN_PART = 5 * 1024 * 1024
 MAX_PARTS = 10000
-
-
-def _malformed_xml() -> errors.S3Error:
-    return errors.error("MalformedXML", "The XML you provided was not well-formed or did not "
-                        "validate against our published schema")
-
-
-def _invalid_part() -> errors.S3Error:
-    return errors.error("InvalidPart", "One or more of the specified parts could not be found.  "
-                        "The part may not have been uploaded, or the specified entity tag may not "
-                        "have matched the part's entity tag.")
 
 
 class MultipartOperations:
@@ -46,15 +33,15 @@ class MultipartOperations:
         bucket = self.bucket(ctx, params["Bucket"], action, params["Key"])
         upload = self.storage.get_upload(params["UploadId"])
         if upload is None or upload["bucket"] != bucket["name"] or upload["key"] != params["Key"]:
-            raise errors.no_such_upload(params["UploadId"])
+            raise errors.NoSuchUpload(params["UploadId"])
         return bucket, upload
 
     @staticmethod
     def _part_number(params: dict) -> int:
         number = params["PartNumber"]
         if not 1 <= number <= MAX_PARTS:
-            raise errors.invalid_argument("Part number must be an integer between 1 and 10000, "
-                                          "inclusive", "partNumber", number)
+            raise errors.InvalidArgument("Part number must be an integer between 1 and 10000, "
+                                         "inclusive", name="partNumber", value=number)
         return number
 
     def create_multipart_upload(self, ctx: RequestContext, params: dict) -> dict:
@@ -67,17 +54,17 @@ class MultipartOperations:
         self.requested_lock(bucket, params, meta)
         algorithm = (params.get("ChecksumAlgorithm") or "").lower() or None
         if algorithm is not None and algorithm not in CHECKSUM_MEMBERS:
-            raise errors.invalid_argument("Checksum algorithm provided is unsupported.",
-                                          "x-amz-checksum-algorithm", algorithm)
+            raise errors.InvalidArgument("Checksum algorithm provided is unsupported.",
+                                         name="x-amz-checksum-algorithm", value=algorithm)
         kind = params.get("ChecksumType")
         if algorithm is None and kind is not None:
-            raise errors.invalid_argument("The x-amz-checksum-type header can only be used with "
-                                          "the x-amz-checksum-algorithm header.")
+            raise errors.InvalidArgument("The x-amz-checksum-type header can only be used with "
+                                         "the x-amz-checksum-algorithm header.")
         if kind is None and algorithm is not None:
             kind = "FULL_OBJECT" if algorithm == "crc64nvme" else "COMPOSITE"
         if kind == "FULL_OBJECT" and algorithm in ("sha1", "sha256"):
-            raise errors.invalid_argument(f"The {algorithm.upper()} checksum algorithm does not "
-                                          "support the FULL_OBJECT checksum type.")
+            raise errors.InvalidArgument(f"The {algorithm.upper()} checksum algorithm does not "
+                                         "support the FULL_OBJECT checksum type.")
         meta.update(checksum_algorithm=algorithm, checksum_type=kind)
         upload_id = f"{time.time_ns():x}" + secrets.token_hex(16)
         self.storage.create_upload(upload_id, bucket["name"], key, clock.timestamp(),
@@ -94,15 +81,15 @@ class MultipartOperations:
         algorithm = upload["meta"].get("checksum_algorithm")
         sent = [a for a, m in CHECKSUM_MEMBERS.items() if params.get(m)]
         if algorithm and sent and algorithm not in sent:
-            raise errors.invalid_argument(f"Checksum Type mismatch occurred, expected checksum "
-                                          f"Type: {algorithm}, actual checksum Type: {sent[0]}")
+            raise errors.InvalidArgument(f"Checksum Type mismatch occurred, expected checksum "
+                                         f"Type: {algorithm}, actual checksum Type: {sent[0]}")
         body = self.ingest(ctx, params, default_checksum=algorithm, keep_empty=True)
         part_checksums = {a: v for a, v in body["checksums"].items() if a == algorithm or a in sent}
         freed = self.storage.put_part(upload["upload_id"], number, body["etag"], body["size"],
                                       body["blob"], clock.timestamp(), part_checksums)
         if body["blob"] in freed:
             self.storage.free(freed)
-            raise errors.no_such_upload(upload["upload_id"])
+            raise errors.NoSuchUpload(upload["upload_id"])
         self.storage.free(freed)
         result = {"ETag": body["etag"], "ServerSideEncryption": "AES256"}
         result.update({CHECKSUM_MEMBERS[a]: v for a, v in part_checksums.items()})
@@ -120,9 +107,9 @@ class MultipartOperations:
             except errors.S3Error:
                 span = None
             if span is None or "-" not in text or text.endswith("-") or text.startswith("bytes=-"):
-                raise errors.invalid_argument("Range specified is not valid for source object of "
-                                              f"size: {source['size']}", "x-amz-copy-source-range",
-                                              text)
+                raise errors.InvalidArgument("Range specified is not valid for source object of "
+                                             f"size: {source['size']}", name="x-amz-copy-source-range",
+                                             value=text)
             first, length = span[0], span[1] - span[0] + 1
         md5 = hashlib.md5()
         algorithm = upload["meta"].get("checksum_algorithm")
@@ -151,7 +138,7 @@ class MultipartOperations:
         freed = self.storage.put_part(upload["upload_id"], number, etag, size, blob, now, part_checksums)
         if blob in freed:
             self.storage.free(freed)
-            raise errors.no_such_upload(upload["upload_id"])
+            raise errors.NoSuchUpload(upload["upload_id"])
         self.storage.free(freed)
         part = {"ETag": etag, "LastModified": timestamp(int(now))}
         part.update({CHECKSUM_MEMBERS[a]: v for a, v in part_checksums.items()})
@@ -164,28 +151,25 @@ class MultipartOperations:
         bucket, upload = self._upload(ctx, params, "s3:PutObject")
         requested = (params.get("MultipartUpload") or {}).get("Parts") or []
         if not requested:
-            raise _malformed_xml()
+            raise errors.MalformedXML()
         stored = {p["part_number"]: p for p in self.storage.list_parts(upload["upload_id"])}
         numbers = [p.get("PartNumber") for p in requested]
         if any(n is None for n in numbers):
-            raise _malformed_xml()
+            raise errors.MalformedXML()
         if any(b <= a for a, b in zip(numbers, numbers[1:], strict=False)):
-            raise errors.error("InvalidPartOrder", "The list of parts was not in ascending order. "
-                               "Parts must be ordered by part number.",
-                               UploadId=upload["upload_id"])
+            raise errors.InvalidPartOrder(upload["upload_id"])
         parts = []
         for index, item in enumerate(requested):
             part = stored.get(item["PartNumber"])
             if part is None or (item.get("ETag") or "").strip('"') != part["etag"].strip('"'):
-                raise _invalid_part()
+                raise errors.InvalidPart()
             for algorithm, member in CHECKSUM_MEMBERS.items():
                 if item.get(member) and part["checksums"].get(algorithm) != item[member]:
-                    raise _invalid_part()
+                    raise errors.InvalidPart()
             if index < len(requested) - 1 and part["size"] < MIN_PART:
-                raise errors.error("EntityTooSmall", "Your proposed upload is smaller than the "
-                                   "minimum allowed size", ProposedSize=part["size"],
-                                   MinSizeAllowed=MIN_PART, PartNumber=part["part_number"],
-                                   ETag=part["etag"].strip('"'))
+                raise errors.EntityTooSmall(part["size"], minimum=MIN_PART,
+                                            part_number=part["part_number"],
+                                            etag=part["etag"].strip('"'))
             parts.append(part)
         meta = dict(upload["meta"])
         algorithm = meta.pop("checksum_algorithm", None)
@@ -203,8 +187,8 @@ class MultipartOperations:
         blob, size = self.storage.blobs.write(chunks())
         if params.get("MpuObjectSize") is not None and params["MpuObjectSize"] != size:
             self.storage.blobs.delete(blob)
-            raise errors.invalid_argument("The provided 'x-amz-mp-object-size' header value "
-                                          "does not match what was computed.")
+            raise errors.InvalidArgument("The provided 'x-amz-mp-object-size' header value "
+                                         "does not match what was computed.")
         md5s = b"".join(bytes.fromhex(p["etag"].strip('"')) for p in parts)
         etag = f'"{hashlib.md5(md5s).hexdigest()}-{len(parts)}"'
         values = {}
@@ -217,8 +201,7 @@ class MultipartOperations:
             sent = params.get(CHECKSUM_MEMBERS[name])
             if sent is not None and sent != value:
                 self.storage.blobs.delete(blob)
-                raise errors.error("BadDigest", f"The {name.upper()} you specified did not match "
-                                   "the calculated checksum.")
+                raise errors.ChecksumMismatch(name)
         record = {"blob": blob, "size": size, "etag": etag, "owner": ctx.account_id,
                   "storage_class": meta.pop("storage_class", "STANDARD"), "checksums": values,
                   "checksum_type": kind, "parts": [p["size"] for p in parts],

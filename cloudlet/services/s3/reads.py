@@ -1,37 +1,51 @@
-"""What other services may read of S3: the one module of S3 that another service imports.
+"""What other services may read of S3, and the only S3 module they may import.
 
-    s3 = S3Reads(providers.get("s3"))            # in the reader's attach()
-    s3.bucket(name)                          # {name, account, region}, or None
-    s3.object_bytes(bucket, key, version)    # the object's bytes; None for no such key
-                                             # (or a delete marker)
+The S3 provider exposes one `S3Reads` as `provider.reads`. It reads, never writes, and
+answers as S3 answers a bucket's owner: a failure is one of the S3 errors below, whose
+`code` and `message` are S3's own (Lambda quotes them in its error for a package it
+cannot read).
 
-Lambda reads deployment packages (`Code.S3Bucket`) and notification buckets' owners. The
-caller judges access itself (the bucket's account against its own). Built on None (no S3
-provider), it answers that nothing exists.
+    bucket_owner(bucket)                              the owning account, or None
+    object_bytes(account, region, bucket, key, version_id)
+        NoSuchBucket, AccessDenied (another account's bucket), PermanentRedirect (a bucket
+        in another region), NoSuchKey (no such version, or a delete marker)
 """
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from cloudlet.services.s3.errors import (
+    AccessDenied,
+    NoSuchBucket,
+    NoSuchKey,
+    PermanentRedirect,
+    S3Error,
+)
+from cloudlet.services.s3.storage import S3Storage
 
-if TYPE_CHECKING:
-    from cloudlet.services.s3.provider import S3Provider
+__all__ = ["AccessDenied", "NoSuchBucket", "NoSuchKey", "PermanentRedirect", "S3Error",
+           "S3Reads"]
 
 
 class S3Reads:
-    def __init__(self, provider: S3Provider | None):
-        self._storage = provider.storage if provider is not None else None
+    def __init__(self, storage: S3Storage | None):
+        self._storage = storage  # None: no S3 provider, so no bucket exists
 
-    def bucket(self, name: str) -> dict | None:
-        found = self._storage.get_bucket(name) if self._storage is not None else None
+    def bucket_owner(self, bucket: str) -> str | None:
+        found = self._storage.get_bucket(bucket) if self._storage is not None else None
+        return found["account"] if found else None
+
+    def object_bytes(self, account: str, region: str, bucket: str, key: str,
+                     version_id: str | None = None) -> bytes:
+        """A version's bytes (the latest without `version_id`), read by `account` through
+        `region`'s endpoint."""
+        found = self._storage.get_bucket(bucket) if self._storage is not None else None
         if found is None:
-            return None
-        return {"name": found["name"], "account": found["account"], "region": found["region"]}
-
-    def object_bytes(self, bucket: str, key: str, version: str | None = None) -> bytes | None:
-        if self._storage is None:
-            return None
-        record = self._storage.get_object(bucket, key, version)
+            raise NoSuchBucket(bucket)
+        if found["account"] != account:
+            raise AccessDenied()
+        if found["region"] != region:
+            raise PermanentRedirect(found["region"])
+        record = self._storage.get_object(bucket, key, version_id)
         if record is None or record.get("delete_marker"):
-            return None
+            raise NoSuchKey(key)
         return self._storage.blobs.read(record["blob"]) if record.get("blob") else b""

@@ -1,6 +1,6 @@
 """S3's data access: buckets, object versions and multipart uploads in SQLite, bytes in
-blob files. Nothing here knows HTTP; the operation families and the bucket-configuration
-helper (config.py, the lifecycle sweeper) read and write through this module.
+blob files. Nothing here knows HTTP; the operation families, the lifecycle sweeper and
+`reads.py` (what other services read of S3) read and write through this module.
 
 Records are plain dicts. An object version:
 
