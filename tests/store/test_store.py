@@ -85,3 +85,27 @@ def test_acknowledged_writes_survive_kill_9(tmp_path):
     # Every committed row points at a complete blob; nothing half-written is visible.
     for i, blob_id in rows.items():
         assert store.blobs.read(blob_id) == b"payload-%d" % i
+
+
+def test_a_data_dir_whose_scheduler_table_predates_m0013_still_opens(tmp_path):
+    """Before m0013 the Scheduler provider created its table itself, at version 12."""
+    import importlib
+    import sqlite3
+
+    from cloudlet.store.db import _migration_modules
+
+    conn = sqlite3.connect(tmp_path / "cloudlet.db", isolation_level=None)
+    for version, module in _migration_modules():
+        if version <= 12:
+            importlib.import_module(module).migrate(conn)
+    conn.execute("CREATE TABLE IF NOT EXISTS scheduler_schedules (account TEXT NOT NULL, "
+                 "region TEXT NOT NULL, grp TEXT NOT NULL, name TEXT NOT NULL, doc TEXT NOT "
+                 "NULL, next_fire REAL, PRIMARY KEY (account, region, grp, name))")
+    conn.execute("INSERT INTO scheduler_schedules VALUES ('1', 'r', 'default', 'nightly', "
+                 "'{}', NULL)")
+    conn.execute("PRAGMA user_version=12")
+    conn.close()
+    store = Store.open(tmp_path)
+    assert store.db.schema_version() >= 13
+    assert [r["name"] for r in store.db.query("SELECT name FROM scheduler_schedules")] == [
+        "nightly"]

@@ -22,32 +22,14 @@ import uuid
 from datetime import UTC, datetime
 
 from cloudlet import clock
-from cloudlet.errors import ServiceError
 from cloudlet.services.base import Provider, RequestContext
 from cloudlet.services.scheduler import expressions
+from cloudlet.services.scheduler.errors import Conflict, NotFound, Validation
 
 log = logging.getLogger("cloudlet.scheduler")
 
 TICK = 0.25
 PAGE = 100
-SCHEMA = """CREATE TABLE IF NOT EXISTS scheduler_schedules (
-    account TEXT NOT NULL, region TEXT NOT NULL, grp TEXT NOT NULL, name TEXT NOT NULL,
-    doc TEXT NOT NULL, next_fire REAL, PRIMARY KEY (account, region, grp, name))"""
-
-
-class Validation(ServiceError):
-    code = "ValidationException"
-    status = 400
-
-
-class NotFound(ServiceError):
-    code = "ResourceNotFoundException"
-    status = 404
-
-
-class Conflict(ServiceError):
-    code = "ConflictException"
-    status = 409
 
 
 def _epoch(value) -> float | None:
@@ -63,8 +45,6 @@ class SchedulerProvider(Provider):
 
     def __init__(self, store, bus=None):
         super().__init__(store, bus)
-        with store.db.transaction() as conn:
-            conn.execute(SCHEMA)
         self._closed = threading.Event()
         self._thread: threading.Thread | None = None
 
