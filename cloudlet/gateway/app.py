@@ -1,7 +1,9 @@
 """The ASGI application: one port for every service.
 
-Reads the request, hands it to the pipeline, writes the response. Cloudlet's own endpoints
-live under `/_cloudlet/` (health). Bodies that stall are cut off with S3's
+Reads the request, hands it to the pipeline, writes the response. A request that one of
+the providers' `routes()` claims (a Lambda function URL, SNS's certificate, the OIDC
+issuer) goes to that route's handler instead; the gateway's own endpoints live under
+`/_cloudlet/` (health, clock, shutdown), and any other `/_cloudlet/` path is a 404. Bodies that stall are cut off with S3's
 `RequestTimeout`, as AWS does, so a client that sends less than its Content-Length cannot
 hold a connection forever.
 """
@@ -9,6 +11,7 @@ hold a connection forever.
 from __future__ import annotations
 
 import asyncio
+import functools
 import json
 import logging
 import os
@@ -19,7 +22,7 @@ from cloudlet.auth import authenticate
 from cloudlet.errors import ServiceError
 from cloudlet.gateway.pipeline import BodyStream, EntityTooLarge, Pipeline, RequestTimeout
 from cloudlet.protocols.base import Headers, HttpRequest, HttpResponse
-from cloudlet.services.sts import oidc
+from cloudlet.services.base import Match, Provider, Route, RouteAuth
 
 log = logging.getLogger("cloudlet.gateway")
 
@@ -43,6 +46,10 @@ class Gateway:
         self.pipeline = pipeline
         self.body_timeout = body_timeout
         self.services = services  # name -> "available" | "not implemented"
+        # Each provider's own HTTP endpoints (function URLs, SNS's certificate, the OIDC
+        # issuer), tried in order before the API.
+        self.routes = [route for provider in pipeline.providers.values()
+                       for route in provider.routes()]
         self.on_start = on_start
         self.on_stop = on_stop
 
@@ -75,18 +82,13 @@ class Gateway:
             secure=scope.get("scheme") == "https",
             client_ip=(scope.get("client") or ("127.0.0.1", 0))[0],
         )
-        lambda_url = getattr(self.pipeline.providers.get("lambda"), "function_url_of", None)
-        url = lambda_url(request) if lambda_url is not None else None
-        if url is not None:  # a function URL: <url-id>.lambda-url.<region>.localhost
-            try:
-                request.body = await BodyStream(receive, self.body_timeout).read()
-            except ServiceError as error:
-                await _send(send, self.pipeline.render_error_for(request, error))
-                return
-            lambda_ = self.pipeline.providers["lambda"]
-            await _send(send, HttpResponse(*await lambda_.url_route(
-                request, *url, verify=lambda r: authenticate(
-                    r, "lambda", self.pipeline.credentials).credential)))
+        route, allowed = self.route_for(request)
+        if route is not None:
+            await _send(send, await self.serve(route, request, receive))
+            return
+        if allowed:
+            await _send(send, _json(405, {"message": " or ".join(sorted(allowed))},
+                                    {"Allow": ", ".join(sorted(allowed))}))
             return
         if request.path.startswith("/_cloudlet/"):
             if request.method == "POST":
@@ -115,18 +117,55 @@ class Gateway:
             return self.clock(request)
         if request.path == "/_cloudlet/shutdown":
             return self.shutdown(request)
-        sts = self.pipeline.providers.get("sts")
-        if request.path.startswith(oidc.LOCAL_PATH + "/") and sts is not None:
-            base = f"{'https' if request.secure else 'http'}://{request.host}"
-            return _json(*oidc.internal_route(sts.issuer, request.method, request.path, base,
-                                              request.body))
-        sns = self.pipeline.providers.get("sns")
-        if request.path.startswith("/_cloudlet/sns/") and sns is not None:
-            return HttpResponse(*sns.internal_route(request))  # the certificate, the mailbox
-        lambda_ = self.pipeline.providers.get("lambda")
-        if request.path.startswith("/_cloudlet/lambda/code/") and lambda_ is not None:
-            return HttpResponse(*lambda_.code_route(request))  # GetFunction's Code.Location
         return _json(404, {"message": "no such Cloudlet endpoint"})
+
+    # -- the providers' routes ---------------------------------------------------------
+    def route_for(self, request: HttpRequest) -> tuple[Route | None, set[str]]:
+        """The first route whose request this is; else None, with the methods of the
+        routes whose path or host it matched (a 405 when there are some)."""
+        allowed: set[str] = set()
+        for route in self.routes:
+            verdict = route.match(request)
+            if verdict is Match.FULL:
+                return route, allowed
+            if verdict is Match.PARTIAL:
+                allowed |= route.methods
+        return None, allowed
+
+    async def serve(self, route: Route, request: HttpRequest, receive) -> HttpResponse:
+        """Read the body if the route asks, check the signature if it must, then call
+        the handler: on the loop if it is async, else on a worker thread."""
+        try:
+            if route.reads_body:
+                request.body = await BodyStream(receive, self.body_timeout).read()
+            arguments = {}
+            if route.auth is not RouteAuth.NONE:
+                arguments["verify"] = self.verifier(route, request)
+        except ServiceError as error:
+            return self.pipeline.render_error_for(request, error)
+        try:
+            if Provider.runs_on_loop(route.handler):
+                answer = await route.handler(request, **arguments)
+            else:
+                answer = await asyncio.get_running_loop().run_in_executor(
+                    self.pipeline.executor, functools.partial(route.handler, request,
+                                                              **arguments))
+        except Exception:
+            log.exception("route %s failed on %s %s", route.prefix or route.host.pattern,
+                          request.method, request.path)
+            return _json(500, {"message": "internal error"})
+        return HttpResponse(*answer)
+
+    def verifier(self, route: Route, request: HttpRequest):
+        """The `verify` a route's handler gets. For a SIGNED route the gateway calls it
+        first (raising the signature's error) and the handler's returns that credential."""
+        def verify(signed: HttpRequest):
+            return authenticate(signed, route.signing_name, self.pipeline.credentials).credential
+
+        if route.auth is RouteAuth.SIGNED:
+            credential = verify(request)
+            return lambda signed: credential
+        return verify
 
     def shutdown(self, request: HttpRequest) -> HttpResponse:
         """POST: stop as Ctrl-C does (`cloudlet down`): requests in flight finish, engines
@@ -150,8 +189,9 @@ class Gateway:
         return _json(200, {"now": clock.now().isoformat(), "offset_seconds": clock.offset()})
 
 
-def _json(status: int, body: dict) -> HttpResponse:
-    return HttpResponse(status, {"Content-Type": "application/json"}, json.dumps(body).encode())
+def _json(status: int, body: dict, headers: dict | None = None) -> HttpResponse:
+    return HttpResponse(status, {"Content-Type": "application/json", **(headers or {})},
+                        json.dumps(body).encode())
 
 
 def _streams(request: HttpRequest) -> bool:

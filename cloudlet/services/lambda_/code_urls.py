@@ -3,8 +3,8 @@
     {endpoint}/_cloudlet/lambda/code/<sha256 hex>.zip?Expires=<epoch>&Signature=<hmac>
 
 Signed with a key kept in the data directory (so URLs stay valid across a restart) and
-valid for 10 minutes of the service clock, like AWS's presigned S3 URL. The gateway hands
-requests under /_cloudlet/lambda/code/ to `code_route()`.
+valid for 10 minutes of the service clock, like AWS's presigned S3 URL. `code_route()` is
+the handler of the provider's route under /_cloudlet/lambda/code/.
 """
 
 from __future__ import annotations

@@ -86,12 +86,10 @@ def _preflight(cors: dict, origin: str, request) -> dict[str, str]:
 
 
 class FunctionUrlServing:
-    @staticmethod
-    def function_url_of(request) -> tuple[str, str] | None:
-        return url_target(request)
-
-    async def url_route(self, request, url_id: str, path: str,
-                        verify=None) -> tuple[int, dict[str, str], bytes]:
+    async def url_route(self, request, verify=None) -> tuple[int, dict[str, str], bytes]:
+        """The handler of the function URL routes (on URL_HOST, under URL_PATH); `verify`
+        is the gateway's SigV4 check, called only for AuthType AWS_IAM."""
+        url_id, path = url_target(request)
         return await asyncio.get_running_loop().run_in_executor(
             self.invoke_pool, self.serve_url, request, url_id, path, verify)
 

@@ -13,8 +13,8 @@
     outbox.py         the local mailbox for email, email-json and sms
 
 Other services reach SNS through the bus (`sns:publish`, `s3:notification` with Service
-"sns") and ask `topic_exists(arn)`. Cloudlet's own routes under `/_cloudlet/sns/` serve
-the signing certificate, the mailbox and the recorded deliveries (messages stored for SQS,
+"sns") and ask `topic_exists(arn)`. Its route under `/_cloudlet/sns/` (GET) serves the
+signing certificate, the mailbox and the recorded deliveries (messages stored for SQS,
 failed deliveries) (`internal_route`).
 """
 
@@ -26,7 +26,7 @@ import threading
 from urllib.parse import parse_qs
 
 from cloudlet.events import Bus
-from cloudlet.services.base import Provider
+from cloudlet.services.base import Provider, Route
 from cloudlet.services.sns import filter_policy
 from cloudlet.services.sns.delivery import Deliveries
 from cloudlet.services.sns.message import Message
@@ -42,6 +42,7 @@ from cloudlet.store import Store
 log = logging.getLogger("cloudlet.sns")
 
 FALLBACK_BASE = "http://127.0.0.1:4566"
+ROUTE_PREFIX = "/_cloudlet/sns/"
 MAIL_PATH = "/_cloudlet/sns/mail"
 DELIVERIES_PATH = "/_cloudlet/sns/deliveries"
 
@@ -115,10 +116,12 @@ class SnsProvider(PublishOperations, SubscriptionOperations, TopicOperations, Pr
             log.warning("S3 notification to %s: the topic does not exist", destination["Arn"])
 
     # -- Cloudlet's own routes ------------------------------------------------------------
+    def routes(self) -> list[Route]:
+        return [Route(prefix=ROUTE_PREFIX, methods=frozenset({"GET", "HEAD"}),
+                      handler=self.internal_route)]
+
     def internal_route(self, request) -> tuple[int, dict[str, str], bytes]:
         """Cloudlet's own pages under /_cloudlet/sns/: (status, headers, body)."""
-        if request.method not in ("GET", "HEAD"):
-            return _json(405, {"message": "GET"})
         if request.path == CERT_PATH:
             return 200, {"Content-Type": "application/x-pem-file"}, self.signer.certificate()
         if request.path == MAIL_PATH:

@@ -152,9 +152,16 @@ class LocalIssuer:
             raise TokenError("bad signature") from None
 
 
+def serve(issuer: LocalIssuer, request) -> tuple[int, dict[str, str], bytes]:
+    """STS's route under /_cloudlet/oidc/: the issuer URL is the one the request reached."""
+    base = f"{'https' if request.secure else 'http'}://{request.host}"
+    status, body = internal_route(issuer, request.method, request.path, base, request.body)
+    return status, {"Content-Type": "application/json"}, json.dumps(body).encode()
+
+
 def internal_route(issuer: LocalIssuer, method: str, path: str, base_url: str,
                    body: bytes) -> tuple[int, dict]:
-    """The local issuer's HTTP endpoints under /_cloudlet/oidc (served by the gateway):
+    """The local issuer's HTTP endpoints under /_cloudlet/oidc:
 
     GET  /.well-known/openid-configuration   discovery document
     GET  /jwks                               the public key

@@ -24,9 +24,9 @@ from cloudlet import clock
 from cloudlet.config import DEFAULT_ACCOUNT
 from cloudlet.key_ids import account_of_key
 from cloudlet.principals import Credential
-from cloudlet.services.base import Provider, RequestContext
+from cloudlet.services.base import Provider, RequestContext, Route
 from cloudlet.services.iam.reads import IamReads
-from cloudlet.services.sts import authorization_message, errors, requests
+from cloudlet.services.sts import authorization_message, errors, oidc, requests
 from cloudlet.services.sts.oidc import LocalIssuer
 from cloudlet.services.sts.roles import RoleOperations
 from cloudlet.services.sts.sessions import SessionStore
@@ -52,6 +52,13 @@ class StsProvider(RoleOperations, Provider):
 
     def start(self) -> None:
         self.sessions.sweep()
+
+    def routes(self) -> list[Route]:
+        """The local OIDC issuer: discovery, keys, and tokens for `cloudlet oidc token`."""
+        return [Route(prefix=oidc.LOCAL_PATH + "/", reads_body=True, handler=self.serve_issuer)]
+
+    def serve_issuer(self, request) -> tuple[int, dict[str, str], bytes]:
+        return oidc.serve(self.issuer, request)
 
     def credential_for(self, access_key_id: str) -> Credential | None:
         """The credential resolver for STS's temporary keys (registered with auth)."""
