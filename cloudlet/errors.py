@@ -58,6 +58,17 @@ class NotImplementedOperation(ServiceError):
         )
 
 
+class ServiceNotServed(ServiceError):
+    """A service botocore has a model for that Cloudlet does not serve (yet). A client
+    error, so SDKs do not retry it; the service's codec renders it in its protocol."""
+
+    code = "UnsupportedOperation"
+    status = 400
+
+    def __init__(self, service: str, service_id: str | None = None):
+        super().__init__(f"Cloudlet does not serve {service_id or service} ({service}) yet.")
+
+
 class UnknownOperation(ServiceError):
     code = "UnknownOperationException"
     status = 400

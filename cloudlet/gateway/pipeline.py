@@ -25,9 +25,10 @@ from cloudlet.errors import (
     NotImplementedOperation,
     SerializationError,
     ServiceError,
+    ServiceNotServed,
 )
-from cloudlet.gateway.routing import find_service, index
-from cloudlet.models import service_model
+from cloudlet.gateway.routing import find_service
+from cloudlet.models import SERVICES, service_metadata, service_model
 from cloudlet.protocols import codec_class, request_protocol
 from cloudlet.protocols.base import HttpRequest, HttpResponse
 from cloudlet.services.base import Provider, RequestContext
@@ -181,7 +182,7 @@ class Pipeline:
 
     def warm_up(self) -> None:
         """Load every model and build every codec, off the request path."""
-        for service in index().by_signing_name.values():
+        for service in SERVICES:
             model = service_model(service)
             for protocol in model.metadata.get("protocols") or [model.protocol]:
                 self.codec(service, protocol)
@@ -215,10 +216,24 @@ class Pipeline:
         self.route_sync(ex)
 
     def route_sync(self, ex: Exchange) -> None:
+        """The service and the codec of its protocol; a service Cloudlet does not serve is
+        answered here, in that codec."""
         scope = scope_of(ex.request)
-        ex.service = find_service(ex.request, scope[3] if scope else None)
+        ex.service = find_service(ex.request, scope[3] if scope else None, self.speaks)
         protocol = request_protocol(service_model(ex.service), ex.request)
         ex.codec = self.codec(ex.service, protocol)
+        if ex.service not in SERVICES:
+            raise ServiceNotServed(ex.service, service_metadata(ex.service).get("serviceId"))
+
+    def speaks(self, service: str, request: HttpRequest) -> bool:
+        """Whether the service's codec finds an operation for the request (to tell apart
+        services that share a signing name)."""
+        try:
+            codec = self.codec(service, request_protocol(service_model(service), request))
+            codec.operation_for(request)
+        except Exception:  # a probe of a model Cloudlet does not serve: any failure is a no
+            return False
+        return True
 
     async def authenticate(self, ex: Exchange) -> None:
         stream = await self._body_stream(ex)
@@ -367,6 +382,8 @@ class Pipeline:
         exchange = Exchange(request)
         try:
             self.route_sync(exchange)
+        except ServiceError:  # a service Cloudlet does not serve: its codec is set
+            pass
         except Exception:
             exchange.codec = None
         return self.render_error(exchange, error)

@@ -67,6 +67,40 @@ def test_unknown_cloudlet_path_is_404_json(cloudlet):
     assert reply.json()["message"]
 
 
+# Services botocore models and Cloudlet does not serve, one per protocol (query, json with
+# and without awsQueryCompatible, rest-json, rest-xml, smithy-rpc-v2-cbor), and the two that
+# share the signing name elasticloadbalancing, told apart by the request's Version.
+NOT_SERVED = [
+    ("sqs", "SQS", "list_queues"),
+    ("dynamodb", "DynamoDB", "list_tables"),
+    ("elbv2", "Elastic Load Balancing v2", "describe_load_balancers"),
+    ("elb", "Elastic Load Balancing", "describe_load_balancers"),
+    ("eks", "EKS", "list_clusters"),
+    ("route53", "Route 53", "list_hosted_zones"),
+    ("arc-region-switch", "ARC Region switch", "list_plans"),
+]
+
+
+@pytest.mark.parametrize("service,service_id,method", NOT_SERVED, ids=[c[0] for c in NOT_SERVED])
+def test_a_service_cloudlet_does_not_serve_gets_a_modeled_error_naming_it(
+        cloudlet, service, service_id, method):
+    with pytest.raises(ClientError) as e:
+        getattr(cloudlet.client(service), method)()
+    error = e.value.response["Error"]
+    assert error["Message"] == f"Cloudlet does not serve {service_id} ({service}) yet."
+    assert error["Code"] == "UnsupportedOperation"
+    assert e.value.response["ResponseMetadata"]["HTTPStatusCode"] == 400
+
+
+def test_s3_still_owns_unsigned_and_unmatched_paths(cloudlet):
+    reply = requests.get(cloudlet.endpoint + "/no-such-bucket-gw/key", timeout=10)
+    assert reply.status_code == 404 and b"<Code>NoSuchBucket</Code>" in reply.content
+    for reply in (requests.post(cloudlet.endpoint + "/", timeout=10),
+                  send_signed(cloudlet.endpoint, "no-such-signing-name", b"", {})):
+        assert reply.status_code == 404, reply.content
+        assert b"No s3 operation matches POST /" in reply.content
+
+
 def _signed_raw(cloudlet, path: str, body: bytes, headers: dict) -> requests.Response:
     return send_signed(cloudlet.endpoint, "monitoring", body, headers, path=path)
 
