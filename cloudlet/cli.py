@@ -1,4 +1,4 @@
-"""cloudlet up | status | down | reset | coverage | oidc token | mail | rds ca-bundle"""
+"""cloudlet up | status | down | reset | coverage [--where] | oidc token | mail | rds ca-bundle"""
 
 from __future__ import annotations
 
@@ -38,7 +38,9 @@ def main(argv: list[str] | None = None) -> None:
         sub.add_argument("--host", default=defaults.host)
         sub.add_argument("--port", type=int, default=defaults.port)
         sub.add_argument("--data-dir", type=Path, default=defaults.data_dir)
-    commands.add_parser("coverage", help="operations implemented per service")
+    coverage = commands.add_parser("coverage", help="operations implemented per service")
+    coverage.add_argument("--where", action="store_true",
+                          help="print the file and line that implements each operation")
 
     oidc = commands.add_parser("oidc", help="Cloudlet's local OpenID Connect issuer")
     oidc_commands = oidc.add_subparsers(dest="oidc_command", required=True)
@@ -129,9 +131,13 @@ def cmd_reset(args) -> int:
 
 
 def cmd_coverage(args) -> int:
-    from cloudlet.models import SERVICES, service_model
+    import textwrap
+
+    from cloudlet.models import SERVICES, botocore_services, service_model
     from cloudlet.services import provider_class
 
+    if args.where:
+        return _coverage_where(SERVICES)
     total_done = total_ops = 0
     print(f"{'service':<12} {'implemented':>11} {'in model':>9}")
     for name in SERVICES:
@@ -142,7 +148,46 @@ def cmd_coverage(args) -> int:
         total_ops += len(operations)
         print(f"{name:<12} {len(done):>11} {len(operations):>9}")
     print(f"{'total':<12} {total_done:>11} {total_ops:>9}")
+    others = [name for name in botocore_services() if name not in SERVICES]
+    print(f"not served: {len(others)} other services botocore has models for; their calls "
+          "get UnsupportedOperation:")
+    print(textwrap.fill(", ".join(others), 96, initial_indent="  ", subsequent_indent="  ",
+                        break_on_hyphens=False))
     return 0
+
+
+def _coverage_where(services) -> int:
+    """service, operation, file:line of the method, for every implemented operation."""
+    from cloudlet.models import service_model
+    from cloudlet.services import provider_class
+
+    for name in services:
+        cls = provider_class(name)
+        if cls is None:
+            continue
+        for operation in service_model(name).operation_names:
+            if cls.has_operation(operation):
+                print(f"{name:<12} {operation:<44} {_where(cls, operation)}")
+    return 0
+
+
+def _where(cls, operation: str) -> str:
+    """Where a provider's method is defined: providers are mixins of family classes, so
+    the file is the family's, found through the method itself (its `def` line, past any
+    decorator)."""
+    import inspect
+
+    from botocore import xform_name
+
+    method = inspect.unwrap(getattr(cls, xform_name(operation)))
+    method = getattr(method, "__func__", method)
+    path = Path(inspect.getsourcefile(method))
+    lines, first = inspect.getsourcelines(method)
+    offset = next((i for i, line in enumerate(lines)
+                   if line.lstrip().startswith(("def ", "async def "))), 0)
+    root = Path(__file__).resolve().parent.parent
+    shown = path.relative_to(root) if path.is_relative_to(root) else path
+    return f"{shown}:{first + offset}"
 
 
 def cmd_oidc(args) -> int:

@@ -24,6 +24,39 @@ def test_coverage_prints_every_service_against_the_model():
     assert int(lines["sts"][0]) >= 1
 
 
+def test_coverage_names_the_botocore_services_cloudlet_does_not_serve():
+    out = cloudlet_cli("coverage")
+    assert out.returncode == 0, out.stderr
+    line = next(line for line in out.stdout.splitlines() if line.startswith("not served:"))
+    listed = out.stdout.split(line, 1)[1].replace("\n", " ").replace(",", " ").split()
+    assert int(line.split()[2]) == len(listed) > 300
+    assert {"sqs", "dynamodb", "elbv2"} <= set(listed)
+    assert not {"s3", "sts", "lambda", "ec2"} & set(listed)
+
+
+def test_coverage_where_points_at_the_def_of_each_operation():
+    out = cloudlet_cli("coverage", "--where")
+    assert out.returncode == 0, out.stderr
+    where = {}
+    for line in out.stdout.splitlines():
+        service, operation, place = line.split()
+        where[service, operation] = place
+    for key, method, family in [(("iam", "CreateUser"), "create_user", "identities.py"),
+                                (("sts", "AssumeRole"), "assume_role", "roles.py"),
+                                (("lambda", "Invoke"), "invoke", "invoke.py"),
+                                (("sns", "Publish"), "publish", "publish.py"),
+                                (("scheduler", "CreateSchedule"), "create_schedule",
+                                 "provider.py")]:
+        path, line = where[key].rsplit(":", 1)
+        assert path.endswith(family), where[key]
+        source = (REPO / path).read_text().splitlines()[int(line) - 1]
+        assert source.lstrip().startswith((f"def {method}(", f"async def {method}(")), source
+    for place in where.values():
+        path, line = place.rsplit(":", 1)
+        assert (REPO / path).is_file() and int(line) > 0
+    assert not any(service == "ec2" for service, _ in where)  # nothing implemented yet
+
+
 def test_status_reports_a_running_server(cloudlet):
     out = cloudlet_cli("status", "--port", str(cloudlet.port))
     assert out.returncode == 0
