@@ -1,13 +1,22 @@
 """The IAM provider: one class composed of its operation families.
 
-    identities.py   users, groups, roles, instance profiles, tags
-    credentials.py  access keys, login profiles, the credential report
-    mfa.py          virtual MFA devices (TOTP)
-    policies.py     managed (customer and AWS) and inline policies, versions, boundaries
-    simulator.py    SimulatePrincipalPolicy, SimulateCustomPolicy, GetContextKeysFor*
-    oidc_providers.py  OpenID Connect providers (what AssumeRoleWithWebIdentity trusts)
-    account.py      the account alias and the password policy
-    service_linked.py  service-linked roles
+    identities.py      IdentityOperations: users, groups, roles, instance profiles, tags
+    credentials.py     CredentialOperations: access keys, login profiles, the credential
+                       report
+    mfa.py             MfaOperations: virtual MFA devices (TOTP)
+    policies.py        PolicyOperations: managed (customer and AWS) and inline policies,
+                       versions, permissions boundaries
+    simulator.py       SimulatorOperations: SimulatePrincipalPolicy, SimulateCustomPolicy,
+                       GetContextKeysFor*
+    oidc_providers.py  OidcProviderOperations: OpenID Connect providers (what
+                       AssumeRoleWithWebIdentity trusts)
+    account.py         AccountOperations: the account alias and the password policy
+    service_linked.py  ServiceLinkedRoleOperations: service-linked roles
+    provider.py        GetUser and GetRole, which also serve other components' reads, then
+                       pass to identities.py
+
+Shared by the families: `IamBase` (identities.py: the store and NoSuchEntity lookups),
+store.py (the iam_ tables), errors.py, managed/ (the AWS-managed policy catalog).
 
 Besides the operations, the provider answers other components' questions about identities
 (the gateway's credential lookup, the authorizer's policies) through the read methods at

@@ -1,10 +1,34 @@
-"""Lambda: functions that really run.
+"""Lambda: functions that really run. One class composed of its operation families.
 
-    functions.py   functions, code, versions, aliases, layers, concurrency settings, resource
-                   policies, function URLs' configuration, event source mappings, tags
-    invoke.py      Invoke (RequestResponse, Event, DryRun), concurrency limits, logs and
-                   metrics of each invocation, the async queue, and the triggers (S3, SNS,
-                   Logs subscriptions, schedules)
+    invoke.py               InvokeOperations: Invoke (RequestResponse, Event, DryRun),
+                            InvokeAsync, InvokeWithResponseStream; concurrency limits, the
+                            logs and metrics of each invocation, the async queue
+                            (async_queue.py); composed of:
+      triggers.py           TriggerOperations: S3 notifications, SNS, alarms, Logs
+                            subscriptions, schedules, queued as Event invokes
+      urls_http.py          FunctionUrlServing: function URLs served on Cloudlet's port
+    functions.py            FunctionOperations: CreateFunction, GetFunction,
+                            GetFunctionConfiguration, UpdateFunctionCode,
+                            UpdateFunctionConfiguration, DeleteFunction, ListFunctions;
+                            composed of:
+      specs.py              SpecOperations: no operation; what the Invoke side asks
+      versions.py           VersionOperations: PublishVersion, ListVersionsByFunction,
+                            aliases
+      policies.py           PolicyOperations: AddPermission, RemovePermission, GetPolicy
+      layers.py             LayerOperations: PublishLayerVersion, layer versions and their
+                            permissions
+      urls.py               UrlOperations: function URLs' configuration
+      mappings.py           MappingOperations: event source mappings
+      destinations.py       DestinationOperations: *FunctionEventInvokeConfig
+      concurrency.py        ConcurrencyOperations: *FunctionConcurrency, GetAccountSettings
+      tags.py               TagOperations: TagResource, UntagResource, ListTags
+      code_urls.py          CodeUrlOperations: GetFunction's Code.Location and its download
+      runtime_settings.py   RuntimeSettingsOperations: code signing, runtime management,
+                            recursion, provisioned concurrency
+
+`routes()` mounts function URLs (by Host, `<url-id>.lambda-url.<region>.localhost`, and
+under /_cloudlet/lambda/url/<url-id>/) and code downloads (/_cloudlet/lambda/code/). The
+engine (cloudlet/engines/lambda_) runs the code.
 """
 
 from __future__ import annotations

@@ -1,7 +1,11 @@
 """EventBridge Scheduler (small): schedules in the "default" group that invoke a Lambda
-function on the service clock.
+function on the service clock. One family, in this file:
 
-    CreateSchedule, GetSchedule, UpdateSchedule, DeleteSchedule, ListSchedules
+    provider.py      CreateSchedule, GetSchedule, UpdateSchedule, DeleteSchedule,
+                     ListSchedules, and the ticker that fires them
+    expressions.py   rate(), cron() and at(): parsing and the next firing time
+    errors.py        Scheduler's errors
+    (the table scheduler_schedules comes from migration m0013)
 
 rate(), cron() and at() expressions (expressions.py), ScheduleExpressionTimezone,
 StartDate/EndDate, State ENABLED/DISABLED, ActionAfterCompletion DELETE for one-time

@@ -1,8 +1,14 @@
 """The SNS provider: one class composed of its operation families.
 
-    topics.py         CreateTopic, DeleteTopic, ListTopics, topic attributes, tags
-    subscriptions.py  Subscribe, ConfirmSubscription, Unsubscribe, listings, attributes
-    publish.py        Publish, PublishBatch (message checks, FIFO deduplication)
+    topics.py         TopicOperations: CreateTopic, DeleteTopic, ListTopics, topic
+                      attributes, AddPermission, RemovePermission, tags
+    subscriptions.py  SubscriptionOperations: Subscribe, ConfirmSubscription, Unsubscribe,
+                      listings, subscription attributes
+    publish.py        PublishOperations: Publish, PublishBatch (message checks, FIFO
+                      deduplication)
+
+What they share:
+
     filter_policy.py  subscription filter policies
     delivery.py       fan-out and delivery per protocol, off the request thread
     message.py        a published message and its envelope parts
@@ -11,6 +17,7 @@
     metrics.py        AWS/SNS metrics, published through CloudWatch
     signing.py        AWS's message signatures and the certificate Cloudlet serves
     outbox.py         the local mailbox for email, email-json and sms
+    store.py          the sns_ tables;  errors.py  SNS's errors
 
 Other services reach SNS through the bus (`sns:publish`, `s3:notification` with Service
 "sns") and ask `topic_exists(arn)`. Its route under `/_cloudlet/sns/` (GET) serves the

@@ -1,13 +1,19 @@
-"""STS: who am I, and temporary credentials.
+"""STS: who am I, and temporary credentials. One class composed of one family.
 
     provider.py   GetCallerIdentity, GetSessionToken, GetFederationToken, GetAccessKeyInfo,
-                  DecodeAuthorizationMessage; the credential resolver for ASIA keys
-    roles.py      AssumeRole, AssumeRoleWithWebIdentity, service_session() for services
+                  DecodeAuthorizationMessage; the credential resolver for ASIA keys; the
+                  local OIDC issuer's route (/_cloudlet/oidc/, served by oidc.py)
+    roles.py      RoleOperations: AssumeRole, AssumeRoleWithWebIdentity; service_session()
+                  for services
+
+What the operations share:
+
     requests.py   what every credentials request checks: duration, session policies and
                   tags, patterns, the request context
     sessions.py   minting and storing temporary credentials
-    oidc.py       JWTs and Cloudlet's local OIDC issuer (served under /_cloudlet/oidc)
+    oidc.py       JWTs and Cloudlet's local OIDC issuer (its keys, discovery, tokens)
     authorization_message.py   the encoded message of EC2 denials, and its decoding
+    errors.py     STS's errors
     reads.py      what other services may ask of STS: service_session()
 
 STS reads IAM (roles, users' tags, managed policy documents, OIDC providers) only through
