@@ -28,7 +28,8 @@
 
 `routes()` mounts function URLs (by Host, `<url-id>.lambda-url.<region>.localhost`, and
 under /_cloudlet/lambda/url/<url-id>/) and code downloads (/_cloudlet/lambda/code/). The
-engine (cloudlet/engines/lambda_) runs the code.
+engine (cloudlet/engines/lambda_) runs the code. Lambda reads IAM, STS and S3 only through
+their reads.py.
 """
 
 from __future__ import annotations
