@@ -14,7 +14,7 @@ from cloudlet.models import service_model
 from cloudlet.services import provider_class
 
 
-@pytest.mark.parametrize("service", ["iam", "sts", "lambda", "logs", "sns", "scheduler"])
+@pytest.mark.parametrize("service", ["iam", "sts", "lambda", "logs", "sns", "scheduler", "s3", "rds", "cloudwatch"])
 def test_the_provider_docstring_names_every_file_of_its_operations(service):
     cls = provider_class(service)
     package = Path(inspect.getsourcefile(cls)).parent
