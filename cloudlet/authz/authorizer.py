@@ -125,17 +125,16 @@ class Authorizer:
 
     def object_tags(self, checks: list[Check], params: dict) -> dict[str, dict]:
         """On a worker thread: s3:ExistingObjectTag/* of each object the checks name."""
-        storage = getattr(self.providers.get("s3"), "storage", None)
+        s3 = self.providers.get("s3")
         found: dict[str, dict] = {}
         for check in checks:
             bucket = _bucket(check)
             key = check.resource.split("/", 1)[1] if "/" in check.resource else None
-            if storage is None or bucket is None or key is None or check.resource in found:
+            if s3 is None or bucket is None or key is None or check.resource in found:
                 continue
             version = params.get("VersionId") if "Version" in check.action else None
-            record = storage.get_object(bucket, key, version)
             found[check.resource] = {f"s3:existingobjecttag/{k.lower()}": v
-                                     for k, v in _pairs((record or {}).get("tags"))}
+                                     for k, v in s3.reads.object_tags(bucket, key, version).items()}
         return found
 
     def needed(self, ctx, caller: Credential, checks: list[Check]) -> set[tuple]:
@@ -313,19 +312,6 @@ def _entity(ctx, check: Check) -> tuple | None:
     if match is None or match.group(1) != ctx.account_id:
         return None
     return match.group(2), match.group(1), match.group(3)
-
-
-def _pairs(tags) -> list[tuple[str, str]]:
-    """S3 keeps an object's tags as a map, a TagSet list or a list of pairs."""
-    if isinstance(tags, dict):
-        return [(str(k), str(v)) for k, v in tags.items()]
-    pairs = []
-    for tag in tags or []:
-        if isinstance(tag, dict):
-            pairs.append((str(tag.get("Key")), str(tag.get("Value", ""))))
-        elif isinstance(tag, list | tuple) and len(tag) == 2:
-            pairs.append((str(tag[0]), str(tag[1])))
-    return pairs
 
 
 def _bucket(check: Check) -> str | None:

@@ -78,10 +78,4 @@ class CachedReads:
     def bucket_policy(self, bucket: str) -> tuple[str, str] | None:
         """(policy text, owner account) of a bucket with a policy, from the S3 provider."""
         s3 = self.providers.get("s3")
-        policy_of = getattr(s3, "resource_policy", None)
-        storage = getattr(s3, "storage", None)
-        if policy_of is None or storage is None:
-            return None
-        text = policy_of(f"arn:aws:s3:::{bucket}")
-        record = storage.get_bucket(bucket) if text else None
-        return (text, record["account"]) if record else None
+        return s3.reads.bucket_policy(bucket) if s3 is not None else None

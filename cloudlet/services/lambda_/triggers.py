@@ -8,8 +8,8 @@ resource policy (AddPermission) before they are queued as asynchronous invokes.
                         (lambda.alarms.cloudwatch.amazonaws.com) hand their own event shape
     logs:subscription   Logs (logs.amazonaws.com): {"awslogs": {"data": base64(gzip(json))}}
 
-S3 asks `notification_destination_exists(ctx, arn)` when a bucket's notification
-configuration names a function.
+S3 asks `destination_exists(account, region, arn)`, through `reads.LambdaReads`, when a
+bucket's notification configuration names a function.
 """
 
 from __future__ import annotations
@@ -124,11 +124,12 @@ class TriggerOperations:
         self.async_queue.put(account, region, name, qualifier, payload, source)
 
     # -- S3 ----------------------------------------------------------------------------------
-    def notification_destination_exists(self, ctx, arn: str) -> bool:
-        """For S3's notification configuration: does this function exist?"""
+    def destination_exists(self, account_id: str, region: str, arn: str) -> bool:
+        """For S3's notification configuration (through `reads.LambdaReads`): does this
+        function exist?"""
         try:
-            account, name, qualifier = self.locate(ctx.account_id, ctx.region, arn)
-            region = arn.split(":")[3] if arn.startswith("arn:") else ctx.region
+            account, name, qualifier = self.locate(account_id, region, arn)
+            region = arn.split(":")[3] if arn.startswith("arn:") else region
             self.version_doc(account, region, name, qualifier)
         except ServiceError:
             return False

@@ -202,12 +202,6 @@ class BucketPolicyOperations:
         owner = record["account"] if record is not None else ""
         return evaluate(doc, principal_of(ctx), owner, action, resource_arn, full_context)
 
-    def resource_policy(self, resource_arn: str) -> str | None:
-        """The policy text of the bucket an S3 ARN names, for IAM's authorizer to weigh as
-        the resource-based policy; None when the bucket has none."""
-        bucket = resource_arn.removeprefix("arn:aws:s3:::").split("/", 1)[0]
-        return self.config.get(bucket, "policy") if bucket else None
-
     def policy_allows(self, ctx: RequestContext, record: dict, action: str,
                       key: str | None = None) -> bool:
         """The core's hook for anonymous and cross-account requests."""

@@ -8,11 +8,12 @@ import base64
 import secrets
 from urllib.parse import quote_plus
 
-from cloudlet.models import SERVICES
 from cloudlet.services.base import RequestContext
+from cloudlet.services.lambda_.reads import LambdaReads
 from cloudlet.services.s3 import errors
 from cloudlet.services.s3.buckets import timestamp
 from cloudlet.services.s3.storage import S3Storage
+from cloudlet.services.sns.reads import SnsReads
 
 NOTIFICATION_KINDS = {"TopicConfigurations": ("TopicArn", "sns"),
                       "QueueConfigurations": ("QueueArn", "sqs"),
@@ -36,11 +37,16 @@ EVENT_NAMES = {
 
 class NotificationOperations:
     storage: S3Storage
+    _destination_checks: dict = {}  # service -> check(ctx, arn), set at attach()
 
     # -- the providers that validate destinations -------------------------------------------
     def attach(self, providers: dict) -> None:
         super().attach(providers)
-        self._peers = providers
+        lambda_, sns = LambdaReads(providers.get("lambda")), SnsReads(providers.get("sns"))
+        self._destination_checks = {
+            "lambda": lambda ctx, arn: lambda_.function_exists(ctx.account_id, ctx.region, arn),
+            "sns": lambda ctx, arn: sns.topic_exists(arn),
+        }
 
     # -- configuration ------------------------------------------------------------------
     def get_bucket_notification_configuration(self, ctx: RequestContext, params: dict) -> dict:
@@ -77,15 +83,10 @@ class NotificationOperations:
         return {}
 
     def _destination_exists(self, ctx: RequestContext, service: str, arn: str) -> bool:
-        """Asks the destination's provider (`notification_destination_exists(ctx, arn)`).
-        A destination in a service Cloudlet serves whose provider cannot answer (Lambda,
-        not written yet) cannot be validated and is accepted; one in a service Cloudlet
-        does not serve (SQS) never exists."""
-        peer = (getattr(self, "_peers", None) or {}).get(service)
-        check = getattr(peer, "notification_destination_exists", None)
-        if check is None:
-            return service in SERVICES
-        return bool(check(ctx, arn))
+        """Asks the destination's service, through what it lets others read (its `reads`);
+        a destination in a service Cloudlet does not serve (SQS) never exists."""
+        check = self._destination_checks.get(service)
+        return bool(check(ctx, arn)) if check is not None else False
 
     def notification_targets(self, bucket: str, event: str, key: str) -> list[dict]:
         """The destinations (`{"Arn", "Id", "Service"}`) for an event ("s3:ObjectCreated:Put")

@@ -83,4 +83,5 @@ class S3Provider(
     def __init__(self, store, bus=None):
         super().__init__(store, bus)
         self.storage = S3Storage(store)
-        self.reads = S3Reads(self.storage)  # what other services may read of S3
+        # what other services (and the authorizer) may read of S3
+        self.reads = S3Reads(self.storage, lambda bucket: self.config.get(bucket, "policy"))

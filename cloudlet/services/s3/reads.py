@@ -6,6 +6,8 @@ answers as S3 answers a bucket's owner: a failure is one of the S3 errors below,
 cannot read).
 
     bucket_owner(bucket)                              the owning account, or None
+    bucket_policy(bucket)                             (policy text, owner) or None
+    object_tags(bucket, key, version_id)              {key: value} ({} for no such key)
     object_bytes(account, region, bucket, key, version_id)
         NoSuchBucket, AccessDenied (another account's bucket), PermanentRedirect (a bucket
         in another region), NoSuchKey (no such version, or a delete marker)
@@ -27,12 +29,25 @@ __all__ = ["AccessDenied", "NoSuchBucket", "NoSuchKey", "PermanentRedirect", "S3
 
 
 class S3Reads:
-    def __init__(self, storage: S3Storage | None):
+    def __init__(self, storage: S3Storage | None, policy_of=None):
         self._storage = storage  # None: no S3 provider, so no bucket exists
+        self._policy_of = policy_of  # bucket name -> its policy's text, or None
 
     def bucket_owner(self, bucket: str) -> str | None:
         found = self._storage.get_bucket(bucket) if self._storage is not None else None
         return found["account"] if found else None
+
+    def bucket_policy(self, bucket: str) -> tuple[str, str] | None:
+        """(policy text, owner account) of a bucket that has a policy (the authorizer weighs
+        it as the resource-based policy)."""
+        text = self._policy_of(bucket) if self._policy_of is not None else None
+        owner = self.bucket_owner(bucket) if text else None
+        return (text, owner) if owner else None
+
+    def object_tags(self, bucket: str, key: str, version_id: str | None = None) -> dict:
+        """An object version's tags (s3:ExistingObjectTag/*); {} when there is none."""
+        record = self._storage.get_object(bucket, key, version_id) if self._storage else None
+        return dict(_pairs((record or {}).get("tags")))
 
     def object_bytes(self, account: str, region: str, bucket: str, key: str,
                      version_id: str | None = None) -> bytes:
@@ -49,3 +64,16 @@ class S3Reads:
         if record is None or record.get("delete_marker"):
             raise NoSuchKey(key)
         return self._storage.blobs.read(record["blob"]) if record.get("blob") else b""
+
+
+def _pairs(tags) -> list[tuple[str, str]]:
+    """S3 keeps an object's tags as a map, a TagSet list or a list of pairs."""
+    if isinstance(tags, dict):
+        return [(str(k), str(v)) for k, v in tags.items()]
+    pairs = []
+    for tag in tags or []:
+        if isinstance(tag, dict):
+            pairs.append((str(tag.get("Key")), str(tag.get("Value", ""))))
+        elif isinstance(tag, list | tuple) and len(tag) == 2:
+            pairs.append((str(tag[0]), str(tag[1])))
+    return pairs

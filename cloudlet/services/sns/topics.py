@@ -215,12 +215,9 @@ class TopicOperations:
 
     # -- helpers --------------------------------------------------------------------------
     def topic_exists(self, arn: str) -> bool:
-        """For other services (S3 validates notification destinations)."""
+        """For other services, through `reads.SnsReads` (S3 validates notification
+        destinations)."""
         return self.sns.topic(arn) is not None
-
-    def notification_destination_exists(self, ctx, arn: str) -> bool:
-        """The S3 provider's spelling of the same question."""
-        return self.topic_exists(arn)
 
     def _topic_arn_param(self, arn: str, what: str = "TopicArn") -> str:
         if parse_topic_arn(arn) is None:
