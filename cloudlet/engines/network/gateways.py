@@ -16,7 +16,7 @@ from __future__ import annotations
 import ipaddress
 
 from . import model, rules
-from .model import Endpoint, InternetGateway, Interface, InvalidSpec, NatGateway, network_of
+from .model import Endpoint, Interface, InternetGateway, InvalidSpec, NatGateway, network_of
 from .plumbing import Place
 from .router import GATEWAY_NEAR, GATEWAY_PEER, FabricError, NetState, _short
 

@@ -105,7 +105,7 @@ class Relay:
             upstream.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
             upstream.bind((self.client_address, 0))
             await asyncio.wait_for(loop.sock_connect(upstream, (private, port)), self.timeout)
-        except (OSError, asyncio.TimeoutError):
+        except (TimeoutError, OSError):
             _reset(client)
             if upstream is not None:
                 upstream.close()

@@ -209,7 +209,8 @@ def gateway(table: str, link: str, services: tuple[str, ...], mapped: bool) -> l
     Packets from the router to anything but a local address are counted (`outside`) and
     dropped before routing; the namespace forwards nothing. With `mapped` (the internet
     gateway), only private addresses that have a public one may reach the services, and
-    they arrive from their public address (1:1 NAT)."""
+    they arrive from their public address (1:1 NAT); connections from the gateway itself
+    (the relay's) may go only to such addresses. An endpoint starts no connection."""
     ft = f"ip {table}"
     batch = [f"add table {ft}", f"add set {ft} services {{ type ipv4_addr; }}",
              f"add counter {ft} outside",
@@ -218,15 +219,18 @@ def gateway(table: str, link: str, services: tuple[str, ...], mapped: bool) -> l
              f"add chain {ft} forward {{ type filter hook forward priority 0; policy drop; }}",
              f"add chain {ft} input {{ type filter hook input priority 0; policy drop; }}",
              f"add rule {ft} input ct state established,related accept",
-             f"add rule {ft} input iifname lo accept"]
+             f"add rule {ft} input iifname lo accept",
+             f"add chain {ft} output {{ type filter hook output priority 0; policy accept; }}"]
     if mapped:
         batch += [f"add set {ft} mapped {{ type ipv4_addr; }}",
                   f"add map {ft} public {{ type ipv4_addr : ipv4_addr; }}",
                   f'add rule {ft} input iifname "{link}" ip saddr @mapped ip daddr @services accept',
+                  f'add rule {ft} output oifname "{link}" ct state new ip daddr != @mapped drop',
                   f"add chain {ft} snat_in {{ type nat hook input priority 100; }}",
                   f'add rule {ft} snat_in iifname "{link}" snat ip to ip saddr map @public']
     else:
-        batch.append(f'add rule {ft} input iifname "{link}" ip daddr @services accept')
+        batch += [f'add rule {ft} input iifname "{link}" ip daddr @services accept',
+                  f'add rule {ft} output oifname "{link}" ct state new drop']
     if services:
         batch.append(f"add element {ft} services {{ {', '.join(services)} }}")
     return batch
@@ -241,7 +245,8 @@ def nat_gateway(table: str, device: str, cidrs: tuple[str, ...]) -> list[str]:
             f"add chain {ft} forward {{ type filter hook forward priority 0; policy drop; }}",
             f"flush chain {ft} forward",
             f"add rule {ft} forward ct state established,related accept",
-            f'add rule {ft} forward iifname "{device}" ip saddr @vpc ip daddr != @vpc accept',
+            f'add rule {ft} forward iifname "{device}" ct state new ip saddr @vpc ip daddr != @vpc '
+            "accept",
             f"add chain {ft} input {{ type filter hook input priority 0; policy drop; }}",
             f"flush chain {ft} input",
             f"add rule {ft} input ct state established,related accept",
