@@ -38,6 +38,7 @@ class Listener:
         self.sock.listen(64)
         self.reply = reply
         self.peers: list[tuple[str, int]] = []
+        self.accepted = threading.Event()
         self._thread = threading.Thread(target=self._serve, daemon=True)
         self._thread.start()
 
@@ -48,9 +49,15 @@ class Listener:
             except OSError:
                 return
             self.peers.append(peer)
+            self.accepted.set()
             with contextlib.suppress(OSError):
                 conn.sendall(self.reply)
             conn.close()
+
+    def last_peer(self, timeout: float = 2.0) -> str:
+        """The address the latest connection came from (waiting for the first one)."""
+        assert self.accepted.wait(timeout), "no connection arrived"
+        return self.peers[-1][0]
 
     def close(self) -> None:
         with contextlib.suppress(OSError):

@@ -65,10 +65,11 @@ class Relay:
 
     def start(self) -> None:
         self._thread.start()
-        asyncio.run_coroutine_threadsafe(self._accept(), self._loop)
+        self._accepting = asyncio.run_coroutine_threadsafe(self._accept(), self._loop)
 
     def stop(self) -> None:
         async def close() -> None:
+            self._accepting.cancel()
             for task in list(self._tasks):
                 task.cancel()
             self._listener.close()

@@ -4,6 +4,7 @@ import socket
 import struct
 
 from fabric_support import connect
+from pyroute2 import IPRoute
 
 from cloudlet.engines.network import Interface, Rule, SecurityGroup, Subnet
 
@@ -148,12 +149,9 @@ def test_udp_and_icmp_rules(fabric):
 def test_source_check_drops_spoofed_packets_unless_disabled(fabric):
     srv, cli = network(fabric)
     fabric.put_security_group(NET, web(Rule("udp", (53, 53), cidrs=("10.0.0.0/16",))))
-    from pyroute2 import IPRoute
-
-    with fabric.inside(cli):
-        with IPRoute() as ipr:
-            ipr.addr("add", index=ipr.link_lookup(ifname="eth0")[0], address="10.0.2.99",
-                     prefixlen=32)
+    with fabric.inside(cli), IPRoute() as ipr:
+        ipr.addr("add", index=ipr.link_lookup(ifname="eth0")[0], address="10.0.2.99",
+                 prefixlen=32)
     receiver = fabric.socket(srv, socket.AF_INET, socket.SOCK_DGRAM)
     receiver.bind(("10.0.1.10", 53))
     receiver.settimeout(0.5)
