@@ -70,8 +70,10 @@ class Relay:
     def stop(self) -> None:
         async def close() -> None:
             self._accepting.cancel()
-            for task in list(self._tasks):
+            tasks = list(self._tasks)
+            for task in tasks:
                 task.cancel()
+            await asyncio.gather(*tasks, return_exceptions=True)
             self._listener.close()
         with contextlib.suppress(Exception):
             asyncio.run_coroutine_threadsafe(close(), self._loop).result(5)
