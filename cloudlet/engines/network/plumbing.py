@@ -39,6 +39,7 @@ class Place:
             netns.create(name)
             fresh = True
         self.fd = os.open(netns.path(name), os.O_RDONLY)
+        self._indexes: dict[str, int] = {}
         with netns.inside(name):
             self.ipr = IPRoute()
             self.nft = Nft()
@@ -55,7 +56,11 @@ class Place:
                 netns.sysctl(key, value)
 
     def index(self, ifname: str) -> int | None:
+        if ifname in self._indexes:
+            return self._indexes[ifname]
         found = self.ipr.link_lookup(ifname=ifname)
+        if found:
+            self._indexes[ifname] = found[0]
         return found[0] if found else None
 
     def up(self, ifname: str) -> None:
@@ -65,16 +70,17 @@ class Place:
         """A veth pair: `name` here, `peer_name` in `peer`; both up. Returns its index here."""
         self.ipr.link("add", ifname=name, kind="veth",
                       peer={"ifname": peer_name, "net_ns_fd": peer.fd})
+        self._indexes.pop(name, None)  # a link of that name may have gone with its peer
+        peer._indexes.pop(peer_name, None)
         index = self.index(name)
         peer_index = peer.index(peer_name)
-        if mac:
-            peer.ipr.link("set", index=peer_index, address=mac)
         self.ipr.link("set", index=index, state="up")
-        peer.ipr.link("set", index=peer_index, state="up")
+        peer.ipr.link("set", index=peer_index, state="up", **({"address": mac} if mac else {}))
         return index
 
     def delete_link(self, ifname: str) -> None:
         index = self.index(ifname)
+        self._indexes.pop(ifname, None)
         if index is not None:
             with contextlib.suppress(NetlinkError):
                 self.ipr.link("del", index=index)

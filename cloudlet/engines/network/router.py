@@ -47,6 +47,7 @@ class NetState:
     endpoints: dict[str, model.Endpoint] = field(default_factory=dict)
     endpoint_places: dict[str, Place] = field(default_factory=dict)
     flow_logs: dict[str, int] = field(default_factory=dict)
+    chains: set[str] = field(default_factory=set)  # groups whose chains exist
 
 
 def _short(*parts: str) -> str:
@@ -226,9 +227,20 @@ class RouterMixin:
         for rule in group.ingress + group.egress:
             for ref in rule.groups:
                 model.check_id(ref, "security group")
-        n.router.nft.run("\n".join(rules.security_group(self.table, group.id, group.ingress,
-                                                        group.egress)))
+        n.router.nft.run("\n".join(self._group_batch(n, group.id, group.ingress, group.egress)))
         n.groups[group.id] = group
+
+    def _group_batch(self, n: NetState, group_id: str, ingress: tuple, egress: tuple
+                     ) -> list[str]:
+        """The group's two chains rebuilt whole in one transaction (flush, then its rules):
+        a change touches this group's chains only, whatever the number of interfaces."""
+        ft = f"inet {self.table}"
+        refs = {g for rule in ingress + egress for g in rule.groups} | {group_id}
+        batch = [rules.member_set(self.table, g) for g in sorted(refs)]
+        for suffix, lines in rules.security_group_lines(ingress, egress).items():
+            batch += rules.chain(ft, f"g_{rules.ident(group_id)}_{suffix}", lines)
+        n.chains.add(group_id)
+        return batch
 
     def _remove_security_group(self, net_id: str, group_id: str) -> None:
         n = self._net(net_id)
@@ -240,6 +252,7 @@ class RouterMixin:
         g = rules.ident(group_id)
         batch = [f"flush chain inet {self.table} g_{g}_{d}\ndelete chain inet {self.table} g_{g}_{d}"
                  for d in ("in", "eg")]
+        n.chains.discard(group_id)
         referenced = any(group_id in rule.groups for other in n.groups.values()
                          for rule in other.ingress + other.egress)
         if not referenced:
@@ -283,8 +296,8 @@ class RouterMixin:
             old = None
         host = self._host(iface.host, net_id)
         link, table = self._link(net_id, iface.id), self.table
-        batch = [rule for g in iface.groups if g not in n.groups
-                 for rule in rules.security_group(table, g, (), ())]
+        batch = [line for g in iface.groups if g not in n.chains  # not put yet: no rules
+                 for line in self._group_batch(n, g, (), ())]
         batch += rules.interface(table, iface.id, iface.addresses, iface.groups,
                                  iface.source_dest_check, filtered, n.flow_logs.get(iface.id))
         if old is None:

@@ -101,16 +101,11 @@ def chain(family_table: str, name: str, lines: list[str]) -> list[str]:
         f"add rule {family_table} {name} {line}" for line in lines]
 
 
-def security_group(table: str, group_id: str, ingress: tuple[Rule, ...],
-                   egress: tuple[Rule, ...]) -> list[str]:
-    ft = f"inet {table}"
-    sets = sorted({g for rule in ingress + egress for g in rule.groups} | {group_id})
-    batch = [member_set(table, g) for g in sets]
-    batch += chain(ft, f"g_{ident(group_id)}_in",
-                   [line for rule in ingress for line in sg_rule_lines(rule, True)])
-    batch += chain(ft, f"g_{ident(group_id)}_eg",
-                   [line for rule in egress for line in sg_rule_lines(rule, False)])
-    return batch
+def security_group_lines(ingress: tuple[Rule, ...], egress: tuple[Rule, ...]
+                         ) -> dict[str, list[str]]:
+    """The rules of a group's two chains, by chain suffix, without duplicates."""
+    return {"in": list(dict.fromkeys(line for rule in ingress for line in sg_rule_lines(rule, True))),
+            "eg": list(dict.fromkeys(line for rule in egress for line in sg_rule_lines(rule, False)))}
 
 
 def member_set(table: str, group_id: str) -> str:

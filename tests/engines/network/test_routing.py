@@ -95,3 +95,14 @@ def test_objects_in_use_are_refused(fabric):
         fabric.remove_subnet(NET, "sub-pub")
     with pytest.raises(FabricError):
         fabric.remove_security_group(NET, "sg-open")
+
+
+def test_detaching_the_internet_gateway_blackholes_its_routes(fabric, listen):
+    public = str(next(iter(__import__("ipaddress").ip_network(fabric.public_range).hosts())))
+    pub, _ = network(fabric, public_address=public)
+    listen(fabric.gateway_namespace(NET), SERVICE, 443)
+    fabric.remove_internet_gateway(NET)
+    assert connect(fabric, pub, SERVICE, 443) == "timeout"
+    fabric.put_internet_gateway(NET, InternetGateway("igw-2", services=(SERVICE,)))
+    listen(fabric.gateway_namespace(NET), SERVICE, 443)  # a new namespace: listen again
+    assert connect(fabric, pub, SERVICE, 443) == "open"
