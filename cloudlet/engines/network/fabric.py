@@ -60,7 +60,7 @@ class Fabric(GatewaysMixin, RouterMixin):
         self._public: dict[str, tuple[str, str]] = {}
         self._relay = None
         self._host_nft: nft.Nft | None = None
-        self._flows = None
+        self._watchers: dict = {}  # network -> flowlogs.Watcher
         self._status: tuple[bool, str] | None = None
         self._worker: concurrent.futures.ThreadPoolExecutor | None = None
 

@@ -334,6 +334,8 @@ class RouterMixin:
 
     def _remove_interface(self, net_id: str, eni_id: str) -> None:
         n = self._net(net_id)
+        if eni_id in n.flow_logs:
+            self._unwatch_flows(net_id, eni_id)
         iface = n.interfaces.pop(eni_id, None)
         if iface is None:
             return

@@ -141,14 +141,14 @@ def interface(table: str, eni_id: str, addresses: tuple[str, ...], groups: tuple
     ft = f"inet {table}"
     own = "{ " + ", ".join(str(ipaddress.ip_address(a)) for a in addresses) + " }"
     batch: list[str] = []
-    for name, side, suffix in (("e", "saddr", "eg"), ("i", "daddr", "in")):
+    for name, side, suffix in (("e", "saddr", "eg"), ("i", "daddr", "in")):  # sends, receives
         lines = ["meta nfproto ipv6 drop"]
         if source_dest_check:
             lines.append(f"ip {side} != {own} drop")
         if filtered:
             lines += [f"jump g_{ident(g)}_{suffix}" for g in groups]
-            if log_group is not None:
-                lines.append(f'log group {log_group} prefix "R {eni_id}"')
+            if log_group is not None:  # flow logs: what its groups refuse (REJECT)
+                lines.append(f'log group {log_group} prefix "R {name}"')
             lines.append("drop")
         else:
             lines.append("accept")
