@@ -13,7 +13,7 @@ import re
 import socket as _socket
 from collections.abc import Callable, Iterable, Iterator
 
-from . import model, netns, nft, rules
+from . import flowlogs, lifecycle, model, netns, nft, rules
 from .gateways import GatewaysMixin
 from .model import (
     Acl,
@@ -27,6 +27,8 @@ from .model import (
     SecurityGroup,
     Subnet,
 )
+from .plumbing import Place
+from .relay import Relay
 from .router import FabricError, NetState, RouterMixin
 
 PREFIX = re.compile(r"^[a-z][a-z0-9]{0,4}$")
@@ -55,10 +57,10 @@ class Fabric(GatewaysMixin, RouterMixin):
         self.metadata_address = metadata_address
         self.relay_timeout = relay_timeout
         self._nets: dict[str, NetState] = {}
-        self._hosts: dict = {}
+        self._hosts: dict[str, Place] = {}
         self._host_net: dict[str, str] = {}
         self._public: dict[str, tuple[str, str]] = {}
-        self._relay = None
+        self._relay: Relay | None = None
         self._host_nft: nft.Nft | None = None
         self._watchers: dict = {}  # network -> flowlogs.Watcher
         self._status: tuple[bool, str] | None = None
@@ -199,7 +201,6 @@ class Fabric(GatewaysMixin, RouterMixin):
 
     # worker-side implementations -------------------------------------------------------
     def _open_host(self, host: str):
-        from .plumbing import Place
         model.check_id(host, "host")
         if host not in self._hosts:
             self._hosts[host] = Place(self.host_namespace_name(host))
@@ -247,7 +248,6 @@ class Fabric(GatewaysMixin, RouterMixin):
         return sum(item["counter"]["packets"] for item in found if "counter" in item)
 
     def _ensure_relay(self) -> None:
-        from .relay import Relay
         if self._relay is None:
             self._relay = Relay(self.public_target, self.client_address, self.relay_timeout)
             self._relay.start()
@@ -257,20 +257,16 @@ class Fabric(GatewaysMixin, RouterMixin):
             f"{self.prefix}_public", self.public_range, self._relay.port)))
 
     def _watch_flows(self, net_id, interface_id, callback, interval) -> None:
-        from .flowlogs import watch
-        watch(self, net_id, interface_id, callback, interval)
+        flowlogs.watch(self, net_id, interface_id, callback, interval)
 
     def _unwatch_flows(self, net_id, interface_id) -> None:
-        from .flowlogs import unwatch
-        unwatch(self, net_id, interface_id)
+        flowlogs.unwatch(self, net_id, interface_id)
 
     def _reconcile(self, desired: tuple[Network, ...]) -> dict[str, list[str]]:
-        from .lifecycle import reconcile
-        return reconcile(self, desired)
+        return lifecycle.reconcile(self, desired)
 
     def _teardown(self) -> None:
-        from .lifecycle import teardown
-        teardown(self)
+        lifecycle.teardown(self)
 
 
 def _probe() -> tuple[bool, str]:
@@ -284,8 +280,4 @@ def _probe() -> tuple[bool, str]:
         nft.Nft().list("list tables")
     except nft.NftError as exc:
         return False, f"nftables refused to list tables: {exc}"
-    try:
-        import pyroute2  # noqa: F401
-    except ImportError:
-        return False, "pyroute2 is not installed"
     return True, ""
