@@ -11,8 +11,10 @@ crosses the router's filter.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import ipaddress
+import re
 from dataclasses import dataclass, field
 
 from . import model, rules
@@ -22,6 +24,7 @@ from .plumbing import Place
 GATEWAY_PEER = "169.254.255.2"  # the far end of a link to an internet gateway or endpoint
 GATEWAY_NEAR = "169.254.255.1"
 RULE_PRIORITY = 1000
+MAC = re.compile(r"^[0-9a-fA-F]{2}(:[0-9a-fA-F]{2}){5}$")
 FIRST_TABLE = 100
 
 
@@ -59,6 +62,7 @@ class RouterMixin:
     _nets: dict[str, NetState]
     _hosts: dict[str, Place]
     _host_net: dict[str, str]
+    _public: dict[str, tuple[str, str]]
 
     # names -----------------------------------------------------------------------------
     @property
@@ -282,8 +286,20 @@ class RouterMixin:
         if iface.public_address and (
                 ipaddress.ip_address(iface.public_address) not in network_of(self.public_range)):
             raise InvalidSpec(f"{iface.public_address} is not in {self.public_range}")
+        if iface.mac is not None and not MAC.match(iface.mac):
+            raise InvalidSpec(f"{iface.mac!r} is not a MAC address")
         if not 0 <= iface.device_index <= 31:
             raise InvalidSpec("device index must be 0-31")
+        for other in n.interfaces.values():
+            if other.id == iface.id:
+                continue
+            if set(other.addresses) & set(iface.addresses):
+                raise InvalidSpec(f"an address of {iface.id} belongs to {other.id}")
+            if (other.host, other.device_index) == (iface.host, iface.device_index):
+                raise InvalidSpec(f"{iface.host} already has device {iface.device_index}")
+        holder = self._public.get(iface.public_address) if iface.public_address else None
+        if holder is not None and holder != (n.id, iface.addresses[0]):
+            raise InvalidSpec(f"public address {iface.public_address} is in use")
         return subnet
 
     def _put_interface(self, net_id: str, iface: Interface, filtered: bool = True) -> None:
@@ -295,7 +311,18 @@ class RouterMixin:
             self._remove_interface(net_id, iface.id)
             old = None
         host = self._host(iface.host, net_id)
-        link, table = self._link(net_id, iface.id), self.table
+        try:
+            self._build_interface(n, old, iface, filtered, subnet, host)
+        except Exception:
+            if old is None:  # nothing half-built stays
+                n.interfaces[iface.id] = iface
+                with contextlib.suppress(Exception):
+                    self._remove_interface(net_id, iface.id)
+            raise
+
+    def _build_interface(self, n: NetState, old: Interface | None, iface: Interface,
+                         filtered: bool, subnet: ipaddress.IPv4Network, host: Place) -> None:
+        link, table = self._link(n.id, iface.id), self.table
         batch = [line for g in iface.groups if g not in n.chains  # not put yet: no rules
                  for line in self._group_batch(n, g, (), ())]
         batch += rules.interface(table, iface.id, iface.addresses, iface.groups,

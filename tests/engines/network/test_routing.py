@@ -3,11 +3,14 @@ internet gateway, and nothing beyond what Cloudlet serves."""
 
 import pytest
 from fabric_support import connect
+from pyroute2 import IPRoute
+from pyroute2.netlink.exceptions import NetlinkError
 
 from cloudlet.engines.network import (
     FabricError,
     Interface,
     InternetGateway,
+    InvalidSpec,
     Route,
     Rule,
     SecurityGroup,
@@ -67,11 +70,9 @@ def test_routes_to_an_interface_and_its_destination_check(fabric, listen):
     pub, priv = network(fabric)
     fabric.put_subnet(NET, Subnet("sub-priv", "10.0.2.0/24", routes=(
         Route("192.168.50.0/24", "interface", "eni-pub"),)))
-    with fabric.inside(pub):
-        from pyroute2 import IPRoute
-        with IPRoute() as ipr:
-            ipr.addr("add", index=ipr.link_lookup(ifname="lo")[0], address="192.168.50.5",
-                     prefixlen=32)
+    with fabric.inside(pub), IPRoute() as ipr:
+        ipr.addr("add", index=ipr.link_lookup(ifname="lo")[0], address="192.168.50.5",
+                 prefixlen=32)
     listen(pub, "192.168.50.5", 80)
     assert connect(fabric, priv, "192.168.50.5", 80) == "timeout"  # destination check on
     fabric.put_interface(NET, Interface("eni-pub", "sub-pub", "pub", ("10.0.1.10",),
@@ -106,3 +107,32 @@ def test_detaching_the_internet_gateway_blackholes_its_routes(fabric, listen):
     fabric.put_internet_gateway(NET, InternetGateway("igw-2", services=(SERVICE,)))
     listen(fabric.gateway_namespace(NET), SERVICE, 443)  # a new namespace: listen again
     assert connect(fabric, pub, SERVICE, 443) == "open"
+
+
+def router_links(fabric):
+    with fabric.inside(fabric.router_namespace(NET)), IPRoute() as ipr:
+        return sorted(link.get("ifname") for link in ipr.get_links())
+
+
+def test_bad_interfaces_are_refused_and_leave_nothing_behind(fabric, listen):
+    pub, priv = network(fabric)
+    with pytest.raises(InvalidSpec):  # the address of another interface
+        fabric.put_interface(NET, Interface("eni-dup", "sub-priv", "dup", ("10.0.2.10",)))
+    with pytest.raises(InvalidSpec):  # outside its subnet
+        fabric.put_interface(NET, Interface("eni-out", "sub-priv", "out", ("10.0.1.99",)))
+    with pytest.raises(InvalidSpec):
+        fabric.put_interface(NET, Interface("eni-mac", "sub-priv", "mac", ("10.0.2.21",),
+                                            mac="not-a-mac"))
+    with fabric.inside(fabric.host_namespace("bad")), IPRoute() as ipr:
+        ipr.link("add", ifname="eth0", kind="veth", peer="eth9")  # the next eth0 is refused
+    before = router_links(fabric)
+    with pytest.raises(NetlinkError):
+        fabric.put_interface(NET, Interface("eni-bad", "sub-priv", "bad", ("10.0.2.20",),
+                                            groups=("sg-open",)))
+    assert router_links(fabric) == before
+    with fabric.inside(fabric.host_namespace("bad")), IPRoute() as ipr:
+        ipr.link("del", index=ipr.link_lookup(ifname="eth0")[0])
+    fabric.put_interface(NET, Interface("eni-bad", "sub-priv", "bad", ("10.0.2.20",),
+                                        groups=("sg-open",)))
+    listen(fabric.host_namespace_name("bad"), "10.0.2.20", 22)
+    assert connect(fabric, pub, "10.0.2.20", 22) == "open"
