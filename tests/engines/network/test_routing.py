@@ -136,3 +136,15 @@ def test_bad_interfaces_are_refused_and_leave_nothing_behind(fabric, listen):
                                         groups=("sg-open",)))
     listen(fabric.host_namespace_name("bad"), "10.0.2.20", 22)
     assert connect(fabric, pub, "10.0.2.20", 22) == "open"
+
+
+def test_a_secondary_cidr_is_local_to_every_subnet(fabric, listen):
+    pub, _ = network(fabric)
+    fabric.put_network(NET, ["10.0.0.0/16", "100.64.0.0/16"])
+    fabric.put_subnet(NET, Subnet("sub-second", "100.64.1.0/24"))
+    fabric.put_interface(NET, Interface("eni-second", "sub-second", "second", ("100.64.1.10",),
+                                        groups=("sg-open",)))
+    listen(fabric.host_namespace_name("second"), "100.64.1.10", 22)
+    assert connect(fabric, pub, "100.64.1.10", 22) == "open"
+    with pytest.raises(InvalidSpec):
+        fabric.put_subnet(NET, Subnet("sub-outside", "192.168.0.0/24"))
