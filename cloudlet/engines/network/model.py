@@ -7,6 +7,7 @@ them. Addresses are plain strings (`10.0.1.5`, `10.0.0.0/16`). Each record is co
 
 from __future__ import annotations
 
+import functools
 import ipaddress
 import re
 from dataclasses import dataclass
@@ -36,6 +37,7 @@ def check_id(value: str, what: str) -> str:
     return value
 
 
+@functools.lru_cache(maxsize=8192)
 def network_of(cidr: str) -> ipaddress.IPv4Network | ipaddress.IPv6Network:
     try:
         return ipaddress.ip_network(cidr, strict=False)
