@@ -19,5 +19,6 @@ need chromedriver chromium-driver "driving headless Chromium in the S3 CORS test
 need mariadbd mariadb-server "RDS's mysql and mariadb engines (cloudlet/engines/db/mariadb.py)"
 need node nodejs "Lambda's nodejs* runtimes (cloudlet/engines/lambda_/)"
 need unshare util-linux "Lambda's sandboxes: mount namespaces, setpriv (cloudlet/engines/lambda_/)"
+need nft nftables "the VPC fabric: libnftables.so.1 for security groups, ACLs and NAT (cloudlet/engines/network/)"
 [ -z "$missing" ] || echo "sysdeps: continuing without:$missing" >&2
 exit 0
