@@ -23,7 +23,6 @@ import threading
 from collections.abc import Iterator
 
 from cloudlet.store import Store
-from cloudlet.store.migrations import m0004_s3
 
 _COLUMNS = ("bucket", "key", "version_id", "is_latest", "delete_marker", "size", "etag",
             "last_modified", "blob", "storage_class", "owner")
@@ -55,8 +54,6 @@ class S3Storage:
         self._freed: queue.Queue[str] = queue.Queue()
         self._reaper: threading.Thread | None = None
         self._reaper_lock = threading.Lock()
-        with self.db.transaction() as conn:
-            m0004_s3.ensure_indexes(conn)
 
     # -- buckets ------------------------------------------------------------------------
     def get_bucket(self, name: str) -> dict | None:

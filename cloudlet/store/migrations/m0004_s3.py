@@ -4,8 +4,8 @@
 (newest highest). Listing reads the partial index of current, visible versions, so a page
 is a range scan on (bucket, key), never a scan of the bucket.
 
-`ensure_indexes` holds the indexes added since; it is idempotent and the S3 storage runs
-it at start too, for data directories migrated before an index was added."""
+`ensure_indexes` holds the indexes added since; it is idempotent, and m0016 applies it to
+data directories migrated before an index was added."""
 
 
 def migrate(conn):
