@@ -1,0 +1,58 @@
+"""EBS volumes on the host: sparse files, formatted (root volumes) and loop devices."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+from pathlib import Path
+
+GIB = 1 << 30
+
+
+def create_root_volume(path: Path, gib: int) -> None:
+    """A sparse file of gib GiB formatted ext4 (lazily initialised: milliseconds)."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(path.name + ".tmp")
+    with open(tmp, "wb") as f:
+        f.truncate(gib * GIB)
+    subprocess.run(["mkfs.ext4", "-q", "-F", "-m", "0", "-L", "cloudimg-rootfs",
+                    "-E", "lazy_itable_init=1,lazy_journal_init=1,nodiscard", str(tmp)],
+                   check=True, capture_output=True)
+    os.replace(tmp, path)
+
+
+def grow_filesystem(path: Path) -> None:
+    """After the file grew (ModifyVolume): the ext4 inside grows to fill it."""
+    subprocess.run(["e2fsck", "-p", "-f", str(path)], capture_output=True)
+    subprocess.run(["resize2fs", str(path)], check=True, capture_output=True)
+
+
+def create_data_volume(path: Path, gib: int) -> None:
+    """A sparse file of gib GiB, unformatted (as a new EBS volume is)."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with open(path, "ab") as f:
+        f.truncate(gib * GIB)
+
+
+def attach_loop(path: Path) -> str:
+    """A loop device backed by path (/dev/loopN)."""
+    done = subprocess.run(["losetup", "--find", "--show", str(path)],
+                          check=True, capture_output=True, text=True)
+    return done.stdout.strip()
+
+
+def detach_loop(device: str) -> None:
+    subprocess.run(["losetup", "--detach", device], capture_output=True)
+
+
+def backing_file(device: str) -> str | None:
+    name = os.path.basename(device)
+    try:
+        return Path(f"/sys/block/{name}/loop/backing_file").read_text().strip()
+    except OSError:
+        return None
+
+
+def device_numbers(device: str) -> tuple[int, int]:
+    st = os.stat(device)
+    return os.major(st.st_rdev), os.minor(st.st_rdev)
