@@ -477,13 +477,14 @@ class Engine:
         found = set(self.hierarchy.sweep())
         with self._lock:
             live = set(self._instances) | set(keep_ids)
+        run_root = self.state_dir / "run"
+        known = {p.name for p in run_root.iterdir()} if run_root.is_dir() else set()
         for controller_parent in self.hierarchy.parents.values():
-            if controller_parent.is_dir():
+            if controller_parent.is_dir():  # this process's: only this state dir's instances
                 for group in controller_parent.iterdir():
-                    if group.is_dir() and group.name not in live:
+                    if group.is_dir() and group.name in known - live:
                         found.add(group.name)
                         cgroups._kill_and_remove(group)
-        run_root = self.state_dir / "run"
         if run_root.is_dir():
             for run in run_root.iterdir():
                 if run.name in live:
