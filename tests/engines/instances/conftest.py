@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from cloudlet.engines.instances import Engine, InstanceEvent, InstanceSpec
-from tests.engines.instances.support import TestNet, make_key
+from tests.engines.instances.support import VethNet, make_key
 
 
 class Events:
@@ -38,7 +38,7 @@ class Events:
 class Running:
     engine: Engine
     spec: InstanceSpec
-    net: TestNet
+    net: VethNet
     key: Path
     events: Events
     extra: dict = field(default_factory=dict)
@@ -73,7 +73,7 @@ def launch(instance_engine, built_image, ssh_key, tmp_path):
     started: list[Running] = []
 
     def start(wait: bool = True, **overrides) -> Running:
-        net = TestNet.create()
+        net = VethNet.create()
         instance_id = "i-" + uuid.uuid4().hex[:17]
         fields = dict(instance_id=instance_id, layers=list(built_image.layers),
                       root_volume=tmp_path / f"{instance_id}.img", netns=net.netns,

@@ -19,7 +19,7 @@ def _ip(*args: str) -> None:
 
 
 @dataclass
-class TestNet:
+class VethNet:
     """cl-t<id>-i (the instance's, eth0 = 10.201.N.10) and cl-t<id>-c (10.201.N.1)."""
     tag: str
     address: str
@@ -38,7 +38,7 @@ class TestNet:
         return f"/run/netns/{self.instance_ns}"
 
     @classmethod
-    def create(cls) -> TestNet:
+    def create(cls) -> VethNet:
         tag = uuid.uuid4().hex[:6]
         n = (os.getpid() * 7 + next(_numbers)) % 250 + 1
         net = cls(tag, f"10.201.{n}.10", f"10.201.{n}.1")
@@ -67,7 +67,7 @@ def make_key(directory: Path) -> Path:
     return key
 
 
-def ssh(net: TestNet, key: Path, command: str, user: str = "ec2-user", timeout: float = 60):
+def ssh(net: VethNet, key: Path, command: str, user: str = "ec2-user", timeout: float = 60):
     """Run command over SSH from the client namespace; CompletedProcess (text)."""
     cmd = ["ip", "netns", "exec", net.client_ns, "ssh", "-i", str(key), "-o", "BatchMode=yes",
            "-o", "StrictHostKeyChecking=no", "-o", "UserKnownHostsFile=/dev/null",
@@ -75,7 +75,7 @@ def ssh(net: TestNet, key: Path, command: str, user: str = "ec2-user", timeout: 
     return subprocess.run(cmd, capture_output=True, text=True, timeout=timeout)
 
 
-def root(net: TestNet, key: Path, command: str, timeout: float = 60):
+def root(net: VethNet, key: Path, command: str, timeout: float = 60):
     """command as root inside (sudo sh -c)."""
     quoted = command.replace("'", "'\"'\"'")
     return ssh(net, key, f"sudo sh -c '{quoted}'", timeout=timeout)

@@ -30,13 +30,13 @@ def launch_module(instance_engine, built_image, ssh_key, tmp_path_factory):
 
     from cloudlet.engines.instances import InstanceSpec
     from tests.engines.instances.conftest import Running
-    from tests.engines.instances.support import TestNet
+    from tests.engines.instances.support import VethNet
 
     started = []
     tmp = tmp_path_factory.mktemp("hardening")
 
     def start():
-        net = TestNet.create()
+        net = VethNet.create()
         instance_id = "i-" + uuid.uuid4().hex[:17]
         spec = InstanceSpec(instance_id=instance_id, layers=list(built_image.layers),
                             root_volume=tmp / "root.img", netns=net.netns, hostname="hostile",
