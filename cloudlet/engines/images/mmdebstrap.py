@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import re
 import shutil
 import subprocess
@@ -64,8 +65,6 @@ class ProgressParser:
 
 def available() -> str | None:
     """What is missing to build images, or None."""
-    import os
-
     if not shutil.which("mmdebstrap"):
         return "mmdebstrap is not installed (apt-get install mmdebstrap)"
     if os.geteuid() != 0:
@@ -80,17 +79,12 @@ def run(target: Path, packages: tuple[str, ...], image: str,
     cmd = ["mmdebstrap", "--verbose", "--variant=minbase", "--mode=root", "--format=directory",
            f"--include={','.join(packages)}", SUITE, str(target), MIRROR]
     tail: list[str] = []
-    with subprocess.Popen(cmd, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
-                          stderr=subprocess.STDOUT, text=True, errors="replace") as proc:
-        sink = open(log, "w") if log else None
-        try:
-            for line in proc.stdout:
-                if sink:
-                    sink.write(line)
-                tail = (tail + [line.rstrip()])[-20:]
-                parser.feed(line)
-        finally:
-            if sink:
-                sink.close()
+    with open(log or os.devnull, "w") as sink, subprocess.Popen(
+            cmd, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+            text=True, errors="replace") as proc:
+        for line in proc.stdout:
+            sink.write(line)
+            tail = (tail + [line.rstrip()])[-20:]
+            parser.feed(line)
     if proc.returncode != 0:
         raise BuildError(f"mmdebstrap exited with {proc.returncode}:\n" + "\n".join(tail))
