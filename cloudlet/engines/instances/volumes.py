@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import subprocess
+import tempfile
 from pathlib import Path
 
 GIB = 1 << 30
@@ -56,3 +58,20 @@ def backing_file(device: str) -> str | None:
 def device_numbers(device: str) -> tuple[int, int]:
     st = os.stat(device)
     return os.major(st.st_rdev), os.minor(st.st_rdev)
+
+
+@contextlib.contextmanager
+def mounted_upper(root_volume: Path):
+    """A stopped instance's upper layer (its changes to the image), read-only, for as long
+    as the context lasts: what CreateImage flattens over the image's layers."""
+    mnt = Path(tempfile.mkdtemp(prefix="cloudlet-root-"))
+    try:
+        subprocess.run(["mount", "-t", "ext4", "-o", "loop,ro,noload", str(root_volume), str(mnt)],
+                       check=True, capture_output=True)
+        try:
+            yield mnt / "upper"
+        finally:
+            subprocess.run(["umount", str(mnt)], capture_output=True)
+    finally:
+        with contextlib.suppress(OSError):
+            mnt.rmdir()
