@@ -182,6 +182,8 @@ class Engine:
         spec = box.spec
         if not spec.root_volume.exists():
             volumes.create_root_volume(spec.root_volume, spec.root_volume_gib)
+        else:
+            volumes.grow_if_needed(spec.root_volume)
         group = box.group
         group.limit_cpu(box.limits.vcpus)
         group.limit_memory(box.limits.memory_mib << 20)

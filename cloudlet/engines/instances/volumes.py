@@ -23,10 +23,24 @@ def create_root_volume(path: Path, gib: int) -> None:
     os.replace(tmp, path)
 
 
-def grow_filesystem(path: Path) -> None:
-    """After the file grew (ModifyVolume): the ext4 inside grows to fill it."""
+def filesystem_bytes(path: Path) -> int:
+    """The size of the ext4 file system in a volume file (0 if it has none)."""
+    done = subprocess.run(["dumpe2fs", "-h", str(path)], capture_output=True, text=True)
+    fields = dict(line.split(":", 1) for line in done.stdout.splitlines() if ":" in line)
+    try:
+        return int(fields["Block count"]) * int(fields["Block size"])
+    except (KeyError, ValueError):
+        return 0
+
+
+def grow_if_needed(path: Path) -> bool:
+    """After the file grew (ModifyVolume): the ext4 inside grows to fill it, as cloud-init's
+    growpart and resizefs would at boot. Whether it grew."""
+    if path.stat().st_size <= filesystem_bytes(path) + (1 << 20):
+        return False
     subprocess.run(["e2fsck", "-p", "-f", str(path)], capture_output=True)
     subprocess.run(["resize2fs", str(path)], check=True, capture_output=True)
+    return True
 
 
 def create_data_volume(path: Path, gib: int) -> None:

@@ -24,6 +24,7 @@ DENIED = (
     "quotactl", "quotactl_fd", "lookup_dcookie", "pivot_root", "reboot", "iopl", "ioperm",
     "settimeofday", "clock_settime", "adjtimex", "clock_adjtime", "setns", "vhangup",
     "fanotify_init", "process_vm_writev", "kcmp", "move_pages", "nfsservctl",
+    "io_uring_setup", "io_uring_enter", "io_uring_register",  # its operations bypass filters
 )
 # The new mount API: ENOSYS, so that mount(8) uses mount(2), which the supervisor sees.
 NOSYS = ("fsopen", "fsconfig", "fsmount", "fspick", "open_tree", "move_mount", "mount_setattr",

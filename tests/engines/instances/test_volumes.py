@@ -56,3 +56,14 @@ def test_the_root_volume_is_a_sparse_ext4_file_of_its_size(launch):
     done = root(box.net, box.key, "df -B1 --output=size / | tail -1")
     # the overlay reports its upper filesystem: the root volume
     assert 1.8 * (1 << 30) < int(done.stdout) <= 2 << 30, done.stdout
+
+
+def test_a_grown_root_volume_is_used_in_full_at_the_next_boot(launch):
+    box = launch(root_volume_gib=1)
+    box.engine.stop(box.id)
+    with open(box.spec.root_volume, "r+b") as f:  # ModifyVolume to 2 GiB
+        f.truncate(2 << 30)
+    box.engine.start(box.spec)
+    assert box.engine.wait_booted(box.id, 60)
+    done = root(box.net, box.key, "df -B1 --output=size / | tail -1")
+    assert 1.8 * (1 << 30) < int(done.stdout) <= 2 << 30, done.stdout
