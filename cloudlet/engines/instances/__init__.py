@@ -2,6 +2,7 @@
 
     spec.py       InstanceSpec, Limits, InstanceEvent, Stats, InstanceError
     engine.py     Engine: start, stop, reboot, kill, events, console, stats, volumes, reclaim
+    process.py    how an instance's processes start, and die with the engine's
     boot.py       the instance's PID 1 until it execs tini: root, mounts, masks, confinement
     guest/        Cloudlet's init, cloud-init's stages, poweroff/reboot (written at boot)
     seed.py       the files written at every boot (NoCloud seed, resolv.conf, hosts, CA)

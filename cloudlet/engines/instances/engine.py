@@ -1,12 +1,7 @@
 """The instance engine: starts, stops and watches instance sandboxes.
 
-An instance's processes: `unshare --fork --pid --mount --uts --ipc --kill-child` (joined to
-the instance's cgroups and network namespace before it runs, with PR_SET_PDEATHSIG, from
-one long-lived spawner thread so that the signal means "the engine's process died") runs
-boot.py as PID 1 of the new PID namespace, which builds the root and execs tini with
-Cloudlet's init. If Cloudlet dies, unshare gets SIGKILL, its child (PID 1) too, and the
-kernel kills the rest of the PID namespace; reclaim() removes what is left (cgroups, loop
-devices, run files).
+An instance's processes are started as process.py says; if Cloudlet dies, they die with
+it, and reclaim() removes what is left (cgroups, loop devices, run files).
 
 State on the host, under the engine's state directory:
 
@@ -20,17 +15,15 @@ from __future__ import annotations
 import contextlib
 import json
 import os
-import queue
 import shutil
 import signal
 import socket
 import subprocess
-import sys
 import threading
 import time
 from pathlib import Path
 
-from cloudlet.engines.instances import nsexec, seed, volumes
+from cloudlet.engines.instances import nsexec, process, seed, volumes
 from cloudlet.engines.instances.mounts import MountSupervisor
 from cloudlet.engines.instances.spec import (
     EventCallback,
@@ -41,7 +34,7 @@ from cloudlet.engines.instances.spec import (
     Stats,
     Volume,
 )
-from cloudlet.engines.sandbox import cgroups, linux
+from cloudlet.engines.sandbox import cgroups
 
 KEEP_CAPS = frozenset({
     "CHOWN", "DAC_OVERRIDE", "FOWNER", "FSETID", "KILL", "SETGID", "SETUID", "SETPCAP",
@@ -59,31 +52,6 @@ def _host_memory_mib() -> int:
             if line.startswith("MemTotal:"):
                 return int(line.split()[1]) // 1024
     return 1024
-
-
-class _Spawner:
-    """One thread that forks every instance: PR_SET_PDEATHSIG fires when the *thread* that
-    forked a process ends, so it must be a thread that lives as long as the engine."""
-
-    def __init__(self):
-        self._jobs: queue.Queue = queue.Queue()
-        threading.Thread(target=self._run, name="instance-spawner", daemon=True).start()
-
-    def _run(self):
-        while True:
-            job, done = self._jobs.get()
-            try:
-                done.put((True, job()))
-            except BaseException as e:  # noqa: BLE001 - handed back to the caller
-                done.put((False, e))
-
-    def call(self, job):
-        done: queue.Queue = queue.Queue()
-        self._jobs.put((job, done))
-        ok, value = done.get()
-        if not ok:
-            raise value
-        return value
 
 
 class Sandbox:
@@ -115,7 +83,7 @@ class Engine:
         self.grace_seconds, self.boot_timeout = grace_seconds, boot_timeout
         self._instances: dict[str, Sandbox] = {}
         self._lock = threading.Lock()
-        self._spawner: _Spawner | None = None
+        self._spawner: process.Spawner | None = None
         self.hierarchy = cgroups.Hierarchy("cloudlet-instances")
 
     # ----- what the host allows
@@ -221,59 +189,16 @@ class Engine:
         # A pipe, not the file: inside, /proc/self/fd/1 must not name a host path.
         reader, writer = os.pipe()
         try:
-            box.proc = self._spawn(procs, netns, boot_json, writer, theirs)
+            if self._spawner is None:
+                self._spawner = process.Spawner()
+            box.proc = self._spawner.spawn(procs, netns, boot_json, writer, theirs)
         finally:
             os.close(writer)
             theirs.close()
-        threading.Thread(target=self._console, args=(reader, console), daemon=True).start()
-        box.pid1 = self._pid1(box.proc.pid)
+        threading.Thread(target=process.drain, args=(reader, console), daemon=True).start()
+        box.pid1 = process.pid1_of(box.proc.pid)
         threading.Thread(target=self._watch, args=(box, ours), name=f"instance-{spec.instance_id}",
                          daemon=True).start()
-
-    def _spawn(self, procs: list[str], netns: str, boot_json: Path, out, control) -> subprocess.Popen:
-        import pyseccomp
-
-        import cloudlet
-
-        path = [str(Path(cloudlet.__file__).parent.parent), str(Path(pyseccomp.__file__).parent)]
-        env = {"PYTHONPATH": ":".join(path), "PATH": "/usr/sbin:/usr/bin:/sbin:/bin",
-               "LANG": "C.UTF-8"}
-        cmd = ["unshare", "--fork", "--pid", "--mount", "--uts", "--ipc", "--kill-child",
-               "--propagation", "private", "--", sys.executable, "-S", "-m",
-               "cloudlet.engines.instances.boot", str(boot_json)]
-
-        def preexec():
-            linux.prctl(linux.PR_SET_PDEATHSIG, signal.SIGKILL)
-            for path in procs:
-                with open(path, "w") as f:
-                    f.write("0")
-            fd = os.open(netns, os.O_RDONLY)
-            linux.setns(fd, linux.CLONE_NEWNET)
-            os.close(fd)
-
-        if self._spawner is None:
-            self._spawner = _Spawner()
-        return self._spawner.call(lambda: subprocess.Popen(
-            cmd, stdin=subprocess.DEVNULL, stdout=out, stderr=out, env=env,
-            preexec_fn=preexec, pass_fds=[control.fileno()], start_new_session=True))
-
-    @staticmethod
-    def _console(reader: int, console: Path) -> None:
-        with open(reader, "rb", buffering=0) as pipe, open(console, "ab", buffering=0) as log:
-            while chunk := pipe.read(65536):
-                log.write(chunk)
-
-    @staticmethod
-    def _pid1(unshare_pid: int) -> int:
-        for _ in range(500):
-            try:
-                children = Path(f"/proc/{unshare_pid}/task/{unshare_pid}/children").read_text().split()
-            except OSError:
-                return 0
-            if children:
-                return int(children[0])
-            time.sleep(0.002)
-        return 0
 
     def _watch(self, box: Sandbox, control: socket.socket) -> None:
         """The instance's life: its seccomp listener, sshd's first answer, its exit."""
