@@ -29,6 +29,7 @@ import socket
 import struct
 import subprocess
 import sys
+import time
 
 import pyseccomp  # noqa: F401 - imported (and libseccomp loaded) before pivot_root
 
@@ -185,6 +186,7 @@ def confine(cfg: dict, devices_procs: int | None, control: socket.socket | None)
 
 
 def main(argv: list[str]) -> None:
+    started = time.monotonic()
     with open(argv[1]) as f:
         cfg = json.load(f)
     control = socket.socket(fileno=cfg["control_fd"]) if cfg.get("control_fd") is not None else None
@@ -197,6 +199,8 @@ def main(argv: list[str]) -> None:
     linux.sethostname(cfg["hostname"])
     loopback_up()
     confine(cfg, devices, control)
+    sys.stderr.write(f"cloudlet-boot: root ready, starting init ({time.monotonic() - started:.2f} s)\n")
+    sys.stderr.flush()
     os.closerange(3, 65536)
     os.execve(cfg["init"][0], cfg["init"], cfg["env"])
 

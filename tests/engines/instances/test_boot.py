@@ -112,3 +112,22 @@ def test_resolv_conf_hosts_and_ca_certificate_are_written_per_instance(launch):
     bundle = ssh(box.net, box.key, "cat /etc/ssl/certs/ca-certificates.crt").stdout
     assert bundle.count("cloudletTestCertificate") == 1
     assert bundle.count("BEGIN CERTIFICATE") > 100  # Debian's roots are still there
+
+
+def test_reboot_instances_keeps_the_volume_and_kill_and_crash_are_told_apart(launch):
+    box = launch()
+    ssh(box.net, box.key, "echo here > ~/f")
+    box.engine.reboot(box.id)
+    assert box.engine.wait_booted(box.id, 60)
+    assert ssh(box.net, box.key, "cat ~/f").stdout == "here\n"
+
+    seen = len(box.events.seen)
+    import os
+    import signal
+
+    os.kill(box.engine._get(box.id).pid1, signal.SIGKILL)  # init dies under the instance
+    assert box.events.wait(box.id, "exited", after=seen).reason == "crash"
+
+    box.engine.start(box.spec)
+    assert box.engine.wait_booted(box.id, 60)
+    assert box.engine.kill(box.id) == "kill"

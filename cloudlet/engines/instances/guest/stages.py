@@ -15,16 +15,23 @@ started = time.monotonic()
 from cloudinit import stages, util  # noqa: E402,F401
 from cloudinit.cmd import main as cloudinit_main  # noqa: E402
 
-MODULES = ("bootcmd", "write_files", "ca_certs", "users_groups", "ssh", "set_passwords",
-           "timezone", "runcmd", "package_update_upgrade_install", "write_files_deferred",
-           "scripts_vendor", "scripts_per_once", "scripts_per_boot", "scripts_per_instance",
-           "scripts_user", "ssh_authkey_fingerprints", "keys_to_console", "final_message",
-           "power_state_change")
-for module in MODULES:
-    try:
-        __import__(f"cloudinit.config.cc_{module}")
-    except Exception:  # noqa: BLE001 - a stage that needs it reports the error itself
-        pass
+# The init stage's modules before it, the others once sshd runs (off the path to SSH).
+INIT_MODULES = ("bootcmd", "write_files", "ca_certs", "users_groups", "ssh")
+LATER_MODULES = ("set_passwords", "timezone", "runcmd", "package_update_upgrade_install",
+                 "write_files_deferred", "scripts_vendor", "scripts_per_once", "scripts_per_boot",
+                 "scripts_per_instance", "scripts_user", "ssh_authkey_fingerprints",
+                 "keys_to_console", "final_message", "power_state_change")
+
+
+def preload(modules):
+    for module in modules:
+        try:
+            __import__(f"cloudinit.config.cc_{module}")
+        except Exception:  # noqa: BLE001 - a stage that needs it reports the error itself
+            pass
+
+
+preload(INIT_MODULES)
 
 
 def log(message):
@@ -57,5 +64,6 @@ stage("init", "--local")
 stage("init")
 sshd = subprocess.run(["/usr/sbin/sshd"], stdin=subprocess.DEVNULL)
 log(f"sshd started (exit {sshd.returncode})")
+preload(LATER_MODULES)
 stage("modules", "--mode", "config")
 stage("modules", "--mode", "final")
