@@ -163,7 +163,7 @@ class Engine:
         run = self._run_dir(spec.instance_id)
         self._save_loops(box)
         console = self.state_dir / "console" / f"{spec.instance_id}.log"
-        console.parent.mkdir(parents=True, exist_ok=True)
+        console.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
         self._trim(console)
         ours, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_SEQPACKET)
         config = {

@@ -72,7 +72,8 @@ class Spawner:
 
 def drain(reader: int, console: Path) -> None:
     """Copy the instance's console pipe into its log file until the instance is gone."""
-    with open(reader, "rb", buffering=0) as pipe, open(console, "ab", buffering=0) as log:
+    fd = os.open(console, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o600)
+    with open(reader, "rb", buffering=0) as pipe, open(fd, "ab", buffering=0) as log:
         while chunk := pipe.read(65536):
             log.write(chunk)
 

@@ -15,7 +15,7 @@ def create_root_volume(path: Path, gib: int) -> None:
     """A sparse file of gib GiB formatted ext4 (lazily initialised: milliseconds)."""
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_name(path.name + ".tmp")
-    with open(tmp, "wb") as f:
+    with open(os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600), "wb") as f:
         f.truncate(gib * GIB)
     subprocess.run(["mkfs.ext4", "-q", "-F", "-m", "0", "-L", "cloudimg-rootfs",
                     "-E", "lazy_itable_init=1,lazy_journal_init=1,nodiscard", str(tmp)],
@@ -46,7 +46,7 @@ def grow_if_needed(path: Path) -> bool:
 def create_data_volume(path: Path, gib: int) -> None:
     """A sparse file of gib GiB, unformatted (as a new EBS volume is)."""
     path.parent.mkdir(parents=True, exist_ok=True)
-    with open(path, "ab") as f:
+    with open(os.open(path, os.O_WRONLY | os.O_CREAT, 0o600), "ab") as f:
         f.truncate(gib * GIB)
 
 
