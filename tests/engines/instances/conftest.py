@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import shutil
 import threading
 import uuid
 from dataclasses import dataclass, field
@@ -53,7 +54,9 @@ def instance_engine(built_image, tmp_path_factory):
     events = Events()
     state = tmp_path_factory.mktemp("instances")
     engine = Engine(state, on_event=events, grace_seconds=5)
-    missing = engine.status()
+    missing = engine.status() or next(
+        (f"{tool} is not installed" for tool in ("ip", "ssh", "ssh-keygen") if not shutil.which(tool)),
+        None)
     if missing:
         pytest.skip(missing)
     engine.events = events
