@@ -131,3 +131,9 @@ def test_reboot_instances_keeps_the_volume_and_kill_and_crash_are_told_apart(lau
     box.engine.start(box.spec)
     assert box.engine.wait_booted(box.id, 60)
     assert box.engine.kill(box.id) == "kill"
+
+
+def test_cloud_configs_power_state_powers_the_instance_off(launch):
+    box = launch(wait=False, user_data=b"#cloud-config\npower_state:\n  mode: poweroff\n  delay: now\n")
+    event = box.events.wait(box.id, "exited", timeout=60)
+    assert event is not None and event.reason == "poweroff", box.engine.console_output(box.id)[-2000:]
