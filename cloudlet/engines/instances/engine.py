@@ -207,12 +207,13 @@ class Engine:
             with contextlib.suppress(OSError):
                 _msg, fds, _flags, _addr = socket.recv_fds(control, 64, 1)
                 if fds:
+                    # boot.py sends the listener once its mounts are done: those are the
+                    # mounts nobody inside may unmount, known before any call is answered
+                    with contextlib.suppress(OSError):
+                        box.protected = [m["id"] for m in nsexec._mountinfo(box.pid1)]
                     box.supervisor = MountSupervisor(fds[0], lambda: self._mount_context(box))
         finally:
             control.close()
-        if box.proc.poll() is None and box.pid1:
-            box.protected = [m["id"] for m in nsexec._mountinfo(box.pid1)] if Path(
-                f"/proc/{box.pid1}").exists() else []
         threading.Thread(target=self._probe_ssh, args=(box,), daemon=True).start()
         code = box.proc.wait()
         self._exited(box, code)
