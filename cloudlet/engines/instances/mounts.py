@@ -5,7 +5,7 @@ escape through release_agent, or unmount the masks over /proc). Their mount and 
 calls are seccomp user notifications instead (sandbox/seccomp.py), and the supervisor does
 what EC2 users need, from the instance's devices cgroup and in its mount namespace
 (nsexec.py): mounting the instance's own volumes (ext2/3/4, xfs, btrfs, vfat) and tmpfs,
-remounting and unmounting those. Everything else (proc, sysfs, cgroup, bind and move mounts,
+remounting and unmounting those, always nodev. Everything else (proc, sysfs, cgroup, bind and move mounts,
 unmounting what the engine mounted at boot) is refused with EPERM.
 """
 
@@ -21,7 +21,7 @@ from cloudlet.engines.sandbox import seccomp
 
 FILESYSTEMS = {"ext2", "ext3", "ext4", "xfs", "btrfs", "vfat", "tmpfs"}
 MS_MGC_MSK, MS_MGC_VAL = 0xFFFF0000, 0xC0ED0000
-MS_REMOUNT = 32
+MS_NODEV, MS_REMOUNT = 4, 32
 ALLOWED_FLAGS = (1 | 2 | 4 | 8 | 16 | 128 | 1024 | 2048 | 32768 | (1 << 21) | (1 << 24)
                  | (1 << 25) | MS_REMOUNT)
 UMOUNT_FLAGS = 1 | 2 | 8          # MNT_FORCE, MNT_DETACH, UMOUNT_NOFOLLOW
@@ -38,8 +38,10 @@ def mount_request(source, target, fstype, flags, data) -> tuple[int, dict | None
         return errno.EPERM, None
     if data and any(option in data for option in REFUSED_OPTIONS):
         return errno.EPERM, None
+    # nodev always: a volume's raw blocks are the instance's to write, so it could carry a
+    # node for any device (the devices cgroup would refuse it too, where there is one)
     return 0, {"op": "mount", "source": source, "target": target, "fstype": fstype,
-               "flags": flags, "data": data}
+               "flags": flags | MS_NODEV, "data": data}
 
 
 class MountSupervisor:

@@ -152,3 +152,8 @@ def test_pids_limit(box, instance_engine):
 
 def test_default_pids_limit_is_awss_1024(instance_engine):
     assert instance_engine.effective_limits(2, 4096, 1024).pids_max == 1024
+
+
+def test_mounts_made_for_the_instance_are_nodev(box):
+    done = root(box.net, box.key, "mount -t tmpfs -o size=1m tmpfs /mnt && grep ' /mnt ' /proc/self/mountinfo; umount /mnt")
+    assert "nodev" in done.stdout.split(" - ")[0], done.stdout
