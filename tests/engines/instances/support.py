@@ -89,3 +89,11 @@ def wait_for(predicate, timeout: float = 30, step: float = 0.05):
             return value
         time.sleep(step)
     return predicate()
+
+
+def cloud_init_done(net: VethNet, key: Path, timeout: float = 60) -> None:
+    """Wait for this boot's cloud-init final stage (sshd answers before it, as on AWS)."""
+    done = ssh(net, key, "i=0; while [ ! -e /run/cloud-init/result.json ] && [ $i -lt 1200 ]; "
+                         "do sleep 0.05; i=$((i+1)); done; test -e /run/cloud-init/result.json",
+               timeout=timeout)
+    assert done.returncode == 0, done.stderr

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 
-from tests.engines.instances.support import root, ssh
+from tests.engines.instances.support import cloud_init_done, root, ssh, wait_for
 
 USER_DATA = b"""#!/bin/sh
 echo "user data ran as $(id -un)" >> /root/marker
@@ -22,6 +22,7 @@ def test_ssh_runs_a_command_as_the_default_user_with_sudo(launch):
 
 def test_user_data_runs_once_as_root_and_files_persist_across_stop_and_start(launch):
     box = launch(user_data=USER_DATA)
+    cloud_init_done(box.net, box.key)
     assert root(box.net, box.key, "cat /root/marker").stdout == "user data ran as root\n"
     log = root(box.net, box.key, "cat /var/log/cloud-init-output.log").stdout
     assert "user-data-output-line" in log
@@ -30,6 +31,7 @@ def test_user_data_runs_once_as_root_and_files_persist_across_stop_and_start(lau
     assert box.engine.stop(box.id) == "stop"
     box.engine.start(box.spec)
     assert box.engine.wait_booted(box.id, 60)
+    cloud_init_done(box.net, box.key)
     assert ssh(box.net, box.key, "cat ~/before-stop").stdout == "kept\n"
     assert root(box.net, box.key, "cat /root/marker").stdout == "user data ran as root\n"
 
@@ -42,6 +44,7 @@ def test_multipart_user_data_runs_its_script_and_its_cloud_config(launch):
             b'--XX\nContent-Type: text/x-shellscript; charset="us-ascii"\n\n'
             b"#!/bin/sh\necho script > /root/script\n--XX--\n")
     box = launch(user_data=body)
+    cloud_init_done(box.net, box.key)
     done = root(box.net, box.key, "cat /etc/from-cloud-config /root/runcmd /root/script")
     assert done.stdout.split() == ["written", "runcmd", "script"], done.stderr
 
@@ -76,8 +79,10 @@ def test_reboot_inside_is_reported_and_the_instance_boots_again(launch):
 def test_stop_is_a_clean_shutdown_sigterm_first(launch):
     box = launch()
     # a service that saves its state on SIGTERM, as a host shutdown lets it
-    script = "trap \"echo saved > /root/on-term; exit 0\" TERM; while :; do sleep 0.1; done"
+    script = ("trap \"echo saved > /root/on-term; exit 0\" TERM; touch /root/ready; "
+              "while :; do sleep 0.1; done")
     root(box.net, box.key, f"nohup sh -c '{script}' >/dev/null 2>&1 & echo started")
+    assert wait_for(lambda: root(box.net, box.key, "test -e /root/ready").returncode == 0, 30)
     assert box.engine.stop(box.id) == "stop"
     box.engine.start(box.spec)
     assert box.engine.wait_booted(box.id, 60)
@@ -86,7 +91,7 @@ def test_stop_is_a_clean_shutdown_sigterm_first(launch):
 
 def test_console_output_has_the_boot_and_cloud_init(launch):
     box = launch(user_data=USER_DATA)
-    ssh(box.net, box.key, "true")
+    cloud_init_done(box.net, box.key)
     console = box.engine.console_output(box.id)
     assert "Cloud-init v." in console
     assert "ssh-ed25519" in console  # keys-to-console, as GetConsoleOutput shows on AWS

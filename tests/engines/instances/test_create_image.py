@@ -8,7 +8,7 @@ import os
 
 from cloudlet.engines.images import ImageCache
 from cloudlet.engines.instances.volumes import mounted_upper
-from tests.engines.instances.support import root, ssh
+from tests.engines.instances.support import cloud_init_done, root, ssh
 
 
 def test_an_image_made_from_an_instance_boots_with_its_changes(launch, built_image):
@@ -23,6 +23,7 @@ def test_an_image_made_from_an_instance_boots_with_its_changes(launch, built_ima
         image = cache.flatten(name, [upper, *built_image.layers], "from an instance", "ec2-user")
     try:
         new = launch(layers=list(image.layers), user_data=b"#!/bin/sh\ntouch /root/new-user-data\n")
+        cloud_init_done(new.net, new.key)
         done = root(new.net, new.key, "cat /opt/baked; test -e /etc/motd || echo no-motd; "
                                       "test -e /root/new-user-data && echo ran")
         assert done.stdout.split() == ["baked", "no-motd", "ran"], done.stderr
