@@ -24,6 +24,8 @@ import subprocess
 import time
 from pathlib import Path
 
+from cloudlet.engines.sandbox.cgroups import own_cgroup as _own_cgroup
+
 CPU_PERIOD_US = 20_000
 MB_PER_VCPU = 1769
 UID_BASE = 1 << 20
@@ -63,19 +65,6 @@ def function_uid(function_arn: str) -> int | None:
     unqualified = ":".join(function_arn.split(":")[:7])
     digest = hashlib.sha256(unqualified.encode()).digest()
     return UID_BASE + int.from_bytes(digest[:4], "big") % (1 << 30)
-
-
-def _own_cgroup(controller: str | None) -> str:
-    try:
-        lines = Path("/proc/self/cgroup").read_text().splitlines()
-    except OSError:
-        return "/"
-    for line in lines:
-        _, controllers, path = line.split(":", 2)
-        if (controller is None and controllers == "") or (
-                controller is not None and controller in controllers.split(",")):
-            return path
-    return "/"
 
 
 class Cgroups:
