@@ -20,5 +20,10 @@ need mariadbd mariadb-server "RDS's mysql and mariadb engines (cloudlet/engines/
 need node nodejs "Lambda's nodejs* runtimes (cloudlet/engines/lambda_/)"
 need unshare util-linux "Lambda's sandboxes: mount namespaces, setpriv (cloudlet/engines/lambda_/)"
 need nft nftables "the VPC fabric: libnftables.so.1 for security groups, ACLs and NAT (cloudlet/engines/network/)"
+need ip iproute2 "the VPC fabric and instance sandboxes: network namespaces (cloudlet/engines/network/)"
+need mmdebstrap mmdebstrap "building EC2 images from Debian's packages (cloudlet/engines/images/)"
+need ssh openssh-client "the EC2 tests: ssh into instances, as users do (tests/e2e/ec2/)"
+need ssh-keygen openssh-client "EC2 key pairs in OpenSSH format (cloudlet/services/ec2/)"
+[ -e /usr/lib/x86_64-linux-gnu/libseccomp.so.2 ] || [ -e /usr/lib/aarch64-linux-gnu/libseccomp.so.2 ] || ls /usr/lib/*/libseccomp.so.2 >/dev/null 2>&1 || need libseccomp-missing libseccomp2 "seccomp filters of instance sandboxes (cloudlet/engines/sandbox/seccomp.py)"
 [ -z "$missing" ] || echo "sysdeps: continuing without:$missing" >&2
 exit 0
