@@ -24,6 +24,14 @@ need ip iproute2 "the VPC fabric and instance sandboxes: network namespaces (clo
 need mmdebstrap mmdebstrap "building EC2 images from Debian's packages (cloudlet/engines/images/)"
 need ssh openssh-client "the EC2 tests: ssh into instances, as users do (tests/e2e/ec2/)"
 need ssh-keygen openssh-client "EC2 key pairs in OpenSSH format (cloudlet/services/ec2/)"
-[ -e /usr/lib/x86_64-linux-gnu/libseccomp.so.2 ] || [ -e /usr/lib/aarch64-linux-gnu/libseccomp.so.2 ] || ls /usr/lib/*/libseccomp.so.2 >/dev/null 2>&1 || need libseccomp-missing libseccomp2 "seccomp filters of instance sandboxes (cloudlet/engines/sandbox/seccomp.py)"
+if ! ls /usr/lib/*/libseccomp.so.2 /lib/*/libseccomp.so.2 >/dev/null 2>&1; then
+  if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
+    echo "sysdeps: installing libseccomp2 (seccomp filters of instance sandboxes)"
+    apt-get install -y -q libseccomp2 >/dev/null 2>&1
+  fi
+  ls /usr/lib/*/libseccomp.so.2 /lib/*/libseccomp.so.2 >/dev/null 2>&1 || {
+    echo "sysdeps: libseccomp.so.2 not found: install the Debian package libseccomp2 for instance sandboxes (cloudlet/engines/sandbox/seccomp.py)" >&2
+    missing="$missing libseccomp2"; }
+fi
 [ -z "$missing" ] || echo "sysdeps: continuing without:$missing" >&2
 exit 0
