@@ -6,7 +6,8 @@ request marked as coming from inside the cloud.
     listeners.bind(server)             # the uvicorn Server, from its startup (server.py)
     stop = listeners.serve(sock)       # any thread, any time: sock is bound and listening
     stop()                             # any thread, idempotent: stops accepting there and
-                                       # aborts the connections it accepted
+                                       # aborts the connections it accepted (off the loop,
+                                       # done when it returns)
     await listeners.aclose()           # at shutdown, on the loop: every listener
 
 A connection accepted on such a socket speaks uvicorn's HTTP protocol with the main server's
@@ -32,6 +33,7 @@ log = logging.getLogger("cloudlet.gateway")
 
 ORIGIN = "cloudlet.origin"
 CLOUD = "cloud"
+STOP_TIMEOUT = 5.0
 
 
 class _Origin:
@@ -119,15 +121,20 @@ class CloudListeners:
 
         def stop() -> None:
             nonlocal done
-            if done:
-                return
-            done = True
             with self._lock:
+                if done or self._closed:  # (once closed, aclose() took care of it)
+                    done = True
+                    return
+                done = True
                 self._open.discard(listener)
             try:
-                asyncio.run_coroutine_threadsafe(listener.close(), loop)
+                closing = asyncio.run_coroutine_threadsafe(listener.close(), loop)
             except RuntimeError:  # the loop is gone, and the socket with the process soon
                 sock.close()
+                return
+            if not _running(loop):  # off the loop: done when stop() returns
+                with contextlib.suppress(Exception):
+                    closing.result(STOP_TIMEOUT)
 
         return stop
 
@@ -138,6 +145,14 @@ class CloudListeners:
             listeners, self._open = list(self._open), set()
         await asyncio.gather(*(listener.close() for listener in listeners),
                              return_exceptions=True)
+
+
+def _running(loop: asyncio.AbstractEventLoop) -> bool:
+    """Whether the calling thread is running loop."""
+    try:
+        return asyncio.get_running_loop() is loop
+    except RuntimeError:
+        return False
 
 
 def _log_failure(future) -> None:
