@@ -199,8 +199,10 @@ class Environment:
         # the kernel's limit leaves room for the tmpfs pages of /tmp and /dev/shm; the
         # function's own memory is held to memory_mb by the watchdog in _wait_outcome
         limit = spec.memory_mb + (spec.ephemeral_mb + SHM_MB if launch.namespaces else 0)
-        # the PID namespace's init is one more process, not the function's
-        processes = sandbox.PROCESS_LIMIT + (1 if launch.namespaces else 0)
+        # the zygote's PID namespace init is one more process, not the function's (in the
+        # shell path, the runtime is the namespace's init)
+        zygote = launch.zygote is not None and launch.zygote.alive
+        processes = sandbox.PROCESS_LIMIT + (1 if launch.namespaces and zygote else 0)
         self.cgroup = launch.cgroups.create(self.id, limit, processes)
         # without a pids cgroup, RLIMIT_NPROC counts the function's uid instead
         self.process_rlimit = (sandbox.PROCESS_LIMIT if uid is not None and (
@@ -212,7 +214,7 @@ class Environment:
             script.append(f"ulimit -d {spec.memory_mb * 1024}")
         script.append("ulimit -n 1024 || true")
         if self.process_rlimit:
-            script.append(f"ulimit -u {self.process_rlimit}")
+            script.append(f"prlimit --nproc={self.process_rlimit} --pid $$")
         if launch.namespaces:
             script += self._mounts(task_root)
             script.append("cd /var/task")
@@ -223,7 +225,7 @@ class Environment:
                 os.chown(self.tmpdir, uid, uid)
             env["TMPDIR"] = str(self.tmpdir)
             script.append(f"cd {shlex.quote(str(task_root))}")
-        if launch.zygote is not None and launch.zygote.alive:
+        if zygote:
             request = self._zygote_request(task_root, uid, env, command, python)
             self.started_at = time.monotonic()
             try:
