@@ -18,6 +18,7 @@ from cloudlet.authz.authorizer import Authorizer
 from cloudlet.config import DEFAULT_ACCESS_KEY, DEFAULT_ACCOUNT, DEFAULT_SECRET_KEY, Settings
 from cloudlet.events import Bus
 from cloudlet.gateway.app import Gateway, end_streams
+from cloudlet.gateway.listeners import CloudListeners
 from cloudlet.gateway.pipeline import Pipeline
 from cloudlet.models import SERVICES
 from cloudlet.services import provider_class
@@ -26,7 +27,8 @@ from cloudlet.store import Store
 log = logging.getLogger("cloudlet")
 
 
-def build_app(settings: Settings, data_dir: Path) -> Gateway:
+def build_app(settings: Settings, data_dir: Path, listeners: CloudListeners | None = None
+              ) -> Gateway:
     store = Store.open(data_dir)
     bus = Bus()
     providers = {}
@@ -36,6 +38,8 @@ def build_app(settings: Settings, data_dir: Path) -> Gateway:
             providers[name] = cls(store, bus)
     for provider in providers.values():
         provider.attach(providers)
+        if listeners is not None:
+            provider.attach_in_cloud(listeners.serve)
     services = {name: ("available" if name in providers else "not implemented")
                 for name in SERVICES}
     credentials = CredentialStore()
@@ -61,15 +65,19 @@ def build_app(settings: Settings, data_dir: Path) -> Gateway:
 
 
 class Server(uvicorn.Server):
-    """uvicorn's server, closing idle keep-alive connections at once on shutdown.
+    """uvicorn's server, closing idle keep-alive connections at once on shutdown, with the
+    in-cloud listeners (gateway/listeners.py) beside its port.
 
     A TLS connection closed politely waits for the client's close_notify, up to 30 s, and
     an idle client never sends one; an idle connection has no request to finish, so it is
     aborted. Connections with a request in flight still finish it."""
 
     banner_text = ""
+    listeners: CloudListeners | None = None
 
     async def startup(self, sockets=None):
+        if self.listeners is not None:  # before the lifespan: providers may serve at start
+            self.listeners.bind(self)
         await super().startup(sockets)
         if self.started and self.banner_text:  # the port is open now
             sys.stdout.write(self.banner_text)
@@ -77,6 +85,8 @@ class Server(uvicorn.Server):
 
     async def shutdown(self, sockets=None):
         end_streams()  # event streams (live tails) end rather than hold the shutdown
+        if self.listeners is not None:
+            await self.listeners.aclose()
         for connection in list(self.server_state.connections):
             cycle = getattr(connection, "cycle", None)
             transport = getattr(connection, "transport", None)
@@ -115,7 +125,8 @@ def run(settings: Settings) -> None:
         level="DEBUG" if settings.log_level == "trace" else settings.log_level.upper(), format="%(asctime)s %(levelname)s %(name)s %(message)s"
     )
     data_dir = resolve_data_dir(settings)
-    app = build_app(settings, data_dir)
+    listeners = CloudListeners()
+    app = build_app(settings, data_dir, listeners)
     ssl = {}
     if settings.tls:
         from cloudlet.tls import ensure_certificate
@@ -135,6 +146,7 @@ def run(settings: Settings) -> None:
         **ssl,
     )
     server = Server(config)
+    server.listeners = listeners
     server.banner_text = banner(settings, data_dir)
     # uvicorn finishes in-flight requests and runs the shutdown (flushing state), then
     # re-raises the signal it caught; these handlers turn that into a clean exit.

@@ -127,6 +127,12 @@ class Provider:
         through `IamReads(providers.get("iam"))`), never the provider's internals. Events
         go through the bus instead."""
 
+    def attach_in_cloud(self, serve: Callable) -> None:
+        """Called once with the gateway's in-cloud listener, for providers whose engines put
+        code inside namespaces: `serve(sock) -> stop()` serves Cloudlet's API on a listening
+        socket made inside one, every request marked as coming from inside the cloud
+        (gateway/listeners.py). Lambda hands it to its engine."""
+
     def start(self) -> None:
         """Start the provider's engines (sweepers, servers); called once at server start."""
 

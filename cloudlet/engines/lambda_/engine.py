@@ -68,6 +68,14 @@ class Result:
 class LambdaEngine:
     """Implemented in this package; the provider calls only these methods."""
 
+    # serve_api(sock) -> stop(): serves Cloudlet's API on a listening socket made in an
+    # environment's network namespace, marked as coming from inside the cloud (the gateway's
+    # in-cloud listener); set by the provider before the first invocation
+    serve_api = None
+
+    def start(self) -> None:
+        """Reap what an earlier Cloudlet, killed, left behind (called once at start)."""
+
     def invoke(self, spec: FunctionSpec, invocation: Invocation) -> Result:
         """Run one invocation to completion on a warm environment of spec.key, or a new one.
         Blocks (never call it on the event loop). Timeouts, crashes and memory overflow come

@@ -1,7 +1,7 @@
 """One execution environment: a process tree running a runtime against its own Runtime
-API, in its sandbox (sandbox.py), with the output of stdout and stderr gathered line by
-line. `run()` hands it one invocation and waits for the response, the error, a crash, the
-memory limit or the timeout."""
+API, in its sandbox (sandbox.py) and its own network namespace (network.py), with the output
+of stdout and stderr gathered line by line. `run()` hands it one invocation and waits for the
+response, the error, a crash, the memory limit or the timeout."""
 
 from __future__ import annotations
 
@@ -22,6 +22,7 @@ from pathlib import Path
 from cloudlet import clock
 from cloudlet.engines.lambda_ import sandbox
 from cloudlet.engines.lambda_.engine import FunctionSpec, Invocation
+from cloudlet.engines.lambda_.network import EnvNetwork, ServeApi
 from cloudlet.engines.lambda_.runtime_api import RuntimeAPI
 from cloudlet.engines.lambda_.zygote import Zygote
 
@@ -63,13 +64,15 @@ class Outcome:
 class Launch:
     """How the engine starts environments on this host (shared by all of them)."""
 
-    namespaces: bool
+    namespaces: bool                # mount and PID namespaces
     cgroups: sandbox.Cgroups
     state_dir: Path
     hidden: tuple[Path, ...] = ()
     python: str = ""
     node: str = ""
     zygote: Zygote | None = None
+    network: bool = False           # a network namespace per environment
+    serve_api: ServeApi | None = None  # serves Cloudlet's API on a socket in a namespace
 
 
 def exit_reason(returncode: int) -> str:
@@ -111,7 +114,17 @@ class Environment:
         self._partial = b""
         self._mark = 0
         self._peak_kb = 0
-        self.api = RuntimeAPI(self, sandbox.function_uid(spec.function_arn))
+        self._runtime_pid: int | None = None
+        self.network = EnvNetwork(launch.serve_api) if launch.network else None
+        try:
+            if self.network is not None:
+                self.api = RuntimeAPI(self, sock=self.network.runtime_socket)
+            else:
+                self.api = RuntimeAPI(self, sandbox.function_uid(spec.function_arn))
+        except BaseException:
+            if self.network is not None:
+                self.network.close()
+            raise
 
     # --- the Runtime API's side -------------------------------------------------------
 
@@ -120,7 +133,7 @@ class Environment:
             if self.init_done_at is None:
                 self.init_done_at = time.monotonic()
                 if self.cgroup is not None:
-                    self.cgroup.limit_cpu(self.spec.memory_mb, self.proc.pid)
+                    self.cgroup.limit_cpu(self.spec.memory_mb, self.runtime_pid())
             self.cond.notify_all()
             while self.pending is None and not self.stopping:
                 self.cond.wait()
@@ -186,13 +199,22 @@ class Environment:
         # the kernel's limit leaves room for the tmpfs pages of /tmp and /dev/shm; the
         # function's own memory is held to memory_mb by the watchdog in _wait_outcome
         limit = spec.memory_mb + (spec.ephemeral_mb + SHM_MB if launch.namespaces else 0)
-        self.cgroup = launch.cgroups.create(self.id, limit)
+        # the zygote's PID namespace init is one more process, not the function's (in the
+        # shell path, the runtime is the namespace's init)
+        zygote = launch.zygote is not None and launch.zygote.alive
+        processes = sandbox.PROCESS_LIMIT + (1 if launch.namespaces and zygote else 0)
+        self.cgroup = launch.cgroups.create(self.id, limit, processes)
+        # without a pids cgroup, RLIMIT_NPROC counts the function's uid instead
+        self.process_rlimit = (sandbox.PROCESS_LIMIT if uid is not None and (
+            self.cgroup is None or self.cgroup.pids is None) else 0)
         script = ["set -e"]
         if self.cgroup is not None:
             script.append(self.cgroup.join_script())
         else:
             script.append(f"ulimit -d {spec.memory_mb * 1024}")
         script.append("ulimit -n 1024 || true")
+        if self.process_rlimit:
+            script.append(f"prlimit --nproc={self.process_rlimit} --pid $$")
         if launch.namespaces:
             script += self._mounts(task_root)
             script.append("cd /var/task")
@@ -203,11 +225,12 @@ class Environment:
                 os.chown(self.tmpdir, uid, uid)
             env["TMPDIR"] = str(self.tmpdir)
             script.append(f"cd {shlex.quote(str(task_root))}")
-        if launch.zygote is not None and launch.zygote.alive:
+        if zygote:
             request = self._zygote_request(task_root, uid, env, command, python)
             self.started_at = time.monotonic()
             try:
-                self.proc = launch.zygote.spawn(request)
+                self.proc = launch.zygote.spawn(
+                    request, self.network.fd if self.network is not None else None)
             except OSError:
                 self.proc = None
             if self.proc is not None:
@@ -217,14 +240,26 @@ class Environment:
             run = (f"setpriv --reuid={uid} --regid={uid} --clear-groups --no-new-privs "
                    f"-- {run}")
         script.append(f"exec {run}")
-        argv = ["sh", "-c", "\n".join(script)]
-        if launch.namespaces:
-            argv = ["unshare", "-m", "--propagation", "private", *argv]
         self.started_at = time.monotonic()
-        self.proc = subprocess.Popen(argv, env=env, stdin=subprocess.DEVNULL,
+        self.proc = subprocess.Popen(self._shell_argv(script), env=env, stdin=subprocess.DEVNULL,
                                      stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
-                                     start_new_session=True, cwd="/")
+                                     start_new_session=True, cwd="/",
+                                     pass_fds=(self.network.fd,) if self.network else ())
         self._watch()
+
+    def _shell_argv(self, script: list[str]) -> list[str]:
+        """The same sandbox from util-linux: `unshare` makes the mount and PID namespaces
+        (the runtime is their init; --kill-child takes the namespace down with unshare),
+        `nsenter` the network namespace, `setpriv --pdeathsig` ties it all to Cloudlet."""
+        argv = ["sh", "-c", "\n".join(script)]
+        if self.launch.namespaces:
+            argv = ["unshare", "-m", "--propagation", "private", "--pid", "--fork",
+                    "--kill-child", "--mount-proc", *argv]
+        if self.network is not None:
+            argv = ["nsenter", f"--net=/proc/self/fd/{self.network.fd}", "--", *argv]
+        if os.geteuid() == 0:
+            argv = ["setpriv", "--pdeathsig", "KILL", "--", *argv]
+        return argv
 
     def _watch(self):
         os.set_blocking(self.proc.stdout.fileno(), False)
@@ -253,9 +288,10 @@ class Environment:
         mounts.append(["tmpfs", "tmpfs", "/tmp", "", f"size={self.spec.ephemeral_mb}m,mode=1777"])
         mounts.append(["tmpfs", "tmpfs", "/dev/shm", "", f"size={SHM_MB}m,mode=1777"])
         return {
-            "namespaces": ns, "binds": binds, "mounts": mounts, "uid": uid, "env": env,
-            "cgroup_procs": [str(self.cgroup.memory / "cgroup.procs")] if self.cgroup else [],
+            "namespaces": ns, "pid_namespace": ns, "binds": binds, "mounts": mounts, "uid": uid,
+            "env": env, "cgroup_procs": self.cgroup.procs_files if self.cgroup else [],
             "data_limit": 0 if self.cgroup else self.spec.memory_mb * 1024 * 1024,
+            "process_limit": self.process_rlimit,
             "cwd": "/var/task" if ns else str(task_root), "argv0": command[-1],
             "exec": None if python else command,
         }
@@ -435,11 +471,26 @@ class Environment:
         self.last_used = time.monotonic()
         return outcome
 
+    def runtime_pid(self) -> int | None:
+        """The runtime's process: in a PID namespace, the only child of its init."""
+        if self.proc is None or not self.launch.namespaces:
+            return self.proc and self.proc.pid
+        if self._runtime_pid is None:
+            pid = self.proc.pid
+            try:
+                with open(f"/proc/{pid}/task/{pid}/children") as f:
+                    children = f.read().split()
+            except OSError:
+                children = []
+            if children:
+                self._runtime_pid = int(children[0])
+        return self._runtime_pid or self.proc.pid
+
     def max_memory_mb(self) -> int:
         if self.proc is None:
             return 0
         try:
-            with open(f"/proc/{self.proc.pid}/status", "rb") as f:
+            with open(f"/proc/{self.runtime_pid()}/status", "rb") as f:
                 for line in f:
                     if line.startswith(b"VmHWM:"):
                         self._peak_kb = max(self._peak_kb, int(line.split()[1]))
@@ -477,6 +528,8 @@ class Environment:
             except subprocess.TimeoutExpired:
                 pass
         self.api.close()
+        if self.network is not None:
+            self.network.close()
         if self.cgroup is not None:
             self.cgroup.kill()
             self.cgroup.remove()

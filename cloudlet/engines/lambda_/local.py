@@ -2,7 +2,11 @@
 pooled per FunctionSpec.key: reused while warm, reaped when idle (CLOUDLET_LAMBDA_IDLE
 seconds, default 300), replaced when they crash, retired when their code or configuration
 changes or their credentials near expiry. Results carry AWS's error payloads and the
-START/END/REPORT lines as AWS writes them."""
+START/END/REPORT lines as AWS writes them.
+
+As root, each environment has its own network namespace (network.py) where Cloudlet's API
+is served by `serve_api` (the gateway's in-cloud listener, set before the first invocation),
+and AWS_ENDPOINT_URL points there; without `serve_api`, nothing answers there."""
 
 from __future__ import annotations
 
@@ -19,7 +23,7 @@ from collections import defaultdict
 from functools import cache
 from pathlib import Path
 
-from cloudlet.engines.lambda_ import sandbox
+from cloudlet.engines.lambda_ import network, sandbox
 from cloudlet.engines.lambda_.engine import FunctionSpec, Invocation, LambdaEngine, Result
 from cloudlet.engines.lambda_.environment import (
     RUNTIME_DIR,
@@ -78,8 +82,24 @@ class LocalEngine(LambdaEngine):
         self._reaper: threading.Thread | None = None
         self._closed = threading.Event()
         self._teardowns: list[threading.Thread] = []
+        self._serve_api: network.ServeApi | None = None
+
+    @property
+    def serve_api(self) -> network.ServeApi | None:
+        """serve_api(sock) -> stop(): serves Cloudlet's API on a listening socket made in an
+        environment's namespace, as a request from inside the cloud."""
+        return self._serve_api
+
+    @serve_api.setter
+    def serve_api(self, serve: network.ServeApi | None) -> None:
+        self._serve_api = serve
+        if self._launch is not None:
+            self._launch.serve_api = serve
 
     # --- the interface ------------------------------------------------------------------
+
+    def start(self) -> None:
+        sandbox.Cgroups.reap()
 
     def invoke(self, spec: FunctionSpec, invocation: Invocation) -> Result:
         with self._lock:
@@ -158,7 +178,8 @@ class LocalEngine(LambdaEngine):
                 self._launch = Launch(namespaces=sandbox.mount_namespaces(),
                                       cgroups=sandbox.Cgroups(), state_dir=state,
                                       hidden=self._hidden + (state,), python=sandbox.host_python()[0],
-                                      node=shutil.which("node") or "/usr/bin/node")
+                                      node=shutil.which("node") or "/usr/bin/node",
+                                      network=network.available(), serve_api=self._serve_api)
                 if os.environ.get("CLOUDLET_LAMBDA_ZYGOTE", "").lower() != "off":
                     try:
                         self._launch.zygote = Zygote(self._launch.python)
@@ -308,7 +329,9 @@ class LocalEngine(LambdaEngine):
                 in_code = bootstrap.parent == Path(spec.code_dir)
                 command = [str(task_root / "bootstrap") if in_code else str(bootstrap)]
         env.update(spec.environment)
-        if spec.endpoint_url:
+        if launch.network:
+            env.setdefault("AWS_ENDPOINT_URL", network.endpoint_inside(spec.endpoint_url))
+        elif spec.endpoint_url:
             env.setdefault("AWS_ENDPOINT_URL", spec.endpoint_url)
         env.update({
             "AWS_LAMBDA_FUNCTION_NAME": spec.function_name,

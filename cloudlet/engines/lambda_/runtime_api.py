@@ -1,5 +1,6 @@
-"""Lambda's Runtime API (2018-06-01), served to one execution environment on its own
-port of 127.0.0.1 (AWS_LAMBDA_RUNTIME_API): GET /runtime/invocation/next hands out the
+"""Lambda's Runtime API (2018-06-01), served to one execution environment on a listening
+socket made in its network namespace (127.0.0.1:9001, as on AWS), or without namespaces on
+its own port of the host's 127.0.0.1 (AWS_LAMBDA_RUNTIME_API): GET /runtime/invocation/next hands out the
 next invocation with AWS's headers; POST .../response, .../error and /runtime/init/error
 report back, answered with AWS's status codes (202, 400, 403, 413, 500)."""
 
@@ -7,6 +8,7 @@ from __future__ import annotations
 
 import json
 import re
+import socket
 import threading
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Protocol
@@ -129,14 +131,22 @@ def peer_uid(client_port: int, server_port: int) -> int | None:
 
 
 class RuntimeAPI:
-    """One Runtime API endpoint on 127.0.0.1 and an ephemeral port; with `uid`, only that
-    user's connections are served."""
+    """One Runtime API endpoint: on `sock` (listening in the environment's own namespace,
+    where nobody else can connect), or on the host's 127.0.0.1 and an ephemeral port, where
+    with `uid` only that user's connections are served."""
 
-    def __init__(self, host: RuntimeHost, uid: int | None = None):
-        self._server = _Server(("127.0.0.1", 0), _Handler)
+    def __init__(self, host: RuntimeHost, uid: int | None = None,
+                 sock: socket.socket | None = None):
+        if sock is None:
+            self._server = _Server(("127.0.0.1", 0), _Handler)
+            self._server.uid = uid
+        else:
+            self._server = _Server(sock.getsockname(), _Handler, bind_and_activate=False)
+            self._server.socket.close()
+            self._server.socket = sock
         self._server.host = host
-        self._server.uid = uid
-        self.address = f"127.0.0.1:{self._server.server_address[1]}"
+        address, port = self._server.socket.getsockname()[:2]
+        self.address = f"{address}:{port}"
         self._thread = threading.Thread(target=self._server.serve_forever, args=(0.5,),
                                         name=f"lambda-runtime-api-{self.address}", daemon=True)
         self._thread.start()

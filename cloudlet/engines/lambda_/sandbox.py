@@ -6,8 +6,13 @@
   several merged with a read-only overlayfs, none: an empty /opt), and the hidden paths
   (Cloudlet's data directory) covered by an empty tmpfs. Without them: the code runs where it
   lies and TMPDIR points at a per-environment directory whose size is not enforced.
-- cgroups: v2 (memory.max, cpu.max, memory.peak) or v1 (memory.limit_in_bytes, cpu.cfs_quota_us,
-  memory.max_usage_in_bytes) under Cloudlet's own cgroup; without them, RLIMIT_DATA.
+- cgroups: v2 (memory.max, cpu.max, pids.max) or v1 (memory.limit_in_bytes, cpu.cfs_quota_us,
+  pids.max in the pids hierarchy) under Cloudlet's own cgroup, in `cloudlet-lambda-<pid>`;
+  without them, RLIMIT_DATA, and RLIMIT_NPROC for the process limit (AWS's 1,024 processes
+  and threads). `Cgroups.reap()` removes what dead Cloudlet processes left, killing what is
+  still in it.
+- PID namespaces (with mount namespaces): the environment's first process is the namespace's
+  init (runtime/zygote.py); when it ends, the kernel kills everything else in there.
 - users: as root, code runs as an unprivileged uid derived from the function's ARN (no entry
   in /etc/passwd needed), so functions cannot read each other's processes (/proc/<pid>/root,
   environ) nor any root-only file.
@@ -15,6 +20,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import hashlib
 import os
@@ -27,6 +33,8 @@ from pathlib import Path
 from cloudlet.engines.sandbox.cgroups import own_cgroup as _own_cgroup
 
 CPU_PERIOD_US = 20_000
+PROCESS_LIMIT = 1024  # AWS's quota of processes and threads per execution environment
+PREFIX = "cloudlet-lambda-"
 MB_PER_VCPU = 1769
 UID_BASE = 1 << 20
 
@@ -74,17 +82,21 @@ class Cgroups:
         self.version = 0
         self.memory_parent: Path | None = None
         self.cpu_parent: Path | None = None
+        self.pids_parent: Path | None = None
         if os.environ.get("CLOUDLET_LAMBDA_CGROUPS", "").lower() == "off":
             return
-        name = f"cloudlet-lambda-{os.getpid()}"
+        name = f"{PREFIX}{os.getpid()}"
         root = Path("/sys/fs/cgroup")
         controllers = root / "cgroup.controllers"
         if controllers.exists() and "memory" in controllers.read_text().split():
             parent = root / _own_cgroup(None).lstrip("/") / name
-            if self._make(parent) and self._enable(parent, "+memory +cpu"):
+            if self._make(parent) and self._enable(parent, "memory"):
                 self.version, self.memory_parent = 2, parent
-                if "cpu" in (parent / "cgroup.subtree_control").read_text().split():
-                    self.cpu_parent = parent
+                for controller in ("cpu", "pids"):
+                    self._enable(parent, controller)
+                enabled = (parent / "cgroup.subtree_control").read_text().split()
+                self.cpu_parent = parent if "cpu" in enabled else None
+                self.pids_parent = parent if "pids" in enabled else None
             return
         memory = root / "memory"
         if (memory / "memory.limit_in_bytes").exists():
@@ -96,13 +108,35 @@ class Cgroups:
                 parent = cpu / _own_cgroup("cpu").lstrip("/") / name
                 if self._make(parent):
                     self.cpu_parent = parent
+            pids = root / "pids"
+            if (pids / "cgroup.procs").exists():
+                parent = pids / _own_cgroup("pids").lstrip("/") / name
+                if self._make(parent):
+                    self.pids_parent = parent
+
+    @property
+    def limits_processes(self) -> bool:
+        """Whether each environment's processes are counted and capped by a pids cgroup."""
+        return bool(self.version) and self.pids_parent is not None
+
+    @staticmethod
+    def reap():
+        """Sweep every hierarchy this process would use (at start: a Cloudlet killed with
+        -9 leaves its cgroups, and whatever still ran in them)."""
+        root = Path("/sys/fs/cgroup")
+        if (root / "cgroup.controllers").exists():
+            Cgroups.sweep(root / _own_cgroup(None).lstrip("/"))
+            return
+        for controller in ("memory", "cpu", "pids"):
+            if (root / controller / "cgroup.procs").exists():
+                Cgroups.sweep(root / controller / _own_cgroup(controller).lstrip("/"))
 
     @staticmethod
     def sweep(root: Path):
         """Remove what engines of dead Cloudlet processes left under root (their function
         processes, if any survived, are killed first)."""
         try:
-            parents = [p for p in root.iterdir() if p.name.startswith("cloudlet-lambda-")]
+            parents = [p for p in root.iterdir() if p.name.startswith(PREFIX)]
         except OSError:
             return
         for parent in parents:
@@ -127,18 +161,15 @@ class Cgroups:
             return False
 
     @staticmethod
-    def _enable(path: Path, controllers: str) -> bool:
+    def _enable(path: Path, controller: str) -> bool:
         try:
-            (path / "cgroup.subtree_control").write_text(controllers)
+            (path / "cgroup.subtree_control").write_text(f"+{controller}")
             return True
         except OSError:
-            try:
-                (path / "cgroup.subtree_control").write_text("+memory")
-                return True
-            except OSError:
-                return False
+            return False
 
-    def create(self, env_id: str, memory_limit_mb: int) -> EnvCgroup | None:
+    def create(self, env_id: str, memory_limit_mb: int, process_limit: int = PROCESS_LIMIT
+               ) -> EnvCgroup | None:
         if not self.version or self.memory_parent is None:
             return None
         memory = self.memory_parent / env_id
@@ -158,16 +189,26 @@ class Cgroups:
                         pass
         except OSError:
             return None
-        cpu = None
+        cpu = pids = None
         if self.cpu_parent is not None and self.version == 1:
             cpu = self.cpu_parent / env_id
             try:
                 cpu.mkdir()
             except OSError:
                 cpu = None
+        if self.pids_parent is not None:
+            pids = memory if self.version == 2 else self.pids_parent / env_id
+            try:
+                pids.mkdir(exist_ok=True)
+                (pids / "pids.max").write_text(str(process_limit))
+            except OSError:
+                if pids != memory:
+                    with contextlib.suppress(OSError):
+                        pids.rmdir()
+                pids = None
         self._count(+1)
         return EnvCgroup(self.version, memory, cpu if self.version == 1 else memory
-                         if self.cpu_parent else None, on_remove=lambda: self._count(-1))
+                         if self.cpu_parent else None, pids, on_remove=lambda: self._count(-1))
 
     def _count(self, delta: int):
         """All environments together weigh on the CPU as that many processes would (one
@@ -185,7 +226,7 @@ class Cgroups:
             pass
 
     def close(self):
-        for parent in (self.memory_parent, self.cpu_parent):
+        for parent in {self.memory_parent, self.cpu_parent, self.pids_parent} - {None}:
             if parent is not None:
                 try:
                     parent.rmdir()
@@ -194,16 +235,24 @@ class Cgroups:
 
 
 class EnvCgroup:
-    """One environment's cgroup(s)."""
+    """One environment's cgroup(s); `pids` (pids.max set) is None where the host has no pids
+    controller."""
 
-    def __init__(self, version: int, memory: Path, cpu: Path | None, on_remove=None):
-        self.version, self.memory, self.cpu = version, memory, cpu
+    def __init__(self, version: int, memory: Path, cpu: Path | None, pids: Path | None = None,
+                 on_remove=None):
+        self.version, self.memory, self.cpu, self.pids = version, memory, cpu, pids
         self._on_remove = on_remove
 
+    @property
+    def procs_files(self) -> list[str]:
+        """The cgroup.procs files a new environment's first process writes itself into (with
+        cgroups v1, the CPU cgroup is joined after init: limit_cpu)."""
+        return [str(path / "cgroup.procs") for path in dict.fromkeys((self.memory, self.pids))
+                if path is not None]
+
     def join_script(self) -> str:
-        """Shell lines that move the shell (and so everything it execs) into the memory
-        cgroup (with cgroups v1, the CPU cgroup is joined after init: limit_cpu)."""
-        return f"echo $$ > {self.memory}/cgroup.procs"
+        """Shell lines that move the shell (and so everything it execs) into its cgroups."""
+        return "\n".join(f"echo $$ > {path}" for path in self.procs_files)
 
     def limit_cpu(self, memory_mb: int, pid: int):
         """CPU proportional to memory, as on AWS: 1,769 MB = one vCPU. Applied after init
@@ -262,7 +311,8 @@ class EnvCgroup:
 
     def kill(self):
         for _ in range(50):
-            pids = self._pids(self.memory)
+            pids = [pid for path in dict.fromkeys((self.memory, self.pids)) if path is not None
+                    for pid in self._pids(path)]
             if not pids:
                 return
             for pid in pids:
@@ -282,7 +332,7 @@ class EnvCgroup:
         if self._on_remove is not None:
             self._on_remove()
             self._on_remove = None
-        for path in {self.memory, self.cpu} - {None}:
+        for path in {self.memory, self.cpu, self.pids} - {None}:
             for _ in range(20):
                 try:
                     path.rmdir()

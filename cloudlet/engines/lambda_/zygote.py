@@ -55,8 +55,9 @@ class Zygote:
         self.alive = True
         threading.Thread(target=self._read, name="lambda-zygote", daemon=True).start()
 
-    def spawn(self, request: dict) -> ZygoteProcess:
-        """Fork one environment; its stdout and stderr go to a new pipe."""
+    def spawn(self, request: dict, net_fd: int | None = None) -> ZygoteProcess:
+        """Fork one environment; its stdout and stderr go to a new pipe. With net_fd, it
+        joins that network namespace."""
         if not self.alive:
             raise OSError("the zygote is gone")
         read_end, write_end = os.pipe()
@@ -65,8 +66,9 @@ class Zygote:
         with self._lock:
             self._waiting[request_id] = slot
         try:
-            socket.send_fds(self._sock, [json.dumps({**request, "id": request_id}).encode()],
-                            [write_end])
+            message = {**request, "id": request_id, "network": net_fd is not None}
+            socket.send_fds(self._sock, [json.dumps(message).encode()],
+                            [write_end] if net_fd is None else [write_end, net_fd])
         except OSError:
             os.close(read_end)
             self.alive = False

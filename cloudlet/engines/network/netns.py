@@ -6,6 +6,10 @@ that unshares and bind-mounts its own `/proc/self/task/<tid>/ns/net` on `/run/ne
 (where `ip netns` finds it), and `inside(name)` moves the calling thread in and back. A socket
 keeps the namespace it was created in, so `socket(name, ...)` is all one process needs to serve
 listeners or make connections in any namespace.
+
+`anonymous()` makes a namespace with no name at all: only `lo` (up), held by the descriptor it
+returns and by whatever lives in it (its sockets, the processes that joined it). It cannot be
+left behind: the kernel frees it with its last holder, a crashed Cloudlet included.
 """
 
 from __future__ import annotations
@@ -13,8 +17,10 @@ from __future__ import annotations
 import contextlib
 import ctypes
 import errno
+import fcntl
 import os
 import socket as _socket
+import struct
 import threading
 from collections.abc import Iterator
 
@@ -24,6 +30,7 @@ _MS_BIND = 4096
 _MS_REC = 16384
 _MS_SHARED = 1 << 20
 _MNT_DETACH = 2
+_SIOCGIFFLAGS, _SIOCSIFFLAGS, _IFF_UP = 0x8913, 0x8914, 0x1
 
 _libc = ctypes.CDLL(None, use_errno=True)
 _libc.setns.argtypes = [ctypes.c_int, ctypes.c_int]
@@ -92,6 +99,34 @@ def remove(name: str) -> None:
         os.unlink(target)
 
 
+def anonymous() -> int:
+    """A new, unnamed namespace with only `lo`, up; returns a descriptor that holds it (close
+    it when done: the namespace lives on only while a socket or a process is still in it)."""
+    home = os.open("/proc/thread-self/ns/net", os.O_RDONLY)
+    try:
+        _check(_libc.unshare(CLONE_NEWNET), "unshare")
+        try:
+            fd = os.open("/proc/thread-self/ns/net", os.O_RDONLY)
+            try:
+                _loopback_up()
+            except OSError:
+                os.close(fd)
+                raise
+        finally:
+            setns(home)
+    finally:
+        os.close(home)
+    return fd
+
+
+def _loopback_up() -> None:
+    """`ip link set lo up` in the calling thread's namespace (one ioctl: no netlink socket)."""
+    with _socket.socket(_socket.AF_INET, _socket.SOCK_DGRAM) as probe:
+        request = struct.pack("16s16x", b"lo")
+        flags = struct.unpack_from("H", fcntl.ioctl(probe, _SIOCGIFFLAGS, request), 16)[0]
+        fcntl.ioctl(probe, _SIOCSIFFLAGS, struct.pack("16sH14x", b"lo", flags | _IFF_UP))
+
+
 def exists(name: str) -> bool:
     return os.path.exists(path(name))
 
@@ -109,15 +144,19 @@ def setns(fd: int) -> None:
 
 
 @contextlib.contextmanager
-def inside(name: str) -> Iterator[None]:
-    """Run the calling thread inside the namespace `name`, and bring it back afterwards."""
+def inside(name: str | int) -> Iterator[None]:
+    """Run the calling thread inside the namespace `name` (or the one a descriptor holds),
+    and bring it back afterwards."""
     home = os.open("/proc/thread-self/ns/net", os.O_RDONLY)
     try:
-        target = os.open(path(name), os.O_RDONLY)
-        try:
-            setns(target)
-        finally:
-            os.close(target)
+        if isinstance(name, int):
+            setns(name)
+        else:
+            target = os.open(path(name), os.O_RDONLY)
+            try:
+                setns(target)
+            finally:
+                os.close(target)
         try:
             yield
         finally:
@@ -126,9 +165,10 @@ def inside(name: str) -> Iterator[None]:
         os.close(home)
 
 
-def socket(where: str | None, family: int = _socket.AF_INET, type: int = _socket.SOCK_STREAM,
+def socket(where: str | int | None, family: int = _socket.AF_INET, type: int = _socket.SOCK_STREAM,
            proto: int = 0) -> _socket.socket:
-    """A socket created inside the namespace `where` (None: the caller's own)."""
+    """A socket created inside the namespace `where` (a name, a path or a descriptor; None:
+    the caller's own)."""
     if where is None:
         return _socket.socket(family, type, proto)
     with inside(where):

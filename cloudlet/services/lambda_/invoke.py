@@ -127,8 +127,15 @@ class InvokeOperations(TriggerOperations, FunctionUrlServing):
         self._reserved: dict[tuple[str, str], tuple[float, int]] = {}
         self.subscribe_triggers()
 
+    def attach_in_cloud(self, serve) -> None:
+        """Functions reach Cloudlet's API on a socket in their own namespace (AWS_ENDPOINT_URL)."""
+        if self.engine is not None:
+            self.engine.serve_api = serve
+
     def start(self) -> None:
         super().start()
+        if self.engine is not None:
+            self.engine.start()  # what a Cloudlet killed earlier left running
         self.async_queue.start()
 
     def stop(self) -> None:
