@@ -140,6 +140,9 @@ def run(settings: Settings) -> None:
         log_level=settings.log_level.lower(),
         access_log=False,
         server_header=False,
+        # Nothing stands in front of Cloudlet: X-Forwarded-For is the client's own claim
+        # (code in the cloud could otherwise choose the aws:SourceIp it is judged by).
+        proxy_headers=False,
         lifespan="on",
         timeout_graceful_shutdown=30,
         h11_max_incomplete_event_size=128 * 1024,
