@@ -6,6 +6,7 @@ sealed."""
 
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -30,6 +31,8 @@ class Store:
         root.mkdir(mode=0o700, parents=True, exist_ok=True)
         private.tighten(root, shared)
         sealer = Sealer.for_directory(root)
+        # Born 0600 whatever the umask: SQLite gives the WAL and SHM files the database's mode.
+        os.close(os.open(root / "cloudlet.db", os.O_WRONLY | os.O_CREAT, 0o600))
         db = Database(root / "cloudlet.db")
         _check_key(db, sealer, root)
         return cls(root=root, db=db, blobs=BlobStore(root / "blobs"), sealer=sealer)

@@ -16,7 +16,8 @@ private one. Two kinds of path are let through, and only to one user each:
 
 A data directory made before this rule (umask 022: world-readable files) is tightened once
 at start: `tighten` walks it and takes group and other bits off every path, then leaves a
-marker so later starts cost one stat. About 0.1 s per 10,000 files.
+marker so later starts cost one stat: 0.44 s for 10,000 files, 4.6 s for 100,000, once
+(measured on the 2-core development machine; a later start: 26 µs).
 """
 
 from __future__ import annotations
