@@ -13,9 +13,11 @@ import urllib.request
 from pathlib import Path
 
 from cloudlet.config import Settings
+from cloudlet.store.private import restrict_umask
 
 
 def main(argv: list[str] | None = None) -> None:
+    restrict_umask()    # what any command writes in the data directory is private
     defaults = Settings.from_env()
     parser = argparse.ArgumentParser(prog="cloudlet", description=__doc__)
     commands = parser.add_subparsers(dest="command", required=True)

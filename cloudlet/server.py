@@ -23,19 +23,18 @@ from cloudlet.gateway.pipeline import Pipeline
 from cloudlet.models import SERVICES
 from cloudlet.services import provider_class
 from cloudlet.store import Store
+from cloudlet.store.private import restrict_umask
 
 log = logging.getLogger("cloudlet")
 
 
 def build_app(settings: Settings, data_dir: Path, listeners: CloudListeners | None = None
               ) -> Gateway:
-    store = Store.open(data_dir)
+    classes = {name: cls for name in SERVICES if (cls := provider_class(name)) is not None}
+    store = Store.open(data_dir, shared=tuple(path for cls in classes.values()
+                                              for path in cls.shared_paths))
     bus = Bus()
-    providers = {}
-    for name in SERVICES:
-        cls = provider_class(name)
-        if cls is not None:
-            providers[name] = cls(store, bus)
+    providers = {name: cls(store, bus) for name, cls in classes.items()}
     for provider in providers.values():
         provider.attach(providers)
         if listeners is not None:
@@ -116,11 +115,12 @@ def resolve_data_dir(settings: Settings) -> Path:
     if settings.ephemeral:
         return Path(tempfile.mkdtemp(prefix="cloudlet-"))
     path = settings.data_dir.expanduser()
-    path.mkdir(parents=True, exist_ok=True)
+    path.mkdir(mode=0o700, parents=True, exist_ok=True)
     return path
 
 
 def run(settings: Settings) -> None:
+    restrict_umask()    # everything Cloudlet and its children create is private
     logging.basicConfig(
         level="DEBUG" if settings.log_level == "trace" else settings.log_level.upper(), format="%(asctime)s %(levelname)s %(name)s %(message)s"
     )

@@ -98,6 +98,10 @@ class Route:
 
 class Provider:
     service = ""
+    # Trees under the data directory that code in a sandbox reads through a bind mount, as
+    # another uid: their contents keep their read bits when the directory is made private
+    # (store/private.py); the tree's top directory is private like everything else.
+    shared_paths: tuple[str, ...] = ()
 
     def __init__(self, store: Store, bus: Bus | None = None):
         self.store = store

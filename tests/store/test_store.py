@@ -109,3 +109,41 @@ def test_a_data_dir_whose_scheduler_table_predates_m0013_still_opens(tmp_path):
     assert store.db.schema_version() >= 13
     assert [r["name"] for r in store.db.query("SELECT name FROM scheduler_schedules")] == [
         "nightly"]
+
+
+def test_blobs_of_earlier_processes_and_the_clean_marker(tmp_path):
+    first = Store.open(tmp_path)
+    assert first.blobs.needs_sweep                      # no marker: a new (or crashed) dir
+    old, _ = first.blobs.write(b"old")
+    first.blobs.mark_clean()
+    second = Store.open(tmp_path)
+    assert not second.blobs.needs_sweep
+    assert not (tmp_path / "blobs" / ".clean").exists()  # taken: a crash from now is seen
+    new, _ = second.blobs.write(b"new")
+    half = second.blobs.path(new).with_name("feed.1234.tmp")
+    half.write_bytes(b"partial")
+    assert new.endswith(second.blobs.epoch) and not old.endswith(second.blobs.epoch)
+    assert [blob for batch in second.blobs.earlier() for blob in batch] == [old]
+
+
+def test_s3_sweeps_only_unreferenced_blobs_of_earlier_processes(tmp_path):
+    from cloudlet.services.s3.storage import S3Storage
+
+    crashed = Store.open(tmp_path)
+    kept, _ = crashed.blobs.write(b"object")
+    part, _ = crashed.blobs.write(b"part")
+    orphan, _ = crashed.blobs.write(b"orphan")
+    storage = S3Storage(crashed)
+    storage.create_bucket("b", "1", "r", 0.0)
+    storage.put_object({"bucket": "b", "key": "k", "version_id": "null", "delete_marker": 0,
+                        "size": 6, "etag": '"e"', "last_modified": 0.0, "blob": kept,
+                        "storage_class": "STANDARD", "owner": "1"})
+    storage.create_upload("u", "b", "big", 0.0, "1", {})
+    storage.put_part("u", 1, '"p"', 4, part, 0.0, {})
+    restarted = Store.open(tmp_path)
+    assert restarted.blobs.needs_sweep
+    writing, _ = restarted.blobs.write(b"not committed yet")
+    assert S3Storage(restarted).sweep_orphans() == 1
+    assert not restarted.blobs.path(orphan).exists()
+    for blob in (kept, part, writing):
+        assert restarted.blobs.path(blob).exists()

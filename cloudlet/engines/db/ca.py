@@ -18,7 +18,7 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
 
-from cloudlet.tls import self_signed
+from cloudlet.tls import self_signed, write_private
 
 CA_NAME = "Cloudlet RDS Root CA"
 CA_IDENTIFIER = "cloudlet-rds-ca-ecc256-g1"
@@ -28,11 +28,6 @@ BUNDLE = "rds-ca-bundle.pem"
 def _pem_key(key) -> bytes:
     return key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
                              serialization.NoEncryption())
-
-
-def _write_private(path: Path, data: bytes) -> None:
-    path.write_bytes(data)
-    path.chmod(0o600)
 
 
 class CertificateAuthority:
@@ -79,9 +74,8 @@ class CertificateAuthority:
                                critical=False)
                 .sign(key, hashes.SHA256())
             )
-            _write_private(key_path, _pem_key(key))
-            self.bundle_path.write_bytes(cert.public_bytes(serialization.Encoding.PEM))
-            self.bundle_path.chmod(0o644)
+            write_private(key_path, _pem_key(key))
+            write_private(self.bundle_path, cert.public_bytes(serialization.Encoding.PEM))
             self._cert, self._key = cert, key
 
     def issue(self, hosts: list[str], cert_path: Path, key_path: Path) -> None:
@@ -109,6 +103,5 @@ class CertificateAuthority:
             .sign(self._key, hashes.SHA256())
         )
         cert_path.parent.mkdir(parents=True, exist_ok=True)
-        _write_private(key_path, _pem_key(key))
-        cert_path.write_bytes(cert.public_bytes(serialization.Encoding.PEM))
-        cert_path.chmod(0o644)
+        write_private(key_path, _pem_key(key))
+        write_private(cert_path, cert.public_bytes(serialization.Encoding.PEM))

@@ -46,6 +46,12 @@ from cloudlet.engines.db.server import DatabaseServer, EngineError, ServerSpec
 START_TIMEOUT = 60.0
 
 
+def _server_env() -> dict[str, str]:
+    """mariadbd sets its own umask from UMASK and UMASK_DIR (the modes it creates files and
+    directories with, 0660 and 0700 by default): private, like the rest of the data dir."""
+    return {**os.environ, "UMASK": "0600", "UMASK_DIR": "0700"}
+
+
 def _user_flag() -> list[str]:
     """mariadbd refuses to run as root unless told to; Cloudlet's data directory is the
     invoking user's, so the server runs as that user."""
@@ -186,7 +192,7 @@ class MariaDBServer(MariaDBClient, MariaDBBackups, MariaDBReplication, DatabaseS
             [tool("mariadb-install-db"), f"--defaults-file={self.cnf}",
              "--auth-root-authentication-method=socket", "--skip-test-db"]
             + _user_flag(),
-            capture_output=True, text=True, check=False)
+            capture_output=True, text=True, check=False, env=_server_env())
         if init.returncode != 0:
             raise EngineError("mariadb-install-db failed: " + (init.stderr.strip()[-300:] or self._error_tail()))
         # rdsadmin is created through the bootstrap, before the server ever listens.
@@ -199,7 +205,7 @@ class MariaDBServer(MariaDBClient, MariaDBBackups, MariaDBReplication, DatabaseS
                   for host in ("localhost", "127.0.0.1")),
                 *(f"GRANT ALL PRIVILEGES ON *.* TO '{ADMIN_USER}'@'{host}' WITH GRANT OPTION"
                   for host in ("localhost", "127.0.0.1")))),
-            capture_output=True, text=True, check=False)
+            capture_output=True, text=True, check=False, env=_server_env())
         if boot.returncode != 0:
             raise EngineError("MariaDB bootstrap failed: " + self._error_tail())
 
@@ -220,7 +226,8 @@ class MariaDBServer(MariaDBClient, MariaDBBackups, MariaDBReplication, DatabaseS
             process = subprocess.Popen(
                 [tool("mariadbd"), f"--defaults-file={self.cnf}"]
                 + _user_flag(),
-                stdout=log, stderr=log, stdin=subprocess.DEVNULL, start_new_session=True)
+                stdout=log, stderr=log, stdin=subprocess.DEVNULL, start_new_session=True,
+                env=_server_env())
         finally:
             log.close()
         deadline = time.monotonic() + START_TIMEOUT

@@ -152,7 +152,7 @@ class PostgresServer(PostgresClient, PostgresBackups, PostgresReplication, Datab
         host.give(self.socket_dir, user, 0o700)
         if self._ssl():
             shutil.copyfile(self.spec.tls_cert, self.data_dir / "server.crt")
-            host.give(self.data_dir / "server.crt", user, 0o644)
+            host.give(self.data_dir / "server.crt", user, 0o600)
             shutil.copyfile(self.spec.tls_key, self.data_dir / "server.key")
             host.give(self.data_dir / "server.key", user, 0o600)
         if self.spec.archive_dir:

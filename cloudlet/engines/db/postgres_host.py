@@ -10,12 +10,11 @@ import os
 import pwd
 import re
 import shutil
-import stat
 import subprocess
 from dataclasses import dataclass
 from pathlib import Path
 
-from cloudlet.engines.db import system
+from cloudlet.engines.db import access, system
 from cloudlet.engines.db.server import EngineError
 
 TOOLS = ("initdb", "pg_ctl", "postgres", "psql", "pg_basebackup")
@@ -152,21 +151,15 @@ def give(path: Path, user: OSUser, mode: int | None = None) -> None:
 
 
 def make_traversable(path: Path, user: OSUser) -> None:
-    """Let the server user reach `path`: every ancestor it cannot search gets the
-    others-search bit (x only: it can pass through, not list)."""
+    """Let the server user reach `path`: every ancestor it cannot search gets an ACL entry
+    giving that user alone search (x: it can pass through, not list); see access.py. The
+    data directory stays 0700 to everyone else, and so does a home directory above it."""
     if os.geteuid() != 0:
         return
-    groups = {user.gid} | {g for g in os.getgrouplist(user.name, user.gid)}
+    groups = {user.gid} | set(os.getgrouplist(user.name, user.gid))
     for ancestor in list(path.resolve().parents):
-        st = ancestor.stat()
-        if st.st_uid == user.uid:
-            ok = st.st_mode & stat.S_IXUSR
-        elif st.st_gid in groups:
-            ok = st.st_mode & stat.S_IXGRP
-        else:
-            ok = st.st_mode & stat.S_IXOTH
-        if not ok:
-            os.chmod(ancestor, stat.S_IMODE(st.st_mode) | stat.S_IXOTH)
+        if not access.can_search(ancestor, user.uid, groups):
+            access.grant_search(ancestor, user.uid)
 
 
 def is_postgres(pid: int, data_dir: Path | None = None) -> bool:

@@ -23,6 +23,7 @@ from cloudlet.services.iam.errors import (
 )
 from cloudlet.services.iam.identities import IamBase, now, paginate, when
 from cloudlet.services.iam.store import IamStore
+from cloudlet.store.sealing import where
 
 _SECRET_CHARS = string.ascii_letters + string.digits + "+/"
 KEYS_PER_USER = 2
@@ -71,7 +72,8 @@ class CredentialOperations(IamBase):
             if count >= KEYS_PER_USER:
                 raise LimitExceeded(f"Cannot exceed quota for AccessKeysPerUser: {KEYS_PER_USER}")
             IamStore.insert(conn, "iam_access_keys", {
-                "access_key_id": key_id, "account": account, "user_name": user, "secret": secret,
+                "access_key_id": key_id, "account": account, "user_name": user,
+                "secret": self.store.sealer.seal(secret, where("iam_access_keys", "secret", key_id)),
                 "status": "Active", "created": now()})
         row = self.iam.access_key(key_id)
         return {"AccessKey": {"UserName": user, "AccessKeyId": key_id, "Status": "Active",

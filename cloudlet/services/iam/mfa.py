@@ -31,6 +31,7 @@ from cloudlet.services.iam.identities import (
     paginate,
     when,
 )
+from cloudlet.store.sealing import where
 
 STEP = 30
 DEVICES_PER_USER = 8
@@ -44,11 +45,18 @@ def totp(seed: bytes, step: int) -> str:
     return f"{value % 1_000_000:06d}"
 
 
+def _where(account: str, device: dict) -> str:
+    return where("records", "iam.mfa-device.seed", account, device["serial"])
+
+
 class MfaOperations(IamBase):
     def _devices(self, account: str) -> list[dict]:
         rows = self.iam.db.query("SELECT key, value FROM records WHERE service='iam' AND account=? "
                                  "AND region='' AND kind='mfa-device' ORDER BY key", (account,))
-        return [{"serial": r["key"], **json.loads(r["value"])} for r in rows]
+        devices = [{"serial": r["key"], **json.loads(r["value"])} for r in rows]
+        for device in devices:      # the seed is sealed at rest (store/sealing.py)
+            device["seed"] = self.store.sealer.open(device["seed"], _where(account, device))
+        return devices
 
     def _device(self, account: str, serial: str) -> dict:
         for device in self._devices(account):
@@ -58,6 +66,7 @@ class MfaOperations(IamBase):
 
     def _save(self, conn, account: str, device: dict) -> None:
         value = {k: v for k, v in device.items() if k != "serial"}
+        value["seed"] = self.store.sealer.seal(device["seed"], _where(account, device))
         conn.execute("INSERT OR REPLACE INTO records (service, account, region, kind, key, value) "
                      "VALUES ('iam', ?, '', 'mfa-device', ?, ?)",
                      (account, device["serial"], json.dumps(value)))

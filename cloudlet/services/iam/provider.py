@@ -44,6 +44,7 @@ from cloudlet.services.iam.service_linked import ServiceLinkedRoleOperations
 from cloudlet.services.iam.simulator import SimulatorOperations
 from cloudlet.services.iam.store import IamStore
 from cloudlet.store import Store
+from cloudlet.store.sealing import where
 
 
 class IamProvider(SimulatorOperations, OidcProviderOperations, AccountOperations,
@@ -97,8 +98,10 @@ class IamProvider(SimulatorOperations, OidcProviderOperations, AccountOperations
         user = self.iam.entity("user", key["account"], key["user_name"])
         if user is None:
             return None
+        secret = self.store.sealer.open(key["secret"], where("iam_access_keys", "secret",
+                                                             access_key_id))
         return Credential(
-            access_key_id=access_key_id, secret_access_key=key["secret"],
+            access_key_id=access_key_id, secret_access_key=secret,
             account_id=key["account"], arn=arn(key["account"], "user", user["path"], user["name"]),
             kind="user", user_id=user["id"], name=user["name"])
 

@@ -12,8 +12,11 @@ letters), symbolic links that resolve outside the package, more than 250 MB unzi
 entries' declared sizes, and the bytes really written, are both counted), entries whose
 compression ratio no honest deflate reaches, overlapping entries (a "zip bomb" reusing one
 compressed stream), and zips that do not open or whose CRC is wrong. Files keep their
-executable bit (a `bootstrap`), and are made readable by everyone (the engine runs code as
-an unprivileged user); nothing is writable but by Cloudlet.
+executable bit (a `bootstrap`), and are readable by every uid (the engine runs a function as
+its own unprivileged uid, which reads the package through the read-only bind mount of its
+sandbox); `<root>/code` itself is 0700, like the rest of the data directory, so no other
+local user reaches them (the provider declares the tree shared: store/private.py). Nothing
+is writable but by Cloudlet.
 """
 
 from __future__ import annotations
@@ -74,7 +77,7 @@ class CodeStore:
         self.root = Path(root)
         (self.root / "zips").mkdir(parents=True, exist_ok=True)
         (self.root / "code").mkdir(parents=True, exist_ok=True)
-        os.chmod(self.root / "code", 0o755)
+        os.chmod(self.root / "code", 0o700)
         for leftover in (self.root / "code").glob(".tmp-*"):
             shutil.rmtree(leftover, ignore_errors=True)
 

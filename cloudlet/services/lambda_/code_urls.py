@@ -17,6 +17,7 @@ import secrets
 from urllib.parse import parse_qs
 
 from cloudlet import clock
+from cloudlet.tls import write_private
 
 CODE_URL_SECONDS = 600
 CODE_PATH = "/_cloudlet/lambda/code/"
@@ -27,8 +28,7 @@ class CodeUrlOperations:
         path = self.codes.root / "url.key"
         if not path.exists():
             part = path.with_name(f"url.key.{secrets.token_hex(4)}")
-            part.write_bytes(secrets.token_bytes(32))
-            os.chmod(part, 0o600)
+            write_private(part, secrets.token_bytes(32))
             os.replace(part, path)
         return path.read_bytes()
 

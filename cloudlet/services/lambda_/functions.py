@@ -82,7 +82,7 @@ class FunctionOperations(SpecOperations, VersionOperations, PolicyOperations, La
                          RuntimeSettingsOperations):
     def __init__(self, store, bus=None):
         super().__init__(store, bus)
-        self.lambdas = LambdaStore(store.db)
+        self.lambdas = LambdaStore(store.db, store.sealer)
         self.codes = CodeStore(store.root / "lambda")
         # what Lambda reads of other services, through the interfaces they declare
         self.iam, self.sts, self.s3 = IamReads(None), StsReads(None), S3Reads(None)

@@ -43,6 +43,7 @@ from cloudlet.services.lambda_.urls_http import URL_HOST, URL_PATH
 
 class LambdaProvider(InvokeOperations, FunctionOperations, Provider):
     service = "lambda"
+    shared_paths = ("lambda/code",)     # unpacked packages: a function's /var/task and /opt
 
     def routes(self) -> list[Route]:
         """Function URLs (by Host, or under URL_PATH for any resolver), whose AWS_IAM

@@ -2,6 +2,8 @@
 
 A function is its row in lambda_functions (tags, reserved concurrency, the next version
 number) plus one row per version in lambda_versions ('$LATEST' and the published ones).
+A version's environment variables are sealed at rest (store/sealing.py): its stored
+`Environment.Variables` is the sealed JSON of the variables, opened again on every read.
 """
 
 from __future__ import annotations
@@ -9,6 +11,7 @@ from __future__ import annotations
 import json
 
 from cloudlet.store.db import Database
+from cloudlet.store.sealing import Sealer, where
 
 _KEYED = {  # table -> the key column after (account, region, name)
     "lambda_versions": "version",
@@ -20,8 +23,29 @@ _KEYED = {  # table -> the key column after (account, region, name)
 
 
 class LambdaStore:
-    def __init__(self, db: Database):
+    def __init__(self, db: Database, sealer: Sealer):
         self.db = db
+        self.sealer = sealer
+
+    # -- a version's document, its environment sealed -----------------------------------
+    def _dump_version(self, account: str, region: str, name: str, version: str,
+                      doc: dict) -> str:
+        environment = doc.get("Environment")
+        if isinstance(environment, dict) and isinstance(environment.get("Variables"), dict):
+            sealed = self.sealer.seal(json.dumps(environment["Variables"]), where(
+                "lambda_versions", "environment", account, region, name, version))
+            doc = {**doc, "Environment": {**environment, "Variables": sealed}}
+        return json.dumps(doc)
+
+    def _load_version(self, row) -> dict:
+        doc = json.loads(row["doc"])
+        environment = doc.get("Environment")
+        if isinstance(environment, dict) and isinstance(environment.get("Variables"), str):
+            environment["Variables"] = json.loads(self.sealer.open(
+                environment["Variables"], where("lambda_versions", "environment",
+                                                row["account"], row["region"], row["name"],
+                                                row["version"])))
+        return doc
 
     # -- functions ----------------------------------------------------------------------
     def function(self, account: str, region: str, name: str) -> dict | None:
@@ -66,12 +90,12 @@ class LambdaStore:
         return [json.loads(r["doc"]) for r in self.db.query(sql, args)]
 
     # -- versions -----------------------------------------------------------------------
-    @staticmethod
-    def _put_version(conn, account: str, region: str, name: str, doc: dict) -> None:
+    def _put_version(self, conn, account: str, region: str, name: str, doc: dict) -> None:
         version = doc["Version"]
         seq = 0 if version == "$LATEST" else int(version)
         conn.execute("INSERT OR REPLACE INTO lambda_versions VALUES (?,?,?,?,?,?)",
-                     (account, region, name, version, seq, json.dumps(doc)))
+                     (account, region, name, version, seq,
+                      self._dump_version(account, region, name, version, doc)))
 
     def put_version(self, account: str, region: str, name: str, doc: dict,
                     function: dict | None = None) -> None:
@@ -82,30 +106,36 @@ class LambdaStore:
                              "AND name=?", (json.dumps(function), account, region, name))
 
     def versions(self, account: str, region: str, name: str) -> list[dict]:
-        return [json.loads(r["doc"]) for r in self.db.query(
-            "SELECT doc FROM lambda_versions WHERE account=? AND region=? AND name=? "
+        return [self._load_version(r) for r in self.db.query(
+            "SELECT * FROM lambda_versions WHERE account=? AND region=? AND name=? "
             "ORDER BY seq", (account, region, name))]
 
     def latest_versions(self, account: str, region: str) -> list[dict]:
-        return [json.loads(r["doc"]) for r in self.db.query(
-            "SELECT doc FROM lambda_versions WHERE account=? AND region=? AND seq=0 "
+        return [self._load_version(r) for r in self.db.query(
+            "SELECT * FROM lambda_versions WHERE account=? AND region=? AND seq=0 "
             "ORDER BY name", (account, region))]
 
     def all_versions(self, account: str, region: str) -> list[dict]:
-        return [json.loads(r["doc"]) for r in self.db.query(
-            "SELECT doc FROM lambda_versions WHERE account=? AND region=? ORDER BY name, seq",
+        return [self._load_version(r) for r in self.db.query(
+            "SELECT * FROM lambda_versions WHERE account=? AND region=? ORDER BY name, seq",
             (account, region))]
 
     # -- aliases, policies, URL and invoke configurations: (name, key) -> doc -------------
     def get(self, table: str, account: str, region: str, name: str, key: str) -> dict | None:
+        if table == "lambda_versions":
+            rows = self.db.query("SELECT * FROM lambda_versions WHERE account=? AND region=? "
+                                 "AND name=? AND version=?", (account, region, name, key))
+            return self._load_version(rows[0]) if rows else None
         rows = self.db.query(f"SELECT doc FROM {table} WHERE account=? AND region=? AND name=? "
                              f"AND {_KEYED[table]}=?", (account, region, name, key))
         return json.loads(rows[0]["doc"]) if rows else None
 
     def put(self, table: str, account: str, region: str, name: str, key: str, doc: dict,
             **columns) -> None:
+        text = (self._dump_version(account, region, name, key, doc) if table == "lambda_versions"
+                else json.dumps(doc))
         names = ["account", "region", "name", _KEYED[table], "doc", *columns]
-        values = [account, region, name, key, json.dumps(doc), *columns.values()]
+        values = [account, region, name, key, text, *columns.values()]
         if table == "lambda_policies":
             names.append("revision")
             values.append(doc.get("_revision", ""))
@@ -123,6 +153,8 @@ class LambdaStore:
                 f"{_KEYED[table]}=?", (account, region, name, key)).rowcount > 0
 
     def items(self, table: str, account: str, region: str, name: str) -> list[dict]:
+        if table == "lambda_versions":
+            return self.versions(account, region, name)
         return [json.loads(r["doc"]) for r in self.db.query(
             f"SELECT doc FROM {table} WHERE account=? AND region=? AND name=? "
             f"ORDER BY {_KEYED[table]}", (account, region, name))]

@@ -1,8 +1,9 @@
 """RDS's records in SQLite: one JSON document per resource, in AWS's shape.
 
 Fields whose names start with `_` are Cloudlet's own (ports, directories, the master
-password) and never leave the provider. Read-modify-write goes through `update`, under one
-lock, so a request thread and the supervisor never lose each other's changes. The tables
+password) and never leave the provider. The master password is sealed at rest
+(store/sealing.py) and opened on every read. Read-modify-write goes through `update`, under
+one lock, so a request thread and the supervisor never lose each other's changes. The tables
 are made by the numbered migrations m0010 and m0015, never here."""
 
 from __future__ import annotations
@@ -13,9 +14,11 @@ from collections.abc import Callable
 
 from cloudlet import clock
 from cloudlet.store import Store
+from cloudlet.store.sealing import where
 
 KINDS = ("instances", "clusters", "snapshots", "parameter_groups", "subnet_groups",
          "event_subscriptions")
+SECRET = "_password"
 
 
 def public(record: dict) -> dict:
@@ -25,26 +28,41 @@ def public(record: dict) -> dict:
 class Records:
     def __init__(self, store: Store):
         self.db = store.db
+        self.sealer = store.sealer
         self.lock = threading.RLock()
         self.on_event: Callable[[str, str, dict], None] | None = None
 
+    def _dump(self, kind: str, account: str, region: str, id: str, record: dict) -> str:
+        if isinstance(record.get(SECRET), str):
+            record = {**record, SECRET: self.sealer.seal(
+                record[SECRET], where(f"rds_{kind}", SECRET, account, region, id))}
+        return json.dumps(record)
+
+    def _load(self, kind: str, row) -> dict:
+        record = json.loads(row["data"])
+        if isinstance(record.get(SECRET), str):
+            record[SECRET] = self.sealer.open(record[SECRET], where(
+                f"rds_{kind}", SECRET, row["account"], row["region"], row["id"]))
+        return record
+
     def get(self, kind: str, account: str, region: str, id: str) -> dict | None:
-        rows = self.db.query(f"SELECT data FROM rds_{kind} WHERE account=? AND region=? AND id=?",
+        rows = self.db.query(f"SELECT * FROM rds_{kind} WHERE account=? AND region=? AND id=?",
                              (account, region, id))
-        return json.loads(rows[0]["data"]) if rows else None
+        return self._load(kind, rows[0]) if rows else None
 
     def list(self, kind: str, account: str | None = None, region: str | None = None) -> list[dict]:
         if account is None:
-            rows = self.db.query(f"SELECT data FROM rds_{kind} ORDER BY id")
+            rows = self.db.query(f"SELECT * FROM rds_{kind} ORDER BY id")
         else:
-            rows = self.db.query(f"SELECT data FROM rds_{kind} WHERE account=? AND region=? "
+            rows = self.db.query(f"SELECT * FROM rds_{kind} WHERE account=? AND region=? "
                                  "ORDER BY id", (account, region))
-        return [json.loads(r["data"]) for r in rows]
+        return [self._load(kind, r) for r in rows]
 
     def put(self, kind: str, account: str, region: str, id: str, record: dict) -> dict:
         with self.lock, self.db.transaction() as conn:
             conn.execute(f"INSERT OR REPLACE INTO rds_{kind} (account, region, id, data) "
-                         "VALUES (?, ?, ?, ?)", (account, region, id, json.dumps(record)))
+                         "VALUES (?, ?, ?, ?)",
+                         (account, region, id, self._dump(kind, account, region, id, record)))
         return record
 
     def insert(self, kind: str, account: str, region: str, id: str, record: dict) -> bool:
@@ -54,7 +72,8 @@ class Records:
                             (account, region, id)).fetchone():
                 return False
             conn.execute(f"INSERT INTO rds_{kind} (account, region, id, data) VALUES "
-                         "(?, ?, ?, ?)", (account, region, id, json.dumps(record)))
+                         "(?, ?, ?, ?)",
+                         (account, region, id, self._dump(kind, account, region, id, record)))
         return True
 
     def update(self, kind: str, account: str, region: str, id: str,

@@ -85,3 +85,11 @@ class S3Provider(
         self.storage = S3Storage(store)
         # what other services (and the authorizer) may read of S3
         self.reads = S3Reads(self.storage, lambda bucket: self.config.get(bucket, "policy"))
+
+    def start(self) -> None:
+        super().start()
+        self.storage.start()
+
+    def stop(self) -> None:
+        super().stop()
+        self.storage.close()

@@ -54,6 +54,7 @@ class S3Storage:
         self._freed: queue.Queue[str] = queue.Queue()
         self._reaper: threading.Thread | None = None
         self._reaper_lock = threading.Lock()
+        self._sweeper: threading.Thread | None = None
 
     # -- buckets ------------------------------------------------------------------------
     def get_bucket(self, name: str) -> dict | None:
@@ -213,6 +214,42 @@ class S3Storage:
     def _reap(self) -> None:
         while True:
             self.blobs.delete(self._freed.get())
+
+    # -- what a crash left --------------------------------------------------------------
+    def start(self) -> None:
+        """After a crash, look for blobs no row references, off the request path."""
+        if self.blobs.needs_sweep:
+            self._sweeper = threading.Thread(target=self.sweep_orphans, name="s3-orphans",
+                                             daemon=True)
+            self._sweeper.start()
+
+    def sweep_orphans(self) -> int:
+        """Delete the blobs earlier processes wrote that no version and no part references:
+        renamed before a crash cut their commit short, or freed and not yet unlinked. This
+        process's blobs are never looked at (BlobStore.earlier), and an earlier blob that
+        is unreferenced stays so: new versions and parts always get new blobs."""
+        parts = {r["blob"] for r in self.db.query("SELECT blob FROM s3_parts")}
+        gone = 0
+        for batch in self.blobs.earlier():
+            used = {r["blob"] for r in self.db.query(
+                f"SELECT blob FROM s3_objects WHERE blob IS NOT NULL AND blob IN "
+                f"({','.join('?' * len(batch))})", tuple(batch))}
+            for blob in batch:
+                if blob not in used and blob not in parts:
+                    self.blobs.delete(blob)
+                    gone += 1
+        return gone
+
+    def close(self) -> None:
+        """At a clean stop: finish the frees, then tell the next start it need not sweep
+        (unless this start's own sweep has not finished)."""
+        while True:
+            try:
+                self.blobs.delete(self._freed.get_nowait())
+            except queue.Empty:
+                break
+        if self._sweeper is None or not self._sweeper.is_alive():
+            self.blobs.mark_clean()
 
     # -- listing ------------------------------------------------------------------------
     def list_current(self, bucket: str, after: str, prefix: str, limit: int,

@@ -16,7 +16,7 @@ import base64
 import threading
 from pathlib import Path
 
-from cloudlet.tls import self_signed
+from cloudlet.tls import self_signed, write_private
 
 CERT_PATH = "/_cloudlet/sns/SimpleNotificationService.pem"
 NOTIFICATION_KEYS = ("Message", "MessageId", "Subject", "Timestamp", "TopicArn", "Type")
@@ -73,8 +73,7 @@ def _generate(directory: Path, cert_path: Path, key_path: Path) -> None:
     key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
     name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "sns.cloudlet.localhost")])
     cert = self_signed(name, key, days=3650).sign(key, hashes.SHA256())
-    key_path.write_bytes(key.private_bytes(serialization.Encoding.PEM,
-                                           serialization.PrivateFormat.PKCS8,
-                                           serialization.NoEncryption()))
-    key_path.chmod(0o600)
-    cert_path.write_bytes(cert.public_bytes(serialization.Encoding.PEM))
+    write_private(key_path, key.private_bytes(serialization.Encoding.PEM,
+                                              serialization.PrivateFormat.PKCS8,
+                                              serialization.NoEncryption()))
+    write_private(cert_path, cert.public_bytes(serialization.Encoding.PEM))

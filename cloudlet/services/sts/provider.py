@@ -49,7 +49,7 @@ class StsProvider(RoleOperations, Provider):
 
     def __init__(self, store: Store, bus=None):
         super().__init__(store, bus)
-        self.sessions = SessionStore(store.db)
+        self.sessions = SessionStore(store.db, store.sealer)
         self.issuer = LocalIssuer(store.root / "oidc")
         self.iam = IamReads(None)
 

@@ -21,6 +21,7 @@ from cloudlet import clock
 from cloudlet.key_ids import new_key_id
 from cloudlet.principals import Credential
 from cloudlet.store.db import Database
+from cloudlet.store.sealing import Sealer, where
 
 _TOKEN_PREFIX = "IQoJb3JpZ2luX2Vj"  # every AWS session token starts so
 _CACHE_SIZE = 4096
@@ -35,8 +36,12 @@ def new_token() -> str:
 
 
 class SessionStore:
-    def __init__(self, db: Database):
+    """The secret and the token are sealed at rest (store/sealing.py); a lookup opens them
+    once, then serves the key from its cache."""
+
+    def __init__(self, db: Database, sealer: Sealer):
         self.db = db
+        self.sealer = sealer
         self._cache: dict[str, Credential] = {}
         self._lock = threading.Lock()
 
@@ -55,8 +60,12 @@ class SessionStore:
                 "INSERT INTO sts_sessions (access_key_id, secret, token, account, kind, arn,"
                 " user_id, name, issued, expiration, session)"
                 " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                (credential.access_key_id, credential.secret_access_key,
-                 credential.session_token, account_id, kind, arn, user_id, name, issued,
+                (credential.access_key_id,
+                 self.sealer.seal(credential.secret_access_key,
+                                  where("sts_sessions", "secret", credential.access_key_id)),
+                 self.sealer.seal(credential.session_token,
+                                  where("sts_sessions", "token", credential.access_key_id)),
+                 account_id, kind, arn, user_id, name, issued,
                  expiration, json.dumps(session)),
             )
         return credential
@@ -73,8 +82,12 @@ class SessionStore:
             return None
         row = rows[0]
         credential = Credential(
-            access_key_id=row["access_key_id"], secret_access_key=row["secret"],
-            account_id=row["account"], arn=row["arn"], session_token=row["token"],
+            access_key_id=row["access_key_id"],
+            secret_access_key=self.sealer.open(row["secret"], where("sts_sessions", "secret",
+                                                                    access_key_id)),
+            account_id=row["account"], arn=row["arn"],
+            session_token=self.sealer.open(row["token"], where("sts_sessions", "token",
+                                                               access_key_id)),
             expiration=dt.datetime.fromtimestamp(row["expiration"], dt.UTC),
             kind=row["kind"], user_id=row["user_id"], name=row["name"],
             session=json.loads(row["session"]),
