@@ -97,8 +97,7 @@ def test_code_location_downloads_the_zip_and_expires(fresh_cloudlet):
     with pytest.raises(urllib.error.HTTPError) as denied:
         urllib.request.urlopen(tampered)
     assert denied.value.code == 403
-    urllib.request.urlopen(urllib.request.Request(
-        f"{cloudlet.endpoint}/_cloudlet/clock", data=b'{"advance": 601}', method="POST"))
+    cloudlet.advance_clock(601)
     with pytest.raises(urllib.error.HTTPError) as expired:
         urllib.request.urlopen(location)
     assert expired.value.code == 403 and b"expired" in expired.value.read()

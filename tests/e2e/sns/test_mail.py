@@ -20,9 +20,7 @@ def mail(cloudlet, *args: str) -> subprocess.CompletedProcess:
 def messages(cloudlet, to: str) -> list[dict]:
     """The mailbox as `cloudlet mail --json` reads it (the same route, without a process
     per poll)."""
-    url = f"{cloudlet.endpoint}/_cloudlet/sns/mail?to={urllib.parse.quote(to)}"
-    with urllib.request.urlopen(url, timeout=5) as reply:
-        return json.load(reply)["messages"]
+    return cloudlet.control("GET", "/_cloudlet/sns/mail", query={"to": to}).json()["messages"]
 
 
 def test_email_subscription_confirmed_from_the_mailbox_then_notified(cloudlet, sns, wait_for):
