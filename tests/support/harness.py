@@ -76,9 +76,11 @@ def control(endpoint: str, method: str, path: str, body=None, *, key: str = "tes
     from botocore.awsrequest import AWSRequest
     from botocore.credentials import Credentials
 
+    path, _, raw_query = path.partition("?")
+    params = {**dict(urllib.parse.parse_qsl(raw_query)), **(query or {})}
     url = endpoint + path
-    if query:
-        url += "?" + urllib.parse.urlencode(query)
+    if params:  # encoded as SigV4 canonicalizes it, so botocore's signature is the server's
+        url += "?" + urllib.parse.urlencode(params, quote_via=urllib.parse.quote, safe="-_.~")
     headers = dict(headers or {})
     if isinstance(body, dict):
         body = json.dumps(body)
