@@ -211,10 +211,13 @@ def _json(status: int, body: dict, headers: dict | None = None) -> HttpResponse:
 
 
 def _check_declared_size(request: HttpRequest, limit: int) -> None:
-    """A body declared larger than `limit` is refused before a byte of it is read, and the
-    connection closes after the answer (the client may still be sending)."""
+    """A body declared larger than `limit` (an aws-chunked one: its decoded length) is
+    refused before a byte of it is read, and the connection closes after the answer (the
+    client may still be sending)."""
+    headers = request.headers
     try:
-        declared = int(request.headers.get("content-length") or 0)
+        declared = int(headers.get("x-amz-decoded-content-length")
+                       or headers.get("content-length") or 0)
     except ValueError:
         return
     if declared > limit:
