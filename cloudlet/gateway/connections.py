@@ -8,9 +8,10 @@ with three additions:
 
 - a header deadline: from the moment a connection opens, or its last response ends, it
   has `header_timeout` seconds (CLOUDLET_HEADER_TIMEOUT, 20 by default: S3 drops a silent
-  connection after about 20) to finish the next request's headers, or it is closed. A
-  request whose headers are in is not limited by it: its body has the gateway's own
-  timeout (CLOUDLET_BODY_TIMEOUT), its handler as long as it takes;
+  connection after about 20) to finish the next request's headers, or it is closed (by
+  `HeaderWatchdog`, within a second of the deadline). A request whose headers are in is
+  not limited by it: its body has the gateway's own timeout (CLOUDLET_BODY_TIMEOUT), its
+  handler as long as it takes;
 - a header size limit: a request whose headers pass `MAX_HEADER_BYTES` before they end is
   answered 400 and closed, instead of growing in memory until the deadline;
 - a cap per client address: one address holds at most `max_per_client` connections at
@@ -60,20 +61,50 @@ class ClientConnections:
             del self.open[address]
 
 
+class HeaderWatchdog:
+    """One timer per server, not one per request: every `interval` seconds it drops the
+    connections that have waited longer than the timeout for a request's headers. A
+    connection only notes when it began to wait (`waiting_since`), which costs a request
+    next to nothing."""
+
+    def __init__(self, timeout: float):
+        self.timeout = timeout
+        self.interval = min(1.0, timeout / 4)
+        self.running = False
+
+    def watch(self, loop: asyncio.AbstractEventLoop, connections: set) -> None:
+        if not self.running:
+            self.running = True
+            loop.call_later(self.interval, self.tick, loop, connections)
+
+    def tick(self, loop: asyncio.AbstractEventLoop, connections: set) -> None:
+        if not connections:  # idle: the next connection starts it again
+            self.running = False
+            return
+        oldest = loop.time() - self.timeout
+        for connection in list(connections):
+            since = getattr(connection, "waiting_since", None)
+            if since is not None and since < oldest:
+                connection.headers_late()
+        loop.call_later(self.interval, self.tick, loop, connections)
+
+
 class GuardedProtocol(HttpToolsProtocol):
-    header_timeout: float = 20.0
+    watchdog: HeaderWatchdog = HeaderWatchdog(20.0)
     clients: ClientConnections = ClientConnections(512)
 
     @classmethod
     def configured(cls, header_timeout: float, max_per_client: int) -> type[GuardedProtocol]:
         """A subclass with these settings, for one server (uvicorn makes the instances)."""
-        return type(cls.__name__, (cls,), {"header_timeout": header_timeout,
+        return type(cls.__name__, (cls,), {"watchdog": HeaderWatchdog(header_timeout),
                                            "clients": ClientConnections(max_per_client)})
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
         self.address: str | None = None  # None: refused, or not yet connected
-        self.header_deadline: asyncio.TimerHandle | None = None
+        # loop.time() when the connection began to wait for a request's headers; None
+        # while a request is in (or the connection is refused).
+        self.waiting_since: float | None = None
         self.header_bytes = 0
 
     def connection_made(self, transport) -> None:  # type: ignore[override]
@@ -86,29 +117,30 @@ class GuardedProtocol(HttpToolsProtocol):
         self.address = address
         super().connection_made(transport)
         self.await_headers()
+        self.watchdog.watch(self.loop, self.connections)
 
     def connection_lost(self, exc: Exception | None) -> None:
         if self.address is None:  # refused: uvicorn never knew it
             return
         self.clients.release(self.address)
         self.address = None
-        self.stop_deadline()
+        self.waiting_since = None
         super().connection_lost(exc)
 
     def data_received(self, data: bytes) -> None:
         if self.address is None:
             return
-        waiting = self.header_deadline is not None
+        waiting = self.waiting_since is not None
         if waiting:
             self.header_bytes += len(data)
         super().data_received(data)
-        if waiting and self.header_deadline is not None and self.header_bytes > MAX_HEADER_BYTES:
-            self.stop_deadline()
+        if waiting and self.waiting_since is not None and self.header_bytes > MAX_HEADER_BYTES:
+            self.waiting_since = None
             if not self.transport.is_closing():
                 self.send_400_response("Request header section too large.")
 
     def on_headers_complete(self) -> None:
-        self.stop_deadline()
+        self.waiting_since = None
         super().on_headers_complete()
 
     def on_response_complete(self) -> None:
@@ -119,18 +151,12 @@ class GuardedProtocol(HttpToolsProtocol):
 
     # -- the header deadline ------------------------------------------------------------
     def await_headers(self) -> None:
-        self.stop_deadline()
         self.header_bytes = 0
-        self.header_deadline = self.loop.call_later(self.header_timeout, self.headers_late)
-
-    def stop_deadline(self) -> None:
-        if self.header_deadline is not None:
-            self.header_deadline.cancel()
-            self.header_deadline = None
+        self.waiting_since = self.loop.time()
 
     def headers_late(self) -> None:
         """The deadline passed with the headers unfinished: the connection is dropped at
         once (abort: a TLS close would wait for the client's close_notify)."""
-        self.header_deadline = None
+        self.waiting_since = None
         if not self.transport.is_closing():
             self.transport.abort()
