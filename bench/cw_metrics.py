@@ -53,15 +53,25 @@ def client(endpoint: str, timeout: float = 300):
                         config=Config(retries={"max_attempts": 1}, read_timeout=timeout))
 
 
+def clock_call(endpoint: str, body: dict | None = None) -> dict:
+    """GET /_cloudlet/clock, or POST `body`: a control call, signed (signing name
+    `cloudlet`) by the root of account 000000000000."""
+    data = json.dumps(body).encode() if body is not None else b""
+    aws = AWSRequest(method="POST" if body is not None else "GET",
+                     url=f"{endpoint}/_cloudlet/clock", data=data)
+    SigV4Auth(Credentials("test", "test"), "cloudlet", "us-east-1").add_auth(aws)
+    request = urllib.request.Request(aws.url, data=data or None, method=aws.method,
+                                     headers=dict(aws.headers.items()))
+    with urllib.request.urlopen(request) as reply:
+        return json.load(reply)
+
+
 def server_now(endpoint: str) -> float:
-    with urllib.request.urlopen(f"{endpoint}/_cloudlet/clock") as reply:
-        return dt.datetime.fromisoformat(json.load(reply)["now"]).timestamp()
+    return dt.datetime.fromisoformat(clock_call(endpoint)["now"]).timestamp()
 
 
 def advance(endpoint: str, seconds: float) -> None:
-    request = urllib.request.Request(f"{endpoint}/_cloudlet/clock", method="POST",
-                                     data=json.dumps({"advance": seconds}).encode())
-    urllib.request.urlopen(request).close()
+    clock_call(endpoint, {"advance": seconds})
 
 
 def put(cw, minutes: list[float]) -> float:

@@ -1,8 +1,13 @@
-"""cloudlet up | status | down | reset | coverage [--where] | oidc token | mail | rds ca-bundle"""
+"""cloudlet up | status | down | reset | coverage [--where] | clock | oidc token | mail | rds ca-bundle
+
+`down`, `clock`, `oidc token` and `mail` are control calls: signed with SigV4 (signing name
+`cloudlet`) by the root credentials of AWS_ACCESS_KEY_ID / AWS_SECRET_ACCESS_KEY, `test` /
+`test` by default (control_calls.py)."""
 
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import json
 import shutil
 import sys
@@ -12,6 +17,7 @@ import urllib.parse
 import urllib.request
 from pathlib import Path
 
+from cloudlet import control_calls
 from cloudlet.config import Settings
 from cloudlet.store.private import restrict_umask
 
@@ -44,6 +50,12 @@ def main(argv: list[str] | None = None) -> None:
     coverage.add_argument("--where", action="store_true",
                           help="print the file and line that implements each operation")
 
+    clock = commands.add_parser("clock", help="the service clock; --advance moves it forward")
+    clock.add_argument("--advance", type=float, metavar="SECONDS",
+                       help="move the clock forward by this many seconds (at most 10 years)")
+    clock.add_argument("--host", default=defaults.host)
+    clock.add_argument("--port", type=int, default=defaults.port)
+
     oidc = commands.add_parser("oidc", help="Cloudlet's local OpenID Connect issuer")
     oidc_commands = oidc.add_subparsers(dest="oidc_command", required=True)
     token = oidc_commands.add_parser(
@@ -73,9 +85,9 @@ def main(argv: list[str] | None = None) -> None:
 def cmd_up(args) -> int:
     from cloudlet.server import run
 
-    run(Settings(host=args.host, port=args.port, data_dir=args.data_dir,
-                 ephemeral=args.ephemeral, log_level=args.log_level, tls=args.tls,
-                 body_timeout=Settings.from_env().body_timeout))
+    run(dataclasses.replace(Settings.from_env(), host=args.host, port=args.port,
+                            data_dir=args.data_dir, ephemeral=args.ephemeral,
+                            log_level=args.log_level, tls=args.tls))
     return 0
 
 
@@ -99,17 +111,26 @@ def cmd_status(args) -> int:
     return 0
 
 
+def _control(args, method: str, path: str, body: dict | None = None,
+             query: dict | None = None) -> dict | None:
+    """A signed control call; None (after saying why) unless it succeeded."""
+    try:
+        status, answer = control_calls.call(args.host, args.port, method, path, body, query)
+    except OSError as e:
+        print(f"Cloudlet on {args.host}:{args.port} did not answer: {e}", file=sys.stderr)
+        return None
+    if status >= 300:
+        print(f"Cloudlet on {args.host}:{args.port} refused: {answer.get('code', status)}: "
+              f"{answer.get('message', '')}", file=sys.stderr)
+        return None
+    return answer
+
+
 def cmd_down(args) -> int:
     if _health(args) is None:
         print(f"Cloudlet is not running on {args.host}:{args.port}")
         return 0
-    request = urllib.request.Request(f"http://{args.host}:{args.port}/_cloudlet/shutdown",
-                                     data=b"", method="POST")
-    try:
-        urllib.request.urlopen(request, timeout=10).close()
-    except (OSError, urllib.error.URLError) as e:
-        print(f"Cloudlet on {args.host}:{args.port} did not take the request: {e}",
-              file=sys.stderr)
+    if _control(args, "POST", "/_cloudlet/shutdown") is None:
         return 1
     deadline = time.monotonic() + 120
     while _health(args) is not None:
@@ -118,6 +139,17 @@ def cmd_down(args) -> int:
             return 1
         time.sleep(0.2)
     print(f"Cloudlet on {args.host}:{args.port} has stopped")
+    return 0
+
+
+def cmd_clock(args) -> int:
+    if args.advance is None:
+        answer = _control(args, "GET", "/_cloudlet/clock")
+    else:
+        answer = _control(args, "POST", "/_cloudlet/clock", {"advance": args.advance})
+    if answer is None:
+        return 1
+    print(f"{answer['now']}  (offset {answer['offset_seconds']:g} s)")
     return 0
 
 
@@ -195,29 +227,21 @@ def _where(cls, operation: str) -> str:
 def cmd_oidc(args) -> int:
     """Ask the running Cloudlet to mint the token: the issuer is the URL it serves
     (http://HOST:PORT/_cloudlet/oidc) and its clock is the service clock."""
-    body = json.dumps({"sub": args.sub, "aud": args.aud, "ttl": args.ttl}).encode()
-    request = urllib.request.Request(
-        f"http://{args.host}:{args.port}/_cloudlet/oidc/token", data=body, method="POST",
-        headers={"Content-Type": "application/json"})
-    try:
-        with urllib.request.urlopen(request, timeout=10) as reply:
-            print(json.load(reply)["token"])
-    except (OSError, urllib.error.URLError, ValueError, KeyError) as e:
-        print(f"Cloudlet on {args.host}:{args.port} did not mint a token: {e}", file=sys.stderr)
+    answer = _control(args, "POST", "/_cloudlet/oidc/token",
+                      {"sub": args.sub, "aud": args.aud, "ttl": args.ttl})
+    if answer is None:
         return 1
+    print(answer["token"])
     return 0
 
 
 def cmd_mail(args) -> int:
-    """Ask the running Cloudlet for its mailbox (an mbox under its data directory)."""
-    query = "?" + urllib.parse.urlencode({"to": args.to}) if args.to else ""
-    try:
-        with urllib.request.urlopen(
-                f"http://{args.host}:{args.port}/_cloudlet/sns/mail{query}", timeout=10) as reply:
-            messages = json.load(reply)["messages"]
-    except (OSError, urllib.error.URLError, ValueError, KeyError) as e:
-        print(f"Cloudlet on {args.host}:{args.port} did not answer: {e}", file=sys.stderr)
+    """Ask the running Cloudlet for the caller's account's mailbox (an mbox under its data
+    directory)."""
+    answer = _control(args, "GET", "/_cloudlet/sns/mail", query={"to": args.to} if args.to else None)
+    if answer is None:
         return 1
+    messages = answer["messages"]
     if args.json:
         print(json.dumps(messages, indent=2))
         return 0
@@ -237,5 +261,6 @@ def cmd_rds(args) -> int:
     return 0
 
 
-COMMANDS = {"up": cmd_up, "status": cmd_status, "down": cmd_down, "reset": cmd_reset, "coverage": cmd_coverage,
-            "oidc": cmd_oidc, "mail": cmd_mail, "rds": cmd_rds}
+COMMANDS = {"up": cmd_up, "status": cmd_status, "down": cmd_down, "reset": cmd_reset,
+            "coverage": cmd_coverage, "clock": cmd_clock, "oidc": cmd_oidc, "mail": cmd_mail,
+            "rds": cmd_rds}

@@ -10,6 +10,9 @@ DEFAULT_ACCESS_KEY = "test"
 DEFAULT_SECRET_KEY = "test"
 DEFAULT_ACCOUNT = "000000000000"
 DEFAULT_REGION = "us-east-1"
+# The signing name of Cloudlet's control calls (/_cloudlet/clock, shutdown, the mailbox,
+# OIDC tokens): SigV4 with the scope <date>/<region>/cloudlet/aws4_request.
+CONTROL_SIGNING_NAME = "cloudlet"
 
 
 def _env_bool(name: str) -> bool:
@@ -26,6 +29,11 @@ class Settings:
     tls: bool = False
     # Seconds a request body may stall before the request fails with RequestTimeout.
     body_timeout: float = 20.0
+    # Seconds a connection may take to send a request's headers (from its opening, or the
+    # end of the previous response) before it is closed: S3 drops a silent one after ~20.
+    header_timeout: float = 20.0
+    # Connections one client address may hold open at once; more are refused (503).
+    max_connections_per_client: int = 512
 
     @classmethod
     def from_env(cls) -> Settings:
@@ -37,6 +45,9 @@ class Settings:
             log_level=os.environ.get("CLOUDLET_LOG_LEVEL", cls.log_level),
             tls=_env_bool("CLOUDLET_TLS"),
             body_timeout=float(os.environ.get("CLOUDLET_BODY_TIMEOUT", cls.body_timeout)),
+            header_timeout=float(os.environ.get("CLOUDLET_HEADER_TIMEOUT", cls.header_timeout)),
+            max_connections_per_client=int(os.environ.get(
+                "CLOUDLET_MAX_CONNECTIONS_PER_CLIENT", cls.max_connections_per_client)),
         )
 
     @property

@@ -18,6 +18,7 @@ from cloudlet.authz.authorizer import Authorizer
 from cloudlet.config import DEFAULT_ACCESS_KEY, DEFAULT_ACCOUNT, DEFAULT_SECRET_KEY, Settings
 from cloudlet.events import Bus
 from cloudlet.gateway.app import Gateway, end_streams
+from cloudlet.gateway.connections import GuardedProtocol
 from cloudlet.gateway.listeners import CloudListeners
 from cloudlet.gateway.pipeline import Pipeline
 from cloudlet.models import SERVICES
@@ -140,12 +141,15 @@ def run(settings: Settings) -> None:
         log_level=settings.log_level.lower(),
         access_log=False,
         server_header=False,
-        # Nothing stands in front of Cloudlet: X-Forwarded-For is the client's own claim
-        # (code in the cloud could otherwise choose the aws:SourceIp it is judged by).
-        proxy_headers=False,
         lifespan="on",
         timeout_graceful_shutdown=30,
-        h11_max_incomplete_event_size=128 * 1024,
+        # Header deadline, header size limit and connections per client (connections.py).
+        http=GuardedProtocol.configured(settings.header_timeout,
+                                        settings.max_connections_per_client),
+        ws="none",
+        # Nothing proxies Cloudlet: X-Forwarded-For and -Proto from a local client must
+        # not pass for its address (aws:SourceIp) or for TLS (aws:SecureTransport).
+        proxy_headers=False,
         **ssl,
     )
     server = Server(config)

@@ -12,7 +12,9 @@
     sigv4.py, sigv2.py the signature algorithms, step by step as AWS documents them
     streaming.py       aws-chunked bodies and their chunk signatures
     checksums.py       S3's flexible checksums and Content-MD5
-    credentials.py     who owns an access key (`CredentialStore`)
+    credentials.py     who owns an access key (`CredentialStore`); the default root keys
+                       only from the host, never from inside the cloud
+    control.py         who may make a control call (/_cloudlet/clock, ...): an account's root
     errors.py          each service's words for "authentication failed"
 
 This module only re-exports.

@@ -1,7 +1,9 @@
 """The checks every signature scheme shares: the clock, the key, the words of a mismatch.
 
-    lookup_credential(store, service, key, token, now)  the key's owner, its session token
-                                                        matched and not expired
+    lookup_credential(store, service, key, token, now, origin)
+                                                        the key's owner, its session token
+                                                        matched and not expired; from the
+                                                        cloud, never a default root key
     check_skew(service, request_time, now, shown)       at most 15 minutes off the server
     mismatch(service, key, provided, sts, creq)         "The request signature we
                                                         calculated does not match ..."
@@ -71,9 +73,10 @@ def worded(service: str, message: str) -> str | None:
 
 
 def lookup_credential(
-    store: CredentialStore, service: str, access_key: str, token: str | None, now: datetime
+    store: CredentialStore, service: str, access_key: str, token: str | None, now: datetime,
+    origin: str = "host",
 ) -> Credential:
-    credential = store.lookup(access_key)
+    credential = store.lookup(access_key, origin)
     if credential is None:
         raise auth_error(service, "unknown_key", fields={"AWSAccessKeyId": access_key})
     if credential.session_token is not None and token != credential.session_token:

@@ -4,6 +4,10 @@ A `CredentialStore` answers `lookup(access_key_id)` by asking its resolvers in t
 ones other components register (IAM users' keys, STS sessions) first, then the defaults
 every local AWS knows: key `test` / secret `test` is the root of account 000000000000,
 and a 12-digit key id is the root of that account, with secret `test`.
+
+The defaults are the developer's, at the host: a request from inside the cloud (a
+function, an instance: `origin="cloud"`) finds only real keys, IAM users' and STS
+sessions', as code deployed to AWS would.
 """
 
 from __future__ import annotations
@@ -51,9 +55,11 @@ class CredentialStore:
     def add_resolver(self, fn: Resolver) -> None:
         self._resolvers.append(fn)
 
-    def lookup(self, access_key_id: str) -> Credential | None:
+    def lookup(self, access_key_id: str, origin: str = "host") -> Credential | None:
         for resolver in self._resolvers:
             credential = resolver(access_key_id)
             if credential is not None:
                 return credential
-        return default_resolver(access_key_id) if self._defaults else None
+        if not self._defaults or origin != "host":
+            return None
+        return default_resolver(access_key_id)

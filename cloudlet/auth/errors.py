@@ -20,6 +20,7 @@ FAMILY = {
     "cloudwatch": "query",
     "logs": "json",
     "lambda": "json",
+    "cloudlet": "query",  # Cloudlet's own control calls (auth/control.py)
 }
 
 _MISMATCH = (
@@ -124,6 +125,37 @@ def auth_error(
 def s3_error(code: str, message: str, status: int = 400, **fields) -> ServiceError:
     """An S3 error outside the table (body integrity: BadDigest, IncompleteBody, ...)."""
     return ServiceError(message, code=code, status=status, sender_fault=True, fields=fields)
+
+
+# -- Cloudlet's control calls (auth/control.py) ----------------------------------------
+
+class ControlAccessDenied(ServiceError):
+    code = "AccessDenied"
+    status = 403
+
+
+class BrowserRefused(ControlAccessDenied):
+    message = ("Cloudlet's control endpoints do not answer browsers: the request carries "
+               "Origin or Sec-Fetch-* headers.")
+
+
+class HeaderSignatureRequired(ControlAccessDenied):
+    message = ("A control call is signed with SigV4 in the Authorization header; a presigned "
+               "URL is not accepted.")
+
+
+class RootRequired(ControlAccessDenied):
+    def __init__(self, arn: str):
+        super().__init__(f"User: {arn} is not authorized to call Cloudlet's control endpoints: "
+                         "only the root of an account may.")
+
+
+class WrongSigningService(ServiceError):
+    code = "SignatureDoesNotMatch"
+    status = 403
+
+    def __init__(self, expected: str):
+        super().__init__(f"Credential should be scoped to correct service: '{expected}'. ")
 
 
 def hex_bytes(text: str) -> str:

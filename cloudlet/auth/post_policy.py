@@ -182,7 +182,7 @@ def verify(request: HttpRequest, service: str, store: CredentialStore, now: date
             "please check the order of the fields.",
             fields={"ArgumentName": "AWSAccessKeyId"},
         )
-    credential = checks.lookup_credential(store, "s3", access_key, token, now)
+    credential = checks.lookup_credential(store, "s3", access_key, token, now, request.origin)
     if not sigv2.matches(sigv2.signature(credential.secret_access_key, policy), provided):
         raise checks.mismatch("s3", access_key, provided, policy, None)
     _check_policy(request, form, policy)
@@ -214,7 +214,7 @@ def _verify_v4(
         )
     except sigv4.Malformed as e:
         raise s3_error("InvalidArgument", str(e), fields={"ArgumentName": "x-amz-credential"}) from None
-    credential = checks.lookup_credential(store, "s3", access_key, token, now)
+    credential = checks.lookup_credential(store, "s3", access_key, token, now, request.origin)
     key = sigv4.signing_key(credential.secret_access_key, date, region, signing_name)
     provided = form.get("x-amz-signature") or ""
     if not sigv4.matches(sigv4.signature(key, policy), provided):

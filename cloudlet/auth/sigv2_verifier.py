@@ -38,7 +38,8 @@ def header(
         ) from None
     checks.check_skew("s3", request_time, now, shown)
     credential = checks.lookup_credential(
-        store, "s3", access_key, request.headers.get("x-amz-security-token"), now
+        store, "s3", access_key, request.headers.get("x-amz-security-token"), now,
+        request.origin,
     )
     dates = ["", date or ""] if amz_date else [date or ""]
     _verify(
@@ -70,7 +71,7 @@ def query(
             "Expires": checks.iso(expires), "ServerTime": checks.iso(now),
         })
     token = params.get("x-amz-security-token") or request.headers.get("x-amz-security-token")
-    credential = checks.lookup_credential(store, "s3", access_key, token, now)
+    credential = checks.lookup_credential(store, "s3", access_key, token, now, request.origin)
     _verify(
         request, access_key, provided, credential.secret_access_key, [expires_text],
         sigv2.amz_headers(request.headers.raw, params),

@@ -3,9 +3,13 @@ a presigned URL (`query`). Both verifiers have the signature `schemes.VERIFIERS`
 
 Each checks, in AWS's order: the form of the claim, the scope's date against the request's,
 the clock (or a presigned URL's expiry), the key and its session token, then the signature
-(`sigv4.compute`: canonical request, string to sign, signature). A header-signed request's
-payload is the signed hash, `UNSIGNED-PAYLOAD`, or aws-chunked (`streaming`), whose chunk
-signatures chain from the request's.
+(`sigv4.compute`: canonical request, string to sign, signature). A header-signed S3
+request's payload is the signed hash, `UNSIGNED-PAYLOAD`, or aws-chunked (`streaming`),
+whose chunk signatures chain from the request's. Every other service signs the body itself,
+as AWS's do: the canonical request carries the body's SHA-256 whatever
+`x-amz-content-sha256` claims, so a request signed as `UNSIGNED-PAYLOAD` (or with another
+body's hash) gets the service's signature mismatch, and a captured signature cannot carry
+another body.
 """
 
 from __future__ import annotations
@@ -41,17 +45,18 @@ def header(
     _check_scope_date(service, parts, query=False)
     checks.check_skew(service, request_time, now, timestamp)
     token = request.headers.get("x-amz-security-token")
-    credential = checks.lookup_credential(store, service, parts.access_key, token, now)
+    credential = checks.lookup_credential(store, service, parts.access_key, token, now,
+                                          request.origin)
 
-    content_sha = request.headers.get("x-amz-content-sha256")
+    content_sha = request.headers.get("x-amz-content-sha256") if s3 else None
     body = request.body
-    if content_sha is None:
+    if content_sha is None:  # outside S3 the header is a header: the body is always hashed
         payload_hash = hashlib.sha256(body).hexdigest() if body else sigv4.EMPTY_SHA256
     else:
         payload_hash = content_sha = content_sha.strip()
         if not (content_sha in _STREAMING or content_sha == sigv4.UNSIGNED_PAYLOAD
                 or sigv4.is_sha256_hex(content_sha)):
-            raise _bad_content_sha(service)
+            raise _bad_content_sha()
 
     attempt = _verify(request, service, parts, payload_hash, credential.secret_access_key, False)
     trailers: dict[str, str] = {}
@@ -69,14 +74,12 @@ def header(
     elif content_sha is not None and content_sha != sigv4.UNSIGNED_PAYLOAD:
         computed = hashlib.sha256(body).hexdigest()
         if computed != content_sha.lower():
-            if s3:
-                raise s3_error(
-                    "XAmzContentSHA256Mismatch",
-                    "The provided 'x-amz-content-sha256' header does not match what was computed.",
-                    fields={"ClientComputedContentSHA256": content_sha,
-                            "S3ComputedContentSHA256": computed},
-                )
-            raise auth_error(service, "mismatch")
+            raise s3_error(
+                "XAmzContentSHA256Mismatch",
+                "The provided 'x-amz-content-sha256' header does not match what was computed.",
+                fields={"ClientComputedContentSHA256": content_sha,
+                        "S3ComputedContentSHA256": computed},
+            )
     if s3:
         checks.verify_body_checksums(request, body)
     return Authenticated(
@@ -104,7 +107,8 @@ def query(
     else:
         _check_expiry(service, request_time, parts, now)
     token = params.get("X-Amz-Security-Token") or request.headers.get("x-amz-security-token")
-    credential = checks.lookup_credential(store, service, parts.access_key, token, now)
+    credential = checks.lookup_credential(store, service, parts.access_key, token, now,
+                                          request.origin)
     if s3:
         payload_hash = params.get("X-Amz-Content-Sha256") or sigv4.UNSIGNED_PAYLOAD
     else:
@@ -159,16 +163,14 @@ def _check_expiry(service: str, request_time: datetime, parts: sigv4.SigV4Parts,
         )
 
 
-def _bad_content_sha(service: str) -> ServiceError:
-    if service == "s3":
-        return s3_error(
-            "InvalidArgument",
-            "x-amz-content-sha256 must be UNSIGNED-PAYLOAD, STREAMING-UNSIGNED-PAYLOAD-TRAILER, "
-            "STREAMING-AWS4-HMAC-SHA256-PAYLOAD, STREAMING-AWS4-HMAC-SHA256-PAYLOAD-TRAILER "
-            "or a valid sha256 value.",
-            fields={"ArgumentName": "x-amz-content-sha256"},
-        )
-    return auth_error(service, "malformed")
+def _bad_content_sha() -> ServiceError:
+    return s3_error(
+        "InvalidArgument",
+        "x-amz-content-sha256 must be UNSIGNED-PAYLOAD, STREAMING-UNSIGNED-PAYLOAD-TRAILER, "
+        "STREAMING-AWS4-HMAC-SHA256-PAYLOAD, STREAMING-AWS4-HMAC-SHA256-PAYLOAD-TRAILER "
+        "or a valid sha256 value.",
+        fields={"ArgumentName": "x-amz-content-sha256"},
+    )
 
 
 def _verify(

@@ -3,9 +3,15 @@
 Reads the request, hands it to the pipeline, writes the response. A request that one of
 the providers' `routes()` claims (a Lambda function URL, SNS's certificate, the OIDC
 issuer) goes to that route's handler instead; the gateway's own endpoints live under
-`/_cloudlet/` (health, clock, shutdown), and any other `/_cloudlet/` path is a 404. Bodies that stall are cut off with S3's
+`/_cloudlet/` (health, clock, shutdown: control.py, which also says who may reach them),
+and any other `/_cloudlet/` path is a 404. Bodies that stall are cut off with S3's
 `RequestTimeout`, as AWS does, so a client that sends less than its Content-Length cannot
-hold a connection forever.
+hold a connection forever; one that declares more than `MAX_BODY` gets `EntityTooLarge` at
+once, and the connection is closed rather than read to its end.
+
+A connection's ASGI scope may carry `"cloudlet.origin": "cloud"`: it came through a
+listener Cloudlet made inside a network namespace (a function's, an instance's). The
+request's `origin` is then "cloud", else "host".
 """
 
 from __future__ import annotations
@@ -15,12 +21,18 @@ import functools
 import json
 import logging
 import os
-import signal
 
-from cloudlet import __version__, clock
 from cloudlet.auth import authenticate
 from cloudlet.errors import ServiceError
-from cloudlet.gateway.pipeline import BodyStream, EntityTooLarge, Pipeline, RequestTimeout
+from cloudlet.gateway import control
+from cloudlet.gateway.control import Control
+from cloudlet.gateway.pipeline import (
+    MAX_BODY,
+    BodyStream,
+    EntityTooLarge,
+    Pipeline,
+    RequestTimeout,
+)
 from cloudlet.protocols.base import Headers, HttpRequest, HttpResponse
 from cloudlet.services.base import Match, Provider, Route, RouteAuth
 
@@ -31,6 +43,7 @@ MAX_HEADER_BYTES = 16 * 1024
 # an object upload then streams it to disk (see pipeline.BodyStream).
 STREAM_THRESHOLD = 1024 * 1024
 SEND_PIECE = 4 * 1024 * 1024
+ORIGIN_KEY = "cloudlet.origin"
 __all__ = ["EntityTooLarge", "Gateway", "RequestTimeout"]
 
 
@@ -46,6 +59,7 @@ class Gateway:
         self.pipeline = pipeline
         self.body_timeout = body_timeout
         self.services = services  # name -> "available" | "not implemented"
+        self.control = Control(pipeline.credentials, services)
         # Each provider's own HTTP endpoints (function URLs, SNS's certificate, the OIDC
         # issuer), tried in order before the API.
         self.routes = [route for provider in pipeline.providers.values()
@@ -81,8 +95,19 @@ class Gateway:
             headers=Headers((_text(k), _text(v)) for k, v in scope["headers"]),
             secure=scope.get("scheme") == "https",
             client_ip=(scope.get("client") or ("127.0.0.1", 0))[0],
+            origin="cloud" if scope.get(ORIGIN_KEY) == "cloud" else "host",
         )
         route, allowed = self.route_for(request)
+        if control.hidden(request, route):
+            await _send(send, control.error_response(control.NoSuchEndpoint()))
+            return
+        try:
+            if sum(len(k) + len(v) for k, v in scope["headers"]) > MAX_HEADER_BYTES:
+                raise RequestHeaderSectionTooLarge()
+            _check_declared_size(request, MAX_BODY)
+        except ServiceError as error:
+            await _send(send, self.render_error(request, route, error))
+            return
         if route is not None:
             await _send(send, await self.serve(route, request, receive))
             return
@@ -90,14 +115,10 @@ class Gateway:
             await _send(send, _json(405, {"message": " or ".join(sorted(allowed))},
                                     {"Allow": ", ".join(sorted(allowed))}))
             return
-        if request.path.startswith("/_cloudlet/"):
-            if request.method == "POST":
-                request.body = await BodyStream(receive, self.body_timeout).read()
-            await _send(send, self.internal(request))
+        if request.path.startswith(control.PREFIX):
+            await _send(send, await self.internal(request, receive))
             return
         try:
-            if sum(len(k) + len(v) for k, v in scope["headers"]) > MAX_HEADER_BYTES:
-                raise RequestHeaderSectionTooLarge()
             if _streams(request):
                 request.memo["body_stream"] = BodyStream(receive, self.body_timeout)
             elif _bodiless(request):
@@ -109,15 +130,25 @@ class Gateway:
             return
         await _send(send, await self.pipeline.handle(request), receive)
 
-    def internal(self, request: HttpRequest) -> HttpResponse:
-        if request.path == "/_cloudlet/health" and request.method in ("GET", "HEAD"):
-            body = {"status": "running", "version": __version__, "services": self.services}
-            return _json(200, body)
-        if request.path == "/_cloudlet/clock":
-            return self.clock(request)
-        if request.path == "/_cloudlet/shutdown":
-            return self.shutdown(request)
-        return _json(404, {"message": "no such Cloudlet endpoint"})
+    async def internal(self, request: HttpRequest, receive) -> HttpResponse:
+        """One of the gateway's own endpoints (control.py), its small body read first."""
+        if not _bodiless(request):
+            try:
+                _check_declared_size(request, control.MAX_CONTROL_BODY)
+                request.body = await BodyStream(receive, self.body_timeout,
+                                                control.MAX_CONTROL_BODY).read()
+            except ServiceError as error:
+                return control.error_response(error)
+        return self.control.answer(request)
+
+    def render_error(self, request: HttpRequest, route: Route | None,
+                     error: ServiceError) -> HttpResponse:
+        """An error found before the handler ran: JSON on a control endpoint (control.py),
+        else in the words of the request's service."""
+        control_path = request.path.startswith(control.PREFIX) and route is None
+        if control_path or (route is not None and route.auth is RouteAuth.ROOT):
+            return control.error_response(error)
+        return self.pipeline.render_error_for(request, error)
 
     # -- the providers' routes ---------------------------------------------------------
     def route_for(self, request: HttpRequest) -> tuple[Route | None, set[str]]:
@@ -135,14 +166,16 @@ class Gateway:
     async def serve(self, route: Route, request: HttpRequest, receive) -> HttpResponse:
         """Read the body if the route asks, check the signature if it must, then call
         the handler: on the loop if it is async, else on a worker thread."""
+        limit = control.MAX_CONTROL_BODY if route.auth is RouteAuth.ROOT else MAX_BODY
         try:
             if route.reads_body:
-                request.body = await BodyStream(receive, self.body_timeout).read()
+                _check_declared_size(request, limit)
+                request.body = await BodyStream(receive, self.body_timeout, limit).read()
             arguments = {}
             if route.auth is not RouteAuth.NONE:
                 arguments["verify"] = self.verifier(route, request)
         except ServiceError as error:
-            return self.pipeline.render_error_for(request, error)
+            return self.render_error(request, route, error)
         try:
             if Provider.runs_on_loop(route.handler):
                 answer = await route.handler(request, **arguments)
@@ -157,41 +190,39 @@ class Gateway:
         return HttpResponse(*answer)
 
     def verifier(self, route: Route, request: HttpRequest):
-        """The `verify` a route's handler gets. For a SIGNED route the gateway calls it
-        first (raising the signature's error) and the handler's returns that credential."""
+        """The `verify` a route's handler gets. For a SIGNED or ROOT route the gateway
+        calls it first (raising the signature's error) and the handler's returns that
+        credential; a ROOT route's is a control call's (control.py)."""
         def verify(signed: HttpRequest):
             return authenticate(signed, route.signing_name, self.pipeline.credentials).credential
 
+        if route.auth is RouteAuth.ROOT:
+            credential = self.control.authenticate(request)
+            return lambda signed: credential
         if route.auth is RouteAuth.SIGNED:
             credential = verify(request)
             return lambda signed: credential
         return verify
 
-    def shutdown(self, request: HttpRequest) -> HttpResponse:
-        """POST: stop as Ctrl-C does (`cloudlet down`): requests in flight finish, engines
-        (database servers, Lambda environments) stop, state is flushed."""
-        if request.method != "POST":
-            return _json(405, {"message": "POST"})
-        asyncio.get_running_loop().call_later(0.05, os.kill, os.getpid(), signal.SIGTERM)
-        return _json(202, {"status": "stopping"})
-
-    def clock(self, request: HttpRequest) -> HttpResponse:
-        """GET: the service clock. POST {"advance": seconds}: move it forward, so tests can
-        see sessions expire and lifecycle rules run without waiting."""
-        if request.method == "POST":
-            try:
-                seconds = float(json.loads(request.body or b"{}").get("advance", 0))
-                clock.advance(seconds)
-            except (ValueError, TypeError, AttributeError):
-                return _json(400, {"message": 'send {"advance": <seconds, not negative>}'})
-        elif request.method != "GET":
-            return _json(405, {"message": "GET or POST"})
-        return _json(200, {"now": clock.now().isoformat(), "offset_seconds": clock.offset()})
-
 
 def _json(status: int, body: dict, headers: dict | None = None) -> HttpResponse:
     return HttpResponse(status, {"Content-Type": "application/json", **(headers or {})},
                         json.dumps(body).encode())
+
+
+def _check_declared_size(request: HttpRequest, limit: int) -> None:
+    """A body declared larger than `limit` (an aws-chunked one: its decoded length) is
+    refused before a byte of it is read, and the connection closes after the answer (the
+    client may still be sending)."""
+    headers = request.headers
+    try:
+        declared = int(headers.get("x-amz-decoded-content-length")
+                       or headers.get("content-length") or 0)
+    except ValueError:
+        return
+    if declared > limit:
+        raise EntityTooLarge(fields={"ProposedSize": str(declared), "MaxSizeAllowed": str(limit)},
+                             headers={"Connection": "close"})
 
 
 def _streams(request: HttpRequest) -> bool:

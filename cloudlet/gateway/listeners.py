@@ -98,8 +98,13 @@ class CloudListeners:
         self._ssl, self._backlog = config.ssl, config.backlog
 
         def factory():
-            return config.http_protocol_class(config=config, server_state=server.server_state,
-                                              app_state=server.lifespan.state)
+            # each listener counts its clients apart (connections.GuardedProtocol): the
+            # addresses inside a namespace are not the host's, nor another namespace's
+            protocol = config.http_protocol_class
+            apart = getattr(protocol, "counted_apart", None)
+            protocol = apart() if apart is not None else protocol
+            return lambda: protocol(config=config, server_state=server.server_state,
+                                    app_state=server.lifespan.state)
 
         self._factory = factory
 
@@ -115,7 +120,7 @@ class CloudListeners:
             sock.close()
             raise RuntimeError("Cloudlet's server is not running")
         listener.started = asyncio.run_coroutine_threadsafe(
-            listener.start(self._factory, self._ssl, self._backlog), loop)
+            listener.start(self._factory(), self._ssl, self._backlog), loop)
         listener.started.add_done_callback(_log_failure)
         done = False
 

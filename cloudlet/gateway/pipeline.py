@@ -63,15 +63,17 @@ class EntityTooLarge(ServiceError):
 
 
 class BodyStream:
-    """A request body still on the socket. `read()` (async) returns it whole; iterating
-    (from a worker thread) yields it in pieces of about `PIECE` bytes, decoded through an
-    aws-chunked `decoder` if one is set; `trailers` are known once iteration ends."""
+    """A request body still on the socket, at most `limit` bytes. `read()` (async) returns
+    it whole; iterating (from a worker thread) yields it in pieces of about `PIECE` bytes,
+    decoded through an aws-chunked `decoder` if one is set; `trailers` are known once
+    iteration ends."""
 
     PIECE = 1024 * 1024
 
-    def __init__(self, receive, timeout: float):
+    def __init__(self, receive, timeout: float, limit: int = MAX_BODY):
         self.receive = receive
         self.timeout = timeout
+        self.limit = limit
         self.size = 0
         self.done = False
         self.decoder = None
@@ -91,8 +93,8 @@ class BodyStream:
             chunk = message.get("body", b"")
             size += len(chunk)
             self.size += len(chunk)
-            if self.size > MAX_BODY:
-                raise EntityTooLarge()
+            if self.size > self.limit:
+                raise EntityTooLarge(fields={"MaxSizeAllowed": str(self.limit)})
             chunks.append(chunk)
             self.done = not message.get("more_body")
         return chunks[0] if len(chunks) == 1 else b"".join(chunks)

@@ -75,6 +75,9 @@ class HttpRequest:
     body: bytes = b""
     secure: bool = False  # arrived over TLS
     client_ip: str = "127.0.0.1"
+    # Where the connection came from: "host" (Cloudlet's port on the host) or "cloud" (a
+    # listener Cloudlet made inside a namespace, for a function or an instance).
+    origin: str = "host"
     # Values derived from the request once and shared by the steps that need them.
     memo: dict = field(default_factory=dict, repr=False, compare=False)
 

@@ -20,6 +20,7 @@ from typing import Any
 
 from botocore import xform_name
 
+from cloudlet.config import CONTROL_SIGNING_NAME
 from cloudlet.events import Bus
 from cloudlet.principals import Credential
 from cloudlet.store import Store
@@ -56,6 +57,9 @@ class RouteAuth(enum.Enum):
     SIGNED = "signed"  # the gateway refuses a request not signed for `signing_name` before
     #                    the handler runs (and hands it `verify` too, which then returns
     #                    the checked credential)
+    ROOT = "root"      # a control endpoint: as SIGNED, for the signing name `cloudlet`, by
+    #                    the root of an account, never from a browser; from inside the
+    #                    cloud it is a 404 (gateway/control.py)
 
 
 @dataclass(frozen=True)
@@ -68,7 +72,8 @@ class Route:
     else the handler sees an empty one. `handler(request)` returns (status, headers, body);
     with `auth` CALLER or SIGNED it is called as `handler(request, verify=verify)`, where
     `verify(request)` authenticates the request as signed for `signing_name` and returns
-    its `Credential` or raises a ServiceError. `async def` handlers run on the event loop,
+    its `Credential` or raises a ServiceError. With `auth` ROOT, `verify` returns the
+    account root's credential the gateway checked. `async def` handlers run on the event loop,
     plain ones on a worker thread, as operations do.
     """
 
@@ -83,6 +88,8 @@ class Route:
     def __post_init__(self):
         if not self.prefix and self.host is None:
             raise ValueError("a Route needs a path prefix or a host pattern")
+        if self.auth is RouteAuth.ROOT:
+            object.__setattr__(self, "signing_name", CONTROL_SIGNING_NAME)
         if self.auth is not RouteAuth.NONE and not self.signing_name:
             raise ValueError("a Route that checks signatures needs the signing name")
 

@@ -137,11 +137,9 @@ def test_cloudwatch_answers_in_each_of_its_three_protocols(cloudlet):
 
 def test_clock_moves_forward_only(fresh_cloudlet):
     server = fresh_cloudlet()
-    before = requests.get(server.endpoint + "/_cloudlet/clock", timeout=10).json()
-    moved = requests.post(server.endpoint + "/_cloudlet/clock", json={"advance": 86400},
-                          timeout=10).json()
+    before = server.control("GET", "/_cloudlet/clock").json()
+    moved = server.control("POST", "/_cloudlet/clock", {"advance": 86400}).json()
     assert moved["offset_seconds"] == before["offset_seconds"] + 86400
     assert moved["now"][:10] > before["now"][:10]
-    refused = requests.post(server.endpoint + "/_cloudlet/clock", json={"advance": -5},
-                            timeout=10)
+    refused = server.control("POST", "/_cloudlet/clock", {"advance": -5})
     assert refused.status_code == 400

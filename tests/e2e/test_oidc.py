@@ -179,7 +179,7 @@ def test_token_expires_on_the_service_clock(fresh_cloudlet):
             "Action": "sts:AssumeRoleWithWebIdentity"}]}))["Role"]
     token = mint(server, SUB, "--ttl", "300")
     assert web_identity(server, role["Arn"], token)["Credentials"]
-    requests.post(f"{server.endpoint}/_cloudlet/clock", json={"advance": 301}, timeout=10)
+    server.advance_clock(301)
     assert denied(server, role["Arn"], token)["Error"]["Code"] == "ExpiredTokenException"
 
 
@@ -235,7 +235,7 @@ def test_provider_registered_with_https_matches_by_host_and_path(cloudlet):
 ])
 def test_signed_tokens_with_odd_claims_are_invalid(cloudlet, setup, claims):
     body = json.dumps({"sub": SUB, "claims": claims})  # allows NaN and -Infinity
-    reply = requests.post(f"{cloudlet.endpoint}/_cloudlet/oidc/token", timeout=10, data=body)
+    reply = cloudlet.control("POST", "/_cloudlet/oidc/token", body)
     response = denied(cloudlet, setup["role"]["Arn"], reply.json()["token"])
     assert response["Error"]["Code"] == "InvalidIdentityToken"
     assert response["ResponseMetadata"]["HTTPStatusCode"] == 400

@@ -52,11 +52,7 @@ def error_of(call, *args, **kwargs) -> dict:
 
 
 def advance_clock(cloudlet, seconds: float) -> None:
-    request = urllib.request.Request(
-        f"{cloudlet.endpoint}/_cloudlet/clock", data=json.dumps({"advance": seconds}).encode(),
-        method="POST", headers={"Content-Type": "application/json"})
-    with urllib.request.urlopen(request, timeout=10) as reply:
-        assert reply.status == 200
+    cloudlet.advance_clock(seconds)
 
 
 # -- AssumeRole -------------------------------------------------------------------------

@@ -127,4 +127,4 @@ def test_the_gateway_keeps_its_own_endpoints_and_404s_other_cloudlet_paths():
     status, _, body = call(app, "GET", "/_cloudlet/health")
     assert status == 200 and b'"running"' in body
     assert call(app, "GET", "/_cloudlet/nothing")[::2] == (
-        404, b'{"message": "no such Cloudlet endpoint"}')
+        404, b'{"code": "NotFound", "message": "no such Cloudlet endpoint"}')

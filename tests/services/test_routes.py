@@ -64,4 +64,6 @@ def test_providers_declare_no_routes_by_default_and_the_served_ones_theirs(tmp_p
     store = Store.open(tmp_path)
     prefixes = {name: [r.prefix or r.host.pattern for r in provider_class(name)(store).routes()]
                 for name in ("sts", "sns")}
-    assert prefixes == {"sts": ["/_cloudlet/oidc/"], "sns": ["/_cloudlet/sns/"]}
+    assert prefixes == {"sts": ["/_cloudlet/oidc/token", "/_cloudlet/oidc/"],
+                        "sns": ["/_cloudlet/sns/SimpleNotificationService.pem",
+                                "/_cloudlet/sns/mail", "/_cloudlet/sns/deliveries"]}

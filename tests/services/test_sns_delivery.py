@@ -107,7 +107,7 @@ def test_a_message_is_kept_until_every_delivery_finished(tmp_path):
     while provider.sns.kept_messages() and time.monotonic() < deadline:
         time.sleep(0.02)
     assert provider.sns.kept_messages() == []
-    assert len(provider.sns.deliveries("arn:aws:sqs:us-east-1:000000000000:q")) == 1
+    assert len(provider.sns.deliveries("000000000000", "arn:aws:sqs:us-east-1:000000000000:q")) == 1
 
     # A kept message (a crash before delivery) is delivered by resume(), then forgotten.
     from cloudlet.services.sns.message import Message
@@ -120,7 +120,7 @@ def test_a_message_is_kept_until_every_delivery_finished(tmp_path):
     while provider.sns.kept_messages() and time.monotonic() < deadline:
         time.sleep(0.02)
     assert provider.sns.kept_messages() == []
-    assert len(provider.sns.deliveries("arn:aws:sqs:us-east-1:000000000000:q")) == 2
+    assert len(provider.sns.deliveries("000000000000", "arn:aws:sqs:us-east-1:000000000000:q")) == 2
     provider.stop()
 
 

@@ -11,6 +11,7 @@ import subprocess
 import sys
 import tempfile
 import time
+import urllib.parse
 import urllib.request
 import uuid
 from dataclasses import dataclass, field
@@ -61,6 +62,41 @@ def send_signed(endpoint: str, signing_name: str, body: bytes | str, headers: di
     prepared = request.prepare()
     return requests.post(prepared.url, data=prepared.body, headers=dict(prepared.headers),
                          timeout=10)
+
+
+def control(endpoint: str, method: str, path: str, body=None, *, key: str = "test",
+            secret: str = "test", query: dict | None = None, headers: dict | None = None,
+            signing_name: str = "cloudlet", timeout: float = 10, verify=True):
+    """A control call (/_cloudlet/clock, shutdown, the mailbox, OIDC tokens) signed as the
+    CLI signs it: SigV4 for the signing name `cloudlet`, by default as the root of account
+    000000000000. `body` is sent as JSON (a dict) or as is (bytes, str). The
+    `requests.Response`."""
+    import botocore.auth
+    import requests
+    from botocore.awsrequest import AWSRequest
+    from botocore.credentials import Credentials
+
+    path, _, raw_query = path.partition("?")
+    params = {**dict(urllib.parse.parse_qsl(raw_query)), **(query or {})}
+    url = endpoint + path
+    if params:  # encoded as SigV4 canonicalizes it, so botocore's signature is the server's
+        url += "?" + urllib.parse.urlencode(params, quote_via=urllib.parse.quote, safe="-_.~")
+    headers = dict(headers or {})
+    if isinstance(body, dict):
+        body = json.dumps(body)
+        headers.setdefault("Content-Type", "application/json")
+    request = AWSRequest(method=method, url=url, data=body or b"", headers=headers)
+    botocore.auth.SigV4Auth(Credentials(key, secret), signing_name, "us-east-1").add_auth(request)
+    prepared = request.prepare()
+    return requests.request(method, prepared.url, data=prepared.body,
+                            headers=dict(prepared.headers), timeout=timeout, verify=verify)
+
+
+def advance_clock(endpoint: str, seconds: float) -> dict:
+    """Move the service clock forward (a signed control call); its new reading."""
+    reply = control(endpoint, "POST", "/_cloudlet/clock", {"advance": seconds})
+    assert reply.status_code == 200, reply.text
+    return reply.json()
 
 
 def free_port() -> int:
@@ -117,6 +153,14 @@ class CloudletProcess:
         with urllib.request.urlopen(f"{self.endpoint}/_cloudlet/health", timeout=2,
                                     context=ctx) as r:
             return json.load(r)
+
+    def control(self, method: str, path: str, body=None, **kwargs):
+        """A signed control call to this Cloudlet (see `control`)."""
+        kwargs.setdefault("verify", self.ca_bundle or True)
+        return control(self.endpoint, method, path, body, **kwargs)
+
+    def advance_clock(self, seconds: float) -> dict:
+        return advance_clock(self.endpoint, seconds)
 
     def log(self) -> str:
         return self.log_path.read_text(errors="replace") if self.log_path else ""

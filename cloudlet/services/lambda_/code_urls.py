@@ -3,7 +3,8 @@
     {endpoint}/_cloudlet/lambda/code/<sha256 hex>.zip?Expires=<epoch>&Signature=<hmac>
 
 Signed with a key kept in the data directory (so URLs stay valid across a restart) and
-valid for 10 minutes of the service clock, like AWS's presigned S3 URL. `code_route()` is
+valid for 10 minutes of the service clock, like AWS's presigned S3 URL: without the
+signature GetFunction handed out, or after it expires, the download is refused. `code_route()` is
 the handler of the provider's route under /_cloudlet/lambda/code/.
 """
 
@@ -56,7 +57,8 @@ class CodeUrlOperations:
             expires = 0
         signature = query.get("Signature", [""])[0]
         if not re.fullmatch(r"[0-9a-f]{64}", hex_digest) or not hmac.compare_digest(
-                signature, self._signature(hex_digest, expires)):
+                signature.encode("utf-8", "surrogateescape"),
+                self._signature(hex_digest, expires).encode()):
             return _xml_error(403, "AccessDenied", "Access Denied")
         if clock.timestamp() > expires:
             return _xml_error(403, "AccessDenied", "Request has expired")

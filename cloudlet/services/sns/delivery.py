@@ -156,15 +156,18 @@ class Deliveries:
             self.outbox.write(sub["endpoint"], message.subject or "AWS Notification Message",
                               self._email_text(sub, message), protocol=protocol,
                               sender_name=message.display_name or "AWS Notifications",
+                              accounts=_accounts(sub),
                               headers={"X-Amz-Sns-Topic-Arn": message.topic_arn})
         elif protocol == "email-json":
             self.outbox.write(sub["endpoint"], message.subject or "AWS Notification Message",
                               json.dumps(self.envelope(sub, message), indent=2), protocol=protocol,
                               sender_name=message.display_name or "AWS Notifications",
+                              accounts=_accounts(sub),
                               headers={"X-Amz-Sns-Topic-Arn": message.topic_arn})
         elif protocol == "sms":
             self.outbox.write(sub["endpoint"], message.subject or "SMS",
                               message.text_for("sms"), protocol="sms",
+                              accounts=_accounts(sub),
                               headers={"X-Amz-Sns-Topic-Arn": message.topic_arn})
         elif protocol == "sqs":
             if raw:
@@ -272,6 +275,7 @@ class Deliveries:
                         "subscription confirmation requests please send an email to sns-opt-out\n")
             self.outbox.write(sub["endpoint"], "AWS Notification - Subscription Confirmation",
                               text, protocol=sub["protocol"], sender_name=display,
+                              accounts=_accounts(sub),
                               headers={"X-Amz-Sns-Topic-Arn": sub["topic_arn"]})
 
     def _unsubscribed(self, sub: dict, topic: dict | None) -> None:
@@ -362,3 +366,8 @@ class Deliveries:
         self._failed(sub, message_id, body, attempt + 1, error, notification)
         return False
 
+
+def _accounts(sub: dict) -> tuple[str, ...]:
+    """Whose mailbox a message to this subscription's address is in: the topic's account
+    and the subscriber's, when they differ (a cross-account subscription)."""
+    return tuple(dict.fromkeys(a for a in (sub.get("account"), sub.get("owner")) if a))

@@ -1,7 +1,11 @@
 """The local mailbox: what SNS would have emailed (email, email-json) or texted (sms).
 
 An mbox file under the data directory (`sns/mail.mbox`), which any mail reader opens;
-`cloudlet mail` shows it through the running server (`GET /_cloudlet/sns/mail`)."""
+`cloudlet mail` shows it through the running server (`GET /_cloudlet/sns/mail`, signed
+by an account's root), one account's messages at a time. Each message names its accounts
+in `X-Cloudlet-Accounts` (the topic's, and a cross-account subscriber's); one written
+before that header existed belongs to its `X-Amz-Sns-Topic-Arn`'s account, and one with
+neither (an SMS published to a phone number then) to no account."""
 
 from __future__ import annotations
 
@@ -14,6 +18,7 @@ from pathlib import Path
 from cloudlet import clock
 
 SENDER = "no-reply@sns.amazonaws.com"
+ACCOUNTS_HEADER = "X-Cloudlet-Accounts"
 
 
 class Outbox:
@@ -21,14 +26,16 @@ class Outbox:
         self.path = Path(directory) / "mail.mbox"
         self._lock = threading.Lock()
 
-    def write(self, to: str, subject: str, body: str, *, protocol: str = "email",
-              sender_name: str = "AWS Notifications", headers: dict | None = None) -> None:
+    def write(self, to: str, subject: str, body: str, *, accounts: tuple[str, ...],
+              protocol: str = "email", sender_name: str = "AWS Notifications",
+              headers: dict | None = None) -> None:
         message = EmailMessage()
         message["From"] = email.utils.formataddr((sender_name, SENDER))
         message["To"] = to
         message["Subject"] = subject
         message["Date"] = email.utils.format_datetime(clock.now())
         message["X-Cloudlet-Protocol"] = protocol
+        message[ACCOUNTS_HEADER] = " ".join(accounts)
         for name, value in (headers or {}).items():
             message[name] = value
         message.set_content(body)
@@ -43,7 +50,7 @@ class Outbox:
                 box.unlock()
                 box.close()
 
-    def messages(self, to: str | None = None) -> list[dict]:
+    def messages(self, account: str, to: str | None = None) -> list[dict]:
         if not self.path.exists():
             return []
         with self._lock:
@@ -52,6 +59,8 @@ class Outbox:
                 found = []
                 for message in box:
                     if to is not None and message["To"] != to:
+                        continue
+                    if account not in _accounts_of(message):
                         continue
                     payload = message.get_payload(decode=True) or b""
                     found.append({
@@ -65,3 +74,11 @@ class Outbox:
                 return found
             finally:
                 box.close()
+
+
+def _accounts_of(message) -> list[str]:
+    named = message[ACCOUNTS_HEADER]
+    if named is not None:
+        return str(named).split()
+    arn = str(message["X-Amz-Sns-Topic-Arn"] or "").split(":")
+    return [arn[4]] if len(arn) > 5 else []

@@ -20,9 +20,9 @@ What they share:
     store.py          the sns_ tables;  errors.py  SNS's errors
 
 Other services reach SNS through the bus (`sns:publish`, `s3:notification` with Service
-"sns") and ask `topic_exists(arn)`. Its route under `/_cloudlet/sns/` (GET) serves the
-signing certificate, the mailbox and the recorded deliveries (messages stored for SQS,
-failed deliveries) (`internal_route`).
+"sns") and ask `topic_exists(arn)`. Its routes under `/_cloudlet/sns/` (GET) serve the
+signing certificate (public), and, to an account's root, that account's mailbox and
+recorded deliveries (messages stored for SQS, failed deliveries).
 """
 
 from __future__ import annotations
@@ -33,7 +33,7 @@ import threading
 from urllib.parse import parse_qs
 
 from cloudlet.events import Bus
-from cloudlet.services.base import Provider, Route
+from cloudlet.services.base import Provider, Route, RouteAuth
 from cloudlet.services.sns import filter_policy
 from cloudlet.services.sns.delivery import Deliveries
 from cloudlet.services.sns.message import Message
@@ -49,7 +49,6 @@ from cloudlet.store import Store
 log = logging.getLogger("cloudlet.sns")
 
 FALLBACK_BASE = "http://127.0.0.1:4566"
-ROUTE_PREFIX = "/_cloudlet/sns/"
 MAIL_PATH = "/_cloudlet/sns/mail"
 DELIVERIES_PATH = "/_cloudlet/sns/deliveries"
 
@@ -124,21 +123,38 @@ class SnsProvider(PublishOperations, SubscriptionOperations, TopicOperations, Pr
 
     # -- Cloudlet's own routes ------------------------------------------------------------
     def routes(self) -> list[Route]:
-        return [Route(prefix=ROUTE_PREFIX, methods=frozenset({"GET", "HEAD"}),
-                      handler=self.internal_route)]
+        """The signing certificate, public as AWS's SigningCertURL is; the mailbox and the
+        recorded deliveries, control endpoints (an account's root, its own messages)."""
+        get = frozenset({"GET", "HEAD"})
+        return [Route(prefix=CERT_PATH, methods=get, handler=self.certificate_route),
+                Route(prefix=MAIL_PATH, methods=get, auth=RouteAuth.ROOT,
+                      handler=self.mail_route),
+                Route(prefix=DELIVERIES_PATH, methods=get, auth=RouteAuth.ROOT,
+                      handler=self.deliveries_route)]
 
-    def internal_route(self, request) -> tuple[int, dict[str, str], bytes]:
-        """Cloudlet's own pages under /_cloudlet/sns/: (status, headers, body)."""
-        if request.path == CERT_PATH:
-            return 200, {"Content-Type": "application/x-pem-file"}, self.signer.certificate()
-        if request.path == MAIL_PATH:
-            to = parse_qs(request.query).get("to", [None])[0]
-            return _json(200, {"messages": self.outbox.messages(to)})
-        if request.path == DELIVERIES_PATH:
-            endpoint = parse_qs(request.query).get("endpoint", [None])[0]
-            return _json(200, {"deliveries": self.sns.deliveries(endpoint)})
-        return _json(404, {"message": "no such Cloudlet endpoint"})
+    def certificate_route(self, request) -> tuple[int, dict[str, str], bytes]:
+        if request.path != CERT_PATH:
+            return _NOT_FOUND
+        return 200, {"Content-Type": "application/x-pem-file"}, self.signer.certificate()
+
+    def mail_route(self, request, verify) -> tuple[int, dict[str, str], bytes]:
+        """GET /_cloudlet/sns/mail[?to=ADDRESS]: the caller's account's messages."""
+        if request.path != MAIL_PATH:
+            return _NOT_FOUND
+        to = parse_qs(request.query).get("to", [None])[0]
+        return _json(200, {"messages": self.outbox.messages(verify(request).account_id, to)})
+
+    def deliveries_route(self, request, verify) -> tuple[int, dict[str, str], bytes]:
+        """GET /_cloudlet/sns/deliveries[?endpoint=URL]: the caller's account's records."""
+        if request.path != DELIVERIES_PATH:
+            return _NOT_FOUND
+        endpoint = parse_qs(request.query).get("endpoint", [None])[0]
+        account = verify(request).account_id
+        return _json(200, {"deliveries": self.sns.deliveries(account, endpoint)})
 
 
 def _json(status: int, body: dict) -> tuple[int, dict[str, str], bytes]:
     return status, {"Content-Type": "application/json"}, json.dumps(body).encode()
+
+
+_NOT_FOUND = _json(404, {"code": "NotFound", "message": "no such Cloudlet endpoint"})

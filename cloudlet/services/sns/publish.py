@@ -43,7 +43,7 @@ class PublishOperations:
         arn = params.get("TopicArn") or params.get("TargetArn")
         phone = params.get("PhoneNumber")
         if phone and not arn:
-            return self._publish_sms(phone, params)
+            return self._publish_sms(ctx, phone, params)
         if not arn:
             raise invalid("TopicArn or TargetArn", "no value for required parameter")
         if parse_topic_arn(arn) is None:
@@ -166,14 +166,15 @@ class PublishOperations:
             self.deliveries.fan_out(message)  # in sequence order
         return {"MessageId": message.message_id, "SequenceNumber": message.sequence_number}
 
-    def _publish_sms(self, phone: str, params: dict) -> dict:
+    def _publish_sms(self, ctx, phone: str, params: dict) -> dict:
         if not PHONE.match(phone):
             raise invalid("PhoneNumber", "Invalid phone number")
         text = params.get("Message")
         if not text:
             raise invalid("Empty message")
         _check_attributes(params.get("MessageAttributes") or {})
-        self.outbox.write(phone, params.get("Subject") or "SMS", text, protocol="sms")
+        self.outbox.write(phone, params.get("Subject") or "SMS", text, protocol="sms",
+                          accounts=(ctx.account_id,))
         return {"MessageId": str(uuid.uuid4())}
 
 

@@ -192,10 +192,16 @@ class SnsStore:
                 (sub["arn"], sub["topic_arn"], sub["protocol"], sub["endpoint"], message_id,
                  status, attempts, body, json.dumps(attributes or {}), error, clock.timestamp()))
 
-    def deliveries(self, endpoint: str | None = None, limit: int = 1000) -> list[dict]:
-        if endpoint is None:
-            rows = self.db.query("SELECT * FROM sns_deliveries ORDER BY id LIMIT ?", (limit,))
-        else:
-            rows = self.db.query("SELECT * FROM sns_deliveries WHERE endpoint=? ORDER BY id "
-                                 "LIMIT ?", (endpoint, limit))
+    def deliveries(self, account: str, endpoint: str | None = None,
+                   limit: int = 1000) -> list[dict]:
+        """An account's recorded deliveries: of its topics, or of its subscriptions to
+        another account's topic."""
+        where = ("(topic_arn LIKE ? OR subscription_arn IN "
+                 "(SELECT arn FROM sns_subscriptions WHERE owner=?))")
+        args: list = [f"arn:%:sns:%:{account}:%", account]
+        if endpoint is not None:
+            where += " AND endpoint=?"
+            args.append(endpoint)
+        rows = self.db.query(f"SELECT * FROM sns_deliveries WHERE {where} ORDER BY id LIMIT ?",
+                             (*args, limit))
         return [dict(r) for r in rows]

@@ -1,7 +1,7 @@
 """OpenID Connect for AssumeRoleWithWebIdentity: JWTs and Cloudlet's local issuer.
 
     issuer = LocalIssuer(data_dir / "oidc")       # RSA key made once, kept in the data dir
-    issuer.discovery(url) / issuer.jwks()         # what /_cloudlet/oidc/... serves
+    issuer.discovery(url) / issuer.jwks()         # what /_cloudlet/oidc/... serves (public)
     issuer.mint(url, sub=..., aud=..., ttl=...)   # a signed RS256 ID token
     claims = issuer.verify(token)                 # header and signature checked
 
@@ -26,6 +26,9 @@ from cryptography.hazmat.primitives.asymmetric import padding, rsa
 
 from cloudlet import clock
 from cloudlet.oidc_urls import LOCAL_PATH
+
+TOKEN_PATH = LOCAL_PATH + "/token"
+MAX_TTL = 365 * 86400  # seconds a minted token may live (or be expired by)
 
 
 class TokenError(ValueError):
@@ -152,38 +155,49 @@ class LocalIssuer:
             raise TokenError("bad signature") from None
 
 
-def serve(issuer: LocalIssuer, request) -> tuple[int, dict[str, str], bytes]:
-    """STS's route under /_cloudlet/oidc/: the issuer URL is the one the request reached."""
-    base = f"{'https' if request.secure else 'http'}://{request.host}"
-    status, body = internal_route(issuer, request.method, request.path, base, request.body)
-    return status, {"Content-Type": "application/json"}, json.dumps(body).encode()
+def serve_public(issuer: LocalIssuer, request) -> tuple[int, dict[str, str], bytes]:
+    """GET under /_cloudlet/oidc, public as a real issuer's are (the issuer URL is the
+    one the request reached):
 
-
-def internal_route(issuer: LocalIssuer, method: str, path: str, base_url: str,
-                   body: bytes) -> tuple[int, dict]:
-    """The local issuer's HTTP endpoints under /_cloudlet/oidc:
-
-    GET  /.well-known/openid-configuration   discovery document
-    GET  /jwks                               the public key
-    POST /token {"sub", "aud", "ttl", "claims"}   mint a token (what `cloudlet oidc token` calls)
+    /.well-known/openid-configuration   the discovery document
+    /jwks                               the public key
     """
-    issuer_url = base_url.rstrip("/") + LOCAL_PATH
-    rest = path[len(LOCAL_PATH):]
-    if rest == "/.well-known/openid-configuration" and method in ("GET", "HEAD"):
-        return 200, issuer.discovery(issuer_url)
-    if rest == "/jwks" and method in ("GET", "HEAD"):
-        return 200, issuer.jwks()
-    if rest == "/token" and method == "POST":
-        try:
-            request = json.loads(body or b"{}")
-            sub = request["sub"]
-            aud = request.get("aud") or "sts.amazonaws.com"
-            ttl = int(request.get("ttl", 3600))
-            claims = request.get("claims") or {}
-            if not isinstance(sub, str) or not isinstance(claims, dict):
-                raise TypeError
-        except (ValueError, TypeError, KeyError, AttributeError):
-            return 400, {"message": 'send {"sub": "...", "aud": "...", "ttl": seconds}'}
-        token = issuer.mint(issuer_url, sub=sub, aud=aud, ttl=ttl, claims=claims)
-        return 200, {"token": token, "issuer": issuer_url}
-    return 404, {"message": "no such Cloudlet OIDC endpoint"}
+    rest = request.path[len(LOCAL_PATH):]
+    if rest == "/.well-known/openid-configuration":
+        return _json(200, issuer.discovery(_issuer_url(request)))
+    if rest == "/jwks":
+        return _json(200, issuer.jwks())
+    return _json(404, {"code": "NotFound", "message": "no such Cloudlet OIDC endpoint"})
+
+
+def serve_token(issuer: LocalIssuer, request) -> tuple[int, dict[str, str], bytes]:
+    """POST /_cloudlet/oidc/token {"sub", "aud", "ttl", "claims"}: a token, for `cloudlet
+    oidc token`; a control call (the gateway has checked it is an account root's)."""
+    if request.path != TOKEN_PATH:
+        return _json(404, {"code": "NotFound", "message": "no such Cloudlet OIDC endpoint"})
+    usage = ('send {"sub": "...", "aud": "..." or ["...", ...], "ttl": whole seconds (at '
+             f'most {MAX_TTL}; negative: expired already), "claims": {{...}}}}')
+    try:
+        fields = json.loads(request.body or b"{}")  # claims may be odd (tests mint such)
+        sub = fields["sub"]
+        aud = fields.get("aud") or "sts.amazonaws.com"
+        ttl = fields.get("ttl", 3600)
+        claims = fields.get("claims") or {}
+    except (ValueError, TypeError, KeyError, AttributeError, RecursionError):
+        return _json(400, {"code": "ValidationError", "message": usage})
+    audiences = aud if isinstance(aud, list) else [aud]
+    if (not isinstance(sub, str) or not isinstance(claims, dict)
+            or not all(isinstance(a, str) for a in audiences)
+            or isinstance(ttl, bool) or not isinstance(ttl, int) or abs(ttl) > MAX_TTL):
+        return _json(400, {"code": "ValidationError", "message": usage})
+    url = _issuer_url(request)
+    return _json(200, {"token": issuer.mint(url, sub=sub, aud=aud, ttl=ttl, claims=claims),
+                       "issuer": url})
+
+
+def _issuer_url(request) -> str:
+    return f"{'https' if request.secure else 'http'}://{request.host}{LOCAL_PATH}"
+
+
+def _json(status: int, body: dict) -> tuple[int, dict[str, str], bytes]:
+    return status, {"Content-Type": "application/json"}, json.dumps(body).encode()

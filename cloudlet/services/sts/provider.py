@@ -30,7 +30,7 @@ from cloudlet import clock
 from cloudlet.config import DEFAULT_ACCOUNT
 from cloudlet.key_ids import account_of_key
 from cloudlet.principals import Credential
-from cloudlet.services.base import Provider, RequestContext, Route
+from cloudlet.services.base import Provider, RequestContext, Route, RouteAuth
 from cloudlet.services.iam.reads import IamReads
 from cloudlet.services.sts import authorization_message, errors, oidc, requests
 from cloudlet.services.sts.oidc import LocalIssuer
@@ -60,11 +60,18 @@ class StsProvider(RoleOperations, Provider):
         self.sessions.sweep()
 
     def routes(self) -> list[Route]:
-        """The local OIDC issuer: discovery, keys, and tokens for `cloudlet oidc token`."""
-        return [Route(prefix=oidc.LOCAL_PATH + "/", reads_body=True, handler=self.serve_issuer)]
+        """The local OIDC issuer: its discovery document and keys, public; tokens for
+        `cloudlet oidc token`, a control call (an account's root)."""
+        return [Route(prefix=oidc.TOKEN_PATH, methods=frozenset({"POST"}), reads_body=True,
+                      auth=RouteAuth.ROOT, handler=self.serve_token),
+                Route(prefix=oidc.LOCAL_PATH + "/", methods=frozenset({"GET", "HEAD"}),
+                      handler=self.serve_issuer)]
 
     def serve_issuer(self, request) -> tuple[int, dict[str, str], bytes]:
-        return oidc.serve(self.issuer, request)
+        return oidc.serve_public(self.issuer, request)
+
+    def serve_token(self, request, verify) -> tuple[int, dict[str, str], bytes]:
+        return oidc.serve_token(self.issuer, request)
 
     def credential_for(self, access_key_id: str) -> Credential | None:
         """The credential resolver for STS's temporary keys (registered with auth)."""

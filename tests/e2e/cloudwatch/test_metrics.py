@@ -8,7 +8,6 @@ import datetime as dt
 import gzip
 import json
 import math
-import urllib.request
 from pathlib import Path
 
 import boto3
@@ -51,8 +50,7 @@ def cbor(cloudlet):
 
 
 def server_now(cloudlet) -> dt.datetime:
-    with urllib.request.urlopen(f"{cloudlet.endpoint}/_cloudlet/clock") as reply:
-        return dt.datetime.fromisoformat(json.load(reply)["now"])
+    return dt.datetime.fromisoformat(cloudlet.control("GET", "/_cloudlet/clock").json()["now"])
 
 
 def minute(cloudlet, minutes_ago: int = 0) -> dt.datetime:

@@ -5,22 +5,16 @@
 from __future__ import annotations
 
 import datetime as dt
-import json
-import urllib.request
 
 DAY = 86400
 
 
 def advance(server, seconds: float) -> None:
-    request = urllib.request.Request(f"{server.endpoint}/_cloudlet/clock", method="POST",
-                                     data=json.dumps({"advance": seconds}).encode(),
-                                     headers={"Content-Type": "application/json"})
-    urllib.request.urlopen(request).close()
+    server.advance_clock(seconds)
 
 
 def server_now(server) -> dt.datetime:
-    with urllib.request.urlopen(f"{server.endpoint}/_cloudlet/clock") as reply:
-        return dt.datetime.fromisoformat(json.load(reply)["now"])
+    return dt.datetime.fromisoformat(server.control("GET", "/_cloudlet/clock").json()["now"])
 
 
 def sums(cw, ns, name, start, end, period):

@@ -12,7 +12,6 @@ import json
 import re
 import struct
 import time
-import urllib.request
 import uuid
 
 from harness import error_of, unique
@@ -179,10 +178,7 @@ def test_credential_report_lists_users_and_their_keys(fresh_cloudlet):
         "true", "false", "true")
     assert (rows["lee"]["password_enabled"], rows["lee"]["access_key_1_active"]) == ("false", "false")
 
-    request = urllib.request.Request(f"{server.endpoint}/_cloudlet/clock", method="POST",
-                                     data=json.dumps({"advance": 5 * 3600}).encode(),
-                                     headers={"Content-Type": "application/json"})
-    urllib.request.urlopen(request, timeout=5).read()
+    server.advance_clock(5 * 3600)
     assert error_of(iam.get_credential_report)[:2] == ("ReportExpired", 410)
     assert iam.generate_credential_report()["State"] == "STARTED"
     assert iam.get_credential_report()["Content"]
@@ -198,8 +194,7 @@ def totp(seed_base32: bytes, at: float) -> str:
 
 def server_time(cloudlet) -> float:
     """The service clock (tests may have moved it forward): what a device's codes follow."""
-    with urllib.request.urlopen(f"{cloudlet.endpoint}/_cloudlet/clock", timeout=5) as r:
-        return time.time() + json.load(r)["offset_seconds"]
+    return time.time() + cloudlet.control("GET", "/_cloudlet/clock").json()["offset_seconds"]
 
 
 def test_virtual_mfa_device_lifecycle(cloudlet):

@@ -13,6 +13,7 @@ import zipfile
 from pathlib import Path
 
 import pytest
+import requests
 from botocore.config import Config
 from harness import error_of, unique
 
@@ -97,8 +98,14 @@ def test_code_location_downloads_the_zip_and_expires(fresh_cloudlet):
     with pytest.raises(urllib.error.HTTPError) as denied:
         urllib.request.urlopen(tampered)
     assert denied.value.code == 403
-    urllib.request.urlopen(urllib.request.Request(
-        f"{cloudlet.endpoint}/_cloudlet/clock", data=b'{"advance": 601}', method="POST"))
+    # without its signature, with a later expiry, or a signature that is not hex: refused
+    bare = location.split("?")[0]
+    later = location.replace("Expires=", "Expires=9")
+    odd = location.split("&Signature=")[0] + "&Signature=%C3%A9t%C3%A9"
+    for url in (bare, later, odd):
+        reply = requests.get(url, timeout=10)
+        assert (reply.status_code, b"<Code>AccessDenied</Code>" in reply.content) == (403, True)
+    cloudlet.advance_clock(601)
     with pytest.raises(urllib.error.HTTPError) as expired:
         urllib.request.urlopen(location)
     assert expired.value.code == 403 and b"expired" in expired.value.read()

@@ -10,7 +10,6 @@ import gzip
 import json
 import sys
 import time
-import urllib.request
 from pathlib import Path
 
 import pytest
@@ -167,9 +166,7 @@ def test_dead_letter_to_sns(cloudlet, lam, role, logs):
 
 
 def _advance(server, seconds: float) -> None:
-    request = urllib.request.Request(f"{server.endpoint}/_cloudlet/clock", method="POST",
-                                     data=json.dumps({"advance": seconds}).encode())
-    urllib.request.urlopen(request, timeout=10).read()
+    server.advance_clock(seconds)
 
 
 def test_retries_backoff_and_event_age(fresh_cloudlet):

@@ -7,7 +7,6 @@ from __future__ import annotations
 import json
 import sys
 import time
-import urllib.request
 from pathlib import Path
 
 import pytest
@@ -29,9 +28,7 @@ def server(fresh_cloudlet):
 
 
 def advance(server, seconds: float) -> None:
-    request = urllib.request.Request(f"{server.endpoint}/_cloudlet/clock", method="POST",
-                                     data=json.dumps({"advance": seconds}).encode())
-    urllib.request.urlopen(request, timeout=10).read()
+    server.advance_clock(seconds)
 
 
 def scheduler_role(iam, function_arn: str | None) -> str:

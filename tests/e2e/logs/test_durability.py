@@ -1,15 +1,10 @@
 """Acknowledged PutLogEvents survive kill -9; retention really deletes expired events."""
 
-import json
 import time
-import urllib.request
 
 
 def advance(server, seconds: float) -> None:
-    request = urllib.request.Request(f"{server.endpoint}/_cloudlet/clock", method="POST",
-                                     data=json.dumps({"advance": seconds}).encode(),
-                                     headers={"Content-Type": "application/json"})
-    urllib.request.urlopen(request, timeout=10).read()
+    server.advance_clock(seconds)
 
 
 def test_acknowledged_events_survive_kill_9(fresh_cloudlet):

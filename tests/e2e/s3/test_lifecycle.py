@@ -4,9 +4,7 @@ forward (POST /_cloudlet/clock), so "30 days later" takes a second."""
 from __future__ import annotations
 
 import datetime as dt
-import json
 import time
-import urllib.request
 import uuid
 
 import pytest
@@ -32,15 +30,11 @@ def s3(server):
 
 
 def advance(server, seconds: float) -> dt.datetime:
-    request = urllib.request.Request(f"{server.endpoint}/_cloudlet/clock", method="POST",
-                                     data=json.dumps({"advance": seconds}).encode())
-    with urllib.request.urlopen(request, timeout=10) as response:
-        return dt.datetime.fromisoformat(json.load(response)["now"])
+    return dt.datetime.fromisoformat(server.advance_clock(seconds)["now"])
 
 
 def now(server) -> dt.datetime:
-    with urllib.request.urlopen(f"{server.endpoint}/_cloudlet/clock", timeout=10) as response:
-        return dt.datetime.fromisoformat(json.load(response)["now"])
+    return dt.datetime.fromisoformat(server.control("GET", "/_cloudlet/clock").json()["now"])
 
 
 def eventually(check, timeout: float = 20.0):

@@ -125,8 +125,10 @@ def subscribed(sns):
 
 @pytest.fixture
 def internal(cloudlet):
-    """GET one of Cloudlet's own SNS routes (/_cloudlet/sns/...) as JSON."""
+    """GET one of Cloudlet's own SNS routes (/_cloudlet/sns/...) as JSON, signed as a
+    control call by the root of account 000000000000."""
     def get(path: str) -> dict:
-        with urllib.request.urlopen(f"{cloudlet.endpoint}/_cloudlet/sns/{path}", timeout=5) as r:
-            return json.load(r)
+        reply = cloudlet.control("GET", f"/_cloudlet/sns/{path}")
+        assert reply.status_code == 200, reply.text
+        return reply.json()
     return get

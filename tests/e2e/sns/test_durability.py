@@ -9,9 +9,7 @@ from harness import error_of
 
 
 def advance(server, seconds: float) -> None:
-    request = urllib.request.Request(f"{server.endpoint}/_cloudlet/clock", method="POST",
-                                     data=json.dumps({"advance": seconds}).encode())
-    urllib.request.urlopen(request, timeout=5).read()
+    server.advance_clock(seconds)
 
 
 def certificate(server) -> bytes:
@@ -27,8 +25,7 @@ def test_unconfirmed_subscriptions_expire_after_three_days(fresh_cloudlet, wait_
     sns.subscribe(TopicArn=topic, Protocol="email", Endpoint="late@example.com")
 
     def mailbox():
-        with urllib.request.urlopen(f"{server.endpoint}/_cloudlet/sns/mail", timeout=5) as reply:
-            return json.load(reply)["messages"]
+        return server.control("GET", "/_cloudlet/sns/mail").json()["messages"]
     [mail] = wait_for(mailbox)
     token = mail["body"].split("Token=")[1].split()[0]
     assert sns.get_topic_attributes(TopicArn=topic)["Attributes"]["SubscriptionsPending"] == "1"

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import re
 import subprocess
 import sys
@@ -20,9 +21,7 @@ def mail(cloudlet, *args: str) -> subprocess.CompletedProcess:
 def messages(cloudlet, to: str) -> list[dict]:
     """The mailbox as `cloudlet mail --json` reads it (the same route, without a process
     per poll)."""
-    url = f"{cloudlet.endpoint}/_cloudlet/sns/mail?to={urllib.parse.quote(to)}"
-    with urllib.request.urlopen(url, timeout=5) as reply:
-        return json.load(reply)["messages"]
+    return cloudlet.control("GET", "/_cloudlet/sns/mail", query={"to": to}).json()["messages"]
 
 
 def test_email_subscription_confirmed_from_the_mailbox_then_notified(cloudlet, sns, wait_for):
@@ -82,3 +81,36 @@ def test_mail_when_nothing_runs():
     out = subprocess.run([sys.executable, "-m", "cloudlet", "mail", "--port", str(free_port())],
                          capture_output=True, text=True, cwd=REPO, timeout=60)
     assert out.returncode == 1 and "did not answer" in out.stderr
+
+
+def test_the_mailbox_shows_only_the_callers_account(cloudlet, wait_for):
+    other = "210987654321"
+    theirs = cloudlet.client("sns", aws_access_key_id=other)
+    address = f"{unique('private')}@example.com"
+    phone = "+1555" + unique("")[-7:].translate(str.maketrans("abcdef", "123456"))
+    topic = theirs.create_topic(Name=unique("private"))["TopicArn"]
+    theirs.subscribe(TopicArn=topic, Protocol="email", Endpoint=address)
+    theirs.subscribe(TopicArn=topic, Protocol="sqs", Endpoint=f"arn:aws:sqs:us-east-1:{other}:q")
+    theirs.publish(PhoneNumber=phone, Message="your code is 1234")
+    theirs.publish(TopicArn=topic, Message="private")
+
+    def mailbox(key: str, **query) -> list[dict]:
+        reply = cloudlet.control("GET", "/_cloudlet/sns/mail", key=key, query=query)
+        assert reply.status_code == 200
+        return reply.json()["messages"]
+
+    def deliveries(key: str) -> list[dict]:
+        reply = cloudlet.control("GET", "/_cloudlet/sns/deliveries", key=key)
+        return [d for d in reply.json()["deliveries"] if d["topic_arn"] == topic]
+
+    assert wait_for(lambda: mailbox(other, to=address))
+    assert wait_for(lambda: mailbox(other, to=phone))
+    assert wait_for(lambda: deliveries(other))
+    assert mailbox("test", to=address) == [] and mailbox("test", to=phone) == []
+    assert not [m for m in mailbox("test") if m["to"] in (address, phone)]
+    assert deliveries("test") == []
+    shown = subprocess.run([sys.executable, "-m", "cloudlet", "mail", "--port", str(cloudlet.port),
+                            "--to", address, "--json"], capture_output=True, text=True, cwd=REPO,
+                           timeout=60, env={**os.environ, "AWS_ACCESS_KEY_ID": other,
+                                            "AWS_SECRET_ACCESS_KEY": "test"})
+    assert [m["to"] for m in json.loads(shown.stdout)] == [address]
