@@ -137,9 +137,6 @@ def test_boto3_with_the_role_reaches_cloudlet_inside(cloudlet, lam):
     assert s3.get_object(Bucket=bucket, Key="from-inside")["Body"].read() == b"hi"
 
 
-@pytest.mark.xfail(strict=True, reason="needs the control-endpoints change of issue 12: "
-                   "requests with HttpRequest.origin 'cloud' (scope['cloudlet.origin']) refuse "
-                   "the default root credentials")
 def test_the_developers_root_credentials_are_refused_inside(cloudlet, lam, role):
     name = make_function(lam, role, CALLER, Timeout=20)
     for key in ("test", "123456789012"):
