@@ -319,6 +319,8 @@ def pass_instance_profile_role(params: dict, scope: Scope) -> list[Check]:
 
 
 EXTRA_CHECKS: dict[tuple[str, str], Callable[[dict, Scope], list[Check]]] = {
+    ("scheduler", "CreateSchedule"): pass_role(("Target", "RoleArn"), "scheduler.amazonaws.com"),
+    ("scheduler", "UpdateSchedule"): pass_role(("Target", "RoleArn"), "scheduler.amazonaws.com"),
     ("lambda", "CreateFunction"): pass_role(("Role",), "lambda.amazonaws.com"),
     ("lambda", "UpdateFunctionConfiguration"): pass_role(("Role",), "lambda.amazonaws.com"),
     ("ec2", "RunInstances"): pass_instance_profile_role,
@@ -334,6 +336,16 @@ EXTRA_CHECKS: dict[tuple[str, str], Callable[[dict, Scope], list[Check]]] = {
         pass_role(("AttributeValue",), "sns.amazonaws.com")(params, scope)
         if str(params.get("AttributeName", "")).endswith("FeedbackRoleArn") else []),
 }
+
+
+def passed_roles(service: str, operation: str, params: dict, scope: Scope) -> list[str]:
+    """The role ARNs a request passes to a service (iam:PassRole's resources): the one
+    thing the authorizer asks of root's requests too, since a role passes only within its
+    own account."""
+    extra = EXTRA_CHECKS.get((service, operation))
+    if extra is None:
+        return []
+    return [c.resource for c in extra(params, scope) if c.action == "iam:PassRole"]
 
 
 def knowingly_absent(service: str) -> set[str]:

@@ -194,8 +194,11 @@ class AsyncQueue:
                 "account": row["account"], "region": target.split(":")[3], "topic_arn": target,
                 "message": json.dumps(body)})
         elif service == "lambda":
-            self.put(row["account"], target.split(":")[3], target, None,
-                     json.dumps(body).encode(), {"destination_of": record["FunctionArn"]})
+            region = target.split(":")[3]
+            found = self.provider.destination_may_invoke(record, region, target)
+            if found is not None:
+                self.put(found[0], region, found[1], found[2], json.dumps(body).encode(),
+                         {"destination_of": record["FunctionArn"]})
         else:
             log.warning("destination %s of %s is not served by Cloudlet: record dropped",
                         target, record["FunctionName"])

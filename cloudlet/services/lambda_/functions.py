@@ -209,7 +209,8 @@ class FunctionOperations(SpecOperations, VersionOperations, PolicyOperations, La
             found = None
             if parsed is not None and parsed[0] == ctx.region:
                 found = self.lambdas.layer_version(parsed[1], parsed[0], parsed[2], parsed[3])
-            if found is None or not self.layer_usable(ctx, parsed[1], found[1]):
+                self.layer_usable(ctx, parsed[1], found[1] if found else None, arn)
+            if found is None:
                 raise errors.InvalidParameterValue(f"Layer version {arn} does not exist.")
             shown.append({"Arn": arn, "CodeSize": found[0]["Content"]["CodeSize"]})
             digests.append(found[0]["_hex"])
