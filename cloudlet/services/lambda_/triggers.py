@@ -52,21 +52,17 @@ class TriggerOperations:
 
     # -- the resource policy -----------------------------------------------------------------
     def policy_allows(self, account: str, region: str, name: str, qualifier: str | None,
-                      action: str, principal: str, kind: str, context: dict,
-                      caller_account: str = "") -> bool:
-        """Whether the function's (or version's, alias's) policy lets `principal` (a service
-        name, kind "Service", or an IAM ARN, kind "AWS") do `action`."""
+                      action: str, principal: str, kind: str, context: dict) -> bool:
+        """Whether the function's (or version's, alias's) policy lets an AWS service
+        (`principal` its name, kind "Service") or anyone (kind "Anonymous") do `action`.
+        An IAM caller is judged by `caller_allowed`, or by the dispatch step of
+        accounts.py."""
         policy = self.function_policy(account, region, name, qualifier)
         if policy is None:
             return False
         resource = function_arn(account, region, name, qualifier or None)
-        if kind in ("Service", "Anonymous"):
-            who = Principal(arn=principal, account="", type=kind)
-        else:
-            is_root = principal.endswith(":root")
-            who = Principal(arn=principal, account=caller_account,
-                            type="Account" if is_root else "User", is_root=is_root)
-        request = AuthzRequest(who, action, resource, context, resource_account=account)
+        request = AuthzRequest(Principal(arn=principal, account="", type=kind), action,
+                               resource, context, resource_account=account)
         try:
             decision = evaluate(request, [], Policy("function-policy", json.dumps(policy),
                                                     "resource"))
