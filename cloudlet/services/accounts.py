@@ -5,6 +5,7 @@ resource.
     ref.foreign(ctx)                # another account's (or another Region's) resource
     grants(ctx, policy, "lambda:GetFunction", arn, owner)                  # bool
     service_grants(policy, "cloudwatch.amazonaws.com", "SNS:Publish", arn, owner, source)
+    principal_grants(role_principal(role_arn, "fn"), policy, action, arn, owner, context)
 
 AWS's rule, which every provider follows: a request reaches a resource of another account
 only when that account's resource-based policy allows it (a Lambda function policy, an SNS
@@ -75,12 +76,30 @@ def grants(ctx, policy: str | dict | None, action: str, resource_arn: str, owner
            context: dict | None = None) -> bool:
     """Whether `policy`, the resource-based policy of `resource_arn` in account `owner`,
     lets the request's caller do `action` (its identity side already judged)."""
-    caller = ctx.caller
-    if caller is None or policy is None:
+    if ctx.caller is None:
         return False
-    request = AuthzRequest(principal_of(caller), action, resource_arn,
-                           {**request_context(ctx), **(context or {})}, resource_account=owner)
+    return principal_grants(principal_of(ctx.caller), policy, action, resource_arn, owner,
+                            {**request_context(ctx), **(context or {})})
+
+
+def principal_grants(principal: Principal, policy: str | dict | None, action: str,
+                     resource_arn: str, owner: str, context: dict | None = None) -> bool:
+    if policy is None:
+        return False
+    request = AuthzRequest(principal, action, resource_arn, context or {},
+                           resource_account=owner)
     return _allowed(request, policy)
+
+
+def role_principal(role_arn: str, session_name: str) -> Principal | None:
+    """The principal a service acts as when it uses a role (a function's execution role
+    sending to its destinations)."""
+    ref = Arn.parse(role_arn)
+    if ref is None or not ref.resource.startswith("role/"):
+        return None
+    name = ref.resource.rsplit("/", 1)[-1]
+    return Principal(arn=f"arn:aws:sts::{ref.account}:assumed-role/{name}/{session_name}",
+                     account=ref.account, type="AssumedRole", role_arn=role_arn)
 
 
 def service_grants(policy: str | dict | None, service: str, action: str, resource_arn: str,
@@ -88,15 +107,17 @@ def service_grants(policy: str | dict | None, service: str, action: str, resourc
     """Whether `policy` lets an AWS service acting for `source_account` (an alarm's
     account, a bucket's owner) do `action`: the service principal, with aws:SourceAccount,
     aws:SourceArn and SNS's AWS:SourceOwner in the context."""
-    if policy is None:
-        return False
+    return principal_grants(Principal(arn=service, account="", type="Service"), policy,
+                            action, resource_arn, owner,
+                            source_context(source_account, source_arn))
+
+
+def source_context(source_account: str, source_arn: str | None = None) -> dict:
     context = {"aws:sourceaccount": source_account, "aws:sourceowner": source_account,
                "aws:currenttime": clock.now().strftime("%Y-%m-%dT%H:%M:%SZ")}
     if source_arn:
         context["aws:sourcearn"] = source_arn
-    request = AuthzRequest(Principal(arn=service, account="", type="Service"), action,
-                           resource_arn, context, resource_account=owner)
-    return _allowed(request, policy)
+    return context
 
 
 def _allowed(request: AuthzRequest, policy: str | dict) -> bool:

@@ -383,7 +383,8 @@ class AlarmEngine:
                 message = json.dumps(messages.notification(alarm, old_state, when))
                 self.bus.publish("sns:publish", {
                     "account": alarm.account, "region": alarm.region, "topic_arn": arn,
-                    "message": message, "subject": messages.subject(alarm)})
+                    "message": message, "subject": messages.subject(alarm),
+                    "principal": "cloudwatch.amazonaws.com", "source_arn": alarm.arn})
                 self._action(alarm, when, arn, "Succeeded",
                              f"Successfully executed action {arn}",
                              {"notificationResource": arn, "publishedMessage": message})

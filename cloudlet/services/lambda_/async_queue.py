@@ -192,7 +192,8 @@ class AsyncQueue:
         if service == "sns":
             self.provider.bus.publish("sns:publish", {
                 "account": row["account"], "region": target.split(":")[3], "topic_arn": target,
-                "message": json.dumps(body)})
+                "message": json.dumps(body), "role_arn": record.get("Role"),
+                "source_arn": record["FunctionArn"]})
         elif service == "lambda":
             region = target.split(":")[3]
             found = self.provider.destination_may_invoke(record, region, target)
@@ -214,6 +215,7 @@ class AsyncQueue:
         if target.split(":")[2:3] == ["sns"]:
             self.provider.bus.publish("sns:publish", {
                 "account": row["account"], "region": target.split(":")[3], "topic_arn": target,
+                "role_arn": record.get("Role"), "source_arn": record["FunctionArn"],
                 "message": row["payload"].decode("utf-8", "replace"),
                 "message_attributes": {
                     "RequestID": {"DataType": "String", "StringValue": row["id"]},
