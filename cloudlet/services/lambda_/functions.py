@@ -284,7 +284,8 @@ class FunctionOperations(SpecOperations, VersionOperations, PolicyOperations, La
         """A package in S3, read through what S3 lets other services read (its `reads`), as
         the caller's account in the caller's region; S3's error is quoted in Lambda's."""
         try:
-            return self.s3.object_bytes(ctx.account_id, ctx.region, bucket, key, version)
+            return self.s3.object_bytes(ctx.account_id, ctx.region, bucket, key, version,
+                                        ctx.caller)
         except S3Error as error:
             raise errors.InvalidParameterValue(
                 f"Error occurred while GetObject. S3 Error Code: {error.code}. S3 Error "
