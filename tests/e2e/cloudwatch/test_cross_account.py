@@ -58,3 +58,6 @@ def test_metric_queries_never_read_another_accounts_metrics(pair):
     assert own[0]["Values"] == [7.0]
     theirs = other.get_metric_data(MetricDataQueries=[query], **window)["MetricDataResults"]
     assert theirs[0]["Values"] == []  # neither A's 7 nor B's own 5 under A's name
+    listed = other.list_metrics(Namespace=namespace, OwningAccount=a)["Metrics"]
+    assert listed == []  # B's own metric is not A's either
+    assert len(owner.list_metrics(Namespace=namespace, OwningAccount=a)["Metrics"]) == 1
