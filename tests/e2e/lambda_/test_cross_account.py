@@ -193,3 +193,28 @@ def test_another_accounts_layer_needs_its_permission(a, b):
     # the grant is the version's: the list of versions stays the owner's
     denied(other.list_layer_versions, "lambda:ListLayerVersions", layer["LayerArn"],
            LayerName=layer["LayerArn"])
+
+
+def test_an_iam_user_needs_both_its_own_policy_and_the_functions(cloudlet, a, b):
+    """Across accounts both sides must allow: the user's identity-based policy (judged on
+    the other account's ARN) and the function's resource-based policy."""
+    owner = a["lambda"]
+    granted, other = (make_function(owner, a["role"], RECORDER) for _ in range(2))
+    arns = [owner.get_function(FunctionName=n)["Configuration"]["FunctionArn"]
+            for n in (granted, other)]
+    account_b = b["role"].split(":")[4]
+    for name in (granted, other):
+        owner.add_permission(FunctionName=name, StatementId="b", Action="lambda:GetFunction",
+                             Principal=account_b)
+    user = unique("reader")
+    b["iam"].create_user(UserName=user)
+    b["iam"].put_user_policy(UserName=user, PolicyName="one", PolicyDocument=json.dumps({
+        "Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "lambda:GetFunction",
+                                                "Resource": arns[0]}]}))
+    key = b["iam"].create_access_key(UserName=user)["AccessKey"]
+    as_user = cloudlet.client("lambda", aws_access_key_id=key["AccessKeyId"],
+                              aws_secret_access_key=key["SecretAccessKey"])
+    assert as_user.get_function(FunctionName=arns[0])["Configuration"]["FunctionArn"] == arns[0]
+    code, status, message = error_of(as_user.get_function, FunctionName=arns[1])
+    assert (code, status) == ("AccessDeniedException", 403)
+    assert "because no identity-based policy allows" in message
