@@ -150,11 +150,26 @@ class Template:
         if "UserNameWithPath" in self.missing:
             choices["UserNameWithPath"] = [scope.username]
         names = list(choices)
-        return [self.fill(scope, dict(zip(names, combo, strict=True)))
+        owner = self.owner(params)
+        return [self.fill(scope, dict(zip(names, combo, strict=True)), owner)
                 for combo in itertools.product(*(choices[n] for n in names))]
 
-    def fill(self, scope: Scope, values: dict[str, str]) -> str:
-        fixed = {"Partition": "aws", "Region": scope.region, "Account": scope.account_id}
+    def owner(self, params: dict) -> tuple[str, str] | None:
+        """(region, account) of a member that names the resource by its whole ARN (a
+        FunctionName, a DBInstanceIdentifier): another account's resource is judged as
+        that account's, not as the caller's of the same name."""
+        service = self.arn.split(":")[2]
+        for member in self.sources.values():
+            value = params.get(member)
+            parts = value.split(":", 5) if isinstance(value, str) else []
+            if len(parts) == 6 and parts[0] == "arn" and parts[2] == service and parts[4]:
+                return parts[3], parts[4]
+        return None
+
+    def fill(self, scope: Scope, values: dict[str, str],
+             owner: tuple[str, str] | None = None) -> str:
+        region, account = owner or (scope.region, scope.account_id)
+        fixed = {"Partition": "aws", "Region": region, "Account": account}
 
         def sub(match: re.Match) -> str:
             key = match.group(1)
@@ -248,6 +263,8 @@ def normalize(placeholder: str, value: str, params: dict) -> str:
         return f"{name}:{params['Qualifier']}" if params.get("Qualifier") else name
     if placeholder == "LogGroupName" and value.startswith("arn:"):
         return value.split(":log-group:", 1)[-1].removesuffix(":*")
+    if value.startswith("arn:aws:rds:") and value.count(":") >= 6:  # RDS takes ids or ARNs
+        return value.split(":", 6)[6]
     if placeholder.endswith("WithPath") and isinstance(params.get("Path"), str):
         return params["Path"].lstrip("/") + value
     return value
@@ -319,6 +336,8 @@ def pass_instance_profile_role(params: dict, scope: Scope) -> list[Check]:
 
 
 EXTRA_CHECKS: dict[tuple[str, str], Callable[[dict, Scope], list[Check]]] = {
+    ("scheduler", "CreateSchedule"): pass_role(("Target", "RoleArn"), "scheduler.amazonaws.com"),
+    ("scheduler", "UpdateSchedule"): pass_role(("Target", "RoleArn"), "scheduler.amazonaws.com"),
     ("lambda", "CreateFunction"): pass_role(("Role",), "lambda.amazonaws.com"),
     ("lambda", "UpdateFunctionConfiguration"): pass_role(("Role",), "lambda.amazonaws.com"),
     ("ec2", "RunInstances"): pass_instance_profile_role,
@@ -334,6 +353,16 @@ EXTRA_CHECKS: dict[tuple[str, str], Callable[[dict, Scope], list[Check]]] = {
         pass_role(("AttributeValue",), "sns.amazonaws.com")(params, scope)
         if str(params.get("AttributeName", "")).endswith("FeedbackRoleArn") else []),
 }
+
+
+def passed_roles(service: str, operation: str, params: dict, scope: Scope) -> list[str]:
+    """The role ARNs a request passes to a service (iam:PassRole's resources): the one
+    thing the authorizer asks of root's requests too, since a role passes only within its
+    own account."""
+    extra = EXTRA_CHECKS.get((service, operation))
+    if extra is None:
+        return []
+    return [c.resource for c in extra(params, scope) if c.action == "iam:PassRole"]
 
 
 def knowingly_absent(service: str) -> set[str]:

@@ -21,7 +21,7 @@ import time
 from dataclasses import dataclass
 
 from cloudlet.authz import context as keys
-from cloudlet.authz.actions import declaration
+from cloudlet.authz.actions import declaration, passed_roles
 from cloudlet.authz.declarations import Check, Scope
 from cloudlet.authz.reads import CachedReads
 from cloudlet.errors import ServiceError
@@ -77,7 +77,10 @@ class Authorizer:
                 ex.service == "s3" and ex.operation.name in S3_POLICY_CHANGES):
             self.reads.invalidate()
         caller = ex.context.caller
-        if caller is None or caller.is_root:
+        if caller is None:
+            return
+        self.refuse_cross_account_pass_role(ex, caller)
+        if caller.is_root:
             return
         if caller.kind == "user":
             self.note_key_use(caller.access_key_id, ex.service, ex.context.region)
@@ -97,6 +100,16 @@ class Authorizer:
         if ex.service == "s3" and self.reads_object_tags(caller, values, checks):
             object_tags = await asyncio.to_thread(self.object_tags, checks, ex.params or {})
         self.decide(ex, checks, values, object_tags)
+
+    def refuse_cross_account_pass_role(self, ex, caller: Credential) -> None:
+        """A role is passed to a service (a function's execution role, a schedule's target
+        role) only by its own account, root included: AWS refuses another account's role
+        before any policy is read."""
+        ctx = ex.context
+        scope = Scope(ctx.region, ctx.account_id, None)
+        for arn in passed_roles(ex.service, ex.operation.name, ex.params or {}, scope):
+            if arn.split(":")[4:5] != [caller.account_id]:
+                raise self.error(ex, "Cross-account pass role is not allowed.")
 
     def note_key_use(self, access_key_id: str, service: str, region: str) -> None:
         """GetAccessKeyLastUsed: an IAM user's key signed a request. Written at most once

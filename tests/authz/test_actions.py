@@ -140,6 +140,11 @@ def test_s3_condition_keys():
      [("lambda:InvokeFunction", "arn:aws:lambda:eu-west-1:111122223333:function:f:live")]),
     ("lambda", "GetFunction", {"FunctionName": "111122223333:function:f"},
      [("lambda:GetFunction", "arn:aws:lambda:eu-west-1:111122223333:function:f")]),
+    # another account's resource, by ARN: judged as that account's
+    ("lambda", "GetFunction", {"FunctionName": "arn:aws:lambda:eu-west-1:444455556666:function:f"},
+     [("lambda:GetFunction", "arn:aws:lambda:eu-west-1:444455556666:function:f")]),
+    ("rds", "DescribeDBInstances", {"DBInstanceIdentifier": "arn:aws:rds:eu-west-1:444455556666:db:d"},
+     [("rds:DescribeDBInstances", "arn:aws:rds:eu-west-1:444455556666:db:d")]),
     ("lambda", "CreateFunction", {"FunctionName": "f", "Role": "arn:aws:iam::111122223333:role/exec"},
      [("lambda:CreateFunction", "arn:aws:lambda:eu-west-1:111122223333:function:f"),
       ("iam:PassRole", "arn:aws:iam::111122223333:role/exec")]),

@@ -29,6 +29,12 @@ def unique(prefix: str) -> str:
     return f"{prefix}-{uuid.uuid4().hex[:10]}"
 
 
+def unique_account() -> str:
+    """A 12-digit account id no other test uses: its access key (secret `test`) signs as
+    that account's root."""
+    return str(uuid.uuid4().int)[:12].rjust(12, "1")
+
+
 def error_of(call, **kwargs) -> tuple[str, int, str]:
     """(code, HTTP status, message) of the AWS error a boto3 call must raise."""
     import pytest

@@ -292,8 +292,8 @@ class AlarmEngine:
         rule = parse_rule(alarm.config["AlarmRule"])
         states, children = {}, {}
         for ref in rule.children:
-            name = ref.rsplit(":alarm:", 1)[1] if ref.startswith("arn:") else ref
-            child = self.alarms.get(alarm.account, alarm.region, name)
+            name = own_name(alarm, ref)
+            child = self.alarms.get(alarm.account, alarm.region, name) if name else None
             if child is not None:
                 states[ref] = child.state_value
                 children[ref] = child
@@ -324,8 +324,8 @@ class AlarmEngine:
         ref = alarm.config.get("ActionsSuppressor") if alarm.composite else None
         if not ref:
             return None
-        name = ref.rsplit(":alarm:", 1)[1] if ref.startswith("arn:") else ref
-        return self.alarms.get(alarm.account, alarm.region, name)
+        name = own_name(alarm, ref)
+        return self.alarms.get(alarm.account, alarm.region, name) if name else None
 
     def act(self, alarm: Alarm, old_state: str, when: float) -> None:
         """Run the actions of a change, unless the composite alarm's suppressor holds them."""
@@ -383,7 +383,8 @@ class AlarmEngine:
                 message = json.dumps(messages.notification(alarm, old_state, when))
                 self.bus.publish("sns:publish", {
                     "account": alarm.account, "region": alarm.region, "topic_arn": arn,
-                    "message": message, "subject": messages.subject(alarm)})
+                    "message": message, "subject": messages.subject(alarm),
+                    "principal": "cloudwatch.amazonaws.com", "source_arn": alarm.arn})
                 self._action(alarm, when, arn, "Succeeded",
                              f"Successfully executed action {arn}",
                              {"notificationResource": arn, "publishedMessage": message})
@@ -408,6 +409,15 @@ class AlarmEngine:
         if len(json.dumps(data)) > 4095:
             data.pop("publishedMessage", None)
         self.alarms.record(alarm, when, "Action", summary, data)
+
+def own_name(alarm: Alarm, ref: str) -> str | None:
+    """The alarm an alarm rule or ActionsSuppressor names, by name or ARN, in the alarm's
+    own account and Region (None for another's: alarms reach no other account)."""
+    if not ref.startswith("arn:"):
+        return ref
+    prefix = f"arn:aws:cloudwatch:{alarm.region}:{alarm.account}:alarm:"
+    return ref[len(prefix):] if ref.startswith(prefix) else None
+
 
 def epoch_of(value) -> float:
     if isinstance(value, dt.datetime):

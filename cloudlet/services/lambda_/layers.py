@@ -12,6 +12,7 @@ import json
 import re
 import uuid
 
+from cloudlet.services import accounts
 from cloudlet.services.base import RequestContext
 from cloudlet.services.lambda_ import errors
 from cloudlet.services.lambda_.records import paginate, timestamp
@@ -33,16 +34,17 @@ class LayerOperations:
             return match.group(2), match.group(3)
         return ctx.account_id, value
 
-    def layer_usable(self, ctx: RequestContext, owner: str, policy: dict | None) -> bool:
+    def layer_usable(self, ctx: RequestContext, owner: str, policy: dict | None,
+                     arn: str) -> None:
+        """A layer version of another account is used (read, or named by a function) only
+        as its policy allows lambda:GetLayerVersion (AddLayerVersionPermission)."""
         if owner == ctx.account_id:
-            return True
-        for statement in (policy or {}).get("Statement", []):
-            principal = statement.get("Principal")
-            if principal == "*" or principal == ctx.account_id or (
-                    isinstance(principal, dict) and principal.get("AWS") in (
-                        ctx.account_id, f"arn:aws:iam::{ctx.account_id}:root")):
-                return True
-        return False
+            return
+        if policy is not None:
+            policy = {k: v for k, v in policy.items() if not k.startswith("_")}
+        if not accounts.grants(ctx, policy, "lambda:GetLayerVersion", arn, owner):
+            raise errors.AccessDenied(accounts.not_authorized(ctx, "lambda:GetLayerVersion",
+                                                              arn))
 
     def _layer_public(self, doc: dict) -> dict:
         out = {k: v for k, v in doc.items() if not k.startswith("_")}
@@ -79,7 +81,9 @@ class LayerOperations:
     def _layer_version(self, ctx: RequestContext, account: str, name: str,
                        version: int) -> tuple[dict, dict | None]:
         found = self.lambdas.layer_version(account, ctx.region, name, version)
-        if found is None or not self.layer_usable(ctx, account, found[1]):
+        self.layer_usable(ctx, account, found[1] if found else None,
+                          layer_arn(account, ctx.region, name, version))
+        if found is None:
             raise errors.ResourceNotFound("The resource you requested does not exist.")
         return found
 
@@ -112,6 +116,9 @@ class LayerOperations:
     def list_layer_versions(self, ctx: RequestContext, params: dict) -> dict:
         self.note_endpoint(ctx)
         account, name = self._layer_name(ctx, params["LayerName"])
+        if account != ctx.account_id:  # a layer's policy grants its versions, not the list
+            raise errors.AccessDenied(accounts.not_authorized(
+                ctx, "lambda:ListLayerVersions", layer_arn(account, ctx.region, name)))
         docs = [d for d in self.lambdas.layer_versions(account, ctx.region, name)
                 if self._compatible(d, params)]
         page, marker = paginate(docs, params, lambda d: str(d["Version"]))

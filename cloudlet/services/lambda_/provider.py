@@ -1,5 +1,7 @@
 """Lambda: functions that really run. One class composed of its operation families.
 
+    accounts.py             AccountOperations: another account's function, reached as its
+                            policy allows (every operation on one function passes here)
     invoke.py               InvokeOperations: Invoke (RequestResponse, Event, DryRun),
                             InvokeAsync, InvokeWithResponseStream; concurrency limits, the
                             logs and metrics of each invocation, the async queue
@@ -35,13 +37,14 @@ their reads.py.
 from __future__ import annotations
 
 from cloudlet.services.base import Provider, Route, RouteAuth
+from cloudlet.services.lambda_.accounts import AccountOperations
 from cloudlet.services.lambda_.code_urls import CODE_PATH
 from cloudlet.services.lambda_.functions import FunctionOperations
 from cloudlet.services.lambda_.invoke import InvokeOperations
 from cloudlet.services.lambda_.urls_http import URL_HOST, URL_PATH
 
 
-class LambdaProvider(InvokeOperations, FunctionOperations, Provider):
+class LambdaProvider(AccountOperations, InvokeOperations, FunctionOperations, Provider):
     service = "lambda"
     shared_paths = ("lambda/code",)     # unpacked packages: a function's /var/task and /opt
 

@@ -33,6 +33,14 @@ PRINCIPAL_TYPES = {"root": "Account", "user": "User", "assumed-role": "AssumedRo
                    "federated-user": "FederatedUser"}
 
 
+def role_session(role: tuple[str, str], role_arn: str, session_name: str) -> Credential:
+    """The credential a service acts with when it uses a role of `role` (account, name)."""
+    account, name = role
+    return Credential(access_key_id="", secret_access_key="", account_id=account,
+                      arn=f"arn:aws:sts::{account}:assumed-role/{name}/{session_name}",
+                      kind="assumed-role", name=name, session={"role_arn": role_arn})
+
+
 class TriggerOperations:
     iam: IamReads  # what Lambda reads of IAM and S3 (set at attach, in functions.py)
     s3: S3Reads
@@ -44,21 +52,17 @@ class TriggerOperations:
 
     # -- the resource policy -----------------------------------------------------------------
     def policy_allows(self, account: str, region: str, name: str, qualifier: str | None,
-                      action: str, principal: str, kind: str, context: dict,
-                      caller_account: str = "") -> bool:
-        """Whether the function's (or version's, alias's) policy lets `principal` (a service
-        name, kind "Service", or an IAM ARN, kind "AWS") do `action`."""
+                      action: str, principal: str, kind: str, context: dict) -> bool:
+        """Whether the function's (or version's, alias's) policy lets an AWS service
+        (`principal` its name, kind "Service") or anyone (kind "Anonymous") do `action`.
+        An IAM caller is judged by `caller_allowed`, or by the dispatch step of
+        accounts.py."""
         policy = self.function_policy(account, region, name, qualifier)
         if policy is None:
             return False
         resource = function_arn(account, region, name, qualifier or None)
-        if kind in ("Service", "Anonymous"):
-            who = Principal(arn=principal, account="", type=kind)
-        else:
-            is_root = principal.endswith(":root")
-            who = Principal(arn=principal, account=caller_account,
-                            type="Account" if is_root else "User", is_root=is_root)
-        request = AuthzRequest(who, action, resource, context, resource_account=account)
+        request = AuthzRequest(Principal(arn=principal, account="", type=kind), action,
+                               resource, context, resource_account=account)
         try:
             decision = evaluate(request, [], Policy("function-policy", json.dumps(policy),
                                                     "resource"))
@@ -185,13 +189,17 @@ class TriggerOperations:
 
     def _role_may_invoke(self, function: str, account: str, region: str, role_arn: str,
                          principal: str) -> tuple[str, str, str | None] | None:
-        """A service invoking with a role (Scheduler): the role must exist, trust the
-        service, and its policies allow lambda:InvokeFunction on the function."""
+        """A service invoking with a role (Scheduler): the role must be the caller's
+        account's, exist, trust the service, and its policies allow lambda:InvokeFunction
+        on the function (across accounts, the function's policy too)."""
         try:
             fn_account, name, qualifier = self.locate(account, region, function)
         except ServiceError:
             return None
         parsed = conf.parse_role(role_arn)
+        if parsed is not None and parsed[0] != account:
+            log.warning("%s is another account's role: %s not invoked", role_arn, function)
+            return None
         role = self.iam.role(*parsed) if parsed is not None else None
         if role is None or not trust_allows(role["trust_policy"], "sts:AssumeRole",
                                             role["arn"], service(principal), {}):
@@ -199,13 +207,32 @@ class TriggerOperations:
             return None
         if self.lambdas.function(fn_account, region, name) is None:
             return None
-        session = Credential(access_key_id="", secret_access_key="", account_id=parsed[0],
-                             arn=f"arn:aws:sts::{parsed[0]}:assumed-role/{parsed[1]}/scheduler",
-                             kind="assumed-role", name=parsed[1],
-                             session={"role_arn": role["arn"]})
         if not self.caller_allowed(fn_account, region, name, qualifier, "lambda:InvokeFunction",
-                                   session, {}):
+                                   role_session(parsed, role["arn"], "scheduler"), {}):
             log.warning("%s may not invoke %s: not invoked", role_arn, function)
+            return None
+        return fn_account, name, qualifier
+
+    def destination_may_invoke(self, source: dict, region: str, function: str
+                               ) -> tuple[str, str, str | None] | None:
+        """An asynchronous invocation's destination that is a function (`source` is the
+        invoked function's configuration): Lambda invokes it as the invoked function's
+        execution role, so another account's function must allow that role (or its
+        account) in its policy."""
+        account = source["FunctionArn"].split(":")[4]
+        try:
+            fn_account, name, qualifier = self.locate(account, region, function)
+        except ServiceError:
+            return None
+        if fn_account == account:
+            return fn_account, name, qualifier
+        parsed = conf.parse_role(source.get("Role") or "")
+        if parsed is None or not self.caller_allowed(
+                fn_account, region, name, qualifier, "lambda:InvokeFunction",
+                role_session(parsed, source["Role"], source["FunctionName"]),
+                {"aws:SourceArn": source["FunctionArn"], "aws:SourceAccount": account}):
+            log.warning("%s may not invoke its destination %s (resource policy): record "
+                        "dropped", source["FunctionArn"], function)
             return None
         return fn_account, name, qualifier
 

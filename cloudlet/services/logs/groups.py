@@ -8,10 +8,12 @@ are kept up to date by PutLogEvents (and recomputed after a retention sweep).
 from __future__ import annotations
 
 import base64
+import functools
 import json
 import re
 
 from cloudlet import clock
+from cloudlet.services.accounts import Arn
 from cloudlet.services.logs.errors import (
     InvalidParameter,
     ResourceNotFound,
@@ -90,23 +92,31 @@ class GroupOperations:
             raise InvalidParameter("Either logGroupName or logGroupIdentifier must be specified.")
         account, region = ctx.account_id, ctx.region
         if identifier is not None:
-            account, region, name = self._split_identifier(identifier, account, region)
+            account, region, name = self.group_key(ctx, identifier)
         row = self._group(account, region, name)
         if row is None:
             raise no_such_group()
         return row
 
     @staticmethod
-    def _split_identifier(identifier: str, account: str, region: str) -> tuple[str, str, str]:
+    def group_key(ctx, identifier: str) -> tuple[str, str, str]:
+        """(account, region, name) of a log group name or ARN (with or without the trailing
+        `:*`). Another account's ARN (or another Region's) answers as a missing group does:
+        Logs' resource policies admit AWS services only, never other accounts."""
         if not identifier.startswith("arn:"):
-            return account, region, identifier
-        parts = identifier.split(":", 6)
-        if len(parts) < 7 or parts[2] != "logs" or parts[5] != "log-group":
+            return ctx.account_id, ctx.region, identifier
+        ref = Arn.parse(identifier)
+        if ref is None or ref.service != "logs" or not ref.resource.startswith("log-group:"):
             raise InvalidParameter(f"Invalid log group identifier: {identifier}")
-        name = parts[6]
-        if name.endswith(":*"):
-            name = name[:-2]
-        return parts[4], parts[3], name
+        if ref.foreign(ctx):
+            raise no_such_group()
+        return ref.account, ref.region, ref.resource[len("log-group:"):].removesuffix(":*")
+
+    def _own_key(self, ctx, identifier: str) -> tuple[str, str, str] | None:
+        try:
+            return self.group_key(ctx, identifier)
+        except ResourceNotFound:
+            return None
 
     def _group(self, account: str, region: str, name: str):
         rows = self.store.db.query(
@@ -122,10 +132,13 @@ class GroupOperations:
             raise no_such_stream()
         return rows[0]
 
-    def log_group_record(self, account: str, region: str, name_or_arn: str) -> dict | None:
-        """A group's name, ARN, retention and creation time (for Logs Insights)."""
-        account, region, name = self._split_identifier(name_or_arn, account, region)
-        row = self._group(account, region, name)
+    def log_group_record(self, ctx, name_or_arn: str) -> dict | None:
+        """A group's name, ARN, retention and creation time (for Logs Insights); None for a
+        missing group, or another account's."""
+        try:
+            row = self._group(*self.group_key(ctx, name_or_arn))
+        except ResourceNotFound:
+            return None
         if row is None:
             return None
         return {"name": row["name"], "arn": group_arn(row["region"], row["account"], row["name"]),
@@ -192,8 +205,8 @@ class GroupOperations:
             args.append(params["logGroupClass"])
         identifiers = params.get("logGroupIdentifiers")
         if identifiers:
-            names = [self._split_identifier(i, ctx.account_id, ctx.region)[2]
-                     for i in identifiers]
+            names = [key[2] for key in map(functools.partial(self._own_key, ctx), identifiers)
+                     if key is not None]
             sql += f" AND name IN ({', '.join('?' * len(names))})"
             args += names
         if params.get("nextToken"):
@@ -292,14 +305,14 @@ class GroupOperations:
     # -- tags ----------------------------------------------------------------------------------
 
     def _group_by_arn(self, ctx, arn: str):
-        parts = arn.split(":", 6)
-        if len(parts) < 7 or parts[0] != "arn" or parts[2] != "logs":
+        ref = Arn.parse(arn)
+        if ref is None or ref.service != "logs":
             raise InvalidParameter(f"Invalid ARN: {arn}")
-        if parts[5] != "log-group":
+        if not ref.resource.startswith("log-group:"):
             raise ResourceNotFound(f"The specified resource does not exist: {arn}")
-        name = parts[6][:-2] if parts[6].endswith(":*") else parts[6]
-        row = self._group(parts[4], parts[3], name)
-        if row is None or parts[4] != ctx.account_id:
+        row = None if ref.foreign(ctx) else self._group(
+            ref.account, ref.region, ref.resource[len("log-group:"):].removesuffix(":*"))
+        if row is None:
             raise ResourceNotFound("The specified log group does not exist.")
         return row
 

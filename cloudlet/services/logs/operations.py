@@ -71,7 +71,7 @@ class LogOperations(ResourcePolicyOperations, FilterOperations, EventOperations,
         identifiers = params["logGroupIdentifiers"]
         groups = {}
         for identifier in identifiers:
-            key = self._split_identifier(identifier, ctx.account_id, ctx.region)
+            key = self.group_key(ctx, identifier)
             if self._group(*key) is None:
                 raise no_such_group()
             groups[key] = identifier[:-2] if identifier.endswith(":*") else identifier

@@ -11,9 +11,10 @@ import uuid
 from pathlib import Path
 
 from cloudlet import clock
+from cloudlet.services.accounts import Arn
 from cloudlet.services.rds import errors, rules
 from cloudlet.services.rds.runtime import Fleet, arn
-from cloudlet.services.rds.shared import key_of_record
+from cloudlet.services.rds.shared import key_of_record, own_identifier
 
 KEEP_FROM_SOURCE = ("Engine", "EngineVersion", "MasterUsername", "_password", "DBName",
                     "AllocatedStorage", "StorageType", "DBInstanceClass")
@@ -99,10 +100,18 @@ def automated_snapshots(fleet: Fleet, ctx, instance: dict) -> list[dict]:
     return result
 
 
-def find_snapshot(fleet: Fleet, ctx, identifier) -> dict:
+def find_snapshot(fleet: Fleet, ctx, identifier, shared: bool = False) -> dict:
+    """A snapshot of the caller's, by identifier or ARN; with `shared`, also another
+    account's manual snapshot shared with the caller for restore (named by its ARN, as
+    AWS asks), which CopyDBSnapshot, RestoreDBInstanceFromDBSnapshot and
+    DescribeDBSnapshots may use."""
     if not identifier:
         raise errors.missing("DBSnapshotIdentifier")
-    identifier = identifier.split(":snapshot:")[-1]
+    if shared and identifier.startswith("arn:"):
+        found = shared_snapshot(fleet, ctx, identifier)
+        if found is not None:
+            return found
+    identifier = own_identifier(ctx, identifier, "snapshot", errors.snapshot_not_found)
     if identifier.startswith("rds:"):
         for instance in fleet.records.list("instances", ctx.account_id, ctx.region):
             for snap in automated_snapshots(fleet, ctx, instance):
@@ -113,6 +122,22 @@ def find_snapshot(fleet: Fleet, ctx, identifier) -> dict:
     if record is None:
         raise errors.snapshot_not_found(identifier)
     return record
+
+
+def shared_with(record: dict, account: str) -> bool:
+    """Whether a manual snapshot is shared for restore with `account` (or with everyone)."""
+    shares = record.get("_restore") or []
+    return record.get("SnapshotType") == "manual" and (account in shares or "all" in shares)
+
+
+def shared_snapshot(fleet: Fleet, ctx, arn_text: str) -> dict | None:
+    ref = Arn.parse(arn_text)
+    if ref is None or ref.service != "rds" or ref.account == ctx.account_id or \
+            ref.region != ctx.region or not ref.resource.startswith("snapshot:"):
+        return None
+    record = fleet.records.get("snapshots", ref.account, ref.region,
+                               ref.resource[len("snapshot:"):].lower())
+    return record if record is not None and shared_with(record, ctx.account_id) else None
 
 
 def restore_base(snapshot_or_source: dict) -> dict:

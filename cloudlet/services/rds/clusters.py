@@ -20,7 +20,7 @@ from cloudlet.services.rds import errors, rules
 from cloudlet.services.rds.admission import HOSTED_ZONE, admit, build, claimed_ports, initialize
 from cloudlet.services.rds.records import public
 from cloudlet.services.rds.runtime import Fleet, Key, Runtime, arn, free_port
-from cloudlet.services.rds.shared import describe, paginate, tags_of
+from cloudlet.services.rds.shared import describe, own_identifier, paginate, tags_of
 
 READER_ADDRESS = "127.0.0.2"
 
@@ -49,6 +49,7 @@ class ClusterOperations:
     def cluster(self, ctx, identifier) -> dict:
         if not identifier:
             raise errors.missing("DBClusterIdentifier")
+        identifier = own_identifier(ctx, identifier, "cluster", not_found)
         record = self.fleet.records.get("clusters", ctx.account_id, ctx.region,
                                         identifier.lower())
         if record is None:
@@ -154,7 +155,7 @@ class ClusterOperations:
     def describe_db_clusters(self, ctx, params):
         identifier = params.get("DBClusterIdentifier")
         if identifier:
-            records = [self.cluster(ctx, identifier.split(":")[-1])]
+            records = [self.cluster(ctx, identifier)]
         else:
             records = self.fleet.records.list("clusters", ctx.account_id, ctx.region)
         for f in params.get("Filters") or []:

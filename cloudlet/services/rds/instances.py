@@ -39,7 +39,7 @@ class InstanceOperations:
     def describe_db_instances(self, ctx, params):
         identifier = params.get("DBInstanceIdentifier")
         if identifier:
-            records = [get_instance(self.fleet, ctx, identifier.split(":")[-1])]
+            records = [get_instance(self.fleet, ctx, identifier)]
         else:
             records = self.fleet.records.list("instances", ctx.account_id, ctx.region)
         for f in params.get("Filters") or []:

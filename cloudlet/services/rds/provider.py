@@ -5,6 +5,7 @@ families:
     clusters.py     Aurora clusters (Create/Describe/Delete/FailoverDBCluster), their
                     instances, writer and reader endpoints
     snapshots.py    DB snapshots, automated backups, restores (snapshot and point in time)
+    sharing.py      sharing manual snapshots with other accounts (ModifyDBSnapshotAttribute)
     replicas.py     read replicas and their promotion
     parameters.py   parameter groups, engine default parameters, engine versions,
                     orderable options
@@ -38,6 +39,7 @@ from cloudlet.services.rds.records import Records
 from cloudlet.services.rds.replicas import ReplicaOperations
 from cloudlet.services.rds.resources import ResourceOperations, SubscriptionOperations
 from cloudlet.services.rds.runtime import Fleet
+from cloudlet.services.rds.sharing import SharingOperations
 from cloudlet.services.rds.snapshots import SnapshotOperations
 from cloudlet.services.rds.supervisor import Supervisor
 
@@ -47,8 +49,9 @@ RUNNING = ("available", "backing-up", "modifying", "rebooting", "starting",
            "resetting-master-credentials", "storage-optimization")
 
 
-class RdsProvider(InstanceOperations, ClusterOperations, SnapshotOperations, ReplicaOperations,
-                  ParameterOperations, ResourceOperations, SubscriptionOperations, Provider):
+class RdsProvider(InstanceOperations, ClusterOperations, SnapshotOperations, SharingOperations,
+                  ReplicaOperations, ParameterOperations, ResourceOperations,
+                  SubscriptionOperations, Provider):
     service = "rds"
 
     def __init__(self, store, bus=None):

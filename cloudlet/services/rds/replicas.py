@@ -19,7 +19,7 @@ class ReplicaOperations:
         source_id = params.get("SourceDBInstanceIdentifier")
         if not source_id:
             raise errors.missing("SourceDBInstanceIdentifier")
-        source = get_instance(self.fleet, ctx, source_id.split(":")[-1])
+        source = get_instance(self.fleet, ctx, source_id)
         if source.get("ReadReplicaSourceDBInstanceIdentifier"):
             raise errors.invalid_combination("Cloudlet does not create a read replica of a "
                                              "read replica.")

@@ -277,7 +277,9 @@ class SubscriptionOperations:
                 "Event Message": event["Message"]}
             self.bus.publish("sns:publish", {
                 "account": account, "region": region, "topic_arn": sub["SnsTopicArn"],
-                "subject": "RDS Notification Message", "message": json.dumps(message)})
+                "subject": "RDS Notification Message", "message": json.dumps(message),
+                "principal": "events.rds.amazonaws.com",
+                "source_arn": sub["EventSubscriptionArn"]})
 
 
 def subscription_shape(record: dict) -> dict:

@@ -4,6 +4,7 @@ DescribeDBInstances, TagList from a request, and MaxRecords/Marker pagination.""
 from __future__ import annotations
 
 from cloudlet import clock
+from cloudlet.services.accounts import Arn
 from cloudlet.services.rds import errors
 from cloudlet.services.rds.records import public
 from cloudlet.services.rds.runtime import Fleet, Key
@@ -21,9 +22,24 @@ def tags_of(params: dict) -> list[dict]:
     return [{"Key": t["Key"], "Value": t.get("Value", "")} for t in params.get("Tags") or []]
 
 
+def own_identifier(ctx, identifier: str, resource_type: str, not_found) -> str:
+    """The identifier a request names, by itself or by its ARN (`arn:aws:rds:<region>:
+    <account>:<resource_type>:<id>`). An ARN of another account or Region answers
+    `not_found(identifier)`, as a missing resource does: RDS has no resource policy, and
+    what it shares (a manual snapshot, for restore) is found by `shared_snapshot`."""
+    if not identifier.startswith("arn:"):
+        return identifier
+    ref = Arn.parse(identifier)
+    if ref is None or ref.service != "rds" or ref.foreign(ctx) or \
+            not ref.resource.startswith(resource_type + ":"):
+        raise not_found(identifier)
+    return ref.resource[len(resource_type) + 1:]
+
+
 def get_instance(fleet: Fleet, ctx, identifier) -> dict:
     if not identifier:
         raise errors.missing("DBInstanceIdentifier")
+    identifier = own_identifier(ctx, identifier, "db", errors.instance_not_found)
     record = fleet.record(key_of(ctx, identifier))
     if record is None:
         raise errors.instance_not_found(identifier)

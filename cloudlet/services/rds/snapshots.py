@@ -1,5 +1,7 @@
 """Snapshots and restores: CreateDBSnapshot, DescribeDBSnapshots, CopyDBSnapshot,
-DeleteDBSnapshot, RestoreDBInstanceFromDBSnapshot, RestoreDBInstanceToPointInTime.
+DeleteDBSnapshot, RestoreDBInstanceFromDBSnapshot, RestoreDBInstanceToPointInTime. Another
+account's snapshot shared with the caller (sharing.py) may be described, copied and
+restored, by its ARN.
 
 A manual snapshot is an engine base backup in its own directory. Automated snapshots are the
 instance's base backups (`rds:<id>-<yyyy-mm-dd-hh-mm>`), which with the WAL archive make
@@ -25,7 +27,15 @@ from cloudlet.services.rds.backups import (
 )
 from cloudlet.services.rds.records import public
 from cloudlet.services.rds.runtime import Fleet, arn
-from cloudlet.services.rds.shared import describe, get_instance, key_of_record, paginate, tags_of
+from cloudlet.services.rds.shared import (
+    describe,
+    get_instance,
+    key_of_record,
+    own_identifier,
+    paginate,
+    tags_of,
+)
+from cloudlet.services.rds.sharing import shared_snapshots
 
 
 class SnapshotOperations:
@@ -46,7 +56,7 @@ class SnapshotOperations:
         snapshot_id = params.get("DBSnapshotIdentifier")
         kind = params.get("SnapshotType")
         if snapshot_id:
-            records = [find_snapshot(self.fleet, ctx, snapshot_id)]
+            records = [find_snapshot(self.fleet, ctx, snapshot_id, shared=True)]
         else:
             records = []
             if kind in (None, "manual"):
@@ -55,8 +65,17 @@ class SnapshotOperations:
                 for instance in self.fleet.records.list("instances", ctx.account_id,
                                                         ctx.region):
                     records += automated_snapshots(self.fleet, ctx, instance)
+            if kind == "shared" or (kind is None and params.get("IncludeShared")):
+                records += shared_snapshots(self.fleet, ctx, public=False)
+            if kind == "public" or (kind is None and params.get("IncludePublic")):
+                records += [r for r in shared_snapshots(self.fleet, ctx, public=True)
+                            if r not in records]
         if instance_id:
-            instance_id = instance_id.split(":")[-1].lower()
+            try:
+                instance_id = own_identifier(ctx, instance_id, "db",
+                                             errors.instance_not_found).lower()
+            except errors.RdsError:  # another account's instance: none of its snapshots
+                instance_id = None
             records = [r for r in records if r["DBInstanceIdentifier"] == instance_id]
         for f in params.get("Filters") or []:
             name, values = f.get("Name"), f.get("Values") or []
@@ -88,7 +107,8 @@ class SnapshotOperations:
         return {"DBSnapshot": public(record)}
 
     def copy_db_snapshot(self, ctx, params):
-        source = find_snapshot(self.fleet, ctx, params.get("SourceDBSnapshotIdentifier"))
+        source = find_snapshot(self.fleet, ctx, params.get("SourceDBSnapshotIdentifier"),
+                               shared=True)
         target = check_new_snapshot(self.fleet, ctx, params.get("TargetDBSnapshotIdentifier"))
         if source["Status"] != "available":
             raise errors.snapshot_state("The source snapshot is not in the available state.")
@@ -98,7 +118,7 @@ class SnapshotOperations:
                   "Status": "creating", "SnapshotCreateTime": clock.timestamp(),
                   "DBSnapshotArn": arn((ctx.account_id, ctx.region, target), "snapshot"),
                   "SourceDBSnapshotIdentifier": source["DBSnapshotArn"], "TagList": tags,
-                  "_path": str(path)}
+                  "_path": str(path), "_restore": []}
         self.fleet.records.put("snapshots", ctx.account_id, ctx.region, target, record)
 
         def copy():
@@ -152,7 +172,8 @@ class SnapshotOperations:
         return out
 
     def restore_db_instance_from_db_snapshot(self, ctx, params):
-        snapshot = find_snapshot(self.fleet, ctx, params.get("DBSnapshotIdentifier"))
+        snapshot = find_snapshot(self.fleet, ctx, params.get("DBSnapshotIdentifier"),
+                                 shared=True)
         if snapshot["Status"] != "available":
             raise errors.snapshot_state("The snapshot is not in the available state.")
         base = restore_base(snapshot)

@@ -113,7 +113,7 @@ class NotificationOperations:
         targets = select(bucket["name"], "s3:" + kind, record["key"])
         for target in targets:
             self.bus.publish("s3:notification", {
-                "Destination": target,
+                "Destination": target, "account": bucket["account"],
                 "Event": {"Records": [event_record(kind, bucket, record, target["Id"])]}})
 
 

@@ -8,13 +8,16 @@ cannot read).
     bucket_owner(bucket)                              the owning account, or None
     bucket_policy(bucket)                             (policy text, owner) or None
     object_tags(bucket, key, version_id)              {key: value} ({} for no such key)
-    object_bytes(account, region, bucket, key, version_id)
-        NoSuchBucket, AccessDenied (another account's bucket), PermanentRedirect (a bucket
-        in another region), NoSuchKey (no such version, or a delete marker)
+    object_bytes(account, region, bucket, key, version_id, caller)
+        NoSuchBucket, AccessDenied (another account's bucket whose policy does not grant
+        the caller s3:GetObject), PermanentRedirect (a bucket in another region), NoSuchKey
+        (no such version, or a delete marker)
 """
 
 from __future__ import annotations
 
+from cloudlet.principals import Credential
+from cloudlet.services import accounts
 from cloudlet.services.s3.errors import (
     AccessDenied,
     NoSuchBucket,
@@ -44,19 +47,30 @@ class S3Reads:
         owner = self.bucket_owner(bucket) if text else None
         return (text, owner) if owner else None
 
+    def _granted(self, bucket: dict, key: str, version_id: str | None,
+                 caller: Credential | None) -> bool:
+        text = self._policy_of(bucket["name"]) if self._policy_of is not None else None
+        if caller is None or text is None:
+            return False
+        action = "s3:GetObjectVersion" if version_id else "s3:GetObject"
+        return accounts.principal_grants(accounts.principal_of(caller), text, action,
+                                         f"arn:aws:s3:::{bucket['name']}/{key}",
+                                         bucket["account"])
+
     def object_tags(self, bucket: str, key: str, version_id: str | None = None) -> dict:
         """An object version's tags (s3:ExistingObjectTag/*); {} when there is none."""
         record = self._storage.get_object(bucket, key, version_id) if self._storage else None
         return dict(_pairs((record or {}).get("tags")))
 
     def object_bytes(self, account: str, region: str, bucket: str, key: str,
-                     version_id: str | None = None) -> bytes:
+                     version_id: str | None = None, caller: Credential | None = None) -> bytes:
         """A version's bytes (the latest without `version_id`), read by `account` through
-        `region`'s endpoint."""
+        `region`'s endpoint; another account's bucket only as its policy grants `caller`
+        (the request's signer, whom the service reads for) s3:GetObject."""
         found = self._storage.get_bucket(bucket) if self._storage is not None else None
         if found is None:
             raise NoSuchBucket(bucket)
-        if found["account"] != account:
+        if found["account"] != account and not self._granted(found, key, version_id, caller):
             raise AccessDenied()
         if found["region"] != region:
             raise PermanentRedirect(found["region"])

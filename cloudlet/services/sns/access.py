@@ -3,22 +3,21 @@
 IAM's authorizer has judged the caller's identity-based policies before an operation runs
 (and lets root callers through). A caller from another account also needs the topic's
 Policy to allow the action, as on AWS: the default policy allows only the owner's account
-(its `AWS:SourceOwner` condition), and AddPermission grants other accounts.
+(its `AWS:SourceOwner` condition), and AddPermission grants other accounts. A service that
+publishes for another account (an alarm's action, a function's destination, an RDS event
+subscription) needs the topic policy to allow the service, or that account.
+
+A topic of another account that does not exist is refused the same way, so that a stranger
+cannot tell it from one whose policy does not admit them.
 """
 
 from __future__ import annotations
 
-from cloudlet import clock
 from cloudlet.errors import ServiceError
 from cloudlet.policy import document
-from cloudlet.policy.evaluate import AuthzRequest, Policy, Principal, evaluate
+from cloudlet.services import accounts
 from cloudlet.services.base import RequestContext
 from cloudlet.services.sns.errors import AuthorizationError, invalid
-
-ALLOW_ALL = Policy("identity-judged", '{"Version": "2012-10-17", "Statement": '
-                   '[{"Effect": "Allow", "Action": "*", "Resource": "*"}]}')
-PRINCIPAL_TYPES = {"root": "Account", "user": "User", "assumed-role": "AssumedRole",
-                   "federated-user": "FederatedUser"}
 
 
 def check_policy(text: str) -> None:
@@ -29,29 +28,36 @@ def check_policy(text: str) -> None:
         raise invalid("Policy", f"Policy Error: {e.message}") from None
 
 
-def require(ctx: RequestContext | None, topic: dict, policy_text: str, action: str) -> None:
+def foreign(ctx: RequestContext | None, account: str) -> bool:
+    """A signed request from another account than the resource's."""
+    return ctx is not None and ctx.caller is not None and ctx.caller.account_id != account
+
+
+def require(ctx: RequestContext | None, arn: str, account: str, policy_text: str | None,
+            action: str) -> None:
     """Raise AuthorizationError unless a caller from another account is allowed `action`
-    (e.g. "SNS:Publish") on the topic by its policy."""
-    caller = ctx.caller if ctx is not None else None
-    if caller is None or caller.account_id == topic["account"]:
+    (e.g. "SNS:Publish") on the topic `arn` of `account` by its policy (None: no topic)."""
+    if not foreign(ctx, account):
         return
-    principal = Principal(arn=caller.arn, account=caller.account_id,
-                          type=PRINCIPAL_TYPES.get(caller.kind, "User"),
-                          user_id=caller.user_id or "", username=caller.name or "",
-                          is_root=caller.is_root, role_arn=caller.session.get("role_arn", ""))
-    context = {
-        "aws:securetransport": "true" if ctx.secure_transport else "false",
-        "aws:sourceip": ctx.source_ip, "aws:principalarn": caller.arn,
-        "aws:principalaccount": caller.account_id,
-        "aws:currenttime": clock.now().strftime("%Y-%m-%dT%H:%M:%SZ"),
-    }
-    request = AuthzRequest(principal, action, topic["arn"], context,
-                           resource_account=topic["account"])
-    try:
-        decision = evaluate(request, [ALLOW_ALL], Policy("topic-policy", policy_text, "resource"))
-    except ServiceError:  # a policy the engine cannot read allows nothing
-        decision = None
-    if decision is None or not decision.allowed:
-        raise AuthorizationError(
-            f"User: {caller.arn} is not authorized to perform: {action} on resource: "
-            f"{topic['arn']} because no resource-based policy allows the {action} action")
+    if not accounts.grants(ctx, policy_text, action, arn, account):
+        raise AuthorizationError(accounts.not_authorized(ctx, action, arn))
+
+
+def service_may_publish(topic: dict, policy_text: str, event: dict) -> bool:
+    """Whether a service publishing for `event["account"]` may publish to the topic: to its
+    own account's topics always (the default policy's AWS:SourceOwner), to another's as the
+    policy allows the service's principal (`event["principal"]`), or, for a service acting
+    with a role (`event["role_arn"]`: a function's destinations), that role."""
+    source = event.get("account") or topic["account"]
+    if source == topic["account"]:
+        return True
+    arn, owner = topic["arn"], topic["account"]
+    if event.get("role_arn"):
+        principal = accounts.role_principal(event["role_arn"], "destination")
+        return principal is not None and accounts.principal_grants(
+            principal, policy_text, "SNS:Publish", arn, owner,
+            accounts.source_context(source, event.get("source_arn")))
+    if not event.get("principal"):
+        return False
+    return accounts.service_grants(policy_text, event["principal"], "SNS:Publish", arn, owner,
+                                   source, event.get("source_arn"))

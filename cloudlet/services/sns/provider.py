@@ -34,7 +34,7 @@ from urllib.parse import parse_qs
 
 from cloudlet.events import Bus
 from cloudlet.services.base import Provider, Route, RouteAuth
-from cloudlet.services.sns import filter_policy
+from cloudlet.services.sns import access, filter_policy
 from cloudlet.services.sns.delivery import Deliveries
 from cloudlet.services.sns.message import Message
 from cloudlet.services.sns.metrics import SnsMetrics
@@ -109,6 +109,12 @@ class SnsProvider(PublishOperations, SubscriptionOperations, TopicOperations, Pr
         for name, value in (event.get("message_attributes") or {}).items():
             attributes[name] = value if isinstance(value, dict) else {
                 "DataType": "String", "StringValue": str(value)}
+        topic = self.sns.topic(event["topic_arn"])
+        if topic is not None and not access.service_may_publish(
+                topic, self.topic_attributes(topic)["Policy"], event):
+            log.warning("sns:publish to %s for account %s: the topic policy does not allow "
+                        "it", event["topic_arn"], event.get("account"))
+            return
         if self.publish_message(event["topic_arn"], event["message"], event.get("subject"),
                                 attributes) is None:
             log.warning("sns:publish to %s: the topic does not exist", event["topic_arn"])
@@ -116,6 +122,16 @@ class SnsProvider(PublishOperations, SubscriptionOperations, TopicOperations, Pr
     def _on_s3_notification(self, event: dict) -> None:
         destination = event.get("Destination") or {}
         if destination.get("Service") != "sns":
+            return
+        topic = self.sns.topic(destination["Arn"])
+        records = (event.get("Event") or {}).get("Records") or [{}]
+        bucket = ((records[0].get("s3") or {}).get("bucket") or {}).get("name")
+        if topic is not None and not access.service_may_publish(
+                topic, self.topic_attributes(topic)["Policy"],
+                {"account": event.get("account"), "principal": "s3.amazonaws.com",
+                 "source_arn": f"arn:aws:s3:::{bucket}"}):
+            log.warning("S3 notification to %s: the topic policy does not allow bucket %s",
+                        destination["Arn"], bucket)
             return
         if self.publish_message(destination["Arn"], json.dumps(event["Event"]),
                                 "Amazon S3 Notification") is None:

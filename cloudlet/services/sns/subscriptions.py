@@ -8,6 +8,7 @@ import secrets
 import sqlite3
 import uuid
 
+from cloudlet.services import accounts
 from cloudlet.services.sns import filter_policy
 from cloudlet.services.sns.errors import AuthorizationError, NotFound, invalid
 from cloudlet.services.sns.topics import DEFAULT_DELIVERY_POLICY, PAGE, check_delivery_policy
@@ -90,6 +91,9 @@ class SubscriptionOperations:
         if ctx.caller is None and sub["authenticated"]:
             raise AuthorizationError("Unsubscribe of this subscription requires a signed request "
                                      "(it was confirmed with AuthenticateOnUnsubscribe)")
+        if sub["authenticated"] and ctx.caller.account_id not in (sub["owner"], sub["account"]):
+            raise AuthorizationError(  # only its owner or the topic's may then end it
+                accounts.not_authorized(ctx, "SNS:Unsubscribe", arn))
         if sub["status"] == "confirmed" and sub["protocol"] in ("http", "https"):
             sub["token"] = secrets.token_hex(64)
             self.sns.delete_subscription(arn, restore_token=sub["token"])
@@ -110,7 +114,7 @@ class SubscriptionOperations:
         return self._subscription_page(rows)
 
     def get_subscription_attributes(self, ctx, params):
-        sub = self._subscription(params["SubscriptionArn"])
+        sub = self._subscription(ctx, params["SubscriptionArn"], "SNS:GetSubscriptionAttributes")
         attributes = {
             "ConfirmationWasAuthenticated": "true" if sub["authenticated"] else "false",
             "PendingConfirmation": "true" if sub["status"] == "pending" else "false",
@@ -135,7 +139,7 @@ class SubscriptionOperations:
         return {"Attributes": attributes}
 
     def set_subscription_attributes(self, ctx, params):
-        sub = self._subscription(params["SubscriptionArn"])
+        sub = self._subscription(ctx, params["SubscriptionArn"], "SNS:SetSubscriptionAttributes")
         name, value = params["AttributeName"], params.get("AttributeValue") or ""
         if name not in SETTABLE:
             raise invalid("AttributeName")
@@ -152,10 +156,15 @@ class SubscriptionOperations:
         return {}
 
     # -- helpers --------------------------------------------------------------------------
-    def _subscription(self, arn: str) -> dict:
+    def _subscription(self, ctx, arn: str, action: str) -> dict:
+        """A subscription, for its owner (the account that subscribed) or the topic's owner;
+        anyone else is refused, whether or not it exists."""
         if not SUBSCRIPTION_ARN.match(arn or ""):
             raise invalid("SubscriptionArn")
         sub = self.sns.subscription(arn)
+        caller = ctx.caller.account_id if ctx.caller is not None else None
+        if caller not in (arn.split(":")[4], sub["owner"] if sub else None):
+            raise AuthorizationError(accounts.not_authorized(ctx, action, arn))
         if sub is None:
             raise NotFound("Subscription does not exist")
         return sub

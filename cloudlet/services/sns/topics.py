@@ -106,6 +106,8 @@ class TopicOperations:
         topic = self.sns.topic(arn)
         if topic is not None:
             self._allowed(ctx, topic, "SNS:DeleteTopic")
+        else:  # deleting a topic that is not there succeeds, in the caller's own account
+            access.require(ctx, arn, parse_topic_arn(arn)[1], None, "SNS:DeleteTopic")
         self.sns.delete_topic(arn)
         return {}
 
@@ -196,7 +198,7 @@ class TopicOperations:
 
     # -- tags ---------------------------------------------------------------------------
     def tag_resource(self, ctx, params):
-        topic = self._tagged(params["ResourceArn"])
+        topic = self._tagged(ctx, params["ResourceArn"], "SNS:TagResource")
         tags = {**topic["tags"], **self._checked_tags(params["Tags"])}
         if len(tags) > MAX_TAGS:
             raise TagLimitExceeded("Could not complete request: tag quota of per resource exceeded")
@@ -204,13 +206,13 @@ class TopicOperations:
         return {}
 
     def untag_resource(self, ctx, params):
-        topic = self._tagged(params["ResourceArn"])
+        topic = self._tagged(ctx, params["ResourceArn"], "SNS:UntagResource")
         tags = {k: v for k, v in topic["tags"].items() if k not in set(params["TagKeys"])}
         self.sns.update_topic(topic["arn"], tags=tags)
         return {}
 
     def list_tags_for_resource(self, ctx, params):
-        topic = self._tagged(params["ResourceArn"])
+        topic = self._tagged(ctx, params["ResourceArn"], "SNS:ListTagsForResource")
         return {"Tags": [{"Key": k, "Value": v} for k, v in topic["tags"].items()]}
 
     # -- helpers --------------------------------------------------------------------------
@@ -229,21 +231,27 @@ class TopicOperations:
         allowed it by the topic's policy."""
         topic = self.sns.topic(self._topic_arn_param(arn, what))
         if topic is None:
+            if action:  # another account's missing topic looks like one that refuses
+                access.require(ctx, arn, parse_topic_arn(arn)[1], None, action)
             raise NotFound("Topic does not exist")
         if action:
             self._allowed(ctx, topic, action)
         return topic
 
     def _allowed(self, ctx, topic: dict, action: str) -> None:
-        if ctx is not None and ctx.caller is not None and ctx.caller.account_id != topic["account"]:
-            access.require(ctx, topic, self.topic_attributes(topic)["Policy"], action)
+        if access.foreign(ctx, topic["account"]):
+            access.require(ctx, topic["arn"], topic["account"],
+                           self.topic_attributes(topic)["Policy"], action)
 
-    def _tagged(self, arn: str) -> dict:
-        if parse_topic_arn(arn) is None:
+    def _tagged(self, ctx, arn: str, action: str) -> dict:
+        parsed = parse_topic_arn(arn)
+        if parsed is None:
             raise invalid("ResourceArn")
         topic = self.sns.topic(arn)
         if topic is None:
+            access.require(ctx, arn, parsed[1], None, action)
             raise ResourceNotFound("Resource does not exist")
+        self._allowed(ctx, topic, action)
         return topic
 
     def _checked_tags(self, tags: list[dict]) -> dict:

@@ -74,7 +74,7 @@ class InsightsOperations:
             raise invalid_parameter(f"A query may search at most {MAX_LOG_GROUPS} log groups")
         groups = []
         for name in names:
-            record = self.log_group_record(ctx.account_id, ctx.region, name)
+            record = self.log_group_record(ctx, name)
             if record is None:
                 raise resource_not_found(f"Log group '{name}' does not exist for account ID "
                                          f"'{ctx.account_id}'")
@@ -126,7 +126,7 @@ class InsightsOperations:
     def describe_queries(self, ctx: RequestContext, params: dict) -> dict:
         group = params.get("logGroupName")
         if group is not None:
-            record = self.log_group_record(ctx.account_id, ctx.region, group)
+            record = self.log_group_record(ctx, group)
             group = record["name"] if record else group
         status = params.get("status")
         found = [q for q in list(self.insights.queries.values())
