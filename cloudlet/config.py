@@ -10,6 +10,13 @@ DEFAULT_ACCESS_KEY = "test"
 DEFAULT_SECRET_KEY = "test"
 DEFAULT_ACCOUNT = "000000000000"
 DEFAULT_REGION = "us-east-1"
+# Public IPv4 addresses and Elastic IPs: a loopback range, so they never leave the machine.
+DEFAULT_PUBLIC_RANGE = "127.100.0.0/16"
+
+
+def public_range() -> str:
+    """CLOUDLET_PUBLIC_RANGE, the range EC2 hands public addresses out of."""
+    return os.environ.get("CLOUDLET_PUBLIC_RANGE", DEFAULT_PUBLIC_RANGE)
 
 
 def _env_bool(name: str) -> bool:
@@ -26,6 +33,8 @@ class Settings:
     tls: bool = False
     # Seconds a request body may stall before the request fails with RequestTimeout.
     body_timeout: float = 20.0
+    # Where public IPv4 addresses and Elastic IPs come from (CLOUDLET_PUBLIC_RANGE).
+    public_range: str = DEFAULT_PUBLIC_RANGE
 
     @classmethod
     def from_env(cls) -> Settings:
@@ -37,6 +46,7 @@ class Settings:
             log_level=os.environ.get("CLOUDLET_LOG_LEVEL", cls.log_level),
             tls=_env_bool("CLOUDLET_TLS"),
             body_timeout=float(os.environ.get("CLOUDLET_BODY_TIMEOUT", cls.body_timeout)),
+            public_range=public_range(),
         )
 
     @property
