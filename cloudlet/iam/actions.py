@@ -146,6 +146,10 @@ def declaration(service: str, operation: str) -> Declaration | None:
             checks.extend(extra(params, scope))
         return checks
 
+    if service == "ec2":
+        from cloudlet.iam.ec2_actions import refine
+
+        return Declaration(service, operation, refine(operation, build))
     return Declaration(service, operation, build)
 
 

@@ -23,6 +23,7 @@ from dataclasses import dataclass
 from cloudlet.errors import ServiceError
 from cloudlet.iam import context as keys
 from cloudlet.iam.actions import Check, Scope, declaration
+from cloudlet.iam.ec2_actions import resource_keys
 from cloudlet.iam.reads import IamReads
 from cloudlet.policy.document import parse
 from cloudlet.policy.evaluate import (
@@ -95,6 +96,9 @@ class Authorizer:
         object_tags = {}
         if ex.service == "s3" and self.reads_object_tags(caller, values, checks):
             object_tags = await asyncio.to_thread(self.object_tags, checks, ex.params or {})
+        if ex.service == "ec2":  # the resources' tags and VPC (cloudlet.iam.ec2_actions)
+            object_tags = await asyncio.to_thread(resource_keys, self.providers.get("ec2"),
+                                                  ctx, checks)
         self.decide(ex, checks, values, object_tags)
 
     def note_key_use(self, access_key_id: str, service: str, region: str) -> None:

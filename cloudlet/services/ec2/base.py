@@ -108,7 +108,8 @@ class Ec2Base(Provider):
     @staticmethod
     def shown(view: View, kind: str, doc: dict) -> dict:
         id = doc[KINDS[kind].id_member]
-        return {**public(doc), KINDS[kind].tags_member: view.tags_of([id]).get(id, [])}
+        tags = view.tags_of([id]).get(id)
+        return {**public(doc), KINDS[kind].tags_member: tags} if tags else public(doc)
 
     # -- describing ----------------------------------------------------------------------
     def describe(self, ctx, params: dict, kind: str, result: str, *, ids_member: str | None = None,

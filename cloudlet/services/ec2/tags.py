@@ -13,6 +13,8 @@ from cloudlet.services.ec2.pagination import page
 from cloudlet.services.ec2.store import View
 
 MAX_TAGS = 50
+# Kinds whose Describe* shows an empty tag list (AWS omits it for the others).
+ALWAYS_LISTED = {"security-group-rule"}
 
 declare("tag", {"key": "Key", "value": "Value", "resource-id": "ResourceId",
                 "resource-type": "ResourceType"})
@@ -65,8 +67,11 @@ def attach_tags(view: View, kind: str, docs: list[dict]) -> list[dict]:
     member = KINDS[kind].tags_member
     ids = [d[KINDS[kind].id_member] for d in docs]
     tags = view.tags_of(ids if len(ids) <= 500 else None, kind=kind)
+    always = kind in ALWAYS_LISTED
     for doc, id in zip(docs, ids, strict=True):
-        doc[member] = tags.get(id, [])
+        found = tags.get(id)
+        if found or always:
+            doc[member] = found or []
     return docs
 
 

@@ -134,7 +134,7 @@ class SecurityGroupOperations:
                 view.put("security-group-rule", rule)
             shown = self.created(view, "security-group", group, params)
             self.fabric.security_group_changed(view, group, rules)
-        return {"GroupId": group["GroupId"], "Tags": shown["Tags"],
+        return {"GroupId": group["GroupId"], "Tags": shown.get("Tags"),
                 "SecurityGroupArn": group["SecurityGroupArn"]}
 
     def describe_security_groups(self, ctx, params):
@@ -204,7 +204,8 @@ class SecurityGroupOperations:
                     apply_tags(view, "security-group-rule", rule["SecurityGroupRuleId"], tags)
             self.fabric.security_group_changed(view, group, existing + rules)
         return {"Return": True,
-                "SecurityGroupRules": [{**public(r), "Tags": tags} for r in rules]}
+                "SecurityGroupRules": [{**public(r), **({"Tags": tags} if tags else {})}
+                                       for r in rules]}
 
     def revoke_security_group_ingress(self, ctx, params):
         return self._revoke(ctx, params, egress=False)
