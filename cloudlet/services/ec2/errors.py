@@ -17,8 +17,10 @@ class Ec2Error(ServiceError):
     status = 400
     template = ""
 
-    def __init__(self, message: str | None = None, **values):
-        super().__init__(message if message is not None else self.template.format(**values))
+    def __init__(self, message: str | None = None, *, code: str | None = None,
+                 status: int | None = None, **values):
+        super().__init__(message if message is not None else self.template.format(**values),
+                         code=code, status=status)
 
 
 def _error(code: str, template: str, status: int = 400) -> type[Ec2Error]:
