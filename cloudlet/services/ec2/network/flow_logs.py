@@ -93,7 +93,7 @@ class FlowLogOperations:
 
     def describe_flow_logs(self, ctx, params):
         return self.describe(ctx, {**params, "Filters": params.get("Filter")}, "vpc-flow-log",
-                             "FlowLogs", ids_member="FlowLogIds")
+                             "FlowLogs", ids_member="FlowLogIds", missing_ok=True)
 
     def delete_flow_logs(self, ctx, params):
         unsuccessful = []
