@@ -17,7 +17,7 @@ from cloudlet.services.ec2.ids import KINDS, new_id
 from cloudlet.services.ec2.network import cidrs
 from cloudlet.services.ec2.network.dhcp import default_options
 from cloudlet.services.ec2.network.network_acls import default_acl
-from cloudlet.services.ec2.network.route_tables import main_table
+from cloudlet.services.ec2.network.route_tables import main_table, refresh_local_routes
 from cloudlet.services.ec2.network.security_groups import default_group
 from cloudlet.services.ec2.store import View
 
@@ -70,13 +70,14 @@ def new_vpc(view: View, cidr: str, *, default: bool = False, tenancy: str = "def
     vpc = {
         "VpcId": new_id("vpc"), "OwnerId": view.account, "InstanceTenancy": tenancy,
         "CidrBlock": cidr, "CidrBlockAssociationSet": [cidr_association(cidr)],
-        "Ipv6CidrBlockAssociationSet": [ipv6_association(view.region)] if ipv6 else [],
         "IsDefault": default, "State": "available",
         "DhcpOptionsId": default_options(view)["DhcpOptionsId"],
         "BlockPublicAccessStates": {"InternetGatewayBlockMode": "off"},
         "_attributes": {"EnableDnsSupport": True, "EnableDnsHostnames": default,
                         "EnableNetworkAddressUsageMetrics": False},
     }
+    if ipv6:
+        vpc["Ipv6CidrBlockAssociationSet"] = [ipv6_association(view.region)]
     view.put("vpc", vpc)
     main_table(view, vpc)
     default_acl(view, vpc)
@@ -189,14 +190,15 @@ class VpcOperations:
                 vpc["CidrBlockAssociationSet"].append(association)
                 answer["CidrBlockAssociation"] = association
             elif params.get("AmazonProvidedIpv6CidrBlock"):
-                if vpc["Ipv6CidrBlockAssociationSet"]:
+                if vpc.get("Ipv6CidrBlockAssociationSet"):
                     raise errors.CidrLimitExceeded(vpc=vpc["VpcId"])
                 association = ipv6_association(ctx.region)
-                vpc["Ipv6CidrBlockAssociationSet"].append(association)
+                vpc["Ipv6CidrBlockAssociationSet"] = [association]
                 answer["Ipv6CidrBlockAssociation"] = association
             else:
                 raise errors.MissingParameter(name="CidrBlock")
             view.put("vpc", vpc)
+            refresh_local_routes(view, vpc, self.fabric)
             self.fabric.vpc_changed(view, vpc)
         return answer
 
@@ -205,7 +207,7 @@ class VpcOperations:
         with self.records.write(ctx.account_id, ctx.region) as view:
             for vpc in view.find("vpc"):
                 for member in ("CidrBlockAssociationSet", "Ipv6CidrBlockAssociationSet"):
-                    for association in vpc[member]:
+                    for association in vpc.get(member, []):
                         if association["AssociationId"] == association_id:
                             return self._disassociate(view, vpc, member, association)
         raise errors.InvalidCidrAssociationNotFound(id=association_id)
@@ -224,7 +226,10 @@ class VpcOperations:
                     message=f"The vpc CIDR block {block} has dependencies and cannot be "
                             "disassociated.")
         vpc[member] = [a for a in vpc[member] if a is not association]
+        if not vpc[member] and member == "Ipv6CidrBlockAssociationSet":
+            del vpc[member]
         view.put("vpc", vpc)
+        refresh_local_routes(view, vpc, self.fabric)
         self.fabric.vpc_changed(view, vpc)
         state = "CidrBlockState" if member == "CidrBlockAssociationSet" else "Ipv6CidrBlockState"
         shown = {**association, state: {"State": "disassociating"}}
