@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import ctypes
+import gc
 import logging
 import uuid
 import zlib
@@ -187,6 +188,9 @@ class Pipeline:
             for protocol in model.metadata.get("protocols") or [model.protocol]:
                 self.codec(service, protocol)
         _release_free_memory()
+        # The models and codecs live as long as the process: out of the collector's sight,
+        # full collections stop walking them (they set off by large Describe* answers).
+        gc.freeze()
 
     def codec(self, service: str, protocol: str) -> Codec:
         key = (service, protocol)

@@ -69,21 +69,17 @@ def default_group(view: View, vpc: dict) -> dict:
         "ReferencedGroupInfo": {"GroupId": group["GroupId"], "UserId": view.account}}))
     for rule in rules:
         view.put("security-group-rule", rule)
+    store_rules(view, group, rules)
     return group
 
 
-def with_permissions(view: View, groups: list[dict]) -> list[dict]:
-    """Each group's IpPermissions and IpPermissionsEgress, from its rules."""
-    if not groups:
-        return groups
-    by_group: dict[str, list[dict]] = {}
-    for rule in view.find("security-group-rule", parents=[g["GroupId"] for g in groups]):
-        by_group.setdefault(rule["GroupId"], []).append(rule)
-    for group in groups:
-        rules = by_group.get(group["GroupId"], [])
-        group["IpPermissions"] = permissions([r for r in rules if not r["IsEgress"]])
-        group["IpPermissionsEgress"] = permissions([r for r in rules if r["IsEgress"]])
-    return groups
+def store_rules(view: View, group: dict, rules: list[dict]) -> None:
+    """The group's IpPermissions and IpPermissionsEgress, kept in its record from its rules
+    whenever they change (so DescribeSecurityGroups reads no rule)."""
+    rules = sorted(rules, key=lambda r: (r.get("_seq") or 0, r["SecurityGroupRuleId"]))
+    group["IpPermissions"] = permissions([r for r in rules if not r["IsEgress"]])
+    group["IpPermissionsEgress"] = permissions([r for r in rules if r["IsEgress"]])
+    view.put("security-group", group)
 
 
 class SecurityGroupOperations:
@@ -132,6 +128,7 @@ class SecurityGroupOperations:
             group, rules = new_group(view, vpc, name, description)
             for rule in rules:
                 view.put("security-group-rule", rule)
+            store_rules(view, group, rules)
             shown = self.created(view, "security-group", group, params)
             self.fabric.security_group_changed(view, group, rules)
         return {"GroupId": group["GroupId"], "Tags": shown.get("Tags"),
@@ -150,7 +147,7 @@ class SecurityGroupOperations:
                     raise errors.GroupNotFoundInDefaultVpc(name=name, vpc=vpc["VpcId"])
                 ids.append(found[0]["GroupId"])
         return self.describe(ctx, params, "security-group", "SecurityGroups",
-                             ids=ids or None, complete=with_permissions, view=view)
+                             ids=ids or None, view=view)
 
     def delete_security_group(self, ctx, params):
         with self.records.write(ctx.account_id, ctx.region) as view:
@@ -202,6 +199,7 @@ class SecurityGroupOperations:
                 view.put("security-group-rule", rule)
                 if tags:
                     apply_tags(view, "security-group-rule", rule["SecurityGroupRuleId"], tags)
+            store_rules(view, group, existing + rules)
             self.fabric.security_group_changed(view, group, existing + rules)
         return {"Return": True,
                 "SecurityGroupRules": [{**public(r), **({"Tags": tags} if tags else {})}
@@ -236,8 +234,9 @@ class SecurityGroupOperations:
             gone = {r["SecurityGroupRuleId"] for r in revoked}
             for rule_id in gone:
                 view.delete(rule_id)
-            self.fabric.security_group_changed(
-                view, group, [r for r in existing if r["SecurityGroupRuleId"] not in gone])
+            kept = [r for r in existing if r["SecurityGroupRuleId"] not in gone]
+            store_rules(view, group, kept)
+            self.fabric.security_group_changed(view, group, kept)
         return {"Return": True, "RevokedSecurityGroupRules": [
             {"SecurityGroupRuleId": r["SecurityGroupRuleId"], "GroupId": r["GroupId"],
              "IsEgress": r["IsEgress"], "IpProtocol": r["IpProtocol"],
@@ -274,6 +273,7 @@ class SecurityGroupOperations:
                     raise errors.PermissionDuplicate(rule=peer_text(new))
                 by_id[rule_id] = new
                 view.put("security-group-rule", new)
+            store_rules(view, group, list(by_id.values()))
             self.fabric.security_group_changed(view, group, list(by_id.values()))
         return {"Return": True}
 
@@ -308,4 +308,6 @@ class SecurityGroupOperations:
                 else:
                     rule["Description"] = description
                 view.put("security-group-rule", rule)
+            store_rules(view, group, view.find("security-group-rule",
+                                               parents=[group["GroupId"]]))
         return {"Return": True}
