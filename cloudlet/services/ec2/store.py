@@ -87,6 +87,8 @@ class View:
                 sql.append(f"AND {column} IN ({','.join('?' * len(values))})")
                 args += values
         for key, values in (tags or {}).items():
+            if values is not None and not values:
+                return []
             clause = "AND id IN (SELECT id FROM ec2_tags WHERE account=? AND region=? AND key=?"
             args += [self.account, self.region, key]
             if values is not None:
