@@ -87,3 +87,17 @@ def test_request_tags_and_tag_on_create(user):
     assert answer(both.create_vpc, CidrBlock="10.9.0.0/16", TagSpecifications=tagged) == \
         ("DryRunOperation", 412)
     assert answer(both.create_vpc, CidrBlock="10.9.0.0/16") == ("UnauthorizedOperation", 403)
+
+
+def test_the_vpc_condition_key(user, ec2, vpc):
+    vpc_arn = f"arn:aws:ec2:us-east-1:000000000000:vpc/{vpc['VpcId']}"
+    other = ec2.create_vpc(CidrBlock="10.8.0.0/16")["Vpc"]["VpcId"]
+    try:
+        scoped = user({"Effect": "Allow", "Action": "ec2:CreateSecurityGroup", "Resource": "*",
+                       "Condition": {"ArnEquals": {"ec2:Vpc": vpc_arn}}})
+        assert answer(scoped.create_security_group, GroupName="g", Description="d",
+                      VpcId=vpc["VpcId"]) == ("DryRunOperation", 412)
+        assert answer(scoped.create_security_group, GroupName="g", Description="d",
+                      VpcId=other) == ("UnauthorizedOperation", 403)
+    finally:
+        ec2.delete_vpc(VpcId=other)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 from ec2support import empty_vpc, tags
-from harness import error_of
+from harness import error_of, send_signed
 
 
 def test_create_vpc_comes_with_its_main_table_acl_and_group(ec2):
@@ -101,3 +101,15 @@ def test_secondary_cidr_blocks(ec2, vpc):
 def test_an_unknown_filter_is_refused(ec2):
     code, _, message = error_of(ec2.describe_vpcs, Filters=[{"Name": "colour", "Values": ["x"]}])
     assert (code, message) == ("InvalidParameterValue", "The filter 'colour' is invalid")
+
+
+def test_the_error_document_is_ec2s(cloudlet):
+    reply = send_signed(cloudlet.endpoint, "ec2",
+                        "Action=DescribeVpcs&Version=2016-11-15&VpcId.1=vpc-0123456789abcdef0",
+                        {"Content-Type": "application/x-www-form-urlencoded; charset=utf-8"})
+    assert reply.status_code == 400
+    request_id = reply.headers["x-amzn-RequestId"]
+    assert reply.text == (
+        "<Response><Errors><Error><Code>InvalidVpcID.NotFound</Code><Message>The vpc ID "
+        "'vpc-0123456789abcdef0' does not exist</Message></Error></Errors>"
+        f"<RequestID>{request_id}</RequestID></Response>")
