@@ -125,9 +125,14 @@ class Ec2Base(Provider):
                 raise errors.malformed(kind, id, prefix)
         filters = Filters.compile(kind, params.get("Filters"), fields)
         narrowing = filters.narrowing()
+        applied = {name for name in filters.indexed if len(next(
+            f.values for f in filters.filters if f.name == name)) <= 500}
         if wanted:
+            if "ids" in narrowing:
+                applied = {n for n in applied if n not in ("group-id", "security-group-rule-id")}
             narrowing["ids"] = wanted
         docs = view.find(kind, **narrowing)
+        filters = filters.without(applied)
         if wanted:
             chosen = set(wanted)
             member = KINDS[kind].id_member
@@ -142,7 +147,8 @@ class Ec2Base(Provider):
         if filters:
             docs = [d for d in docs if filters.matches(d)]
         docs, token = page(docs, params, minimum=minimum, maximum=maximum)
-        return {result: [public(d) for d in docs], "NextToken": token}
+        # Cloudlet's `_` fields are not in the output shape, so the codec never writes them
+        return {result: docs, "NextToken": token}
 
     # -- shared checks ---------------------------------------------------------------------
     @staticmethod

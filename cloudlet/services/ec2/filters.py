@@ -112,6 +112,7 @@ class Filter:
 class Filters:
     def __init__(self, kind: str, filters: list[Filter]):
         self.kind, self.filters = kind, filters
+        self.indexed: set[str] = set()  # the names `narrowing` gave to an index
 
     @classmethod
     def compile(cls, kind: str, raw: list[dict] | None, extra: dict[str, Field] | None = None
@@ -137,6 +138,10 @@ class Filters:
     def __bool__(self) -> bool:
         return bool(self.filters)
 
+    def without(self, names: set[str]) -> Filters:
+        """These filters less the ones named (already applied, by an index)."""
+        return Filters(self.kind, [f for f in self.filters if f.name not in names])
+
     def narrowing(self) -> dict:
         """Keyword arguments for `View.find`: exact `vpc-id` (and a few kinds' own indexed
         fields) and `tag:Key`."""
@@ -145,10 +150,12 @@ class Filters:
         for f in self.filters:
             if not f.exact:
                 continue
-            if f.name in columns:
+            if f.name in columns and columns[f.name] not in found:
                 found[columns[f.name]] = f.values
-            elif f.name.startswith("tag:"):
+                self.indexed.add(f.name)
+            elif f.name.startswith("tag:") and f.name[4:] not in found.get("tags", {}):
                 found.setdefault("tags", {})[f.name[4:]] = f.values
+                self.indexed.add(f.name)
         return found
 
     def matches(self, doc: dict) -> bool:

@@ -66,3 +66,26 @@ def test_delete_subnet(ec2, vpc):
     ec2.delete_subnet(SubnetId=subnet["SubnetId"])
     assert error_of(ec2.describe_subnets, SubnetIds=[subnet["SubnetId"]])[0] == \
         "InvalidSubnetID.NotFound"
+
+
+def test_ipv6_blocks(ec2):
+    from ec2support import empty_vpc
+
+    vpc = ec2.create_vpc(CidrBlock="10.3.0.0/16", AmazonProvidedIpv6CidrBlock=True)["Vpc"]
+    try:
+        block = vpc["Ipv6CidrBlockAssociationSet"][0]["Ipv6CidrBlock"]
+        assert block.endswith("/56")
+        subnet = ec2.create_subnet(VpcId=vpc["VpcId"], CidrBlock="10.3.1.0/24")["Subnet"]
+        first64 = block.replace("00::/56", "00::/64")
+        added = ec2.associate_subnet_cidr_block(SubnetId=subnet["SubnetId"],
+                                                Ipv6CidrBlock=first64)
+        association = added["Ipv6CidrBlockAssociation"]
+        assert association["Ipv6CidrBlockState"] == {"State": "associated"}
+        groups = ec2.get_security_groups_for_vpc(VpcId=vpc["VpcId"])["SecurityGroupForVpcs"]
+        default = next(g for g in groups if g["GroupName"] == "default")
+        egress = ec2.describe_security_groups(GroupIds=[default["GroupId"]])[
+            "SecurityGroups"][0]["IpPermissionsEgress"][0]
+        assert egress["Ipv6Ranges"] == [{"CidrIpv6": "::/0"}]  # an IPv6 VPC's default group
+        ec2.disassociate_subnet_cidr_block(AssociationId=association["AssociationId"])
+    finally:
+        empty_vpc(ec2, vpc["VpcId"])

@@ -311,3 +311,30 @@ class SecurityGroupOperations:
             store_rules(view, group, view.find("security-group-rule",
                                                parents=[group["GroupId"]]))
         return {"Return": True}
+
+    # -- views across groups -------------------------------------------------------------
+    def get_security_groups_for_vpc(self, ctx, params):
+        view = self.records.read(ctx.account_id, ctx.region)
+        vpc = self.require(view, "vpc", params.get("VpcId"))
+        answer = self.describe(ctx, {**params, "Filters": [
+            *(params.get("Filters") or []), {"Name": "vpc-id", "Values": [vpc["VpcId"]]}]},
+            "security-group", "SecurityGroupForVpcs", view=view)
+        answer["SecurityGroupForVpcs"] = [
+            {"Description": g["Description"], "GroupName": g["GroupName"],
+             "OwnerId": g["OwnerId"], "GroupId": g["GroupId"], "Tags": g.get("Tags", []),
+             "PrimaryVpcId": g["VpcId"]} for g in answer["SecurityGroupForVpcs"]]
+        return answer
+
+    def describe_stale_security_groups(self, ctx, params):
+        """Stale rules reference groups across peering connections, which Cloudlet has not."""
+        view = self.records.read(ctx.account_id, ctx.region)
+        self.require(view, "vpc", params.get("VpcId"))
+        return {"StaleSecurityGroupSet": []}
+
+    def describe_security_group_references(self, ctx, params):
+        """References from peered VPCs (none without peering); the groups must exist."""
+        view = self.records.read(ctx.account_id, ctx.region)
+        for id in params.get("GroupId") or []:
+            self.require(view, "security-group", id)
+        return {"SecurityGroupReferenceSet": []}
+

@@ -219,3 +219,38 @@ class SubnetOperations:
             shown = self.created(view, "subnet", subnet, tags=[])
             self.fabric.subnet_changed(view, subnet)
         return {"Subnet": shown}
+
+    def associate_subnet_cidr_block(self, ctx, params):
+        if not params.get("Ipv6CidrBlock"):
+            raise errors.MissingParameter(name="Ipv6CidrBlock")
+        with self.records.write(ctx.account_id, ctx.region) as view:
+            subnet = self.require(view, "subnet", params.get("SubnetId"))
+            vpc = view.require(subnet["VpcId"], "vpc")
+            block = cidrs.network6(params["Ipv6CidrBlock"])
+            if block.prefixlen != 64 or not cidrs.inside(block, cidrs.vpc_blocks6(vpc)):
+                raise errors.InvalidSubnetRange(cidr=params["Ipv6CidrBlock"])
+            if subnet["Ipv6CidrBlockAssociationSet"]:
+                raise errors.Ec2Error(f"The subnet {subnet['SubnetId']} already has an IPv6 "
+                                      "CIDR block.", code="InvalidSubnet.Conflict")
+            association = {"AssociationId": new_id("subnet-cidr-assoc"),
+                           "Ipv6CidrBlock": str(block),
+                           "Ipv6CidrBlockState": {"State": "associated"},
+                           "Ipv6AddressAttribute": "public", "IpSource": "amazon"}
+            subnet["Ipv6CidrBlockAssociationSet"].append(association)
+            view.put("subnet", subnet)
+            self.fabric.subnet_changed(view, subnet)
+        return {"SubnetId": subnet["SubnetId"], "Ipv6CidrBlockAssociation": association}
+
+    def disassociate_subnet_cidr_block(self, ctx, params):
+        association_id = params.get("AssociationId")
+        with self.records.write(ctx.account_id, ctx.region) as view:
+            for subnet in view.find("subnet"):
+                for association in subnet["Ipv6CidrBlockAssociationSet"]:
+                    if association["AssociationId"] == association_id:
+                        subnet["Ipv6CidrBlockAssociationSet"].remove(association)
+                        view.put("subnet", subnet)
+                        self.fabric.subnet_changed(view, subnet)
+                        return {"SubnetId": subnet["SubnetId"], "Ipv6CidrBlockAssociation": {
+                            **association, "Ipv6CidrBlockState": {"State": "disassociating"}}}
+        raise errors.AssociationNotFound(id=association_id)
+
