@@ -87,3 +87,15 @@ def test_desired_state_of_a_vpc(provider):
     assert state["interfaces"][0]["PrivateIpAddress"] == "10.0.1.4"
     assert {p["PrefixListId"] for p in state["prefix_lists"]} == {"pl-63a5400a", "pl-02cd2c6b"}
     assert ("000000000000", "us-east-1", vpc) in vpcs(provider.records)
+
+
+def test_reads_for_other_services(provider):
+    from cloudlet.services.ec2.reads import Ec2Reads
+
+    reads = Ec2Reads(provider)
+    default = reads.default_vpc("000000000000", "us-east-1")
+    assert default["CidrBlock"] == "172.31.0.0/16"
+    subnet = call(provider, "CreateSubnet", VpcId=default["VpcId"], CidrBlock="172.31.96.0/20",
+                  AvailabilityZone="us-east-1a")["Subnet"]["SubnetId"]
+    found = reads.subnets("000000000000", "us-east-1", [subnet, "subnet-0123456789abcdef0"])
+    assert [s["SubnetId"] for s in found] == [subnet] and "_allocated" not in found[0]
