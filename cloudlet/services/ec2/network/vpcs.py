@@ -33,7 +33,7 @@ declare("vpc", {
     "ipv6-cidr-block-association.association-id": "Ipv6CidrBlockAssociationSet.AssociationId",
     "ipv6-cidr-block-association.state":
         "Ipv6CidrBlockAssociationSet.Ipv6CidrBlockState.State",
-    "is-default": "IsDefault",
+    "is-default": "IsDefault", "isDefault": "IsDefault",  # AWS still takes the old name
     "owner-id": "OwnerId",
     "state": "State",
     "vpc-id": "VpcId",
