@@ -110,6 +110,7 @@ def test_the_error_document_is_ec2s(cloudlet):
     assert reply.status_code == 400
     request_id = reply.headers["x-amzn-RequestId"]
     assert reply.text == (
+        '<?xml version="1.0" encoding="UTF-8"?>\n'
         "<Response><Errors><Error><Code>InvalidVpcID.NotFound</Code><Message>The vpc ID "
         "'vpc-0123456789abcdef0' does not exist</Message></Error></Errors>"
         f"<RequestID>{request_id}</RequestID></Response>")
