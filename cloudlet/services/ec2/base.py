@@ -124,15 +124,12 @@ class Ec2Base(Provider):
             if not well_formed(id, prefix):
                 raise errors.malformed(kind, id, prefix)
         filters = Filters.compile(kind, params.get("Filters"), fields)
-        narrowing = filters.narrowing()
-        applied = {name for name in filters.indexed if len(next(
-            f.values for f in filters.filters if f.name == name)) <= 500}
-        if wanted:
-            if "ids" in narrowing:
-                applied = {n for n in applied if n not in ("group-id", "security-group-rule-id")}
-            narrowing["ids"] = wanted
-        docs = view.find(kind, **narrowing)
-        filters = filters.without(applied)
+        if wanted:  # every id must exist, whatever the filters then keep
+            docs = view.find(kind, ids=wanted)
+        else:
+            docs = view.find(kind, **filters.narrowing())
+            filters = filters.without({name for name in filters.indexed if len(next(
+                f.values for f in filters.filters if f.name == name)) <= 500})
         if wanted:
             chosen = set(wanted)
             member = KINDS[kind].id_member

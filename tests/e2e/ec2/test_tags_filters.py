@@ -78,3 +78,11 @@ def test_pages(ec2, vpc):
     code, _, message = error_of(ec2.describe_security_groups, MaxResults=1001)
     assert code == "InvalidParameterValue" and "maxResults" in message
     assert error_of(ec2.describe_vpcs, NextToken="!!not-a-token!!")[0] == "InvalidPaginationToken"
+
+
+def test_ids_and_filters_together(ec2, vpc):
+    subnet = ec2.create_subnet(VpcId=vpc["VpcId"], CidrBlock="10.0.1.0/24")["Subnet"]["SubnetId"]
+    other = [{"Name": "vpc-id", "Values": ["vpc-0123456789abcdef0"]}]
+    assert ec2.describe_subnets(SubnetIds=[subnet], Filters=other)["Subnets"] == []
+    mine = [{"Name": "vpc-id", "Values": [vpc["VpcId"]]}]
+    assert len(ec2.describe_subnets(SubnetIds=[subnet], Filters=mine)["Subnets"]) == 1
