@@ -119,7 +119,7 @@ ResourceAlreadyAssociated = _error("Resource.AlreadyAssociated",
                                    "resource {id} is already attached to network {vpc}")
 EgressOnlyNotFound = _error("InvalidEgressOnlyInternetGatewayId.NotFound",
                             "The egressOnlyInternetGateway ID '{id}' does not exist")
-NatGatewayNotFound = _error("NatGatewayNotFound", "The Nat Gateway {id} was not found")
+NatGatewayNotFound = _error("NatGatewayNotFound", "NAT gateway {id} was not found")
 NatGatewayMalformed = _error("NatGatewayMalformed", "The natGateway ID '{id}' is malformed")
 NetworkAclNotFound = _error("InvalidNetworkAclID.NotFound",
                             "The networkAcl ID '{id}' does not exist")
