@@ -38,7 +38,9 @@ def main(argv: list[str] | None = None) -> None:
         sub.add_argument("--host", default=defaults.host)
         sub.add_argument("--port", type=int, default=defaults.port)
         sub.add_argument("--data-dir", type=Path, default=defaults.data_dir)
-    commands.add_parser("coverage", help="operations implemented per service")
+    coverage = commands.add_parser("coverage", help="operations implemented per service")
+    coverage.add_argument("--where", metavar="SERVICE",
+                          help="list the service's operations and the module of each")
 
     oidc = commands.add_parser("oidc", help="Cloudlet's local OpenID Connect issuer")
     oidc_commands = oidc.add_subparsers(dest="oidc_command", required=True)
@@ -132,6 +134,9 @@ def cmd_coverage(args) -> int:
     from cloudlet.models import SERVICES, service_model
     from cloudlet.services import provider_class
 
+    if getattr(args, "where", None):
+        return coverage_where(args.where)
+
     total_done = total_ops = 0
     print(f"{'service':<12} {'implemented':>11} {'in model':>9}")
     for name in SERVICES:
@@ -142,6 +147,24 @@ def cmd_coverage(args) -> int:
         total_ops += len(operations)
         print(f"{name:<12} {len(done):>11} {len(operations):>9}")
     print(f"{'total':<12} {total_done:>11} {total_ops:>9}")
+    return 0
+
+
+def coverage_where(service: str) -> int:
+    """Each operation of the service's model and the module that implements it (or `-`)."""
+    from botocore import xform_name
+
+    from cloudlet.models import SERVICES, service_model
+    from cloudlet.services import provider_class
+
+    if service not in SERVICES:
+        print(f"unknown service {service!r}; one of: {', '.join(SERVICES)}", file=sys.stderr)
+        return 2
+    cls = provider_class(service)
+    for operation in sorted(service_model(service).operation_names):
+        method = getattr(cls, xform_name(operation), None) if cls is not None else None
+        where = "-" if method is None else method.__module__.removeprefix("cloudlet.services.")
+        print(f"{operation:<56} {where}")
     return 0
 
 

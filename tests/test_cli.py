@@ -24,6 +24,16 @@ def test_coverage_prints_every_service_against_the_model():
     assert int(lines["sts"][0]) >= 1
 
 
+def test_coverage_where_names_each_operations_module():
+    out = cloudlet_cli("coverage", "--where", "ec2")
+    assert out.returncode == 0, out.stderr
+    where = dict(line.split() for line in out.stdout.splitlines())
+    assert where["CreateVpc"] == "ec2.network.vpcs"
+    assert where["AuthorizeSecurityGroupIngress"] == "ec2.network.security_groups"
+    assert where["CreateTags"] == "ec2.tags"
+    assert where["RunInstances"] == "-"
+
+
 def test_status_reports_a_running_server(cloudlet):
     out = cloudlet_cli("status", "--port", str(cloudlet.port))
     assert out.returncode == 0
