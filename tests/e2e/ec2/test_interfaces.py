@@ -79,3 +79,21 @@ def test_attaching_to_an_instance_waits_for_instances(ec2, vpc):
     assert error_of(ec2.delete_network_interface,
                     NetworkInterfaceId="eni-0123456789abcdef0")[0] == \
         "InvalidNetworkInterfaceID.NotFound"
+
+
+def test_concurrent_interfaces_never_share_an_address(cloudlet, ec2, vpc):
+    from concurrent.futures import ThreadPoolExecutor
+
+    subnet = ec2.create_subnet(VpcId=vpc["VpcId"], CidrBlock="10.0.9.0/28")["Subnet"]["SubnetId"]
+    clients = [cloudlet.client("ec2") for _ in range(4)]
+
+    def make(i):
+        return clients[i % 4].create_network_interface(SubnetId=subnet)["NetworkInterface"][
+            "PrivateIpAddress"]
+
+    with ThreadPoolExecutor(4) as pool:
+        addresses = list(pool.map(make, range(11)))  # a /28 has 11 usable addresses
+    assert len(set(addresses)) == 11
+    assert error_of(ec2.create_network_interface, SubnetId=subnet)[0] == \
+        "InsufficientFreeAddressesInSubnet"
+    assert ec2.describe_subnets(SubnetIds=[subnet])["Subnets"][0]["AvailableIpAddressCount"] == 0
