@@ -3,6 +3,7 @@ and destroys (tests/e2e/ec2/terraform/seed_vpc/main.tf)."""
 
 from __future__ import annotations
 
+import json
 import shutil
 from pathlib import Path
 
@@ -22,7 +23,9 @@ def test_the_seed_vpc_applies_replans_clean_and_destroys(cloudlet, ec2, tmp_path
     by_vpc = [{"Name": "vpc-id", "Values": [vpc_id]}]
     subnets = ec2.describe_subnets(Filters=by_vpc)["Subnets"]
     assert len(subnets) == 4 and len({s["AvailabilityZone"] for s in subnets}) == 2
-    public = set(tf.output("public_subnet_ids").split(","))
+    listed = tf.run("output", "-json", "public_subnet_ids")
+    assert listed.returncode == 0, listed.stderr
+    public = set(json.loads(listed.stdout))
     assert {s["SubnetId"] for s in subnets if s["MapPublicIpOnLaunch"]} == public
     nat = ec2.describe_nat_gateways(NatGatewayIds=[tf.output("nat_gateway_id")])["NatGateways"][0]
     assert nat["State"] == "available" and nat["SubnetId"] in public

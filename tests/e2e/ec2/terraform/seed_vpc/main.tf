@@ -145,8 +145,8 @@ resource "aws_vpc_security_group_ingress_rule" "db_from_app" {
 }
 
 output "vpc_id" { value = aws_vpc.main.id }
-output "public_subnet_ids" { value = join(",", aws_subnet.public[*].id) }
-output "private_subnet_ids" { value = join(",", aws_subnet.private[*].id) }
+output "public_subnet_ids" { value = aws_subnet.public[*].id }
+output "private_subnet_ids" { value = aws_subnet.private[*].id }
 output "nat_gateway_id" { value = aws_nat_gateway.main.id }
 output "s3_endpoint_id" { value = aws_vpc_endpoint.s3.id }
 output "alb_sg" { value = aws_security_group.alb.id }
