@@ -61,10 +61,6 @@ DefaultVpcAlreadyExists = _error("DefaultVpcAlreadyExists",
 DefaultSubnetAlreadyExists = _error("DefaultSubnetAlreadyExistsInAvailabilityZone",
                                     "A Default Subnet already exists in availability zone {az}.")
 NoDefaultVpc = _error("DefaultVpcDoesNotExist", "No default VPC for this user")
-VpcLimitExceeded = _error("VpcLimitExceeded",
-                          "The maximum number of VPCs has been reached.")
-InvalidAssociationNotFound = _error("InvalidAssociationID.NotFound",
-                                    "The association ID '{id}' does not exist")
 InvalidCidrAssociationNotFound = _error(
     "InvalidVpcCidrBlockAssociationID.NotFound",
     "The vpc CIDR block association ID '{id}' does not exist")
@@ -86,7 +82,6 @@ PermissionDuplicate = _error("InvalidPermission.Duplicate",
                              "the specified rule \"{rule}\" already exists")
 PermissionNotFound = _error("InvalidPermission.NotFound",
                             "The specified rule does not exist in this security group.")
-PermissionMalformed = _error("InvalidPermission.Malformed", "{message}")
 RulesLimitExceeded = _error("RulesPerSecurityGroupLimitExceeded",
                             "The maximum number of rules per security group has been reached.")
 RuleNotFound = _error("InvalidSecurityGroupRuleId.NotFound",
@@ -120,7 +115,6 @@ ResourceAlreadyAssociated = _error("Resource.AlreadyAssociated",
 EgressOnlyNotFound = _error("InvalidEgressOnlyInternetGatewayId.NotFound",
                             "The egressOnlyInternetGateway ID '{id}' does not exist")
 NatGatewayNotFound = _error("NatGatewayNotFound", "NAT gateway {id} was not found")
-NatGatewayMalformed = _error("NatGatewayMalformed", "The natGateway ID '{id}' is malformed")
 NetworkAclNotFound = _error("InvalidNetworkAclID.NotFound",
                             "The networkAcl ID '{id}' does not exist")
 NetworkAclEntryExists = _error("NetworkAclEntryAlreadyExists",
@@ -139,10 +133,8 @@ AssociationNotFound = _error("InvalidAssociationID.NotFound",
                              "The association ID '{id}' does not exist")
 InterfaceNotFound = _error("InvalidNetworkInterfaceID.NotFound",
                            "The networkInterface ID '{id}' does not exist")
-InterfaceInUse = _error("InvalidNetworkInterface.InUse", "Interface: [{id}] in use.")
 AttachmentNotFound = _error("InvalidAttachmentID.NotFound",
                             "The attachment ID '{id}' does not exist")
-AddressUnavailable = _error("InvalidIPAddress.InUse", "Address {ip} is in use.")
 InsufficientAddresses = _error("InsufficientFreeAddressesInSubnet",
                                "insufficient free addresses in subnet {id}")
 EndpointNotFound = _error("InvalidVpcEndpointId.NotFound",
@@ -159,6 +151,60 @@ FlowLogAlreadyExists = _error("FlowLogAlreadyExists",
 ZoneNotFound = _error("InvalidAvailabilityZone",
                       "Value ({zone}) for parameter availabilityZone is invalid. Subnets can "
                       "currently only be created in the following availability zones: {zones}.")
+
+InterfaceInUse = _error("InvalidNetworkInterface.InUse",
+                        "The network interface '{id}' is currently in use.")
+InterfaceHasAddress = _error("InvalidNetworkInterface.InUse",
+                             "The network interface '{id}' has an associated address.")
+GroupsPerInterfaceLimitExceeded = _error(
+    "SecurityGroupsPerInterfaceLimitExceeded",
+    "The maximum number of security groups per interface has been reached.")
+OperationNotPermitted = _error("OperationNotPermitted",
+                               "You do not have permission to access the specified resource.")
+AuthFailure = _error("AuthFailure", "You do not have permission to access the specified resource.")
+AttachmentMalformed = _error("InvalidAttachmentID.Malformed",
+                             "The attachment ID '{id}' is malformed")
+AssociationMalformed = _error("InvalidAssociationID.Malformed",
+                              "The association ID '{id}' is malformed")
+AddressNotAvailable = _error("InvalidAddress.NotFound", "Address {ip} is not available.")
+PoolNotFound = _error("InvalidPublicIpv4PoolID.NotFound", "The pool ID '{id}' does not exist")
+NoInternetGateway = _error("Gateway.NotAttached",
+                           "Network {vpc} is not attached to any internet gateway")
+AllocationAlreadyAssociated = _error(
+    "Resource.AlreadyAssociated",
+    "resource {id} is already associated with associate-id {association}")
+AddressAlreadyAssociated = _error("Resource.AlreadyAssociated",
+                                  "Elastic IP address [{id}] is already associated")
+VpcHasGateway = _error("Resource.AlreadyAssociated",
+                       "Network {vpc} already has an internet gateway attached")
+AssociationConflict = _error("Resource.AlreadyAssociated",
+                             "the specified association for route table {table} conflicts "
+                             "with an existing association")
+PrefixListRouteExists = _error("RouteAlreadyExists",
+                               "route table {table} already has a route with "
+                               "destination-prefix-list-id {prefix_list}")
+SubnetHasIpv6 = _error("InvalidSubnet.Conflict", "The subnet {id} already has an IPv6 CIDR block.")
+NoDefaultVpcForGroup = _error("VPCIdNotSpecified", "No default VPC for this user")
+PeeringNotFound = _error("InvalidVpcPeeringConnectionID.NotFound",
+                         "The vpcPeeringConnection ID '{id}' does not exist")
+TransitGatewayNotFound = _error("InvalidTransitGatewayID.NotFound",
+                                "Transit Gateway {id} was deleted or does not exist.")
+LocalGatewayNotFound = _error("InvalidLocalGatewayID.NotFound",
+                              "The localGateway ID '{id}' does not exist")
+CarrierGatewayNotFound = _error("InvalidCarrierGatewayID.NotFound",
+                                "The carrierGateway ID '{id}' does not exist")
+CoreNetworkNotFound = _error("InvalidParameterValue", "Core network {id} does not exist")
+
+# -- the compute half's resources (none exist yet) ------------------------------------
+ImageNotFound = _error("InvalidAMIID.NotFound", "The image id '[{id}]' does not exist")
+VolumeNotFound = _error("InvalidVolume.NotFound", "The volume '{id}' does not exist.")
+SnapshotNotFound = _error("InvalidSnapshot.NotFound", "The snapshot '{id}' does not exist.")
+LaunchTemplateNotFound = _error("InvalidLaunchTemplateId.NotFound",
+                                "The specified launch template, with template ID {id}, does "
+                                "not exist.")
+COMPUTE_NOT_FOUND: dict[str, type[Ec2Error]] = {
+    "i": InvalidInstanceNotFound, "ami": ImageNotFound, "vol": VolumeNotFound,
+    "snap": SnapshotNotFound, "lt": LaunchTemplateNotFound}
 
 # -- per kind --------------------------------------------------------------------------
 NOT_FOUND: dict[str, type[Ec2Error]] = {

@@ -13,12 +13,6 @@ from cloudlet.services.ec2.pagination import page
 from cloudlet.services.ec2.store import View
 
 MAX_TAGS = 50
-# Resources of the compute half, which has none yet: tagging one is "not found".
-COMPUTE_NOT_FOUND = {"i": ("InvalidInstanceID.NotFound", "instance ID"),
-                     "ami": ("InvalidAMIID.NotFound", "image id"),
-                     "vol": ("InvalidVolume.NotFound", "volume"),
-                     "snap": ("InvalidSnapshot.NotFound", "snapshot"),
-                     "lt": ("InvalidLaunchTemplateId.NotFound", "launch template ID")}
 # Kinds whose Describe* shows an empty tag list (AWS omits it for the others).
 ALWAYS_LISTED = {"security-group-rule"}
 
@@ -88,9 +82,8 @@ class TagOperations:
             kind = kind_of(resource)
             if kind is None:
                 prefix = resource.split("-", 1)[0]
-                if prefix in COMPUTE_NOT_FOUND and "-" in resource:
-                    code, noun = COMPUTE_NOT_FOUND[prefix]
-                    raise errors.Ec2Error(f"The {noun} '{resource}' does not exist", code=code)
+                if prefix in errors.COMPUTE_NOT_FOUND and "-" in resource:
+                    raise errors.COMPUTE_NOT_FOUND[prefix](id=resource)
                 raise errors.InvalidId(id=resource)
             if view.kind_of_id(resource) != kind.name:
                 raise errors.not_found(kind.name, resource)

@@ -34,8 +34,7 @@ def claim_public_address(view: View, owner: str, wanted: str | None = None) -> s
         except ValueError:
             raise errors.bad_value(wanted, "address") from None
         if address not in pool or wanted in taken:
-            raise errors.Ec2Error(f"Address {wanted} is not available.",
-                                  code="InvalidAddress.NotFound")
+            raise errors.AddressNotAvailable(ip=wanted)
         chosen = wanted
     else:
         chosen = next((str(a) for a in pool.hosts() if str(a) not in taken), None)
@@ -98,8 +97,7 @@ class AddressOperations:
         if params.get("Domain") not in (None, "vpc"):
             raise errors.bad_value(params["Domain"], "domain")
         if params.get("PublicIpv4Pool") not in (None, "amazon"):
-            raise errors.Ec2Error(f"The pool ID '{params['PublicIpv4Pool']}' does not exist",
-                                  code="InvalidPublicIpv4PoolID.NotFound")
+            raise errors.PoolNotFound(id=params["PublicIpv4Pool"])
         with self.records.write(ctx.account_id, ctx.region) as view:
             allocation_id = new_id("eipalloc")
             address = {"AllocationId": allocation_id, "Domain": "vpc",
@@ -159,16 +157,13 @@ class AddressOperations:
             from cloudlet.services.ec2.network.gateways import attached_gateway
 
             if attached_gateway(view, eni["VpcId"]) is None:
-                raise errors.Ec2Error(f"Network {eni['VpcId']} is not attached to any internet "
-                                      "gateway", code="Gateway.NotAttached")
+                raise errors.NoInternetGateway(vpc=eni["VpcId"])
             if address.get("AssociationId"):
                 if params.get("AllowReassociation") is False or (
                         params.get("AllowReassociation") is None
                         and address.get("NetworkInterfaceId") != eni["NetworkInterfaceId"]):
-                    raise errors.Ec2Error(
-                        f"resource {address['AllocationId']} is already associated with "
-                        f"associate-id {address['AssociationId']}",
-                        code="Resource.AlreadyAssociated")
+                    raise errors.AllocationAlreadyAssociated(
+                        id=address["AllocationId"], association=address["AssociationId"])
                 disassociate(view, address)
                 eni = view.get(eni["NetworkInterfaceId"], "network-interface")
             association_id = associate(view, address, eni, private_ip)
@@ -191,8 +186,7 @@ class AddressOperations:
             if any(n["State"] in ("pending", "available") and any(
                     a.get("AllocationId") == address["AllocationId"]
                     for a in n["NatGatewayAddresses"]) for n in view.find("natgateway")):
-                raise errors.Ec2Error("You do not have permission to access the specified "
-                                      "resource.", code="AuthFailure")
+                raise errors.AuthFailure()
             eni = disassociate(view, address)
             self.fabric.address_changed(view, address)
             if eni is not None:

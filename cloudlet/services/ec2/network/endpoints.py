@@ -73,9 +73,8 @@ class EndpointOperations:
             routes = [r for r in table["Routes"] if r.get("GatewayId") != endpoint["VpcEndpointId"]]
             if add:
                 if any(r.get("DestinationPrefixListId") == prefix_list.id for r in routes):
-                    raise errors.Ec2Error(f"route table {table_id} already has a route with "
-                                          f"destination-prefix-list-id {prefix_list.id}",
-                                          code="RouteAlreadyExists")
+                    raise errors.PrefixListRouteExists(table=table_id,
+                                                       prefix_list=prefix_list.id)
                 routes.append({"DestinationPrefixListId": prefix_list.id,
                                "GatewayId": endpoint["VpcEndpointId"], "Origin": "CreateRoute",
                                "State": "active"})

@@ -62,9 +62,7 @@ class GatewayOperations:
                 raise errors.ResourceAlreadyAssociated(
                     id=gateway["InternetGatewayId"], vpc=gateway["Attachments"][0]["VpcId"])
             if attached_gateway(view, vpc["VpcId"]) is not None:
-                raise errors.Ec2Error(
-                    f"Network {vpc['VpcId']} already has an internet gateway attached",
-                    code="Resource.AlreadyAssociated")
+                raise errors.VpcHasGateway(vpc=vpc["VpcId"])
             gateway["Attachments"] = [{"State": "available", "VpcId": vpc["VpcId"]}]
             view.put("internet-gateway", gateway)
             self.fabric.gateway_changed(view, "internet-gateway", gateway)
@@ -136,9 +134,7 @@ class GatewayOperations:
                     raise errors.MissingParameter(name="AllocationId")
                 address = self.require(view, "elastic-ip", params["AllocationId"])
                 if address.get("AssociationId"):
-                    raise errors.Ec2Error(
-                        f"Elastic IP address [{address['AllocationId']}] is already associated",
-                        code="Resource.AlreadyAssociated")
+                    raise errors.AddressAlreadyAssociated(id=address["AllocationId"])
             nat_id = new_id("nat")
             eni = new_interface(view, subnet, description=f"Interface for NAT Gateway {nat_id}",
                                 interface_type="nat_gateway", requester_managed=True,

@@ -55,8 +55,7 @@ def group_refs(view: View, vpc_id: str, ids: list[str] | None) -> list[dict]:
     if ids is None:
         ids = [g["GroupId"] for g in view.find("security-group", vpc_ids=[vpc_id], names=["default"])]
     if len(ids) > MAX_GROUPS:
-        raise errors.Ec2Error("The maximum number of security groups per interface has been "
-                              "reached.", code="SecurityGroupsPerInterfaceLimitExceeded")
+        raise errors.GroupsPerInterfaceLimitExceeded()
     found = []
     for id in ids:
         if not well_formed(id, "sg"):
@@ -139,14 +138,11 @@ class InterfaceOperations:
             eni = self.require(view, "network-interface", params.get("NetworkInterfaceId"))
             id = eni["NetworkInterfaceId"]
             if eni.get("RequesterManaged"):
-                raise errors.Ec2Error("You do not have permission to access the specified "
-                                      "resource.", code="OperationNotPermitted")
+                raise errors.OperationNotPermitted()
             if eni.get("Attachment") or eni["Status"] == "in-use":
-                raise errors.Ec2Error(f"The network interface '{id}' is currently in use.",
-                                      code="InvalidNetworkInterface.InUse")
+                raise errors.InterfaceInUse(id=id)
             if eni.get("Association"):
-                raise errors.Ec2Error(f"The network interface '{id}' has an associated "
-                                      "address.", code="InvalidNetworkInterface.InUse")
+                raise errors.InterfaceHasAddress(id=id)
             remove_interface(view, eni)
             self.fabric.interface_deleted(view, eni)
         return {}
@@ -159,8 +155,7 @@ class InterfaceOperations:
     def detach_network_interface(self, ctx, params):
         attachment = params.get("AttachmentId")
         if not well_formed(attachment, "eni-attach"):
-            raise errors.Ec2Error(f"The attachment ID '{attachment}' is malformed",
-                                  code="InvalidAttachmentID.Malformed")
+            raise errors.AttachmentMalformed(id=attachment)
         with self.records.write(ctx.account_id, ctx.region) as view:
             for eni in view.find("network-interface"):
                 if (eni.get("Attachment") or {}).get("AttachmentId") == attachment:

@@ -194,8 +194,7 @@ class NetworkAclOperations:
     def replace_network_acl_association(self, ctx, params):
         association_id = params.get("AssociationId")
         if not well_formed(association_id, "aclassoc"):
-            raise errors.Ec2Error(f"The association ID '{association_id}' is malformed",
-                                  code="InvalidAssociationID.Malformed")
+            raise errors.AssociationMalformed(id=association_id)
         with self.records.write(ctx.account_id, ctx.region) as view:
             new = self.require(view, "network-acl", params.get("NetworkAclId"))
             for old in view.find("network-acl"):

@@ -38,7 +38,8 @@ declare("route-table", {
 })
 
 DESTINATIONS = ("DestinationCidrBlock", "DestinationIpv6CidrBlock", "DestinationPrefixListId")
-# request member -> (the route's member, how AWS names it in its messages, NotFound code)
+# request member -> (the route's member, how AWS names it in its messages, the NotFound of
+# targets Cloudlet does not have: peering connections, transit gateways, ...)
 TARGETS = {
     "GatewayId": ("GatewayId", "gatewayId", None),
     "NatGatewayId": ("NatGatewayId", "natGatewayId", None),
@@ -48,18 +49,11 @@ TARGETS = {
                                     None),
     "VpcEndpointId": ("GatewayId", "vpcEndpointId", None),
     "VpcPeeringConnectionId": ("VpcPeeringConnectionId", "vpcPeeringConnectionId",
-                               ("InvalidVpcPeeringConnectionID.NotFound",
-                                "The vpcPeeringConnection ID '{}' does not exist")),
-    "TransitGatewayId": ("TransitGatewayId", "transitGatewayId",
-                         ("InvalidTransitGatewayID.NotFound",
-                          "Transit Gateway {} was deleted or does not exist.")),
-    "LocalGatewayId": ("LocalGatewayId", "localGatewayId",
-                       ("InvalidLocalGatewayID.NotFound", "The localGateway ID '{}' does not exist")),
-    "CarrierGatewayId": ("CarrierGatewayId", "carrierGatewayId",
-                         ("InvalidCarrierGatewayID.NotFound",
-                          "The carrierGateway ID '{}' does not exist")),
-    "CoreNetworkArn": ("CoreNetworkArn", "coreNetworkArn",
-                       ("InvalidParameterValue", "Core network {} does not exist")),
+                               errors.PeeringNotFound),
+    "TransitGatewayId": ("TransitGatewayId", "transitGatewayId", errors.TransitGatewayNotFound),
+    "LocalGatewayId": ("LocalGatewayId", "localGatewayId", errors.LocalGatewayNotFound),
+    "CarrierGatewayId": ("CarrierGatewayId", "carrierGatewayId", errors.CarrierGatewayNotFound),
+    "CoreNetworkArn": ("CoreNetworkArn", "coreNetworkArn", errors.CoreNetworkNotFound),
 }
 
 
@@ -220,8 +214,7 @@ class RouteTableOperations:
         member, _, unsupported = TARGETS[target]
         vpc_id = table["VpcId"]
         if unsupported is not None:
-            code, template = unsupported
-            raise errors.Ec2Error(template.format(value), code=code)
+            raise unsupported(id=value)
         if target == "GatewayId" and value.startswith("igw-"):
             gateway = view.get(value, "internet-gateway")
             if gateway is None or not well_formed(value, "igw"):
@@ -326,10 +319,7 @@ class RouteTableOperations:
                                 f"{subnet['SubnetId']} belong to different networks.")
                 for other in view.find("route-table", vpc_ids=[table["VpcId"]]):
                     if any(a.get("SubnetId") == subnet["SubnetId"] for a in other["Associations"]):
-                        raise errors.Ec2Error(
-                            f"the specified association for route table "
-                            f"{table['RouteTableId']} conflicts with an existing association",
-                            code="Resource.AlreadyAssociated")
+                        raise errors.AssociationConflict(table=table["RouteTableId"])
                 association["SubnetId"] = subnet["SubnetId"]
             elif params.get("GatewayId"):
                 gateway = self.require(view, "internet-gateway", params["GatewayId"])
@@ -344,8 +334,7 @@ class RouteTableOperations:
 
     def _association(self, view: View, association_id) -> tuple[dict, dict]:
         if not well_formed(association_id, "rtbassoc"):
-            raise errors.Ec2Error(f"The association ID '{association_id}' is malformed",
-                                  code="InvalidAssociationID.Malformed")
+            raise errors.AssociationMalformed(id=association_id)
         for table in view.find("route-table"):
             for association in table["Associations"]:
                 if association["RouteTableAssociationId"] == association_id:

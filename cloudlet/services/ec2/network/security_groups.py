@@ -88,7 +88,7 @@ class SecurityGroupOperations:
         _, vpc_id = view.place()
         vpc = view.get(vpc_id, "vpc") if vpc_id else None
         if vpc is None:
-            raise errors.Ec2Error("No default VPC for this user", code="VPCIdNotSpecified")
+            raise errors.NoDefaultVpcForGroup()
         return vpc
 
     def _group(self, view: View, params: dict, id_member: str = "GroupId",

@@ -92,7 +92,7 @@ def allocate(view: View, subnet: dict, wanted: str | None = None) -> str:
             raise errors.InvalidParameterValue(
                 message="Address does not fall within the subnet's address range")
         if wanted in taken or wanted not in set(cidrs.host_addresses(net)):
-            raise errors.AddressUnavailable(ip=wanted)
+            raise errors.AddressInUse(ip=wanted)
         chosen = wanted
     else:
         chosen = next((a for a in cidrs.host_addresses(net) if a not in taken), None)
@@ -230,8 +230,7 @@ class SubnetOperations:
             if block.prefixlen != 64 or not cidrs.inside(block, cidrs.vpc_blocks6(vpc)):
                 raise errors.InvalidSubnetRange(cidr=params["Ipv6CidrBlock"])
             if subnet["Ipv6CidrBlockAssociationSet"]:
-                raise errors.Ec2Error(f"The subnet {subnet['SubnetId']} already has an IPv6 "
-                                      "CIDR block.", code="InvalidSubnet.Conflict")
+                raise errors.SubnetHasIpv6(id=subnet["SubnetId"])
             association = {"AssociationId": new_id("subnet-cidr-assoc"),
                            "Ipv6CidrBlock": str(block),
                            "Ipv6CidrBlockState": {"State": "associated"},
