@@ -47,8 +47,9 @@ def main(argv: list[str] | None = None) -> None:
         sub.add_argument("--port", type=int, default=defaults.port)
         sub.add_argument("--data-dir", type=Path, default=defaults.data_dir)
     coverage = commands.add_parser("coverage", help="operations implemented per service")
-    coverage.add_argument("--where", action="store_true",
-                          help="print the file and line that implements each operation")
+    coverage.add_argument("--where", nargs="?", const="", metavar="SERVICE",
+                          help="print the file and line that implements each operation "
+                               "(of one service, if named)")
 
     clock = commands.add_parser("clock", help="the service clock; --advance moves it forward")
     clock.add_argument("--advance", type=float, metavar="SECONDS",
@@ -170,8 +171,12 @@ def cmd_coverage(args) -> int:
     from cloudlet.models import SERVICES, botocore_services, service_model
     from cloudlet.services import provider_class
 
-    if args.where:
-        return _coverage_where(SERVICES)
+    if args.where is not None:
+        if args.where and args.where not in SERVICES:
+            print(f"unknown service {args.where!r}; one of: {', '.join(SERVICES)}",
+                  file=sys.stderr)
+            return 2
+        return _coverage_where([args.where] if args.where else SERVICES)
     total_done = total_ops = 0
     print(f"{'service':<12} {'implemented':>11} {'in model':>9}")
     for name in SERVICES:

@@ -13,6 +13,13 @@ DEFAULT_REGION = "us-east-1"
 # The signing name of Cloudlet's control calls (/_cloudlet/clock, shutdown, the mailbox,
 # OIDC tokens): SigV4 with the scope <date>/<region>/cloudlet/aws4_request.
 CONTROL_SIGNING_NAME = "cloudlet"
+# Public IPv4 addresses and Elastic IPs: a loopback range, so they never leave the machine.
+DEFAULT_PUBLIC_RANGE = "127.100.0.0/16"
+
+
+def public_range() -> str:
+    """CLOUDLET_PUBLIC_RANGE, the range EC2 hands public addresses out of."""
+    return os.environ.get("CLOUDLET_PUBLIC_RANGE", DEFAULT_PUBLIC_RANGE)
 
 
 def _env_bool(name: str) -> bool:
@@ -34,6 +41,8 @@ class Settings:
     header_timeout: float = 20.0
     # Connections one client address may hold open at once; more are refused (503).
     max_connections_per_client: int = 512
+    # Where public IPv4 addresses and Elastic IPs come from (CLOUDLET_PUBLIC_RANGE).
+    public_range: str = DEFAULT_PUBLIC_RANGE
 
     @classmethod
     def from_env(cls) -> Settings:
@@ -48,6 +57,7 @@ class Settings:
             header_timeout=float(os.environ.get("CLOUDLET_HEADER_TIMEOUT", cls.header_timeout)),
             max_connections_per_client=int(os.environ.get(
                 "CLOUDLET_MAX_CONNECTIONS_PER_CLIENT", cls.max_connections_per_client)),
+            public_range=public_range(),
         )
 
     @property

@@ -54,7 +54,18 @@ def test_coverage_where_points_at_the_def_of_each_operation():
     for place in where.values():
         path, line = place.rsplit(":", 1)
         assert (REPO / path).is_file() and int(line) > 0
-    assert not any(service == "ec2" for service, _ in where)  # nothing implemented yet
+
+
+def test_coverage_where_one_service():
+    out = cloudlet_cli("coverage", "--where", "ec2")
+    assert out.returncode == 0, out.stderr
+    where = {line.split()[1]: line.split()[2] for line in out.stdout.splitlines()}
+    assert where["CreateVpc"].startswith("cloudlet/services/ec2/network/vpcs.py:")
+    assert where["AuthorizeSecurityGroupIngress"].startswith(
+        "cloudlet/services/ec2/network/security_groups.py:")
+    assert where["CreateTags"].startswith("cloudlet/services/ec2/tags.py:")
+    assert {line.split()[0] for line in out.stdout.splitlines()} == {"ec2"}
+    assert cloudlet_cli("coverage", "--where", "nosuch").returncode == 2
 
 
 def test_status_reports_a_running_server(cloudlet):

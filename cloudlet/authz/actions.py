@@ -28,6 +28,7 @@ from cloudlet.authz.declarations import (
     iam_actions,
     resource_types,
 )
+from cloudlet.authz.ec2_actions import refine
 from cloudlet.authz.s3_actions import s3_declaration
 from cloudlet.models import service_model
 
@@ -107,6 +108,8 @@ def declaration(service: str, operation: str) -> Declaration | None:
             checks.extend(extra(params, scope))
         return checks
 
+    if service == "ec2":
+        return Declaration(service, operation, refine(operation, build))
     return Declaration(service, operation, build)
 
 

@@ -23,6 +23,7 @@ from dataclasses import dataclass
 from cloudlet.authz import context as keys
 from cloudlet.authz.actions import declaration, passed_roles
 from cloudlet.authz.declarations import Check, Scope
+from cloudlet.authz.ec2_actions import resource_keys
 from cloudlet.authz.reads import CachedReads
 from cloudlet.errors import ServiceError
 from cloudlet.policy.document import parse
@@ -99,6 +100,9 @@ class Authorizer:
         object_tags = {}
         if ex.service == "s3" and self.reads_object_tags(caller, values, checks):
             object_tags = await asyncio.to_thread(self.object_tags, checks, ex.params or {})
+        if ex.service == "ec2":  # the resources' tags and VPC (cloudlet.authz.ec2_actions)
+            object_tags = await asyncio.to_thread(resource_keys, self.providers.get("ec2"),
+                                                  ctx, checks)
         self.decide(ex, checks, values, object_tags)
 
     def refuse_cross_account_pass_role(self, ex, caller: Credential) -> None:

@@ -1,6 +1,6 @@
 """The life of one request, as one list of named steps.
 
-    route -> authenticate -> parse -> validate -> authorize -> dispatch -> serialize
+    route -> authenticate -> parse -> validate -> authorize -> dry_run -> dispatch -> serialize
 
 Each step takes the `Exchange` and fills in its part; any step may raise a `ServiceError`,
 which `render_error` turns into the protocol's modeled error. Anything else is a bug: it is
@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import ctypes
+import gc
 import logging
 import uuid
 import zlib
@@ -178,6 +179,7 @@ class Pipeline:
             self.parse,
             self.validate,
             self.authorize,
+            self.dry_run,
             self.dispatch,
             self.serialize,
         ]
@@ -189,6 +191,9 @@ class Pipeline:
             for protocol in model.metadata.get("protocols") or [model.protocol]:
                 self.codec(service, protocol)
         _release_free_memory()
+        # The models and codecs live as long as the process: out of the collector's sight,
+        # full collections stop walking them (they set off by large Describe* answers).
+        gc.freeze()
 
     def codec(self, service: str, protocol: str) -> Codec:
         key = (service, protocol)
@@ -347,6 +352,13 @@ class Pipeline:
     async def authorize(self, ex: Exchange) -> None:
         if self.authorizer is not None:
             await self.authorizer(ex)
+
+    async def dry_run(self, ex: Exchange) -> None:
+        """EC2's DryRun: an authorized request with DryRun set stops here; the provider's
+        `dry_run` raises the answer (DryRunOperation)."""
+        check = getattr(self.providers.get(ex.service), "dry_run", None)
+        if check is not None and ex.params and ex.params.get("DryRun") is True:
+            check(ex.context, ex.params)
 
     async def dispatch(self, ex: Exchange) -> None:
         provider = self.providers.get(ex.service)

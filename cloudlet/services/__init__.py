@@ -7,6 +7,7 @@ from __future__ import annotations
 import importlib
 
 PROVIDERS = {
+    "ec2": "cloudlet.services.ec2.provider:Ec2Provider",
     "sts": "cloudlet.services.sts.provider:StsProvider",
     "iam": "cloudlet.services.iam.provider:IamProvider",
     "s3": "cloudlet.services.s3.provider:S3Provider",

@@ -68,6 +68,7 @@ def test_the_response_envelope():
     result = {"Vpcs": [{"VpcId": "vpc-1", "CidrBlock": "10.0.0.0/16", "IsDefault": True}]}
     response = CODEC.serialize(operation, result, "rid")
     assert response.body.startswith(
+        b'<?xml version="1.0" encoding="UTF-8"?>\n'
         b'<DescribeVpcsResponse xmlns="http://ec2.amazonaws.com/doc/2016-11-15/">'
         b"<requestId>rid</requestId><vpcSet><item>"
     )
@@ -81,6 +82,7 @@ def test_an_error_parses_in_botocore():
     response = CODEC.serialize_error(error, MODEL.operation_model("StopInstances"), "rid")
     assert response.status == 400
     assert response.body == (
+        b'<?xml version="1.0" encoding="UTF-8"?>\n'
         b"<Response><Errors><Error><Code>InvalidInstanceID.NotFound</Code>"
         b"<Message>The instance ID 'i-1' does not exist</Message></Error></Errors>"
         b"<RequestID>rid</RequestID></Response>"
