@@ -197,7 +197,7 @@ class IamBase:
             shape["RoleLastUsed"] = last
         return shape
 
-    def _profile_shape(self, row) -> dict:
+    def profile_shape(self, row) -> dict:
         account = row["account"]
         roles = []
         if row["role_name"]:
@@ -519,20 +519,20 @@ class IdentityOperations(IamBase):
             self._entity_row(conn, "iam_instance_profiles", row,
                              f"Instance Profile {name} already exists.")
             IamStore.put_tags(conn, account, "instance-profile", name, tags)
-        return {"InstanceProfile": self._profile_shape(self._instance_profile(account, name))}
+        return {"InstanceProfile": self.profile_shape(self._instance_profile(account, name))}
 
     def get_instance_profile(self, ctx: RequestContext, params: dict) -> dict:
         row = self._instance_profile(ctx.account_id, params["InstanceProfileName"])
-        return {"InstanceProfile": self._profile_shape(row)}
+        return {"InstanceProfile": self.profile_shape(row)}
 
     def list_instance_profiles(self, ctx: RequestContext, params: dict) -> dict:
         rows = self.iam.entities("instance-profile", ctx.account_id, params.get("PathPrefix") or "/")
-        return paginate([self._profile_shape(r) for r in rows], params, "InstanceProfiles")
+        return paginate([self.profile_shape(r) for r in rows], params, "InstanceProfiles")
 
     def list_instance_profiles_for_role(self, ctx: RequestContext, params: dict) -> dict:
         role = self._role(ctx.account_id, params["RoleName"])["name"]
         rows = self.iam.profiles_of_role(ctx.account_id, role)
-        return paginate([self._profile_shape(r) for r in rows], params, "InstanceProfiles")
+        return paginate([self.profile_shape(r) for r in rows], params, "InstanceProfiles")
 
     def add_role_to_instance_profile(self, ctx: RequestContext, params: dict) -> dict:
         account = ctx.account_id

@@ -557,7 +557,7 @@ class PolicyOperations(IamBase):
                 shape = self._role_shape(row, full=True)
                 shape.pop("Description", None)
                 shape.pop("MaxSessionDuration", None)
-                shape["InstanceProfileList"] = [self._profile_shape(p) for p in
+                shape["InstanceProfileList"] = [self.profile_shape(p) for p in
                                                 self.iam.profiles_of_role(account, row["name"])]
                 shape["RolePolicyList"] = self._inline_shapes(account, "role", row["name"])
                 shape["AttachedManagedPolicies"] = self._attached_shapes(account, "role", row["name"])

@@ -7,9 +7,10 @@
     iam.policy_document(account, arn)        # a managed policy's default version, or None
     iam.oidc_provider(account, issuer_url)   # the OIDC provider for an issuer, or None
     iam.credential_for(access_key_id)        # the user behind an active key, or None
+    iam.instance_profile(account, name)      # GetInstanceProfile's InstanceProfile, or None
 
 STS reads roles, users' tags, session policies' documents and OIDC providers; Lambda reads
-execution roles and callers' policies. Every answer is a plain record, never a row or the
+execution roles and callers' policies; EC2 reads instance profiles (RunInstances, IMDS). Every answer is a plain record, never a row or the
 provider itself. Built on None (no IAM provider), it answers that nothing exists.
 """
 
@@ -32,6 +33,14 @@ class IamReads:
         """{name, arn, role_id, path, trust_policy, max_session_duration, tags, boundary,
         boundary_arn}, or None."""
         return self._provider.role_record(account_id, name) if self._provider else None
+
+    def instance_profile(self, account_id: str, name: str) -> dict | None:
+        """{Path, InstanceProfileName, InstanceProfileId, Arn, CreateDate, Roles: [role
+        shapes with RoleName, Arn, ...]} as GetInstanceProfile answers, or None."""
+        if self._provider is None:
+            return None
+        row = self._provider.iam.entity("instance-profile", account_id, name)
+        return self._provider.profile_shape(row) if row is not None else None
 
     def user_tags(self, account_id: str, name: str) -> dict[str, str]:
         user = self._provider.user_record(account_id, name) if self._provider else None
