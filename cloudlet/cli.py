@@ -109,7 +109,16 @@ def cmd_status(args) -> int:
     print(f"Cloudlet {health['version']} is {health['status']} on {args.host}:{args.port}")
     for name, state in health["services"].items():
         print(f"  {name:<12} {state}")
+    for name, details in (health.get("engines") or {}).items():
+        for what, value in details.items():
+            print(f"  {name} {what}: {_said(value)}")
     return 0
+
+
+def _said(value) -> str:
+    if isinstance(value, dict):
+        return ", ".join(f"{k} {v}" for k, v in value.items() if v not in ("", None))
+    return str(value)
 
 
 def _control(args, method: str, path: str, body: dict | None = None,
