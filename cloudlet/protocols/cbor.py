@@ -31,6 +31,7 @@ from botocore.model import OperationModel, Shape
 
 from cloudlet.errors import SerializationError, ServiceError
 from cloudlet.protocols.base import Codec, HttpRequest, HttpResponse, to_datetime
+from cloudlet.protocols.numeric import from_epoch, to_float
 
 UTC = dt.UTC
 MAX_DEPTH = 64
@@ -148,18 +149,22 @@ class CborCodec(Codec):
         return value
 
     def _parse_integer(self, shape, value):
+        """Any integer, a bignum too: the validator holds it to its type's range."""
         if isinstance(value, bool) or not isinstance(value, int):
             raise _wrong_type(shape, value)
-        if not -(2**63) <= value < 2**63:
-            raise SerializationError(f"The number for {shape.name} is out of range.")
         return value
 
     _parse_long = _parse_integer
 
     def _parse_float(self, shape, value):
+        """A float, an integer or bignum, or a decimal fraction; beyond a double's range
+        it is +-Infinity."""
         if isinstance(value, bool) or not isinstance(value, int | float | Decimal):
             raise _wrong_type(shape, value)
-        return float(value)
+        try:
+            return to_float(value)
+        except ValueError:  # a signalling NaN
+            raise SerializationError(f"Invalid number for {shape.name}.") from None
 
     _parse_double = _parse_float
 
@@ -172,10 +177,7 @@ class CborCodec(Codec):
         if isinstance(value, dt.datetime):
             return value if value.tzinfo else value.replace(tzinfo=UTC)
         if type(value) is float or type(value) is int:
-            try:
-                return dt.datetime.fromtimestamp(value, UTC)
-            except (OverflowError, OSError, ValueError):
-                raise SerializationError(f"Invalid timestamp: {value!r}") from None
+            return from_epoch(value)
         raise _wrong_type(shape, value)
 
     def _parse_any(self, shape, value):

@@ -34,6 +34,7 @@ from defusedxml import DefusedXmlException
 
 from cloudlet.errors import SerializationError
 from cloudlet.protocols.base import b64decode, b64encode, format_timestamp, parse_timestamp
+from cloudlet.protocols.numeric import float_from_text, integer_from_text
 
 # Characters XML 1.0 cannot carry at all, even as character references.
 _INVALID_XML_CHARS = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff]")
@@ -518,9 +519,9 @@ def scalar_from_text(shape: Shape, text: str):
     kind = shape.type_name
     try:
         if kind in ("integer", "long", "short", "byte"):
-            return int(text.strip())
+            return integer_from_text(text)
         if kind in ("float", "double"):
-            return float(text.strip())
+            return float_from_text(text)
         if kind == "boolean":
             lowered = text.strip().lower()
             if lowered not in ("true", "false"):
