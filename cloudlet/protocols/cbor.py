@@ -70,7 +70,24 @@ def loads(body: bytes):
 
 
 def dumps(value) -> bytes:
-    return cbor2.dumps(value)
+    try:
+        return cbor2.dumps(value)
+    except (cbor2.CBOREncodeError, UnicodeEncodeError):
+        # Text with lone surrogates (a value echoed in an error message) has no UTF-8
+        # form: written with "?" for each, as a Java service writes it.
+        return cbor2.dumps(_encodable(value))
+
+
+def _encodable(value):
+    if isinstance(value, str):
+        return value.encode("utf-8", "replace").decode("utf-8")
+    if isinstance(value, dict):
+        return {_encodable(k): _encodable(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_encodable(v) for v in value]
+    if isinstance(value, cbor2.CBORTag):
+        return cbor2.CBORTag(value.tag, _encodable(value.value))
+    return value
 
 
 class CborCodec(Codec):

@@ -6,7 +6,9 @@ Checks what the model states: required members, unknown members, Python types, e
 length bounds of strings, blobs, lists and maps, and value bounds of numbers. Numbers are
 also held to their type's own bounds, for every service at once: an `integer` is 32 bits,
 a `long` 64, a NaN never satisfies a `min` or `max`, and an epoch-number timestamp must
-fall in years 1 to 9999. Every violation is reported in one message, the way AWS
+fall in years 1 to 9999. Strings must have a UTF-8 form: a lone surrogate (JSON's
+`"\ud800"`) would otherwise reach a provider that cannot store it, or merge with another
+name once replaced. Every violation is reported in one message, the way AWS
 services do:
 
     2 validation errors detected: Value null at 'roleArn' failed to satisfy constraint:
@@ -25,6 +27,7 @@ from __future__ import annotations
 
 import datetime as dt
 import math
+import re
 
 from botocore.model import Shape
 
@@ -49,6 +52,9 @@ _TYPES = {
     "map": (dict,),
     "structure": (dict,),
 }
+# A JSON client's "\ud800": text with no UTF-8 form (the codecs keep bytes that are not
+# UTF-8 as U+DC80..U+DCFF, and refuse them before this).
+_SURROGATES = re.compile("[\ud800-\udfff]")
 _NUMERIC = frozenset(("integer", "long", "float", "double"))
 _SIZED = frozenset(("string", "blob", "list", "map"))
 # The value bounds of the integer types, beyond which no model's range reaches.
@@ -131,6 +137,9 @@ def _check(shape: Shape, value, path: str, errors: list[str]) -> None:
     if rules.min is not None or rules.max is not None:
         _check_bounds(rules, value, path, errors)
     kind = rules.kind
+    if kind == "string" and not value.isascii() and _SURROGATES.search(value):
+        errors.append(_violation(rules, value, path,
+                                 "Member must contain only valid UTF-8 characters"))
     if kind == "timestamp" and not isinstance(value, dt.datetime):
         _check_epoch(rules, value, path, errors)
     if kind == "structure":
@@ -228,4 +237,6 @@ def _render(value) -> str:
         return value.isoformat()
     if isinstance(value, int | float):
         return number_text(value)
+    if isinstance(value, str) and not value.isascii():
+        return _SURROGATES.sub("?", value)
     return str(value)
