@@ -269,3 +269,32 @@ def test_json_integers_past_32_bits_are_validation_errors(cloudlet):
         "X-Amz-Target": "Logs_20140328.DescribeLogGroups"})
     assert reply.status_code == 400, reply.text
     assert "less than or equal to" in reply.json()["message"]
+
+
+# -- found by the fuzz --------------------------------------------------------------------
+
+def test_a_lone_surrogate_in_a_log_stream_name_is_a_validation_error(cloudlet):
+    """JSON's "\\udfff" in a name reached SQLite, which cannot store it: a 500."""
+    group = unique("/hostile/surrogate")
+    cloudlet.client("logs").create_log_group(logGroupName=group)
+    body = f'{{"logGroupName": "{group}", "logStreamName": "a\\udfffb"}}'.encode()
+    reply = signed(cloudlet, "logs", "POST", "/", body=body, headers={
+        "Content-Type": "application/x-amz-json-1.1",
+        "X-Amz-Target": "Logs_20140328.CreateLogStream"})
+    assert reply.status_code == 400, reply.text
+    assert reply.json()["__type"] == "ValidationException"
+    assert "Value 'a?b' at 'logStreamName'" in reply.json()["message"]
+    streams = cloudlet.client("logs").describe_log_streams(logGroupName=group)["logStreams"]
+    assert streams == []
+    assert_still_serving(cloudlet)
+
+
+@pytest.mark.parametrize("service,body", [
+    ("ec2", b"Action=DescribeVpcs%FF&Version=2016-11-15"),
+    ("iam", b"Action=ListUsers%FF&Version=2010-05-08"),
+])
+def test_errors_that_echo_bytes_that_are_not_utf8_are_utf8(cloudlet, service, body):
+    reply = signed(cloudlet, service, "POST", "/", body=body, headers=FORM)
+    assert reply.status_code == 400, reply.text
+    reply.content.decode("utf-8")  # strict: the echoed action is written with "?"
+    assert xml_code(reply) == "InvalidAction"
