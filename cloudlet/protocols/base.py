@@ -203,6 +203,16 @@ def percent_decode(text: str | bytes, plus: bool = False) -> str:
     return unquote_to_bytes(raw).decode("utf-8", "surrogateescape")
 
 
+_HIGH_ESCAPE = re.compile("%[89a-fA-F]")
+
+
+def is_plain(raw: str) -> bool:
+    """Whether a path or query as sent decodes to ASCII (no escape of a byte past 0x7F, no
+    such byte itself), so that nothing in it can fail to be UTF-8: one scan, not one per
+    value."""
+    return raw.isascii() and _HIGH_ESCAPE.search(raw) is None
+
+
 def is_utf8(text: str) -> bool:
     """False for text `percent_decode` made from bytes that are not UTF-8."""
     return text.isascii() or _NOT_UTF8.search(text) is None

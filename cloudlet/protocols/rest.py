@@ -38,6 +38,7 @@ from cloudlet.protocols.base import (
     b64decode,
     b64encode,
     format_timestamp,
+    is_plain,
     is_utf8,
     parse_timestamp,
     percent_decode,
@@ -365,11 +366,12 @@ class RestCodec(Codec):
     def _check_utf8(self, request: HttpRequest, labels: dict[str, str]) -> None:
         """A URI label or query parameter whose escapes are not UTF-8 is the codec's
         `not_utf8` error, bound to a member or not."""
-        for name, value in labels.items():
-            if not is_utf8(value):
-                raise self.not_utf8(name)
-        query = request_query(request)
-        if query and not query_is_utf8(query):
+        if not is_plain(request.path):
+            for name, value in labels.items():
+                if not is_utf8(value):
+                    raise self.not_utf8(name)
+        query = request.query
+        if query and not is_plain(query) and not query_is_utf8(request_query(request)):
             raise self.not_utf8("the query string")
 
     def _parse_body(self, operation: OperationModel, request: HttpRequest, members: dict) -> dict:

@@ -172,7 +172,8 @@ class Hostile:
             if key in shape.metadata:
                 edge = int(shape.metadata[key])
                 edges |= {edge - 1, edge, edge + 1}
-        options = [st.sampled_from(sorted(edges)), st.integers(-(2**70), 2**70)]
+        edge = st.sampled_from(sorted(edges))
+        options = [edge, edge, st.integers(-(2**70), 2**70)]  # edges twice as often
         if location != "header":
             options.append(st.sampled_from(NUMBER_TEXTS).map(lambda t: token(t, number=True)))
         return st.one_of(options)
@@ -188,7 +189,8 @@ class Hostile:
             if key in shape.metadata:
                 edge = float(shape.metadata[key])
                 edges += [edge, edge - 0.5, edge + 0.5]
-        options = [st.sampled_from(edges), st.floats(allow_nan=False, allow_infinity=False)]
+        edge = st.sampled_from(edges)
+        options = [edge, edge, st.floats(allow_nan=False, allow_infinity=False)]
         if location != "header":
             options.append(st.sampled_from(NUMBER_TEXTS).map(lambda t: token(t, number=True)))
         if self.protocol == "smithy-rpc-v2-cbor":
