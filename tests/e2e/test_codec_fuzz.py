@@ -10,8 +10,8 @@ protocol's error shape that botocore reads (a code, a request id); the only 5xx 
 is the modeled 501 of an operation Cloudlet does not implement yet. The server must keep
 serving and log no internal error.
 
-Bounded for CI (about 30 s): `CLOUDLET_FUZZ_EXAMPLES` (default 40) examples per service
-and protocol, derandomized; set it higher to fuzz longer.
+Bounded for CI (10-25 s on two shared cores): `CLOUDLET_FUZZ_EXAMPLES` (default 40)
+examples per service and protocol, derandomized; set it higher to fuzz longer.
 """
 
 from __future__ import annotations

@@ -7,9 +7,9 @@ bits, floats as floats, aware timestamps, text that is UTF-8 where the wire is),
 4xx `ServiceError` whose code is the model's or the protocol's, which the codec renders
 and botocore reads back with that code. Anything else would have been a 500.
 
-Bounded for CI (about 20 s on two cores): `CLOUDLET_FUZZ_EXAMPLES` examples per service
-and protocol (default 40), derandomized so every run draws the same requests; raise it to
-fuzz longer locally.
+Bounded for CI (a few seconds; with the HTTP fuzz, well under a minute on two cores):
+`CLOUDLET_FUZZ_EXAMPLES` examples per service and protocol (default 40), derandomized so
+every run draws the same requests; raise it to fuzz longer locally.
 """
 
 from __future__ import annotations
