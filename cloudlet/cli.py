@@ -269,9 +269,9 @@ def cmd_mail(args) -> int:
 
 def cmd_rds(args) -> int:
     """The bundle is a file in the data dir (rds/ca/rds-ca-bundle.pem), made on first use."""
-    from cloudlet.engines.db.ca import CertificateAuthority
+    from cloudlet.ca import rds_ca
 
-    print(CertificateAuthority(args.data_dir.expanduser() / "rds" / "ca").bundle(), end="")
+    print(rds_ca(args.data_dir.expanduser()).bundle(), end="")
     return 0
 
 
