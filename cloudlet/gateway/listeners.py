@@ -5,13 +5,15 @@ request marked as coming from inside the cloud.
     listeners = CloudListeners()       # one per server
     listeners.bind(server)             # the uvicorn Server, from its startup (server.py)
     stop = listeners.serve(sock)       # any thread, any time: sock is bound and listening
+    stop = listeners.serve(sock, ssl=context)   # TLS with that context (None: plain HTTP);
+                                       # without `ssl`, the main server's own TLS or none
     stop()                             # any thread, idempotent: stops accepting there and
                                        # aborts the connections it accepted (off the loop,
                                        # done when it returns)
     await listeners.aclose()           # at shutdown, on the loop: every listener
 
 A connection accepted on such a socket speaks uvicorn's HTTP protocol with the main server's
-config (limits, timeouts, TLS) and server state (its connections count and drain with the
+config (limits, timeouts, and its TLS unless the listener has its own) and server state (its connections count and drain with the
 server's), and the ASGI scope of each of its requests carries `"cloudlet.origin": "cloud"`.
 Scopes from the main port carry no such key, and nothing a client sends can set it: the
 origin is where the connection arrived. `serve` does not wait for the loop: the socket
@@ -34,6 +36,7 @@ log = logging.getLogger("cloudlet.gateway")
 ORIGIN = "cloudlet.origin"
 CLOUD = "cloud"
 STOP_TIMEOUT = 5.0
+SERVER_TLS = object()  # serve(ssl=...) default: as the main server does
 
 
 class _Origin:
@@ -108,8 +111,10 @@ class CloudListeners:
 
         self._factory = factory
 
-    def serve(self, sock: socket.socket) -> Callable[[], None]:
-        """Serve the app on `sock` (bound, listening; this takes it over); returns stop()."""
+    def serve(self, sock: socket.socket, ssl=SERVER_TLS) -> Callable[[], None]:
+        """Serve the app on `sock` (bound, listening; this takes it over); returns stop().
+        `ssl`: an `ssl.SSLContext` for this listener, None for plain HTTP; by default the
+        main server's TLS (none when it serves plain HTTP)."""
         loop = self._loop
         listener = _Listener(sock)
         with self._lock:
@@ -120,7 +125,8 @@ class CloudListeners:
             sock.close()
             raise RuntimeError("Cloudlet's server is not running")
         listener.started = asyncio.run_coroutine_threadsafe(
-            listener.start(self._factory(), self._ssl, self._backlog), loop)
+            listener.start(self._factory(), self._ssl if ssl is SERVER_TLS else ssl,
+                           self._backlog), loop)
         listener.started.add_done_callback(_log_failure)
         done = False
 

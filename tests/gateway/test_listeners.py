@@ -156,3 +156,32 @@ def test_a_socket_made_in_a_namespace_is_reached_only_there(server):
         stop()
     finally:
         os.close(fd)
+
+
+def test_a_listener_with_a_tls_context_of_its_own(server, tmp_path):
+    """serve(sock, ssl=context): TLS there (verified against Cloudlet's CA), plain HTTP on
+    the main port and on a listener without one."""
+    import ssl
+
+    from cloudlet.ca import cloudlet_ca
+
+    ca = cloudlet_ca(tmp_path)
+    ca.issue(["*.amazonaws.com"], tmp_path / "cert.pem", tmp_path / "key.pem")
+    context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    context.load_cert_chain(tmp_path / "cert.pem", tmp_path / "key.pem")
+    secure, plain = listening(), listening()
+    stops = [server.listeners.serve(secure, ssl=context), server.listeners.serve(plain, ssl=None)]
+    client = ssl.create_default_context(cafile=str(ca.bundle_path))
+    with client.wrap_socket(connect(secure.getsockname()[1]),
+                            server_hostname="sts.amazonaws.com") as tls:
+        assert get(tls) == b"cloud"
+        assert tls.version() in ("TLSv1.2", "TLSv1.3")
+    with connect(secure.getsockname()[1]) as raw, pytest.raises(OSError):
+        get(raw)  # no plain HTTP on the TLS listener
+    with connect(plain.getsockname()[1]) as raw:
+        assert get(raw) == b"cloud"
+    with pytest.raises(ssl.SSLCertVerificationError), client.wrap_socket(
+            connect(secure.getsockname()[1]), server_hostname="example.com"):
+        pass
+    for stop in stops:
+        stop()
