@@ -60,3 +60,50 @@ def test_served_on_a_socket():
     finally:
         client.close()
         responder.stop()
+
+
+def test_no_answer_at_all_while_not_serving():
+    sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    sock.bind(("127.0.0.1", 0))
+    on = [False]
+    responder = Responder(sock, answer, serving=lambda: on[0]).start()
+    client = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    client.settimeout(0.5)
+    try:
+        client.sendto(DNSRecord.question("ip-10-0-1-5.ec2.internal").pack(), sock.getsockname())
+        with pytest.raises(TimeoutError):
+            client.recv(4096)
+        on[0] = True  # follows the predicate at once
+        client.sendto(DNSRecord.question("ip-10-0-1-5.ec2.internal").pack(), sock.getsockname())
+        assert str(DNSRecord.parse(client.recv(4096)).rr[0].rdata) == "10.0.1.5"
+    finally:
+        client.close()
+        responder.stop()
+
+
+def test_served_over_tcp_several_queries_on_one_connection():
+    import struct
+
+    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    sock.bind(("127.0.0.1", 0))
+    sock.listen(8)
+    responder = Responder(sock, answer).start()
+    try:
+        with socket.create_connection(sock.getsockname(), timeout=2) as client:
+            for name, kind in (("s3.amazonaws.com", "A"), ("5.1.0.10.in-addr.arpa", "PTR"),
+                               ("example.com", "A")):
+                query = DNSRecord.question(name, kind).pack()
+                client.sendall(struct.pack("!H", len(query)) + query)
+                size = struct.unpack("!H", client.recv(2))[0]
+                data = b""
+                while len(data) < size:
+                    data += client.recv(size - len(data))
+                reply = DNSRecord.parse(data)
+                assert reply.q.qname == DNSRecord.question(name).q.qname
+                if name == "example.com":
+                    assert reply.header.rcode == RCODE.NXDOMAIN
+                else:
+                    assert reply.rr
+            client.sendall(b"\x00")  # half a length, then gone: the server copes
+    finally:
+        responder.stop()
