@@ -8,12 +8,16 @@ import logging
 import threading
 from collections.abc import Callable
 
+from cloudlet.ca import cloudlet_ca
 from cloudlet.config import public_range
 from cloudlet.services.base import Provider
 from cloudlet.services.ec2 import errors
 from cloudlet.services.ec2.fabric import Fabric
 from cloudlet.services.ec2.filters import Filters
 from cloudlet.services.ec2.ids import KINDS, well_formed
+from cloudlet.services.ec2.network.api_endpoints import ApiEndpoints
+from cloudlet.services.ec2.network.flow_delivery import FlowLogDelivery
+from cloudlet.services.ec2.network.resolver import Resolver
 from cloudlet.services.ec2.pagination import page
 from cloudlet.services.ec2.store import Records, View, public
 from cloudlet.services.ec2.tags import apply_tags, attach_tags, spec_tags
@@ -32,9 +36,18 @@ class Ec2Base(Provider):
         super().__init__(store, bus)
         self.records = Records(store)
         self.fabric = Fabric(store.root, public_range())
+        self.fabric.flow_delivery = FlowLogDelivery(self.bus)
+        self.fabric.add_router_service(Resolver(self.fabric.dns_settings, self.fabric.names,
+                                                self.fabric.resolver_address).start)
         self._places: set[tuple[str, str]] = set()
         self._place_lock = threading.Lock()
         self._timers: set[threading.Timer] = set()
+
+    def attach_in_cloud(self, serve) -> None:
+        """AWS's endpoints inside every VPC: Cloudlet's API where an internet gateway or a
+        gateway endpoint leads (network/api_endpoints.py)."""
+        self.fabric.add_edge_service(ApiEndpoints(
+            serve, cloudlet_ca(self.store.root), self.store.root / "ec2" / "tls").start)
 
     def start(self) -> None:
         self.fabric.start(self.records)

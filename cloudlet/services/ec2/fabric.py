@@ -33,7 +33,7 @@ what the store then holds, so nothing half-applied stays in either.
     endpoint_changed / _deleted   VPC endpoints
     flow_logs_changed / _deleted  CreateFlowLogs / DeleteFlowLogs
 
-For the compute half and the VPC's own servers:
+For the compute half and the VPC's own servers (fabric_services.py):
 
     available, reason                  whether packets are enforced here, and why not
     host_namespace(instance_id)        "/run/netns/<name>": where an instance's ENIs are
@@ -42,6 +42,16 @@ For the compute half and the VPC's own servers:
     add_router_service(start)          start(account, region, vpc_id, make_socket) -> stop,
                                        for every VPC (IMDS, the resolver); make_socket(family,
                                        type) is a socket made in the VPC's router namespace
+    add_edge_service(start)            start(account, region, vpc_id, addresses, make_socket)
+                                       -> stop, in every namespace that carries AWS's endpoint
+                                       addresses: a VPC's internet gateway while attached, each
+                                       gateway endpoint (AWS's endpoints, network/api_endpoints)
+    add_names(callback)                callback(account, region, vpc_id, name) -> address(es)
+                                       | None: names the VPCs' resolvers answer, asked first
+    dns_settings(vpc_id)               the resolver's names.VpcNames, as last committed
+    flow_delivery                      a network/flow_delivery.FlowLogDelivery: told what the
+                                       flow logs capture after every change (ENIs that come
+                                       later too); the engine's verdicts go to it
     interface_counters(eni_id)         (rx_bytes, tx_bytes, rx_packets, tx_packets)
 
 Each Cloudlet has a prefix of its own for what it builds (`cl` and three characters drawn
@@ -55,7 +65,6 @@ from __future__ import annotations
 
 import fcntl
 import hashlib
-import ipaddress
 import logging
 import re
 import threading
@@ -65,8 +74,19 @@ from pathlib import Path
 from cloudlet.engines import network as engine
 from cloudlet.engines.network import netns
 from cloudlet.services.ec2 import errors
-from cloudlet.services.ec2.network import translate
-from cloudlet.services.ec2.network.prefix_lists import managed_lists
+from cloudlet.services.ec2.fabric_services import EdgeService, RouterService, Servers
+from cloudlet.services.ec2.fabric_state import (
+    FabricState,
+    desired_state,
+    prefix_lists,
+    put_changed,
+    remove_missing,
+    resolver,
+    state_of,
+    vpcs,
+)
+from cloudlet.services.ec2.network import names, translate
+from cloudlet.services.ec2.network.flow_delivery import Captured, captured_by
 from cloudlet.services.ec2.store import Records, View
 
 log = logging.getLogger("cloudlet.ec2.fabric")
@@ -74,8 +94,7 @@ log = logging.getLogger("cloudlet.ec2.fabric")
 LOCK_DIR = Path("/run/cloudlet")
 PREFIX_LOCK = "fabric-{}.lock"
 OTHER_PREFIX = re.compile(r"^(cl[0-9a-z]{3})(?:-[rgxh]-|_public$)")
-
-RouterService = Callable[..., Callable[[], None]]
+FLOW_INTERVAL = 1.0  # seconds between the engine's hand-overs of flows
 
 
 def prefix_for(root: Path) -> str:
@@ -83,20 +102,6 @@ def prefix_for(root: Path) -> str:
     digest = int(hashlib.sha256(str(Path(root).resolve()).encode()).hexdigest(), 16)
     chars = "0123456789abcdefghijklmnopqrstuvwxyz"
     return "cl" + "".join(chars[(digest >> (6 * i)) % 36] for i in range(3))
-
-
-class FabricState:
-    """What the engine was last told for one VPC: the specs, by object id."""
-
-    def __init__(self, vpc_id: str, cidrs: tuple[str, ...]):
-        self.id, self.cidrs = vpc_id, cidrs
-        self.acls: dict[str, engine.Acl] = {}
-        self.groups: dict[str, engine.SecurityGroup] = {}
-        self.subnets: dict[str, engine.Subnet] = {}
-        self.gateway: engine.InternetGateway | None = None
-        self.endpoints: dict[str, engine.Endpoint] = {}
-        self.nats: dict[str, engine.NatGateway] = {}
-        self.interfaces: dict[str, engine.Interface] = {}
 
 
 class Fabric:
@@ -112,9 +117,14 @@ class Fabric:
         self._resolvers: dict[str, str] = {}
         self._lock = threading.RLock()
         self._lock_file = None
-        self._services: list[RouterService] = []
-        self._running: dict[str, list[Callable[[], None]]] = {}
+        self.servers = Servers()
         self._records: Records | None = None
+        self._dns: dict[str, names.VpcNames] = {}
+        self._names: list[Callable] = []
+        self.flow_delivery = None  # network/flow_delivery.FlowLogDelivery
+        self._flow_logs: dict[str, list[dict]] = {}  # vpc -> its flow logs, as committed
+        self._watched: dict[str, dict[str, tuple]] = {}  # vpc -> engine id -> (spec, what)
+        self._nat_enis: dict[str, str] = {}  # NAT gateway -> its ENI
 
     # -- life cycle --------------------------------------------------------------------
     def start(self, records: Records) -> None:
@@ -138,7 +148,8 @@ class Fabric:
             state = desired_state(view, vpc_id)
             if state:
                 self._places[vpc_id] = (account, region)
-                self._resolvers[vpc_id] = _resolver(state["vpc"])
+                self._resolvers[vpc_id] = resolver(state["vpc"])
+                self._note(state)
                 networks.append((translate.network(state), state))
         with self._lock:
             try:
@@ -149,15 +160,22 @@ class Fabric:
                 self.available, self.reason = False, f"the VPCs could not be built: {exc}"
                 return
             for network, _ in networks:
-                self._states[network.id] = _state_of(network)
+                self._states[network.id] = state_of(network)
         self.available, self.reason = True, ""
+        if self.flow_delivery is not None:
+            self.flow_delivery.start()
         for network, _ in networks:
             self._start_services(network.id)
+            with self._lock:
+                self._sync_edges(network.id)
+                self._sync_flows(network.id)
 
     def stop(self) -> None:
-        """At Cloudlet's stop: the VPCs' servers stop and the fabric is torn down."""
-        for vpc_id in list(self._running):
-            self._stop_services(vpc_id)
+        """At Cloudlet's stop: the VPCs' servers stop, open flow-log windows are delivered
+        and the fabric is torn down."""
+        self.servers.stop()
+        if self.flow_delivery is not None:
+            self.flow_delivery.stop()
         if self.available and self.engine is not None:
             with self._lock:
                 self.engine.teardown()
@@ -205,9 +223,11 @@ class Fabric:
             with self._lock:
                 self.engine.remove_host(instance_id)
                 for state in self._states.values():
-                    for eni_id in [i for i, s in state.interfaces.items()
-                                   if s.host == instance_id]:
+                    gone = [i for i, s in state.interfaces.items() if s.host == instance_id]
+                    for eni_id in gone:
                         del state.interfaces[eni_id]
+                    if gone:
+                        self._sync_flows(state.id)
 
     def resolver_address(self, vpc_id: str) -> str:
         return self._resolvers[vpc_id]
@@ -215,9 +235,35 @@ class Fabric:
     def add_router_service(self, start: RouterService) -> None:
         """`start(account, region, vpc_id, make_socket) -> stop` for every VPC, now and as
         they come; `stop()` when a VPC goes or the fabric stops."""
-        self._services.append(start)
+        self.servers.router_services.append(start)
         for vpc_id in list(self._states):
-            self._start_service(vpc_id, start)
+            self._start_services(vpc_id, [start])
+
+    def add_edge_service(self, start: EdgeService) -> None:
+        """`start(account, region, vpc_id, addresses, make_socket) -> stop` in every service
+        namespace (internet gateways while attached, gateway endpoints), now and as they
+        come; `stop()` when one goes, its addresses change, or the fabric stops."""
+        with self._lock:
+            self.servers.add_edge_service(start, self._places, self._socket_in)
+
+    def add_names(self, callback: Callable) -> None:
+        """`callback(account, region, vpc_id, name) -> address | [address] | None`: names the
+        VPCs' resolvers answer (RDS endpoints, say), asked before AWS's own names."""
+        self._names.append(callback)
+
+    def names(self, account: str, region: str, vpc_id: str, name: str):
+        for callback in self._names:
+            try:
+                found = callback(account, region, vpc_id, name)
+            except Exception:
+                log.exception("a name callback failed for %s", name)
+                continue
+            if found:
+                return found
+        return None
+
+    def dns_settings(self, vpc_id: str) -> names.VpcNames | None:
+        return self._dns.get(vpc_id)
 
     def interface_counters(self, eni_id: str) -> tuple[int, int, int, int]:
         """(rx_bytes, tx_bytes, rx_packets, tx_packets) as the instance sees its ENI."""
@@ -232,51 +278,117 @@ class Fabric:
             raise errors.UnsupportedOperation(
                 message=f"Cloudlet cannot do this on this machine: {self.reason}")
 
-    def _start_services(self, vpc_id: str) -> None:
-        for start in self._services:
-            self._start_service(vpc_id, start)
-
-    def _start_service(self, vpc_id: str, start: RouterService) -> None:
+    def _start_services(self, vpc_id: str, services: list[RouterService] | None = None
+                        ) -> None:
         account, region = self._places[vpc_id]
-        router = self.engine.router_namespace(vpc_id)
+        self.servers.start_router(account, region, vpc_id,
+                                  self._socket_in(self.engine.router_namespace(vpc_id)),
+                                  services)
 
+    def _socket_in(self, namespace: str) -> Callable:
         def make_socket(family, type):
-            return self.engine.socket(router, family, type)
+            return self.engine.socket(namespace, family, type)
+        return make_socket
 
-        try:
-            self._running.setdefault(vpc_id, []).append(
-                start(account, region, vpc_id, make_socket))
-        except Exception:
-            log.exception("a service of VPC %s did not start", vpc_id)
+    def _sync_edges(self, vpc_id: str) -> None:
+        """The edge services follow the VPC's service namespaces (under self._lock)."""
+        state, wanted = self._states.get(vpc_id), {}
+        if state is not None and state.gateway is not None and state.gateway.services:
+            wanted[self.engine.gateway_namespace(vpc_id)] = state.gateway.services
+        for endpoint in (state.endpoints.values() if state is not None else ()):
+            if endpoint.services:
+                wanted[self.engine.endpoint_namespace(vpc_id, endpoint.id)] = endpoint.services
+        if vpc_id in self._places:
+            self.servers.sync_edges(*self._places[vpc_id], vpc_id, wanted, self._socket_in)
 
-    def _stop_services(self, vpc_id: str) -> None:
-        for stop in self._running.pop(vpc_id, []):
-            try:
-                stop()
-            except Exception:
-                log.exception("a service of VPC %s did not stop", vpc_id)
+    def _sync_flows(self, vpc_id: str) -> None:
+        """The engine watches the interfaces the VPC's flow logs capture, and the delivery
+        knows what each captures (under self._lock)."""
+        if self.flow_delivery is None or vpc_id not in self._places:
+            return
+        logs, state = self._flow_logs.get(vpc_id) or [], self._states.get(vpc_id)
+        watched = self._watched.setdefault(vpc_id, {})
+        if not logs and not watched:
+            return
+        wanted: dict[str, tuple] = {}
+        if logs and state is not None:
+            for spec in state.interfaces.values():
+                chosen = captured_by(logs, vpc_id, spec.subnet, spec.id)
+                if chosen:
+                    wanted[spec.id] = (spec, Captured(spec.id, spec.subnet, spec.host,
+                                                      spec.addresses, chosen))
+            for nat in state.nats.values():  # a NAT gateway's interface is its own
+                eni_id = self._nat_enis.get(nat.id, nat.id)
+                chosen = captured_by(logs, vpc_id, nat.subnet, eni_id)
+                if chosen:
+                    wanted[nat.id] = (nat, Captured(eni_id, nat.subnet, None, (nat.address,),
+                                                    chosen))
+        for engine_id in [i for i in watched if i not in wanted]:
+            del watched[engine_id]
+            if state is not None:
+                self.engine.unwatch_flows(vpc_id, engine_id)
+        for engine_id, (spec, what) in wanted.items():
+            if watched.get(engine_id, (None,))[0] != spec:  # new, or built again
+                self.engine.watch_flows(vpc_id, engine_id, self._flow_callback(vpc_id),
+                                        FLOW_INTERVAL)
+            watched[engine_id] = (spec, what)
+        self.flow_delivery.interfaces(*self._places[vpc_id], vpc_id,
+                                      {i: what for i, (_, what) in wanted.items()})
+
+    def _flow_callback(self, vpc_id: str) -> Callable:
+        delivery = self.flow_delivery
+        return lambda flow: delivery.record(vpc_id, flow)
+
+    def _note(self, state: dict) -> None:
+        """What the resolver and the flow logs read of a VPC's records (as committed)."""
+        vpc = state["vpc"]
+        region = self._places[vpc["VpcId"]][1]
+        self._dns[vpc["VpcId"]] = names.settings(region, vpc, state.get("dhcp_options"),
+                                                 translate.cidrs(vpc))
+        self._flow_logs[vpc["VpcId"]] = state.get("flow_logs") or []
+        self._note_nats(state)
+
+    def _note_nats(self, state: dict) -> None:
+        """A NAT gateway's ENI, which its flow-log records name (the engine knows the NAT)."""
+        for nat in state.get("nat_gateways") or []:
+            eni = next(iter(nat.get("NatGatewayAddresses") or []), {}).get("NetworkInterfaceId")
+            if eni:
+                self._nat_enis[nat["NatGatewayId"]] = eni
 
     # -- the port ------------------------------------------------------------------------
     def vpc_created(self, view: View, vpc: dict) -> None:
         self._places[vpc["VpcId"]] = (view.account, view.region)
-        self._resolvers[vpc["VpcId"]] = _resolver(vpc)
+        self._resolvers[vpc["VpcId"]] = resolver(vpc)
+        self._note_vpc(view, vpc)
         self._sync(view, vpc["VpcId"])
-        if self.available and vpc["VpcId"] not in self._running:
+        if self.available and not self.servers.router_running(vpc["VpcId"]):
             view.after_commit.append(lambda: self._start_services(vpc["VpcId"]))
 
     def vpc_changed(self, view: View, vpc: dict) -> None:
+        self._note_vpc(view, vpc)
         self._sync(view, vpc["VpcId"])
 
     def vpc_deleted(self, view: View, vpc: dict) -> None:
         vpc_id = vpc["VpcId"]
+        view.after_commit.append(lambda: self._dns.pop(vpc_id, None))
         if not self.available:
             return
         self._guard(view, vpc_id)
-        self._stop_services(vpc_id)
+        self.servers.stop_router(vpc_id)
         with self._lock:
             if self._states.pop(vpc_id, None) is not None:
                 self.engine.remove_network(vpc_id)
+            self._sync_edges(vpc_id)
+            self._sync_flows(vpc_id)
         view.after_rollback.append(lambda: self._start_services(vpc_id))
+
+    def _note_vpc(self, view: View, vpc: dict) -> None:
+        """The resolver follows the VPC's DNS attribute, CIDRs and DHCP options once they
+        are committed."""
+        found = names.settings(view.region, vpc, view.get(vpc.get("DhcpOptionsId") or "",
+                                                          "dhcp-options"),
+                               translate.cidrs(vpc))
+        view.after_commit.append(lambda: self._dns.__setitem__(vpc["VpcId"], found))
 
     def subnet_changed(self, view: View, subnet: dict) -> None:
         self._sync(view, subnet["VpcId"], only="subnets")
@@ -306,7 +418,7 @@ class Fabric:
             self._sync(view, vpc_id)
             return
         self._guard(view, vpc_id)
-        spec = translate.security_group(group, rules, _lists(view))
+        spec = translate.security_group(group, rules, prefix_lists(view))
         with self._lock:
             if state.groups.get(spec.id) != spec:
                 self.engine.put_security_group(vpc_id, spec)
@@ -339,6 +451,7 @@ class Fabric:
                         return
                 self.engine.put_interface(vpc_id, spec)
                 state.interfaces[spec.id] = spec
+            self._sync_flows(vpc_id)
 
     def interface_deleted(self, view: View, interface: dict) -> None:
         vpc_id = interface["VpcId"]
@@ -349,6 +462,7 @@ class Fabric:
         with self._lock:
             if state.interfaces.pop(interface["NetworkInterfaceId"], None) is not None:
                 self.engine.remove_interface(vpc_id, interface["NetworkInterfaceId"])
+            self._sync_flows(vpc_id)
 
     def gateway_changed(self, view: View, kind: str, gateway: dict) -> None:
         """`kind`: internet-gateway, egress-only-internet-gateway or natgateway."""
@@ -373,9 +487,24 @@ class Fabric:
         self._sync(view, endpoint["VpcId"])
 
     def flow_logs_changed(self, view: View, flow_log: dict) -> None:
-        """Delivery of flow-log records is wired separately (flow logs are kept)."""
+        """Once committed, the engine watches what the VPC's flow logs capture."""
+        vpc_id, account, region = flow_log["_vpc"], view.account, view.region
+        view.after_commit.append(lambda: self._flow_logs_committed(account, region, vpc_id))
 
-    def flow_logs_deleted(self, view: View, flow_log: dict) -> None: ...
+    def flow_logs_deleted(self, view: View, flow_log: dict) -> None:
+        self.flow_logs_changed(view, flow_log)
+
+    def _flow_logs_committed(self, account: str, region: str, vpc_id: str) -> None:
+        if self._records is None:
+            return
+        self._flow_logs[vpc_id] = [f for f in self._records.read(account, region).find(
+            "vpc-flow-log") if f.get("_vpc") == vpc_id]
+        if self.available:
+            with self._lock:
+                try:
+                    self._sync_flows(vpc_id)
+                except Exception:
+                    log.exception("the flow logs of VPC %s are not watched", vpc_id)
 
     # -- telling the engine -----------------------------------------------------------------
     def _gateway_vpcs(self, gateway: dict) -> set[str]:
@@ -411,14 +540,17 @@ class Fabric:
         if guard:
             self._guard(view, vpc_id)
         state = desired_state(view, vpc_id)
+        self._note_nats(state)
         with self._lock:
             if not state:
                 if self._states.pop(vpc_id, None) is not None:
                     self.engine.remove_network(vpc_id)
+                self._sync_edges(vpc_id)
+                self._sync_flows(vpc_id)
                 return
             current = self._states.get(vpc_id)
             if only == "subnets" and current is not None:
-                _put_changed(self.engine, vpc_id, current.subnets, translate.subnets(state),
+                put_changed(self.engine, vpc_id, current.subnets, translate.subnets(state),
                              self.engine.put_subnet, self.engine.remove_subnet)
                 return
             self._apply(translate.network(state))
@@ -432,105 +564,24 @@ class Fabric:
                 state = self._states[vpc_id] = FabricState(vpc_id, want.cidrs)
             state.cidrs = want.cidrs
         # in the order things depend on each other; removals in the reverse order
-        _put_changed(e, vpc_id, state.acls, want.acls, e.put_acl, None)
-        _put_changed(e, vpc_id, state.groups, want.security_groups, e.put_security_group,
+        put_changed(e, vpc_id, state.acls, want.acls, e.put_acl, None)
+        put_changed(e, vpc_id, state.groups, want.security_groups, e.put_security_group,
                      None)
-        _put_changed(e, vpc_id, state.subnets, want.subnets, e.put_subnet, None)
+        put_changed(e, vpc_id, state.subnets, want.subnets, e.put_subnet, None)
         if want.internet_gateway != state.gateway:
             if want.internet_gateway is None:
                 e.remove_internet_gateway(vpc_id)
             else:
                 e.put_internet_gateway(vpc_id, want.internet_gateway)
             state.gateway = want.internet_gateway
-        _put_changed(e, vpc_id, state.endpoints, want.endpoints, e.put_endpoint, None)
-        _put_changed(e, vpc_id, state.nats, want.nat_gateways, e.put_nat_gateway, None)
-        _put_changed(e, vpc_id, state.interfaces, want.interfaces, e.put_interface,
+        put_changed(e, vpc_id, state.endpoints, want.endpoints, e.put_endpoint, None)
+        put_changed(e, vpc_id, state.nats, want.nat_gateways, e.put_nat_gateway, None)
+        put_changed(e, vpc_id, state.interfaces, want.interfaces, e.put_interface,
                      e.remove_interface)
-        _remove_missing(vpc_id, state.nats, want.nat_gateways, e.remove_nat_gateway)
-        _remove_missing(vpc_id, state.endpoints, want.endpoints, e.remove_endpoint)
-        _remove_missing(vpc_id, state.subnets, want.subnets, e.remove_subnet)
-        _remove_missing(vpc_id, state.groups, want.security_groups, e.remove_security_group)
-        _remove_missing(vpc_id, state.acls, want.acls, e.remove_acl)
-
-
-def _put_changed(e, vpc_id: str, applied: dict, wanted, put, remove) -> None:
-    """Put each spec that differs from the applied one; with `remove`, also remove the
-    applied ones no longer wanted (afterwards)."""
-    for spec in wanted:
-        if applied.get(spec.id) != spec:
-            put(vpc_id, spec)
-            applied[spec.id] = spec
-    if remove is not None:
-        _remove_missing(vpc_id, applied, wanted, remove)
-
-
-def _remove_missing(vpc_id: str, applied: dict, wanted, remove) -> None:
-    keep = {spec.id for spec in wanted}
-    for spec_id in [i for i in applied if i not in keep]:
-        remove(vpc_id, spec_id)
-        del applied[spec_id]
-
-
-def _state_of(network: engine.Network) -> FabricState:
-    state = FabricState(network.id, network.cidrs)
-    state.acls = {a.id: a for a in network.acls}
-    state.groups = {g.id: g for g in network.security_groups}
-    state.subnets = {s.id: s for s in network.subnets}
-    state.gateway = network.internet_gateway
-    state.endpoints = {x.id: x for x in network.endpoints}
-    state.nats = {n.id: n for n in network.nat_gateways}
-    state.interfaces = {i.id: i for i in network.interfaces}
-    return state
-
-
-def _resolver(vpc: dict) -> str:
-    """The Amazon-provided DNS server: the VPC's primary CIDR's base plus two."""
-    return str(ipaddress.ip_network(vpc["CidrBlock"]).network_address + 2)
-
-
-def _lists(view: View) -> dict[str, tuple[str, ...]]:
-    return {pl["PrefixListId"]: tuple(pl["Cidrs"]) for pl in managed_lists(view.region)}
-
-
-def vpcs(records: Records) -> list[tuple[str, str, str]]:
-    """(account, region, vpc id) of every VPC in the store."""
-    return [(r["account"], r["region"], r["id"]) for r in records.db.query(
-        "SELECT account, region, id FROM ec2_resources WHERE kind='vpc' ORDER BY seq")]
-
-
-def desired_state(view: View, vpc_id: str) -> dict:
-    """Everything in one VPC that decides what its packets do, as plain dicts of records:
-    the VPC, its subnets, route tables (routes and associations), network ACLs (entries and
-    associations), security groups with their rules, interfaces, internet, egress-only and
-    NAT gateways, Elastic IPs on its interfaces, endpoints, flow logs, its DHCP options and
-    the managed prefix lists its routes and rules name."""
-    vpc = view.get(vpc_id, "vpc")
-    if vpc is None:
-        return {}
-    groups = view.find("security-group", vpc_ids=[vpc_id])
-    rules = view.find("security-group-rule",
-                      parents=[g["GroupId"] for g in groups]) if groups else []
-    interfaces = view.find("network-interface", vpc_ids=[vpc_id])
-    eni_ids = {eni["NetworkInterfaceId"] for eni in interfaces}
-    gateways = [g for g in view.find("internet-gateway") + view.find(
-        "egress-only-internet-gateway")
-        if any(a.get("VpcId") == vpc_id for a in g.get("Attachments") or [])]
-    return {
-        "vpc": vpc,
-        "dhcp_options": view.get(vpc.get("DhcpOptionsId") or "", "dhcp-options"),
-        "subnets": view.find("subnet", vpc_ids=[vpc_id]),
-        "route_tables": view.find("route-table", vpc_ids=[vpc_id]),
-        "network_acls": view.find("network-acl", vpc_ids=[vpc_id]),
-        "security_groups": [{**g, "_rules": [r for r in rules if r["GroupId"] == g["GroupId"]]}
-                            for g in groups],
-        "interfaces": interfaces,
-        "gateways": gateways,
-        "nat_gateways": [n for n in view.find("natgateway", vpc_ids=[vpc_id])
-                         if n["State"] in ("pending", "available")],
-        "addresses": [a for a in view.find("elastic-ip")
-                      if a.get("NetworkInterfaceId") in eni_ids],
-        "endpoints": view.find("vpc-endpoint", vpc_ids=[vpc_id]),
-        "flow_logs": [f for f in view.find("vpc-flow-log")
-                      if f.get("_vpc") == vpc_id],
-        "prefix_lists": managed_lists(view.region),
-    }
+        remove_missing(vpc_id, state.nats, want.nat_gateways, e.remove_nat_gateway)
+        remove_missing(vpc_id, state.endpoints, want.endpoints, e.remove_endpoint)
+        remove_missing(vpc_id, state.subnets, want.subnets, e.remove_subnet)
+        remove_missing(vpc_id, state.groups, want.security_groups, e.remove_security_group)
+        remove_missing(vpc_id, state.acls, want.acls, e.remove_acl)
+        self._sync_edges(vpc_id)
+        self._sync_flows(vpc_id)

@@ -1,6 +1,10 @@
-"""Flow logs: CreateFlowLogs (to CloudWatch Logs or S3, in AWS's default format),
-DescribeFlowLogs, DeleteFlowLogs. The records are kept here; delivery of the records
-themselves comes with the fabric, which reads them through `flow_logs_changed`."""
+"""Flow logs: CreateFlowLogs (to CloudWatch Logs or S3, in AWS's default format or a custom
+LogFormat), DescribeFlowLogs, DeleteFlowLogs. The records are kept here; the fabric reads
+them through `flow_logs_changed` and delivers what they capture (network/flow_delivery.py).
+
+Flow logs to S3 are kept, and shown with DeliverLogsStatus FAILED ("Unknown error"): S3
+declares no interface through which another service may write an object, so Cloudlet does
+not deliver there."""
 
 from __future__ import annotations
 
@@ -8,6 +12,7 @@ from cloudlet import clock
 from cloudlet.services.ec2 import errors
 from cloudlet.services.ec2.filters import declare
 from cloudlet.services.ec2.ids import new_id
+from cloudlet.services.ec2.network.flow_records import fields_of
 
 DEFAULT_FORMAT = ("${version} ${account-id} ${interface-id} ${srcaddr} ${dstaddr} ${srcport} "
                   "${dstport} ${protocol} ${packets} ${bytes} ${start} ${end} ${action} "
@@ -51,6 +56,8 @@ class FlowLogOperations:
                 raise errors.bad_value(destination, "logDestination")
         else:
             raise errors.bad_value(destination_type, "logDestinationType")
+        if params.get("LogFormat") is not None:
+            fields_of(params["LogFormat"])
         interval = params.get("MaxAggregationInterval") or 600
         if interval not in (60, 600):
             raise errors.bad_value(interval, "maxAggregationInterval")
@@ -82,6 +89,9 @@ class FlowLogOperations:
                 if destination_type == "cloud-watch-logs":
                     flow_log["LogGroupName"] = group
                     flow_log["DeliverLogsPermissionArn"] = params["DeliverLogsPermissionArn"]
+                else:  # not delivered: see the module's docstring
+                    flow_log.update(DeliverLogsStatus="FAILED",
+                                    DeliverLogsErrorMessage="Unknown error")
                 if params.get("DestinationOptions"):
                     flow_log["DestinationOptions"] = params["DestinationOptions"]
                 self.created(view, "vpc-flow-log", flow_log, params)
