@@ -45,3 +45,39 @@ def test_a_shared_signing_name_is_told_apart_by_version_then_by_who_speaks_it():
     assert routing.find_service(runtime, "bedrock", lambda name, _: speaks(name)) == (
         "bedrock-runtime")
     assert routing.find_service(runtime, "bedrock") == "bedrock"  # no codec asked: the key's
+
+
+def test_aws_default_host_names_as_code_in_a_vpc_sends_them():
+    """Inside a VPC the SDKs call AWS's own names (the VPC's resolver leads them to
+    Cloudlet): the signature's scope names the service, the Host the bucket."""
+    from cloudlet.protocols.hosts import bucket_from_host
+
+    def at(host, signing_name, method="GET", path="/", body=b"", headers=()):
+        return routing.find_service(HttpRequest(method=method, path=path, body=body,
+                                                headers=Headers([("Host", host), *headers])),
+                                    signing_name)
+
+    caller = b"Action=GetCallerIdentity&Version=2011-06-15"
+    for host in ("sts.amazonaws.com", "sts.us-east-1.amazonaws.com",
+                 "sts.eu-west-1.amazonaws.com:443"):
+        assert at(host, "sts", "POST", body=caller, headers=[FORM]) == "sts"
+    assert at("iam.amazonaws.com", "iam", "POST", body=b"Action=ListUsers&Version=2010-05-08",
+              headers=[FORM]) == "iam"
+    assert at("ec2.us-east-1.amazonaws.com", "ec2", "POST",
+              body=b"Action=DescribeVpcs&Version=2016-11-15", headers=[FORM]) == "ec2"
+    assert at("logs.us-east-1.amazonaws.com", "logs", "POST",
+              headers=[("X-Amz-Target", "Logs_20140328.DescribeLogGroups")]) == "logs"
+    assert at("dynamodb.us-east-1.amazonaws.com", "dynamodb", "POST",
+              headers=[("X-Amz-Target", "DynamoDB_20120810.ListTables")]) == "dynamodb"
+    for host, bucket in (("s3.amazonaws.com", None), ("s3.us-west-2.amazonaws.com", None),
+                         ("s3-us-west-2.amazonaws.com", None),
+                         ("s3.dualstack.us-east-1.amazonaws.com", None),
+                         ("my-bucket.s3.amazonaws.com", "my-bucket"),
+                         ("my.dotted.bucket.s3.amazonaws.com", "my.dotted.bucket"),
+                         ("b.s3.us-west-2.amazonaws.com", "b"),
+                         ("b.s3-us-west-2.amazonaws.com", "b"),
+                         ("b.s3.dualstack.eu-west-1.amazonaws.com", "b"),
+                         ("b.s3.amazonaws.com:443", "b")):
+        assert bucket_from_host(host) == bucket, host
+        assert at(host, "s3", path="/k") == "s3"
+        assert at(host, None, path="/k") == "s3"  # anonymous, or presigned with SigV2

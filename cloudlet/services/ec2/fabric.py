@@ -370,7 +370,7 @@ class Fabric:
 
     def vpc_deleted(self, view: View, vpc: dict) -> None:
         vpc_id = vpc["VpcId"]
-        view.after_commit.append(lambda: self._dns.pop(vpc_id, None))
+        view.after_commit.append(lambda: self._forget(vpc_id))
         if not self.available:
             return
         self._guard(view, vpc_id)
@@ -381,6 +381,10 @@ class Fabric:
             self._sync_edges(vpc_id)
             self._sync_flows(vpc_id)
         view.after_rollback.append(lambda: self._start_services(vpc_id))
+
+    def _forget(self, vpc_id: str) -> None:
+        for held in (self._dns, self._flow_logs, self._watched):
+            held.pop(vpc_id, None)
 
     def _note_vpc(self, view: View, vpc: dict) -> None:
         """The resolver follows the VPC's DNS attribute, CIDRs and DHCP options once they
