@@ -352,3 +352,132 @@ def test_a_custom_log_format_is_checked(ec2, net):
                              LogGroupName="g", DeliverLogsPermissionArn="arn:aws:iam::1:role/f",
                              LogFormat="${version} ${no-such-field}")
     assert bad.value.response["Error"]["Code"] == "InvalidParameter"
+
+
+# -- from instances ------------------------------------------------------------------------------
+@pytest.fixture(scope="module")
+def launch(server, ec2, net):
+    """launch(subnet, group, public) -> the instance's namespace, private IP and ENI; the
+    instances are terminated at the end. Skips until RunInstances exists."""
+    images = []
+    try:
+        images = ec2.describe_images(Owners=["amazon"])["Images"]
+    except ClientError as e:
+        if e.response["Error"]["Code"] != "NotImplemented":
+            raise
+    if not images:
+        pytest.skip("needs RunInstances")
+    launched = []
+
+    def run(subnet: str, group: str, public: bool) -> dict:
+        try:
+            found = ec2.run_instances(
+                ImageId=images[0]["ImageId"], InstanceType="t3.micro", MinCount=1, MaxCount=1,
+                NetworkInterfaces=[{"DeviceIndex": 0, "SubnetId": subnet, "Groups": [group],
+                                    "AssociatePublicIpAddress": public}])["Instances"][0]
+        except ClientError as e:
+            if e.response["Error"]["Code"] == "NotImplemented":
+                pytest.skip("needs RunInstances")
+            raise
+        launched.append(found["InstanceId"])
+        deadline = time.monotonic() + 120
+        while True:
+            found = ec2.describe_instances(InstanceIds=[found["InstanceId"]])[
+                "Reservations"][0]["Instances"][0]
+            if found["State"]["Name"] == "running":
+                break
+            assert time.monotonic() < deadline, found["State"]
+            time.sleep(0.5)
+        return {"ns": f"{prefix_for(server.data_dir)}-h-{found['InstanceId']}",
+                "address": found["PrivateIpAddress"],
+                "eni": found["NetworkInterfaces"][0]["NetworkInterfaceId"],
+                "public": found.get("PublicIpAddress")}
+
+    yield run
+    if launched:
+        ec2.terminate_instances(InstanceIds=launched)
+
+
+@pytest.fixture(scope="module")
+def web_group(ec2, net):
+    """Port 80 from the VPC; everything out."""
+    group = ec2.create_security_group(GroupName=unique("web"), Description="web",
+                                      VpcId=net["vpc"])["GroupId"]
+    ec2.authorize_security_group_ingress(GroupId=group, IpPermissions=[
+        {"IpProtocol": "tcp", "FromPort": 80, "ToPort": 80,
+         "IpRanges": [{"CidrIp": "10.42.0.0/16"}]}])
+    return group
+
+
+def test_an_instance_with_a_public_ip_reaches_sts_over_https(server, net, keys, launch,
+                                                             web_group):
+    found = launch(net["public"], web_group, True)
+    assert found["public"]
+    inside = InsideVpc(found["ns"], net["resolver"])
+    ca = ca_bundle(server)
+    assert caller(inside, keys, ca).endswith(f":user/{keys['user']}")
+    with pytest.raises(ClientError) as refused:
+        caller(inside, {"aws_access_key_id": "test", "aws_secret_access_key": "test"}, ca)
+    assert refused.value.response["Error"]["Code"] == "InvalidClientTokenId"
+    without = launch(net["public"], web_group, False)  # no public IP: the IGW lets it not out
+    with pytest.raises(UNREACHABLE):
+        caller(InsideVpc(without["ns"], net["resolver"]), keys, ca)
+
+
+def test_an_instance_in_a_private_subnet_reaches_s3_only_through_an_endpoint(
+        server, ec2, net, keys, launch, web_group):
+    found = launch(net["private"], web_group, False)
+    inside = InsideVpc(found["ns"], net["resolver"])
+    ca = ca_bundle(server)
+    assert [str(rr.rdata) for rr in ask(found["ns"], net["resolver"],
+                                         "sts.us-east-1.amazonaws.com").rr] == [API]
+    with pytest.raises(UNREACHABLE):
+        caller(inside, keys, ca)
+    with pytest.raises(UNREACHABLE):
+        inside.run(lambda: client("s3", keys, ca).list_buckets())
+    endpoint = ec2.create_vpc_endpoint(
+        VpcId=net["vpc"], ServiceName="com.amazonaws.us-east-1.s3", VpcEndpointType="Gateway",
+        RouteTableIds=[net["private_table"]])["VpcEndpoint"]["VpcEndpointId"]
+    try:
+        assert "Buckets" in inside.run(lambda: client("s3", keys, ca).list_buckets())
+        with pytest.raises(UNREACHABLE):
+            caller(inside, keys, ca)
+    finally:
+        ec2.delete_vpc_endpoints(VpcEndpointIds=[endpoint])
+
+
+def test_flow_logs_of_an_instances_accepted_and_rejected_connections(
+        server, ec2, net, launch, web_group):
+    target = launch(net["public"], web_group, False)
+    other = launch(net["public"], web_group, False)
+    group = unique("/vpc/instance-flows")
+    made = ec2.create_flow_logs(ResourceIds=[target["eni"]], ResourceType="NetworkInterface",
+                                TrafficType="ALL", LogGroupName=group,
+                                DeliverLogsPermissionArn="arn:aws:iam::000000000000:role/f",
+                                MaxAggregationInterval=60)["FlowLogIds"]
+    from fabric_support import Listener, connect
+
+    from cloudlet.engines.network import Fabric
+
+    listeners = [Listener(Fabric, target["ns"], target["address"], port) for port in (80, 81)]
+    logs = server.client("logs")
+    try:
+        assert connect(Fabric, other["ns"], target["address"], 80) == "open"
+        assert connect(Fabric, other["ns"], target["address"], 81, timeout=0.5) == "timeout"
+        seen: set = set()
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline and not {"ACCEPT", "REJECT"} <= seen:
+            server.advance_clock(61)
+            time.sleep(0.5)
+            try:
+                events = logs.get_log_events(logGroupName=group,
+                                             logStreamName=f"{target['eni']}-all")["events"]
+            except ClientError:
+                continue
+            seen = {r[12] for r in (e["message"].split() for e in events)
+                    if len(r) == 14 and r[3] == other["address"] and r[4] == target["address"]}
+        assert {"ACCEPT", "REJECT"} <= seen
+    finally:
+        for listener in listeners:
+            listener.close()
+        ec2.delete_flow_logs(FlowLogIds=made)
