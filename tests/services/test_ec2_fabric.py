@@ -99,3 +99,46 @@ def test_reads_for_other_services(provider):
                   AvailabilityZone="us-east-1a")["Subnet"]["SubnetId"]
     found = reads.subnets("000000000000", "us-east-1", [subnet, "subnet-0123456789abcdef0"])
     assert [s["SubnetId"] for s in found] == [subnet] and "_allocated" not in found[0]
+
+
+def test_other_services_add_names_through_the_reads(provider):
+    from cloudlet.services.ec2.fabric import Fabric
+    from cloudlet.services.ec2.reads import Ec2Reads
+
+    provider.fabric = Fabric()
+    asked = []
+
+    def rds(account, region, vpc_id, name):
+        asked.append((account, region, vpc_id, name))
+        return "10.0.3.9" if name.endswith(".rds.amazonaws.com") else None
+
+    Ec2Reads(provider).add_names(rds)
+    provider.fabric.add_names(lambda *args: 1 / 0)  # a failing callback is passed over
+    assert provider.fabric.names("1", "us-east-1", "vpc-1", "db.x.us-east-1.rds.amazonaws.com"
+                                 ) == "10.0.3.9"
+    assert provider.fabric.names("1", "us-east-1", "vpc-1", "example.com") is None
+    assert asked[0] == ("1", "us-east-1", "vpc-1", "db.x.us-east-1.rds.amazonaws.com")
+
+
+def test_the_resolver_settings_follow_commits(tmp_path):
+    provider = Ec2Provider(Store.open(tmp_path))
+    vpc = call(provider, "CreateVpc", CidrBlock="10.0.0.0/16")["Vpc"]["VpcId"]
+    settings = provider.fabric.dns_settings(vpc)
+    assert (settings.enabled, settings.cidrs, settings.domains) == (
+        True, ("10.0.0.0/16",), ("ec2.internal",))
+    call(provider, "ModifyVpcAttribute", VpcId=vpc, EnableDnsSupport={"Value": False})
+    assert not provider.fabric.dns_settings(vpc).enabled
+    call(provider, "AssociateVpcCidrBlock", VpcId=vpc, CidrBlock="10.1.0.0/16")
+    options = call(provider, "CreateDhcpOptions", DhcpConfigurations=[
+        {"Key": "domain-name", "Values": ["corp.example"]}])["DhcpOptions"]["DhcpOptionsId"]
+    call(provider, "AssociateDhcpOptions", VpcId=vpc, DhcpOptionsId=options)
+    settings = provider.fabric.dns_settings(vpc)
+    assert settings.cidrs == ("10.0.0.0/16", "10.1.0.0/16")
+    assert settings.domains == ("ec2.internal", "corp.example")
+    from cloudlet.services.ec2.errors import InvalidParameterValue
+
+    with pytest.raises(InvalidParameterValue):  # refused: the committed settings stay
+        call(provider, "ModifyVpcAttribute", VpcId=vpc, EnableDnsHostnames={"Value": True})
+    assert provider.fabric.dns_settings(vpc) == settings
+    call(provider, "DeleteVpc", VpcId=vpc)
+    assert provider.fabric.dns_settings(vpc) is None

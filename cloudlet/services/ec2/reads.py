@@ -5,6 +5,8 @@
     reads.security_groups(account, region, ids)     -> [SecurityGroup]
     reads.vpc(account, region, "vpc-...")           -> Vpc | None
     reads.default_vpc(account, region)              -> Vpc | None (made when first needed)
+    reads.add_names(callback)      callback(account, region, vpc_id, name) -> address(es) |
+                                   None: names the VPCs' resolvers answer (RDS endpoints)
 
 and the authorizer's view of a resource (its tags, its VPC) for the ec2: condition keys."""
 
@@ -40,6 +42,12 @@ class Ec2Reads:
         self.provider.ensure_place(account, region)
         _, vpc_id = self.provider.records.read(account, region).place()
         return self.vpc(account, region, vpc_id) if vpc_id else None
+
+    def add_names(self, callback) -> None:
+        """The one thing other services give EC2 rather than read from it: names for the
+        VPCs' resolvers, asked before AWS's own (`mydb.x.us-east-1.rds.amazonaws.com` ->
+        the instance's address in that VPC, or None to pass)."""
+        self.provider.fabric.add_names(callback)
 
 # condition keys that hold a resource's own id
 ID_KEYS = {"vpc": "ec2:vpcid", "subnet": "ec2:subnetid", "security-group": "ec2:securitygroupid",
