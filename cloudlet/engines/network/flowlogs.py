@@ -91,6 +91,7 @@ class Watcher:
         self.interval = interval
         self.watched: dict[int, tuple[str, Callable[[Flow], None]]] = {}  # ifindex -> eni
         self._flows: dict[tuple, list] = {}
+        self._lock = threading.Lock()  # counting (the watcher's thread) vs handing over
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, name="fabric-flowlogs", daemon=True)
         self._thread.start()
@@ -118,13 +119,15 @@ class Watcher:
             return
         *key, length = found
         now = time.time()
-        flow = self._flows.setdefault((watched[0], *key, action), [0, 0, now, now])
-        flow[0] += 1
-        flow[1] += length
-        flow[3] = now
+        with self._lock:
+            flow = self._flows.setdefault((watched[0], *key, action), [0, 0, now, now])
+            flow[0] += 1
+            flow[1] += length
+            flow[3] = now
 
     def flush(self) -> None:
-        flows, self._flows = self._flows, {}
+        with self._lock:
+            flows, self._flows = self._flows, {}
         callbacks = {eni: callback for eni, callback in self.watched.values()}
         for (eni, src, dst, sport, dport, proto, action), (packets, size, start, end) in (
                 flows.items()):
@@ -133,8 +136,14 @@ class Watcher:
                                     end, "ACCEPT" if action == "A" else "REJECT"))
 
     def close(self) -> None:
+        """Stop reading; what was logged until now (read or still queued) is handed over."""
         self._stop.set()
         self._thread.join(2)
+        with contextlib.suppress(OSError):
+            self.sock.setblocking(False)
+            while data := self.sock.recv(1 << 16):
+                for prefix, indev, outdev, payload in parse(data):
+                    self._count(prefix, indev, outdev, payload)
         self.flush()
         with contextlib.suppress(OSError):
             self.sock.close()
@@ -179,6 +188,7 @@ def unwatch(fabric, net_id: str, interface_id: str) -> None:
         return
     watcher = fabric._watchers.get(net_id)
     if watcher is not None:
+        watcher.flush()  # the interface's flows so far are handed over
         for index, (eni, _) in list(watcher.watched.items()):
             if eni == interface_id:
                 del watcher.watched[index]

@@ -62,6 +62,7 @@ class Ec2Base(Provider):
         for timer in list(self._timers):
             timer.cancel()
         self.fabric.stop()
+        self.bus.drain()  # the flow-log records of open windows reach Logs before it stops
 
     def later(self, delay: float, action: Callable, *args) -> None:
         """Run `action(*args)` on a timer thread (a NAT gateway settling, say)."""

@@ -174,12 +174,12 @@ class Fabric:
         """At Cloudlet's stop: the VPCs' servers stop, open flow-log windows are delivered
         and the fabric is torn down."""
         self.servers.stop()
-        if self.flow_delivery is not None:
-            self.flow_delivery.stop()
         if self.available and self.engine is not None:
             with self._lock:
-                self.engine.teardown()
+                self.engine.teardown()  # its watchers hand over what they hold
                 self._states.clear()
+        if self.flow_delivery is not None:
+            self.flow_delivery.stop()
         self.available = False
         self.reason = "the VPC fabric has stopped"
         if self._lock_file is not None:

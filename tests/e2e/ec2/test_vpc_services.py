@@ -481,3 +481,46 @@ def test_flow_logs_of_an_instances_accepted_and_rejected_connections(
         for listener in listeners:
             listener.close()
         ec2.delete_flow_logs(FlowLogIds=made)
+
+
+# -- across a restart --------------------------------------------------------------------------
+def test_the_resolver_endpoints_and_flow_logs_are_back_after_a_restart(fresh_cloudlet, keys,
+                                                                       tmp_path):
+    """At start, the VPCs of the store get their resolver, endpoints and flow logs again; at
+    stop, the records of the open windows are delivered."""
+    server = fresh_cloudlet(data_dir=tmp_path / "restart")
+    ec2 = server.client("ec2")
+    if not server.health()["engines"]["ec2"]["network"]["enforced"]:
+        pytest.skip("VPC fabric unavailable")
+    iam = server.client("iam")
+    iam.create_user(UserName="restart")
+    key = iam.create_access_key(UserName="restart")["AccessKey"]
+    mine = {"aws_access_key_id": key["AccessKeyId"],
+            "aws_secret_access_key": key["SecretAccessKey"]}
+    vpc = ec2.create_vpc(CidrBlock="10.44.0.0/16")["Vpc"]["VpcId"]
+    subnet = ec2.create_subnet(VpcId=vpc, CidrBlock="10.44.1.0/24")["Subnet"]["SubnetId"]
+    igw = ec2.create_internet_gateway()["InternetGateway"]["InternetGatewayId"]
+    ec2.attach_internet_gateway(InternetGatewayId=igw, VpcId=vpc)
+    table = ec2.describe_route_tables(Filters=[{"Name": "vpc-id", "Values": [vpc]}])[
+        "RouteTables"][0]["RouteTableId"]
+    ec2.create_route(RouteTableId=table, DestinationCidrBlock="0.0.0.0/0", GatewayId=igw)
+    address = ec2.allocate_address(Domain="vpc")["AllocationId"]
+    nat = ec2.create_nat_gateway(SubnetId=subnet, AllocationId=address)["NatGateway"]
+    eni = nat["NatGatewayAddresses"][0]["NetworkInterfaceId"]
+    ec2.create_flow_logs(ResourceIds=[vpc], ResourceType="VPC", TrafficType="ACCEPT",
+                         LogGroupName="/restart", MaxAggregationInterval=600,
+                         DeliverLogsPermissionArn="arn:aws:iam::000000000000:role/f")
+    inside = InsideVpc(f"{prefix_for(server.data_dir)}-h-{nat['NatGatewayId']}", "10.44.0.2")
+    ca = str(server.data_dir / "ca" / "ca-bundle.pem")
+    assert caller(inside, mine, ca).endswith(":user/restart")
+    server.stop()  # the window (600 s) is open: delivered at stop
+    server = fresh_cloudlet(data_dir=tmp_path / "restart")
+    logs = server.client("logs")
+    before = logs.get_log_events(logGroupName="/restart", logStreamName=f"{eni}-all")["events"]
+    assert any(e["message"].split()[4] == API for e in before)
+    assert caller(inside, mine, ca).endswith(":user/restart")  # built again at start
+    assert [str(rr.rdata) for rr in ask(inside.where, "10.44.0.2", "s3.amazonaws.com").rr] == [S3]
+    server.stop()
+    logs = fresh_cloudlet(data_dir=tmp_path / "restart").client("logs")
+    events = logs.get_log_events(logGroupName="/restart", logStreamName=f"{eni}-all")["events"]
+    assert len(events) > len(before)  # watched again after the restart
