@@ -125,3 +125,23 @@ def test_certificate_names_cover_the_default_names_with_one_wildcard_level():
                  "123456789012.ddb.us-east-1.amazonaws.com"):
         assert covered(host), host
     assert not covered("my.dotted.bucket.s3.amazonaws.com")  # as on AWS
+
+
+@pytest.mark.parametrize("name", [
+    "db.abc123.us-east-1.rds.amazonaws.com", "web-123.us-east-1.elb.amazonaws.com",
+    "internal-web-123.eu-west-1.elb.amazonaws.com", "c.abc.0001.use1.cache.amazonaws.com",
+    "ec2-127-100-0-5.compute-1.amazonaws.com", "ec2-127-100-0-5.eu-west-1.compute.amazonaws.com"])
+def test_names_of_resources_are_answered_by_their_service_only(name):
+    assert service_address(name) is None
+    assert answer(name, "A", EAST) is None
+    assert answer(name, "A", EAST, {name: "10.0.5.5"}.get) == ["10.0.5.5"]
+
+
+def test_public_dns_names():
+    from cloudlet.services.ec2.network.names import public_address
+
+    assert public_address("ec2-127-100-0-5.compute-1.amazonaws.com") == "127.100.0.5"
+    assert public_address("ec2-54-1-2-3.eu-west-1.compute.amazonaws.com") == "54.1.2.3"
+    for name in ("ec2-127-100-0-256.compute-1.amazonaws.com", "ec2-1-2-3.compute-1.amazonaws.com",
+                 "ec2-1-2-3-4.compute-2.amazonaws.com", "ip-1-2-3-4.compute-1.amazonaws.com"):
+        assert public_address(name) is None

@@ -31,7 +31,7 @@ what the store then holds, so nothing half-applied stays in either.
     gateway_changed / _deleted    internet, egress-only and NAT gateways
     address_changed / _released   Elastic IPs
     endpoint_changed / _deleted   VPC endpoints
-    flow_logs_changed / _deleted  CreateFlowLogs / DeleteFlowLogs
+    flow_logs_changed / _deleted  CreateFlowLogs / DeleteFlowLogs (fabric_flows.py)
 
 For the compute half and the VPC's own servers (fabric_services.py):
 
@@ -48,6 +48,8 @@ For the compute half and the VPC's own servers (fabric_services.py):
                                        gateway endpoint (AWS's endpoints, network/api_endpoints)
     add_names(callback)                callback(account, region, vpc_id, name) -> address(es)
                                        | None: names the VPCs' resolvers answer, asked first
+                                       (the port's own: instances' public DNS names, inside
+                                       their VPC, give the private address)
     dns_settings(vpc_id)               the resolver's names.VpcNames, as last committed
     flow_delivery                      a network/flow_delivery.FlowLogDelivery: told what the
                                        flow logs capture after every change (ENIs that come
@@ -74,6 +76,7 @@ from pathlib import Path
 from cloudlet.engines import network as engine
 from cloudlet.engines.network import netns
 from cloudlet.services.ec2 import errors
+from cloudlet.services.ec2.fabric_flows import FlowLogsPort
 from cloudlet.services.ec2.fabric_services import EdgeService, RouterService, Servers
 from cloudlet.services.ec2.fabric_state import (
     FabricState,
@@ -86,7 +89,6 @@ from cloudlet.services.ec2.fabric_state import (
     vpcs,
 )
 from cloudlet.services.ec2.network import names, translate
-from cloudlet.services.ec2.network.flow_delivery import Captured, captured_by
 from cloudlet.services.ec2.store import Records, View
 
 log = logging.getLogger("cloudlet.ec2.fabric")
@@ -94,7 +96,6 @@ log = logging.getLogger("cloudlet.ec2.fabric")
 LOCK_DIR = Path("/run/cloudlet")
 PREFIX_LOCK = "fabric-{}.lock"
 OTHER_PREFIX = re.compile(r"^(cl[0-9a-z]{3})(?:-[rgxh]-|_public$)")
-FLOW_INTERVAL = 1.0  # seconds between the engine's hand-overs of flows
 
 
 def prefix_for(root: Path) -> str:
@@ -104,7 +105,7 @@ def prefix_for(root: Path) -> str:
     return "cl" + "".join(chars[(digest >> (6 * i)) % 36] for i in range(3))
 
 
-class Fabric:
+class Fabric(FlowLogsPort):
     def __init__(self, root: Path | None = None, public_range: str = "127.100.0.0/16"):
         self.root = root
         self.prefix = prefix_for(root) if root is not None else "cl"
@@ -120,7 +121,7 @@ class Fabric:
         self.servers = Servers()
         self._records: Records | None = None
         self._dns: dict[str, names.VpcNames] = {}
-        self._names: list[Callable] = []
+        self._names: list[Callable] = [self._public_names]
         self.flow_delivery = None  # network/flow_delivery.FlowLogDelivery
         self._flow_logs: dict[str, list[dict]] = {}  # vpc -> its flow logs, as committed
         self._watched: dict[str, dict[str, tuple]] = {}  # vpc -> engine id -> (spec, what)
@@ -265,6 +266,15 @@ class Fabric:
     def dns_settings(self, vpc_id: str) -> names.VpcNames | None:
         return self._dns.get(vpc_id)
 
+    def _public_names(self, account: str, region: str, vpc_id: str, name: str) -> str | None:
+        """An instance's public DNS name, asked inside its own VPC: its private address, as
+        AWS's resolver answers (other VPCs' public names are NXDOMAIN here)."""
+        public, state = names.public_address(name), self._states.get(vpc_id)
+        if public is None or state is None:
+            return None
+        return next((i.addresses[0] for i in list(state.interfaces.values())
+                     if i.public_address == public), None)
+
     def interface_counters(self, eni_id: str) -> tuple[int, int, int, int]:
         """(rx_bytes, tx_bytes, rx_packets, tx_packets) as the instance sees its ENI."""
         self._require()
@@ -301,44 +311,6 @@ class Fabric:
         if vpc_id in self._places:
             self.servers.sync_edges(*self._places[vpc_id], vpc_id, wanted, self._socket_in)
 
-    def _sync_flows(self, vpc_id: str) -> None:
-        """The engine watches the interfaces the VPC's flow logs capture, and the delivery
-        knows what each captures (under self._lock)."""
-        if self.flow_delivery is None or vpc_id not in self._places:
-            return
-        logs, state = self._flow_logs.get(vpc_id) or [], self._states.get(vpc_id)
-        watched = self._watched.setdefault(vpc_id, {})
-        if not logs and not watched:
-            return
-        wanted: dict[str, tuple] = {}
-        if logs and state is not None:
-            for spec in state.interfaces.values():
-                chosen = captured_by(logs, vpc_id, spec.subnet, spec.id)
-                if chosen:
-                    wanted[spec.id] = (spec, Captured(spec.id, spec.subnet, spec.host,
-                                                      spec.addresses, chosen))
-            for nat in state.nats.values():  # a NAT gateway's interface is its own
-                eni_id = self._nat_enis.get(nat.id, nat.id)
-                chosen = captured_by(logs, vpc_id, nat.subnet, eni_id)
-                if chosen:
-                    wanted[nat.id] = (nat, Captured(eni_id, nat.subnet, None, (nat.address,),
-                                                    chosen))
-        for engine_id in [i for i in watched if i not in wanted]:
-            del watched[engine_id]
-            if state is not None:
-                self.engine.unwatch_flows(vpc_id, engine_id)
-        for engine_id, (spec, what) in wanted.items():
-            if watched.get(engine_id, (None,))[0] != spec:  # new, or built again
-                self.engine.watch_flows(vpc_id, engine_id, self._flow_callback(vpc_id),
-                                        FLOW_INTERVAL)
-            watched[engine_id] = (spec, what)
-        self.flow_delivery.interfaces(*self._places[vpc_id], vpc_id,
-                                      {i: what for i, (_, what) in wanted.items()})
-
-    def _flow_callback(self, vpc_id: str) -> Callable:
-        delivery = self.flow_delivery
-        return lambda flow: delivery.record(vpc_id, flow)
-
     def _note(self, state: dict) -> None:
         """What the resolver and the flow logs read of a VPC's records (as committed)."""
         vpc = state["vpc"]
@@ -347,13 +319,6 @@ class Fabric:
                                                  translate.cidrs(vpc))
         self._flow_logs[vpc["VpcId"]] = state.get("flow_logs") or []
         self._note_nats(state)
-
-    def _note_nats(self, state: dict) -> None:
-        """A NAT gateway's ENI, which its flow-log records name (the engine knows the NAT)."""
-        for nat in state.get("nat_gateways") or []:
-            eni = next(iter(nat.get("NatGatewayAddresses") or []), {}).get("NetworkInterfaceId")
-            if eni:
-                self._nat_enis[nat["NatGatewayId"]] = eni
 
     # -- the port ------------------------------------------------------------------------
     def vpc_created(self, view: View, vpc: dict) -> None:
@@ -489,26 +454,6 @@ class Fabric:
 
     def endpoint_deleted(self, view: View, endpoint: dict) -> None:
         self._sync(view, endpoint["VpcId"])
-
-    def flow_logs_changed(self, view: View, flow_log: dict) -> None:
-        """Once committed, the engine watches what the VPC's flow logs capture."""
-        vpc_id, account, region = flow_log["_vpc"], view.account, view.region
-        view.after_commit.append(lambda: self._flow_logs_committed(account, region, vpc_id))
-
-    def flow_logs_deleted(self, view: View, flow_log: dict) -> None:
-        self.flow_logs_changed(view, flow_log)
-
-    def _flow_logs_committed(self, account: str, region: str, vpc_id: str) -> None:
-        if self._records is None:
-            return
-        self._flow_logs[vpc_id] = [f for f in self._records.read(account, region).find(
-            "vpc-flow-log") if f.get("_vpc") == vpc_id]
-        if self.available:
-            with self._lock:
-                try:
-                    self._sync_flows(vpc_id)
-                except Exception:
-                    log.exception("the flow logs of VPC %s are not watched", vpc_id)
 
     # -- telling the engine -----------------------------------------------------------------
     def _gateway_vpcs(self, gateway: dict) -> set[str]:

@@ -4,10 +4,14 @@
     answer(name, kind, settings, extra=None) -> [str] | None
         "A":   AWS's endpoint names (service_address), the private names of the VPC's
                addresses (ip-10-0-1-5.ec2.internal, ip-10-0-1-5.<DHCP domain-name>), and
-               whatever `extra(name)` says first (other services' names: RDS endpoints)
+               whatever `extra(name)` says first (other services' names: RDS endpoints;
+               instances' public DNS names, which the port answers with the private
+               address of the VPC's own, as AWS's resolver does)
         "PTR": 5.1.0.10.in-addr.arpa -> the private name of an address in the VPC
         None:  NXDOMAIN. Nothing is ever forwarded.
     service_address(name) -> S3_ADDRESS | DYNAMODB_ADDRESS | API_ADDRESS | None
+    public_address(name) -> "127.100.0.5" for ec2-127-100-0-5.compute-1.amazonaws.com
+                            (<region>.compute.amazonaws.com elsewhere), else None
     private_name(address, region) -> "ip-10-0-1-5.ec2.internal" (us-east-1) or
                                      "ip-10-0-1-5.<region>.compute.internal"
     certificate_names(regions) -> the DNS names of the certificate served on those addresses
@@ -19,7 +23,9 @@ virtual-hosted names (`s3.amazonaws.com`, `<bucket>.s3.amazonaws.com`,
 lead to S3_ADDRESS, inside S3's prefix list, so an S3 gateway endpoint carries them;
 DynamoDB's (`dynamodb.<region>`, the account-based `<account>.ddb.<region>`) to
 DYNAMODB_ADDRESS; every other name under amazonaws.com (`sts.us-east-1.amazonaws.com`,
-`sts.amazonaws.com`, `iam.amazonaws.com`, ...) to API_ADDRESS.
+`sts.amazonaws.com`, `iam.amazonaws.com`, ...) to API_ADDRESS, except the names of
+resources (instances' public names, RDS, load balancers, ElastiCache), which only the
+service that has the resource answers (`extra`): NXDOMAIN otherwise.
 """
 
 from __future__ import annotations
@@ -44,6 +50,11 @@ _S3 = re.compile(
     rf"|^(?:.+\.)?s3-(?:website-)?(?:external-1|{REGION})\.amazonaws\.com$")
 _DYNAMODB = re.compile(rf"^(?:dynamodb(?:-fips)?|\d{{12}}\.ddb)\.{REGION}\.amazonaws\.com$")
 _PRIVATE = re.compile(r"^ip-(\d{1,3})-(\d{1,3})-(\d{1,3})-(\d{1,3})\.(.+)$")
+_PUBLIC = re.compile(rf"^ec2-(\d{{1,3}})-(\d{{1,3}})-(\d{{1,3}})-(\d{{1,3}})\."
+                     rf"(?:compute-1|{REGION}\.compute)\.amazonaws\.com$")
+# names of resources, not endpoints: answered by the service that has them, or NXDOMAIN
+_RESOURCES = (".rds.amazonaws.com", ".elb.amazonaws.com", ".cache.amazonaws.com",
+              ".compute-1.amazonaws.com", ".compute.amazonaws.com")
 _REVERSE = ".in-addr.arpa"
 
 Extra = Callable[[str], "str | list[str] | None"]
@@ -86,13 +97,25 @@ def settings(region: str, vpc: dict, dhcp_options: dict | None, cidrs: Iterable[
 
 def service_address(name: str) -> str | None:
     """Where one of AWS's endpoint names leads inside a VPC (None: not one of them)."""
-    if not name.endswith(".amazonaws.com"):
+    if not name.endswith(".amazonaws.com") or name.endswith(_RESOURCES):
         return None
     if _S3.match(name):
         return S3_ADDRESS
     if _DYNAMODB.match(name):
         return DYNAMODB_ADDRESS
     return API_ADDRESS
+
+
+def public_address(name: str) -> str | None:
+    """The address an instance's public DNS name spells."""
+    found = _PUBLIC.match(name)
+    return _dotted(found.groups()) if found else None
+
+
+def _dotted(octets) -> str | None:
+    if any(int(o) > 255 or (len(o) > 1 and o[0] == "0") for o in octets):
+        return None
+    return ".".join(octets)
 
 
 def private_name(address: str, region: str) -> str:
@@ -104,11 +127,8 @@ def private_address(name: str, vpc: VpcNames) -> str | None:
     found = _PRIVATE.match(name)
     if found is None or found.group(5) not in vpc.domains:
         return None
-    octets = found.groups()[:4]
-    if any(int(o) > 255 or (len(o) > 1 and o[0] == "0") for o in octets):
-        return None
-    address = ".".join(octets)
-    return address if vpc.holds(address) else None
+    address = _dotted(found.groups()[:4])
+    return address if address and vpc.holds(address) else None
 
 
 def reverse(name: str, vpc: VpcNames) -> str | None:
