@@ -49,8 +49,9 @@ def spec(traffic="ALL", interval=60, log_format=None, id="fl-1"):
     return FlowLogSpec.of(doc)
 
 
-def flow(action="ACCEPT", src="10.0.1.5", dst="198.18.0.10", dport=443, at=NOW + 1, size=120):
-    return Flow("eni-a", src, dst, 40000, dport, 6, 2, size, at, at + 2, action)
+def flow(action="ACCEPT", src="10.0.1.5", dst="198.18.0.10", dport=443, at=NOW + 1, size=120,
+         flags=0):
+    return Flow("eni-a", src, dst, 40000, dport, 6, 2, size, at, at + 2, action, flags)
 
 
 def watching(bus, *specs, addresses=("10.0.1.5",)):
@@ -104,11 +105,12 @@ def test_traffic_type_and_custom_fields(now):
     fmt = ("${version} ${vpc-id} ${subnet-id} ${instance-id} ${interface-id} ${type} "
            "${pkt-dst-aws-service} ${flow-direction} ${region} ${az-id} ${tcp-flags} ${action}")
     delivery = watching(bus, spec("REJECT", 600, fmt, "fl-r"), spec("ACCEPT", 60, id="fl-a"))
-    delivery.record("vpc-1", flow("REJECT", src="10.0.9.9", dst="10.0.1.5", dport=22))
+    delivery.record("vpc-1", flow("REJECT", src="10.0.9.9", dst="10.0.1.5", dport=22, flags=2))
+    delivery.record("vpc-1", flow("REJECT", src="10.0.9.9", dst="10.0.1.5", dport=22, flags=4))
     delivery.record("vpc-1", flow("ACCEPT"))
     delivery.deliver_due(everything=True)
     messages = [m for _, _, _, m in bus.records()]
-    assert "5 vpc-1 subnet-1 i-1 eni-a IPv4 - ingress us-east-1 use1-az1 - REJECT" in messages
+    assert "5 vpc-1 subnet-1 i-1 eni-a IPv4 - ingress us-east-1 use1-az1 6 REJECT" in messages
     accepted = [m for m in messages if m.startswith("2 ")]
     assert len(accepted) == 1 and accepted[0].endswith("ACCEPT OK")
     assert len(messages) == 2  # nothing of the other TrafficType, and no NODATA for traffic

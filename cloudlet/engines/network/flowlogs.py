@@ -6,7 +6,8 @@ security groups have let it through (the `flowlog` base chain, after all the oth
 and every packet the interface's own chains drop (`e_<eni>`/`i_<eni>`, before their final
 drop: REJECT, i.e. what its security groups refuse). Packets are summed per flow (addresses,
 ports, protocol, verdict) and each flow goes to the callback as a `Flow` every `interval`
-seconds, as AWS aggregates over its capture window. Drops by a network ACL are not logged.
+seconds, as AWS aggregates over its capture window, with the TCP flags seen (FIN 1, SYN 2,
+RST 4, SYN-ACK 18, or-ed, as AWS counts them). Drops by a network ACL are not logged.
 """
 
 from __future__ import annotations
@@ -77,6 +78,17 @@ def five_tuple(packet: bytes) -> tuple[str, str, int, int, int, int] | None:
             protocol, length)
 
 
+def tcp_flags(packet: bytes) -> int:
+    """FIN 1, SYN 2, RST 4, and 18 for a SYN-ACK, of an IPv4 TCP packet (else 0)."""
+    if len(packet) < 20 or packet[9] != 6:
+        return 0
+    at = (packet[0] & 0x0F) * 4 + 13
+    if len(packet) <= at:
+        return 0
+    flags = packet[at]
+    return (flags & 0x07) | (0x10 if flags & 0x12 == 0x12 else 0)
+
+
 class Watcher:
     """One per network: reads the router's log group and hands out flows per interface."""
 
@@ -120,20 +132,21 @@ class Watcher:
         *key, length = found
         now = time.time()
         with self._lock:
-            flow = self._flows.setdefault((watched[0], *key, action), [0, 0, now, now])
+            flow = self._flows.setdefault((watched[0], *key, action), [0, 0, now, now, 0])
             flow[0] += 1
             flow[1] += length
             flow[3] = now
+            flow[4] |= tcp_flags(payload)
 
     def flush(self) -> None:
         with self._lock:
             flows, self._flows = self._flows, {}
         callbacks = {eni: callback for eni, callback in self.watched.values()}
-        for (eni, src, dst, sport, dport, proto, action), (packets, size, start, end) in (
+        for (eni, src, dst, sport, dport, proto, action), (packets, size, start, end, flags) in (
                 flows.items()):
             if eni in callbacks:
                 callbacks[eni](Flow(eni, src, dst, sport, dport, proto, packets, size, start,
-                                    end, "ACCEPT" if action == "A" else "REJECT"))
+                                    end, "ACCEPT" if action == "A" else "REJECT", flags))
 
     def close(self) -> None:
         """Stop reading; what was logged until now (read or still queued) is handed over."""

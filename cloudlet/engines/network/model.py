@@ -186,3 +186,4 @@ class Flow:
     start: float
     end: float
     action: str  # ACCEPT | REJECT
+    tcp_flags: int = 0  # FIN 1, SYN 2, RST 4, SYN-ACK 18, or-ed over the flow

@@ -40,3 +40,7 @@ def test_accepted_and_rejected_flows_reach_the_callback(fabric, listen):
     assert sum(f.packets for f in accepted) >= 2 and sum(f.bytes for f in accepted) >= 80
     rejected = [f for f in flows if f.dport == 81]
     assert sum(f.packets for f in rejected) >= 1  # the SYN, dropped by the group
+    assert {f.tcp_flags for f in rejected} == {2}  # SYN, as AWS's tcp-flags count it
+    assert any(f.tcp_flags & 2 for f in accepted)
+    replies = [f for f in flows if f.sport == 80 and f.action == "ACCEPT"]
+    assert any(f.tcp_flags & 18 == 18 for f in replies)  # the SYN-ACK

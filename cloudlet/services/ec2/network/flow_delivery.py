@@ -148,12 +148,13 @@ class FlowLogDelivery:
                 sums = window.flows.get(key)
                 if sums is None:
                     window.flows[key] = [flow.packets, flow.bytes, flow.start + offset,
-                                         flow.end + offset]
+                                         flow.end + offset, flow.tcp_flags]
                 else:
                     sums[0] += flow.packets
                     sums[1] += flow.bytes
                     sums[2] = min(sums[2], flow.start + offset)
                     sums[3] = max(sums[3], flow.end + offset)
+                    sums[4] |= flow.tcp_flags
 
     def deliver_due(self, everything: bool = False) -> None:
         now = clock.timestamp()
@@ -217,13 +218,13 @@ def _lines(pair: _Pair, now: float) -> list[tuple[float, str]]:
         return [(window.opened, flow_records.line(fields, {
             **common, "start": int(window.opened), "end": int(now), "log-status": "NODATA"}))]
     found = []
-    for (src, dst, sport, dport, protocol, action), (packets, size, start, end) in (
+    for (src, dst, sport, dport, protocol, action), (packets, size, start, end, flags) in (
             window.flows.items()):
         found.append((start, flow_records.line(fields, {
             **common, "srcaddr": src, "dstaddr": dst, "srcport": sport, "dstport": dport,
             "protocol": protocol, "packets": packets, "bytes": size, "start": int(start),
             "end": int(end), "action": action, "log-status": "OK", "type": "IPv4",
-            "pkt-srcaddr": src, "pkt-dstaddr": dst,
+            "pkt-srcaddr": src, "pkt-dstaddr": dst, "tcp-flags": flags if protocol == 6 else None,
             "pkt-src-aws-service": flow_records.aws_service(src),
             "pkt-dst-aws-service": flow_records.aws_service(dst),
             "flow-direction": "egress" if src in captured.addresses else "ingress"})))
