@@ -126,6 +126,7 @@ class Fabric(FlowLogsPort):
         self._flow_logs: dict[str, list[dict]] = {}  # vpc -> its flow logs, as committed
         self._watched: dict[str, dict[str, tuple]] = {}  # vpc -> engine id -> (spec, what)
         self._nat_enis: dict[str, str] = {}  # NAT gateway -> its ENI
+        self._zones: dict[str, str] = {}  # subnet -> its Availability Zone's id
 
     # -- life cycle --------------------------------------------------------------------
     def start(self, records: Records) -> None:
@@ -318,7 +319,7 @@ class Fabric(FlowLogsPort):
         self._dns[vpc["VpcId"]] = names.settings(region, vpc, state.get("dhcp_options"),
                                                  translate.cidrs(vpc))
         self._flow_logs[vpc["VpcId"]] = state.get("flow_logs") or []
-        self._note_nats(state)
+        self._note_records(state)
 
     # -- the port ------------------------------------------------------------------------
     def vpc_created(self, view: View, vpc: dict) -> None:
@@ -489,7 +490,7 @@ class Fabric(FlowLogsPort):
         if guard:
             self._guard(view, vpc_id)
         state = desired_state(view, vpc_id)
-        self._note_nats(state)
+        self._note_records(state)
         with self._lock:
             if not state:
                 if self._states.pop(vpc_id, None) is not None:

@@ -26,6 +26,7 @@ class FlowLogsPort:
     _flow_logs: dict[str, list[dict]]  # vpc -> its flow logs, as committed
     _watched: dict[str, dict[str, tuple]]  # vpc -> engine id -> (spec, Captured)
     _nat_enis: dict[str, str]  # NAT gateway -> its ENI
+    _zones: dict[str, str]  # subnet -> its Availability Zone's id
 
     def flow_logs_changed(self, view: View, flow_log: dict) -> None:
         """Once committed, the engine watches what the VPC's flow logs capture."""
@@ -59,13 +60,14 @@ class FlowLogsPort:
                 chosen = captured_by(logs, vpc_id, spec.subnet, spec.id)
                 if chosen:
                     wanted[spec.id] = (spec, Captured(spec.id, spec.subnet, spec.host,
-                                                      spec.addresses, chosen))
+                                                      spec.addresses, chosen,
+                                                      self._zones.get(spec.subnet)))
             for nat in state.nats.values():  # a NAT gateway's interface is its own
                 eni_id = self._nat_enis.get(nat.id, nat.id)
                 chosen = captured_by(logs, vpc_id, nat.subnet, eni_id)
                 if chosen:
                     wanted[nat.id] = (nat, Captured(eni_id, nat.subnet, None, (nat.address,),
-                                                    chosen))
+                                                    chosen, self._zones.get(nat.subnet)))
         try:  # flow logs never fail the operation that changed the VPC
             for engine_id in [i for i in watched if i not in wanted]:
                 del watched[engine_id]
@@ -85,8 +87,11 @@ class FlowLogsPort:
         delivery = self.flow_delivery
         return lambda flow: delivery.record(vpc_id, flow)
 
-    def _note_nats(self, state: dict) -> None:
-        """A NAT gateway's ENI, which its flow-log records name (the engine knows the NAT)."""
+    def _note_records(self, state: dict) -> None:
+        """What flow-log records name and the engine does not know: a NAT gateway's ENI (the
+        engine knows the NAT), a subnet's zone id."""
+        for subnet in state.get("subnets") or []:
+            self._zones[subnet["SubnetId"]] = subnet.get("AvailabilityZoneId")
         for nat in state.get("nat_gateways") or []:
             eni = next(iter(nat.get("NatGatewayAddresses") or []), {}).get("NetworkInterfaceId")
             if eni:

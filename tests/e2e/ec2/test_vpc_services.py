@@ -299,31 +299,46 @@ def test_an_unchanged_aws_cli_inside_the_vpc(server, net, keys, tmp_path):
 
 
 # -- flow logs -------------------------------------------------------------------------------
+def delivered(server, group: str, stream: str, done) -> list[list[str]]:
+    """The records of a log stream once `done(records)`, the service clock advanced past
+    the aggregation window until then."""
+    logs = server.client("logs")
+    records: list[list[str]] = []
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        server.advance_clock(61)  # the aggregation window closes
+        time.sleep(0.5)
+        try:
+            events = logs.get_log_events(logGroupName=group, logStreamName=stream)["events"]
+        except ClientError:
+            continue
+        records = [e["message"].split() for e in events]
+        if done(records):
+            return records
+    raise AssertionError(f"no such record in {group}/{stream}: {records}")
+
+
 def test_flow_log_records_of_accepted_traffic_reach_cloudwatch_logs(server, ec2, net, keys):
-    group = unique("/vpc/flows")
+    group, custom = unique("/vpc/flows"), unique("/vpc/custom")
     made = ec2.create_flow_logs(ResourceIds=[net["public"]], ResourceType="Subnet",
                                 TrafficType="ALL", LogGroupName=group,
                                 DeliverLogsPermissionArn="arn:aws:iam::000000000000:role/f",
                                 MaxAggregationInterval=60)["FlowLogIds"]
-    logs = server.client("logs")
-    inside = InsideVpc(net["public_ns"], net["resolver"])
-    stream = f"{net['nat_eni']}-all"
+    made += ec2.create_flow_logs(
+        ResourceIds=[net["nat_eni"]], ResourceType="NetworkInterface", TrafficType="ACCEPT",
+        LogDestination=f"arn:aws:logs:us-east-1:000000000000:log-group:{custom}:*",
+        DeliverLogsPermissionArn="arn:aws:iam::000000000000:role/f", MaxAggregationInterval=60,
+        LogFormat="${version} ${vpc-id} ${subnet-id} ${interface-id} ${az-id} "
+                  "${pkt-dst-aws-service} ${flow-direction} ${tcp-flags} ${action} ${dstport}"
+    )["FlowLogIds"]
+    stream = f"{net['nat_eni']}-all"  # the NAT gateway's interface, in the public subnet
     try:
-        caller(inside, keys, ca_bundle(server))
-        records = []
-        deadline = time.monotonic() + 30
-        while time.monotonic() < deadline:
-            server.advance_clock(61)  # the aggregation window closes
-            time.sleep(0.5)
-            try:
-                events = logs.get_log_events(logGroupName=group, logStreamName=stream)["events"]
-            except ClientError:
-                continue
-            records = [e["message"].split() for e in events]
-            if any(r[4] == API and r[6] == "443" for r in records if len(r) == 14):
-                break
-        sent = [r for r in records if len(r) == 14 and r[4] == API and r[6] == "443"]
-        assert sent, records
+        caller(InsideVpc(net["public_ns"], net["resolver"]), keys, ca_bundle(server))
+        def sent_of(records):
+            return [r for r in records if len(r) == 14 and r[4] == API and r[6] == "443"]
+
+        records = delivered(server, group, stream, sent_of)
+        sent = sent_of(records)
         version, account, eni, src, _, _, _, protocol, packets, size, start, end, action, \
             status = sent[0]
         assert (version, account, eni, protocol, action, status) == (
@@ -332,6 +347,15 @@ def test_flow_log_records_of_accepted_traffic_reach_cloudwatch_logs(server, ec2,
         assert int(start) <= int(end)
         replies = [r for r in records if len(r) == 14 and r[3] == API and r[5] == "443"]
         assert replies and replies[0][12] == "ACCEPT"
+        zone = ec2.describe_subnets(SubnetIds=[net["public"]])["Subnets"][0][
+            "AvailabilityZoneId"]
+        def out_of(records):
+            return [r for r in records if r[5] == "AMAZON"]
+
+        out = out_of(delivered(server, custom, stream, out_of))
+        assert out[0][:7] == ["5", net["vpc"], net["public"], net["nat_eni"], zone, "AMAZON",
+                              "egress"]
+        assert int(out[0][7]) & 2 and out[0][8:] == ["ACCEPT", "443"]  # the SYN was in it
     finally:
         ec2.delete_flow_logs(FlowLogIds=made)
 
@@ -460,23 +484,17 @@ def test_flow_logs_of_an_instances_accepted_and_rejected_connections(
     from cloudlet.engines.network import Fabric
 
     listeners = [Listener(Fabric, target["ns"], target["address"], port) for port in (80, 81)]
-    logs = server.client("logs")
     try:
         assert connect(Fabric, other["ns"], target["address"], 80) == "open"
         assert connect(Fabric, other["ns"], target["address"], 81, timeout=0.5) == "timeout"
-        seen: set = set()
-        deadline = time.monotonic() + 30
-        while time.monotonic() < deadline and not {"ACCEPT", "REJECT"} <= seen:
-            server.advance_clock(61)
-            time.sleep(0.5)
-            try:
-                events = logs.get_log_events(logGroupName=group,
-                                             logStreamName=f"{target['eni']}-all")["events"]
-            except ClientError:
-                continue
-            seen = {r[12] for r in (e["message"].split() for e in events)
-                    if len(r) == 14 and r[3] == other["address"] and r[4] == target["address"]}
-        assert {"ACCEPT", "REJECT"} <= seen
+
+        def seen(records):
+            return {r[12] for r in records if len(r) == 14 and r[3] == other["address"]
+                    and r[4] == target["address"]}
+
+        records = delivered(server, group, f"{target['eni']}-all",
+                            lambda records: {"ACCEPT", "REJECT"} <= seen(records))
+        assert {"ACCEPT", "REJECT"} <= seen(records)
     finally:
         for listener in listeners:
             listener.close()
