@@ -43,6 +43,16 @@ which the adapter uses to rebuild the fabric; `vpcs(records)` lists them all.
                                   ReleaseAddress
     endpoint_changed / _deleted   CreateVpcEndpoint, ModifyVpcEndpoint / DeleteVpcEndpoints
     flow_logs_changed / _deleted  CreateFlowLogs / DeleteFlowLogs
+
+Services the router namespaces carry, for the compute families:
+
+    add_router_service(start)     start(account, region, vpc_id, make_socket) -> stop, called
+                                  for every VPC whose router namespace exists (at start and as
+                                  VPCs are made), stop() when it goes; make_socket(family,
+                                  type) creates a socket inside that router (IMDS binds
+                                  169.254.169.254:80 there, an address on its lo)
+    interface_counters(eni_id)    (rx_bytes, tx_bytes, rx_packets, tx_packets) of the ENI,
+                                  as the instance sees them (rx: received by it), or None
 """
 
 from __future__ import annotations
@@ -98,6 +108,12 @@ class Fabric:
     def flow_logs_changed(self, view: View, flow_log: dict) -> None: ...
 
     def flow_logs_deleted(self, view: View, flow_log: dict) -> None: ...
+
+    def add_router_service(self, start) -> None:
+        """No router namespaces without the engine: nothing to start."""
+
+    def interface_counters(self, eni_id: str) -> tuple[int, int, int, int] | None:
+        return None
 
     def start(self, records: Records) -> None:
         """At Cloudlet's start: rebuild every VPC from `desired_state`."""
