@@ -57,7 +57,8 @@ class IdentitySigner:
         signed = (pkcs7.PKCS7SignatureBuilder().set_data(data)
                   .add_signer(self._cert, self._key, hashes.SHA256())
                   .sign(serialization.Encoding.DER, [pkcs7.PKCS7Options.DetachedSignature,
-                                                     pkcs7.PKCS7Options.NoCerts]))
+                                                     pkcs7.PKCS7Options.NoCerts,
+                                                     pkcs7.PKCS7Options.Binary]))
         return {"signature": _mime(signature), "pkcs7": _mime(signed), "rsa2048": _mime(signed)}
 
     def _load(self) -> None:
