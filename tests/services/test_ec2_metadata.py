@@ -9,7 +9,7 @@ import pytest
 
 from cloudlet import clock
 from cloudlet.services.ec2.compute.metadata_handler import MetadataHandler, Request, Tokens
-from cloudlet.services.ec2.compute.metadata_tree import InstanceFacts, VERSIONS
+from cloudlet.services.ec2.compute.metadata_tree import VERSIONS, InstanceFacts
 from tests.services.ec2_instances import SECOND_ENI, instance
 
 PEER = "10.0.1.5"
