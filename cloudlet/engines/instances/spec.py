@@ -64,6 +64,12 @@ class Stats:
     memory_limit_bytes: int
     pids: int
     oom_kills: int
+    # I/O completed by the instance's volumes (the root volume's and the data volumes' loop
+    # devices) since they were attached: what AWS/EC2's Disk* and EBS* metrics count
+    disk_read_bytes: int = 0
+    disk_write_bytes: int = 0
+    disk_read_ops: int = 0
+    disk_write_ops: int = 0
 
 
 class InstanceError(Exception):
