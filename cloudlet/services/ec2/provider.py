@@ -16,6 +16,7 @@
     network/place.py           regions, Availability Zones, account attributes
     compute/metadata.py        IMDS at 169.254.169.254 in every VPC (metadata_*.py, identity.py,
                                instance_credentials.py)
+    compute/metrics.py         AWS/EC2 metrics of running instances, on the bus
     tags.py                    tags on every resource
     dry_run.py                 DryRun, for every operation
     base.py                    records, the fabric port, Describe*'s ids/filters/pages
@@ -25,6 +26,7 @@ from __future__ import annotations
 
 from cloudlet.services.ec2.base import Ec2Base
 from cloudlet.services.ec2.compute.metadata import MetadataOperations
+from cloudlet.services.ec2.compute.metrics import MetricsOperations
 from cloudlet.services.ec2.dry_run import DryRun
 from cloudlet.services.ec2.network.addresses import AddressOperations
 from cloudlet.services.ec2.network.default_vpc import DefaultVpcOperations
@@ -60,6 +62,7 @@ class Ec2Provider(
     PlaceOperations,
     TagOperations,
     MetadataOperations,
+    MetricsOperations,
     DryRun,
     Ec2Base,
 ):
