@@ -45,7 +45,7 @@ log = logging.getLogger("cloudlet.ec2.imds")
 
 METADATA_ADDRESS = "169.254.169.254"
 SERVICE_PRINCIPAL = "ec2.amazonaws.com"
-REINDEX_AT_MOST_EVERY = 0.5  # seconds, per VPC: unknown sources cannot make it read all the time
+REINDEX_AT_MOST_EVERY = 0.5  # seconds, per VPC: strangers cannot make it read all the time
 
 
 def addresses_of(instance: dict) -> set[str]:
@@ -114,9 +114,13 @@ class MetadataService:
         found = self._indexed(view, index, vpc_id, peer)
         if found is not None:
             return found
-        with index.lock:
-            if time.monotonic() - index.built < REINDEX_AT_MOST_EVERY:
-                return self._indexed(view, index, vpc_id, peer)
+        with index.lock:  # one rebuild at a time; those who waited may find theirs done
+            found = self._indexed(view, index, vpc_id, peer)
+            if found is not None:
+                return found
+            wait = REINDEX_AT_MOST_EVERY - (time.monotonic() - index.built)
+            if wait > 0:  # an instance that just booted is found, a stranger waits
+                time.sleep(wait)
             index.addresses = {
                 address: doc["InstanceId"]
                 for doc in view.find("instance", vpc_ids=[vpc_id])

@@ -39,6 +39,8 @@ from collections import defaultdict
 from collections.abc import Callable
 from dataclasses import dataclass
 
+import msgspec
+
 from cloudlet import clock
 from cloudlet.services.ec2.store import Records
 
@@ -158,17 +160,18 @@ class InstanceMetrics:
     def _discover(self, now: float, mono: float) -> None:
         self._discovered_at = mono
         running: set[str] = set()
-        for account, region in self.records.places():
-            for doc in self.records.read(account, region).find("instance"):
-                if (doc.get("State") or {}).get("Name") != "running":
-                    continue
-                instance_id = doc["InstanceId"]
-                running.add(instance_id)
-                if instance_id not in self._tracked:
-                    period = period_of(doc)
-                    self._tracked[instance_id] = _Tracked(
-                        account, region, self.sample(doc, mono),
-                        math.floor(now / period) * period + period)
+        for row in self.records.db.query(
+                "SELECT account, region, doc FROM ec2_resources WHERE kind='instance'"):
+            doc = msgspec.json.decode(row["doc"])
+            if (doc.get("State") or {}).get("Name") != "running":
+                continue
+            instance_id = doc["InstanceId"]
+            running.add(instance_id)
+            if instance_id not in self._tracked:
+                period = period_of(doc)
+                self._tracked[instance_id] = _Tracked(
+                    row["account"], row["region"], self.sample(doc, mono),
+                    math.floor(now / period) * period + period)
         for instance_id in set(self._tracked) - running:
             del self._tracked[instance_id]
 
