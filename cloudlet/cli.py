@@ -109,7 +109,16 @@ def cmd_status(args) -> int:
     print(f"Cloudlet {health['version']} is {health['status']} on {args.host}:{args.port}")
     for name, state in health["services"].items():
         print(f"  {name:<12} {state}")
+    for name, details in (health.get("engines") or {}).items():
+        for what, value in details.items():
+            print(f"  {name} {what}: {_said(value)}")
     return 0
+
+
+def _said(value) -> str:
+    if isinstance(value, dict):
+        return ", ".join(f"{k} {v}" for k, v in value.items() if v not in ("", None))
+    return str(value)
 
 
 def _control(args, method: str, path: str, body: dict | None = None,
@@ -260,9 +269,9 @@ def cmd_mail(args) -> int:
 
 def cmd_rds(args) -> int:
     """The bundle is a file in the data dir (rds/ca/rds-ca-bundle.pem), made on first use."""
-    from cloudlet.engines.db.ca import CertificateAuthority
+    from cloudlet.ca import rds_ca
 
-    print(CertificateAuthority(args.data_dir.expanduser() / "rds" / "ca").bundle(), end="")
+    print(rds_ca(args.data_dir.expanduser()).bundle(), end="")
     return 0
 
 

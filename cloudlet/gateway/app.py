@@ -59,7 +59,9 @@ class Gateway:
         self.pipeline = pipeline
         self.body_timeout = body_timeout
         self.services = services  # name -> "available" | "not implemented"
-        self.control = Control(pipeline.credentials, services)
+        self.control = Control(pipeline.credentials, services, lambda: {
+            name: found for name, provider in pipeline.providers.items()
+            if (found := provider.health()) is not None})
         # Each provider's own HTTP endpoints (function URLs, SNS's certificate, the OIDC
         # issuer), tried in order before the API.
         self.routes = [route for provider in pipeline.providers.values()

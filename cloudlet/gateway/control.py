@@ -1,6 +1,6 @@
 """The gateway's own endpoints under /_cloudlet/, and who may reach them.
 
-    GET  /_cloudlet/health      {"status", "version", "services"}    anyone, from anywhere
+    GET  /_cloudlet/health      {"status", "version", "services", "engines"}    anyone, from anywhere
     GET  /_cloudlet/clock       {"now", "offset_seconds"}            an account's root
     POST /_cloudlet/clock       {"advance": seconds}: the same after  an account's root
     POST /_cloudlet/shutdown    stop as Ctrl-C does                   an account's root
@@ -68,9 +68,11 @@ def hidden(request: HttpRequest, route: Route | None) -> bool:
 
 
 class Control:
-    def __init__(self, credentials: CredentialStore, services: dict[str, str]):
+    def __init__(self, credentials: CredentialStore, services: dict[str, str],
+                 engines=dict):
         self.credentials = credentials
         self.services = services
+        self.engines = engines  # () -> {service: what its engines say}
 
     def authenticate(self, request: HttpRequest) -> Credential:
         return authenticate_control(request, self.credentials)
@@ -82,7 +84,8 @@ class Control:
                 if request.method not in ("GET", "HEAD"):
                     raise MethodNotAllowed("GET or HEAD")
                 return json_response(200, {"status": "running", "version": __version__,
-                                           "services": self.services})
+                                           "services": self.services,
+                                           "engines": self.engines()})
             if request.path == CLOCK:
                 return self.clock(request)
             if request.path == SHUTDOWN:

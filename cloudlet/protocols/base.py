@@ -22,12 +22,14 @@ import base64
 import calendar
 import datetime as dt
 import email.utils
+import re
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
-from urllib.parse import parse_qsl, unquote
+from urllib.parse import unquote_to_bytes
 
 from cloudlet.errors import SerializationError, ServiceError, UnknownOperation, ValidationError
+from cloudlet.protocols.numeric import from_epoch, is_number_text
 
 if TYPE_CHECKING:  # botocore loads off the start-up path, with the first model
     from botocore.model import OperationModel, ServiceModel, Shape
@@ -90,22 +92,23 @@ class HttpRequest:
         return (self.headers.get("content-type") or "").split(";")[0].strip().lower()
 
     def query_items(self) -> list[tuple[str, str]]:
-        return parse_qsl(self.query, keep_blank_values=True)
+        """The query's fields, decoded by `percent_decode`."""
+        return form_items(self.query)
 
     def form(self) -> dict[str, str]:
         """The query string and, for a form-encoded body, the body's fields."""
         items = self.query_items()
         if self.body and self.content_type in ("", "application/x-www-form-urlencoded"):
             try:
-                text = self.body.decode("utf-8")
+                self.body.decode("utf-8")
             except UnicodeDecodeError as e:
                 raise SerializationError("The request body is not valid UTF-8.") from e
-            items += parse_qsl(text, keep_blank_values=True)
+            items += form_items(self.body)
         return dict(items)
 
     @property
     def unquoted_path(self) -> str:
-        return unquote(self.path)
+        return percent_decode(self.path)
 
 
 @dataclass
@@ -143,6 +146,12 @@ class Codec:
             e.code = self.validation_error_code
             raise
 
+    def not_utf8(self, where: str) -> ServiceError:
+        """The error for a name or value whose bytes are not UTF-8 (`where`: the parameter
+        as the wire spells it)."""
+        return ServiceError(f"The value of {where} is not valid UTF-8.",
+                            code=self.validation_error_code, status=400)
+
     # -- response side ------------------------------------------------------------
     def serialize(self, operation: OperationModel, result: dict, request_id: str) -> HttpResponse:
         raise NotImplementedError
@@ -167,6 +176,60 @@ class Codec:
             if shape.name == code or shape.metadata.get("error", {}).get("code") == code:
                 return shape
         return None
+
+
+# -- text from the URI ----------------------------------------------------------------
+#
+# The gateway hands the path and the query over as they arrived, read as latin-1 (one
+# character per byte). Their percent-escapes are UTF-8; a byte sequence that is not UTF-8
+# is kept, not replaced, as the lone surrogates U+DC80..U+DCFF (Python's surrogateescape),
+# so that `k%FF` and `k%FE` stay two names, and the codec that binds the value refuses it
+# (`is_utf8`) in its protocol's words. Replacing them with U+FFFD made both one key.
+
+_NOT_UTF8 = re.compile("[\udc80-\udcff]")
+
+
+def percent_decode(text: str | bytes, plus: bool = False) -> str:
+    """A URI component (or a form field) with its escapes decoded; `plus` reads `+` as a
+    space, as forms and query strings do."""
+    if isinstance(text, str):
+        if text.isascii() and "%" not in text and not (plus and "+" in text):
+            return text
+        try:
+            raw = text.encode("latin-1")
+        except UnicodeEncodeError:  # wider characters: text built in-process, not received
+            raw = text.encode("utf-8", "surrogatepass")
+    else:
+        raw = text
+    if plus:
+        raw = raw.replace(b"+", b" ")
+    return unquote_to_bytes(raw).decode("utf-8", "surrogateescape")
+
+
+_HIGH_ESCAPE = re.compile("%[89a-fA-F]")
+
+
+def is_plain(raw: str) -> bool:
+    """Whether a path or query as sent decodes to ASCII (no escape of a byte past 0x7F, no
+    such byte itself), so that nothing in it can fail to be UTF-8: one scan, not one per
+    value."""
+    return raw.isascii() and _HIGH_ESCAPE.search(raw) is None
+
+
+def is_utf8(text: str) -> bool:
+    """False for text `percent_decode` made from bytes that are not UTF-8."""
+    return text.isascii() or _NOT_UTF8.search(text) is None
+
+
+def form_items(text: str | bytes) -> list[tuple[str, str]]:
+    """`a=1&b=2` as its (name, value) pairs, blank values kept, each `percent_decode`d."""
+    sep, eq = ("&", "=") if isinstance(text, str) else (b"&", b"=")
+    items = []
+    for item in text.split(sep):
+        if item:
+            key, _, value = item.partition(eq)
+            items.append((percent_decode(key, plus=True), percent_decode(value, plus=True)))
+    return items
 
 
 # -- timestamps -----------------------------------------------------------------------
@@ -197,14 +260,14 @@ def format_timestamp(value, fmt: str) -> str | int | float:
 
 
 def parse_timestamp(value) -> dt.datetime:
-    """Parse any timestamp a client may send: epoch seconds, ISO 8601 or RFC 822."""
+    """Parse any timestamp a client may send: epoch seconds, ISO 8601 or RFC 822. One
+    that is malformed, or outside what a datetime holds (years 1 to 9999), is a
+    SerializationError."""
     if isinstance(value, int | float) and not isinstance(value, bool):
-        return dt.datetime.fromtimestamp(value, UTC)
+        return from_epoch(value)
     text = str(value).strip()
-    try:
-        return dt.datetime.fromtimestamp(float(text), UTC)
-    except ValueError:
-        pass
+    if is_number_text(text):
+        return from_epoch(float(text))
     try:
         parsed = dt.datetime.fromisoformat(text.replace("Z", "+00:00"))
         return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
@@ -212,8 +275,8 @@ def parse_timestamp(value) -> dt.datetime:
         pass
     try:
         return email.utils.parsedate_to_datetime(text).astimezone(UTC)
-    except (TypeError, ValueError):
-        raise SerializationError(f"Invalid timestamp: {text!r}") from None
+    except (TypeError, ValueError, OverflowError, IndexError):
+        raise SerializationError(f"Invalid timestamp: {text[:100]!r}") from None
 
 
 def b64encode(value: bytes | str) -> str:

@@ -31,6 +31,7 @@ from botocore.model import OperationModel, Shape
 
 from cloudlet.errors import SerializationError, ServiceError
 from cloudlet.protocols.base import Codec, HttpRequest, HttpResponse, to_datetime
+from cloudlet.protocols.numeric import from_epoch, to_float
 
 UTC = dt.UTC
 MAX_DEPTH = 64
@@ -69,7 +70,24 @@ def loads(body: bytes):
 
 
 def dumps(value) -> bytes:
-    return cbor2.dumps(value)
+    try:
+        return cbor2.dumps(value)
+    except (cbor2.CBOREncodeError, UnicodeEncodeError):
+        # Text with lone surrogates (a value echoed in an error message) has no UTF-8
+        # form: written with "?" for each, as a Java service writes it.
+        return cbor2.dumps(_encodable(value))
+
+
+def _encodable(value):
+    if isinstance(value, str):
+        return value.encode("utf-8", "replace").decode("utf-8")
+    if isinstance(value, dict):
+        return {_encodable(k): _encodable(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_encodable(v) for v in value]
+    if isinstance(value, cbor2.CBORTag):
+        return cbor2.CBORTag(value.tag, _encodable(value.value))
+    return value
 
 
 class CborCodec(Codec):
@@ -148,18 +166,22 @@ class CborCodec(Codec):
         return value
 
     def _parse_integer(self, shape, value):
+        """Any integer, a bignum too: the validator holds it to its type's range."""
         if isinstance(value, bool) or not isinstance(value, int):
             raise _wrong_type(shape, value)
-        if not -(2**63) <= value < 2**63:
-            raise SerializationError(f"The number for {shape.name} is out of range.")
         return value
 
     _parse_long = _parse_integer
 
     def _parse_float(self, shape, value):
+        """A float, an integer or bignum, or a decimal fraction; beyond a double's range
+        it is +-Infinity."""
         if isinstance(value, bool) or not isinstance(value, int | float | Decimal):
             raise _wrong_type(shape, value)
-        return float(value)
+        try:
+            return to_float(value)
+        except ValueError:  # a signalling NaN
+            raise SerializationError(f"Invalid number for {shape.name}.") from None
 
     _parse_double = _parse_float
 
@@ -172,10 +194,7 @@ class CborCodec(Codec):
         if isinstance(value, dt.datetime):
             return value if value.tzinfo else value.replace(tzinfo=UTC)
         if type(value) is float or type(value) is int:
-            try:
-                return dt.datetime.fromtimestamp(value, UTC)
-            except (OverflowError, OSError, ValueError):
-                raise SerializationError(f"Invalid timestamp: {value!r}") from None
+            return from_epoch(value)
         raise _wrong_type(shape, value)
 
     def _parse_any(self, shape, value):

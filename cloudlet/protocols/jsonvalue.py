@@ -5,7 +5,12 @@
                           SerializationError, as AWS answers
     encode(shape, value)  a result -> something `json.dumps` takes (base64 blobs,
                           epoch-second timestamps, "NaN"/"Infinity" floats)
-    loads(body) / dumps(value)   the body text, with malformed input as SerializationError
+    loads(body) / dumps(value)   the body text, with malformed input as SerializationError:
+                          a body that is not UTF-8, bare NaN/Infinity (not JSON; a float's
+                          special values travel as the strings "NaN", "Infinity", ...)
+
+Numbers keep their magnitude whatever it is, for the validator to judge: an integer past
+Python's int-str limit reads as +-10^4000, one beyond a double's range as +-Infinity.
 
 Member keys are the member's `locationName` when it has one. Timestamps default to epoch
 seconds and honour `timestampFormat`. Document shapes pass through untouched.
@@ -25,6 +30,7 @@ from cloudlet.protocols.base import (
     format_timestamp,
     parse_timestamp,
 )
+from cloudlet.protocols.numeric import HUGE, MAX_DIGITS, to_float
 
 _SPECIAL_FLOATS = {"NaN": math.nan, "Infinity": math.inf, "-Infinity": -math.inf}
 
@@ -34,9 +40,23 @@ def loads(body: bytes):
     if not body or not body.strip():
         return {}
     try:
-        return json.loads(body)
+        text = body.decode("utf-8") if isinstance(body, bytes | bytearray) else body
+        try:
+            return json.loads(text, parse_constant=_not_json)
+        except ValueError:  # perhaps an integer past the int-str limit: read it again
+            return json.loads(text, parse_constant=_not_json, parse_int=_integer)
     except (ValueError, RecursionError):
         raise SerializationError("The request body is not valid JSON.") from None
+
+
+def _not_json(literal: str):
+    raise ValueError(f"{literal} is not JSON")
+
+
+def _integer(text: str) -> int:
+    if len(text) > MAX_DIGITS:
+        return -HUGE if text.startswith("-") else HUGE
+    return int(text)
 
 
 def dumps(value) -> bytes:
@@ -109,7 +129,7 @@ def _decode_float(shape: Shape, value) -> float:
         return _SPECIAL_FLOATS[value]
     if not isinstance(value, int | float) or isinstance(value, bool):
         raise _mismatch(shape, value)
-    return float(value)
+    return to_float(value)
 
 
 def _decode_boolean(shape: Shape, value) -> bool:
@@ -123,7 +143,7 @@ def _decode_timestamp(shape: Shape, value):
         raise _mismatch(shape, value)
     try:
         return parse_timestamp(value)
-    except (OverflowError, OSError, ValueError):
+    except (SerializationError, OverflowError, OSError, ValueError):
         raise _mismatch(shape, value) from None
 
 

@@ -1,5 +1,8 @@
 """S3 browser uploads: the multipart/form-data body of a POST to a bucket.
 
+Field values and part headers are UTF-8; bytes that are not stay as lone surrogates
+(surrogateescape, as `base.percent_decode` keeps them) so the codec can refuse them.
+
 `parse_form` splits the body into its fields and the file (the last field S3 reads);
 `form_of` parses a request's body once and keeps the result in its memo, so the auth step
 (which checks the policy's signature) and the S3 codec (which reads the upload's
@@ -58,7 +61,7 @@ def _part(raw: bytes) -> tuple[dict[str, str], bytes]:
     if not sep:
         raise malformed_form()
     headers = {}
-    for line in head.decode("utf-8", "replace").split("\r\n"):
+    for line in head.decode("utf-8", "surrogateescape").split("\r\n"):
         name, colon, value = line.partition(":")
         if colon:
             headers[name.strip().lower()] = value.strip()
@@ -97,7 +100,7 @@ def parse_form(body: bytes, content_type: str) -> PostForm:
             form.content = content
             form.has_file = True
             return form
-        form.fields[name] = content.decode("utf-8", "replace")
+        form.fields[name] = content.decode("utf-8", "surrogateescape")
     raise malformed_form()
 
 

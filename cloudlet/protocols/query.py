@@ -30,7 +30,7 @@ import xml.etree.ElementTree as ET
 from botocore.model import OperationModel, Shape
 
 from cloudlet.errors import SerializationError, ServiceError
-from cloudlet.protocols.base import Codec, HttpRequest, HttpResponse
+from cloudlet.protocols.base import Codec, HttpRequest, HttpResponse, is_utf8
 from cloudlet.protocols.xml import (
     XmlWriter,
     scalar_from_text,
@@ -158,6 +158,8 @@ class QueryCodec(Codec):
         text = form.get(name)
         if text is None:
             return MISSING
+        if not is_utf8(text):
+            raise self.not_utf8(name)
         try:
             return scalar_from_text(shape, text)
         except SerializationError as e:

@@ -27,7 +27,6 @@ import json
 import math
 import re
 from dataclasses import dataclass, field
-from urllib.parse import unquote
 
 from botocore.model import OperationModel, Shape
 
@@ -39,8 +38,12 @@ from cloudlet.protocols.base import (
     b64decode,
     b64encode,
     format_timestamp,
+    is_plain,
+    is_utf8,
     parse_timestamp,
+    percent_decode,
 )
+from cloudlet.protocols.numeric import float_from_text, integer_from_text
 
 HTTP_LOCATIONS = ("uri", "querystring", "header", "headers", "statusCode")
 _LABEL = re.compile(r"\{([^}]+)\}")
@@ -111,7 +114,7 @@ class PathTemplate:
         found = self.pattern.match(path)
         if found is None:
             return None
-        return {_ungroup(k): unquote(v) for k, v in found.groupdict().items()}
+        return {_ungroup(k): percent_decode(v) for k, v in found.groupdict().items()}
 
 
 def _group(label: str) -> str:
@@ -128,7 +131,7 @@ def _literal_query(text: str) -> tuple[dict[str, str | None], dict[str, str]]:
     optional: dict[str, str] = {}
     for part in filter(None, text.split("&")):
         key, has_value, value = part.partition("=")
-        key, value = unquote(key), unquote(value)
+        key, value = percent_decode(key), percent_decode(value)
         if key == "x-id":
             optional[key] = value
         else:
@@ -185,11 +188,11 @@ def parse_scalar(shape: Shape, text: str, location: str):
 
 
 def _parse_integer(shape, text, location):
-    return int(text.strip())
+    return integer_from_text(text)
 
 
 def _parse_float(shape, text, location):
-    return float(text.strip())
+    return float_from_text(text)
 
 
 def _parse_boolean(shape, text, location):
@@ -355,9 +358,21 @@ class RestCodec(Codec):
     # -- request side -------------------------------------------------------------
     def parse(self, request: HttpRequest) -> tuple[OperationModel, dict]:
         operation, labels = self._route(request)
+        self._check_utf8(request, labels)
         params, body_members = self._parse_http_bindings(operation, request, labels)
         params.update(self._parse_body(operation, request, body_members))
         return operation, params
+
+    def _check_utf8(self, request: HttpRequest, labels: dict[str, str]) -> None:
+        """A URI label or query parameter whose escapes are not UTF-8 is the codec's
+        `not_utf8` error, bound to a member or not."""
+        if not is_plain(request.path):
+            for name, value in labels.items():
+                if not is_utf8(value):
+                    raise self.not_utf8(name)
+        query = request.query
+        if query and not is_plain(query) and not query_is_utf8(request_query(request)):
+            raise self.not_utf8("the query string")
 
     def _parse_body(self, operation: OperationModel, request: HttpRequest, members: dict) -> dict:
         shape = operation.input_shape
@@ -548,21 +563,20 @@ def request_query(request: HttpRequest) -> dict[str, list[str]]:
 
 
 def query_multidict(text: str) -> dict[str, list[str]]:
-    """`parse_qsl(text, keep_blank_values=True)` grouped by name, without decoding what
-    needs no decoding."""
+    """`form_items(text)` grouped by name (escapes that are not UTF-8 kept for
+    `request_query_is_utf8` to find)."""
     query: dict[str, list[str]] = {}
     for item in text.split("&"):
         if not item:
             continue
         key, _, value = item.partition("=")
-        query.setdefault(_unquote_plus(key), []).append(_unquote_plus(value))
+        query.setdefault(percent_decode(key, plus=True), []).append(
+            percent_decode(value, plus=True))
     return query
 
 
-def _unquote_plus(text: str) -> str:
-    if "+" in text:
-        text = text.replace("+", " ")
-    return unquote(text) if "%" in text else text
+def query_is_utf8(query: dict[str, list[str]]) -> bool:
+    return all(is_utf8(key) and all(map(is_utf8, values)) for key, values in query.items())
 
 
 def _query_list(shape: Shape, items: list[str]) -> list:

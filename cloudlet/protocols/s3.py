@@ -20,12 +20,12 @@ import base64
 import dataclasses
 import functools
 import xml.etree.ElementTree as ET
-from urllib.parse import quote, unquote, urlencode
+from urllib.parse import quote, urlencode
 
 from botocore.model import OperationModel, Shape
 
 from cloudlet.errors import ServiceError
-from cloudlet.protocols.base import HttpRequest, HttpResponse
+from cloudlet.protocols.base import HttpRequest, HttpResponse, is_utf8, percent_decode
 from cloudlet.protocols.hosts import bucket_from_host
 from cloudlet.protocols.postform import PostForm, form_of
 from cloudlet.protocols.rest import parse_scalar
@@ -74,6 +74,11 @@ def invalid_argument(message: str, name: str, value: str | None = None) -> Servi
     return ServiceError(message, code="InvalidArgument", status=400, fields=fields)
 
 
+def invalid_uri() -> ServiceError:
+    """A key, bucket, query parameter or form field whose bytes are not UTF-8."""
+    return ServiceError("Couldn't parse the specified URI.", code="InvalidURI", status=400)
+
+
 def tagging_query(text: str) -> str:
     """A POST's `tagging` field (a `<Tagging>` document) as PutObject's tag query string."""
     try:
@@ -91,7 +96,9 @@ def tagging_query(text: str) -> str:
 
 def post_params(request: HttpRequest, form: PostForm, operation: OperationModel) -> dict:
     """PutObject's parameters from a POST upload's form."""
-    bucket = unquote(path_style(request).path.strip("/"))
+    bucket = percent_decode(path_style(request).path.strip("/"))
+    if not is_utf8(bucket) or not all(map(is_utf8, form.fields.values())):
+        raise invalid_uri()
     key = form.get("key")
     if key is None:
         raise invalid_argument("Bucket POST must contain a field named 'key'.  If it is "
@@ -100,6 +107,8 @@ def post_params(request: HttpRequest, form: PostForm, operation: OperationModel)
         raise invalid_argument("POST requires exactly one file upload per request.", "file", "0")
     # `${filename}` in any field is the file's name, after its last slash or backslash.
     filename = (form.file_name or "").replace("\\", "/").rsplit("/", 1)[-1]
+    if not is_utf8(filename):
+        raise invalid_uri()
     key = key.replace("${filename}", filename)
     params: dict = {"Bucket": bucket, "Key": key, "Body": form.content}
     metadata = {}
@@ -177,6 +186,9 @@ def post_response(response: HttpResponse, upload: dict, bucket: str, key: str) -
 class S3Codec(RestXmlCodec):
     validation_error_code = "InvalidArgument"
 
+    def not_utf8(self, where: str) -> ServiceError:
+        return invalid_uri()
+
     def operation_for(self, request: HttpRequest) -> OperationModel:
         if is_post_upload(request):
             return post_object_model(self.model)
@@ -218,7 +230,7 @@ class S3Codec(RestXmlCodec):
     def bucket_of(self, request: HttpRequest) -> str | None:
         """The bucket a request addresses, virtual-hosted or path style (the gateway's CORS
         steps ask, where no operation parses: a preflight OPTIONS)."""
-        name = unquote(path_style(request).path.lstrip("/").split("/", 1)[0])
+        name = percent_decode(path_style(request).path.lstrip("/").split("/", 1)[0])
         return name or None
 
     def request_id_headers(self, request_id: str) -> dict[str, str]:

@@ -3,8 +3,13 @@
     validate(operation.input_shape, params)   # raises ValidationError
 
 Checks what the model states: required members, unknown members, Python types, enums,
-length bounds of strings, blobs, lists and maps, and value bounds of numbers. Every
-violation is reported in one message, the way AWS services do:
+length bounds of strings, blobs, lists and maps, and value bounds of numbers. Numbers are
+also held to their type's own bounds, for every service at once: an `integer` is 32 bits,
+a `long` 64, a NaN never satisfies a `min` or `max`, and an epoch-number timestamp must
+fall in years 1 to 9999. Strings must have a UTF-8 form: a lone surrogate (JSON's
+`"\ud800"`) would otherwise reach a provider that cannot store it, or merge with another
+name once replaced. Every violation is reported in one message, the way AWS
+services do:
 
     2 validation errors detected: Value null at 'roleArn' failed to satisfy constraint:
     Member must not be null; Value 'x' at 'durationSeconds' failed to satisfy constraint:
@@ -21,10 +26,13 @@ value.
 from __future__ import annotations
 
 import datetime as dt
+import math
+import re
 
 from botocore.model import Shape
 
-from cloudlet.errors import ValidationError
+from cloudlet.errors import SerializationError, ValidationError
+from cloudlet.protocols.numeric import from_epoch, number_text
 
 _STRING = (str,)
 _NUMBER = (int, float)
@@ -44,8 +52,16 @@ _TYPES = {
     "map": (dict,),
     "structure": (dict,),
 }
+# A JSON client's "\ud800": text with no UTF-8 form (the codecs keep bytes that are not
+# UTF-8 as U+DC80..U+DCFF, and refuse them before this).
+_SURROGATES = re.compile("[\ud800-\udfff]")
 _NUMERIC = frozenset(("integer", "long", "float", "double"))
 _SIZED = frozenset(("string", "blob", "list", "map"))
+# The value bounds of the integer types, beyond which no model's range reaches.
+_TYPE_BOUNDS = {
+    "integer": (-(2**31), 2**31 - 1),
+    "long": (-(2**63), 2**63 - 1),
+}
 
 
 class _Rules:
@@ -70,6 +86,10 @@ class _Rules:
         self.max = meta.get("max") if bounded else None
         if self.min is not None and self.kind in _SIZED and self.min <= 0:
             self.min = None
+        if self.kind in _TYPE_BOUNDS:
+            low, high = _TYPE_BOUNDS[self.kind]
+            self.min = low if self.min is None else max(self.min, low)
+            self.max = high if self.max is None else min(self.max, high)
         self.sensitive = bool(meta.get("sensitive"))
         # member name -> how a path spells it
         self.names = (
@@ -117,6 +137,11 @@ def _check(shape: Shape, value, path: str, errors: list[str]) -> None:
     if rules.min is not None or rules.max is not None:
         _check_bounds(rules, value, path, errors)
     kind = rules.kind
+    if kind == "string" and not value.isascii() and _SURROGATES.search(value):
+        errors.append(_violation(rules, value, path,
+                                 "Member must contain only valid UTF-8 characters"))
+    if kind == "timestamp" and not isinstance(value, dt.datetime):
+        _check_epoch(rules, value, path, errors)
     if kind == "structure":
         _check_structure(shape, rules, value, path, errors)
     elif kind == "list":
@@ -167,6 +192,8 @@ def _check_map(shape, value: dict, path: str, errors: list[str]) -> None:
 def _check_bounds(rules: _Rules, value, path: str, errors: list[str]) -> None:
     if rules.kind in _NUMERIC:
         measure, what = value, "value"
+        if measure != measure:  # NaN: outside every range
+            measure = -math.inf if rules.min is not None else math.inf
     else:
         measure, what = len(value), "length"
     if rules.min is not None and measure < rules.min:
@@ -181,6 +208,14 @@ def _check_bounds(rules: _Rules, value, path: str, errors: list[str]) -> None:
                 rules, value, path, f"Member must have {what} less than or equal to {rules.max}"
             )
         )
+
+
+def _check_epoch(rules: _Rules, value, path: str, errors: list[str]) -> None:
+    try:
+        from_epoch(value)
+    except SerializationError:
+        errors.append(_violation(rules, value, path,
+                                 "Member must be a timestamp between years 1 and 9999"))
 
 
 def _violation(rules: _Rules, value, path: str, constraint: str) -> str:
@@ -200,4 +235,8 @@ def _render(value) -> str:
         return f"java.nio.HeapByteBuffer[pos=0 lim={len(value)} cap={len(value)}]"
     if isinstance(value, dt.datetime):
         return value.isoformat()
+    if isinstance(value, int | float):
+        return number_text(value)
+    if isinstance(value, str) and not value.isascii():
+        return _SURROGATES.sub("?", value)
     return str(value)

@@ -34,9 +34,13 @@ from defusedxml import DefusedXmlException
 
 from cloudlet.errors import SerializationError
 from cloudlet.protocols.base import b64decode, b64encode, format_timestamp, parse_timestamp
+from cloudlet.protocols.numeric import float_from_text, integer_from_text
 
 # Characters XML 1.0 cannot carry at all, even as character references.
 _INVALID_XML_CHARS = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff]")
+# Lone surrogates (a JSON client's "\ud800", bytes that were not UTF-8 echoed in an error
+# message) have no UTF-8 form: they are written as "?", as a Java service writes them.
+_SURROGATES = re.compile("[\ud800-\udfff]")
 _NAMESPACE = re.compile(r"^\{.*?\}")
 # Output members that live outside the body; `uri` and `querystring` mean nothing in a
 # response, so such members are written to the body like any other.
@@ -151,6 +155,7 @@ def float_text(value) -> str:
 
 def _escape(text: str, attribute: bool = False) -> str:
     text = _INVALID_XML_CHARS.sub("", text)
+    text = _SURROGATES.sub("?", text)
     text = text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
     text = text.replace("\r", "&#13;")
     if attribute:
@@ -186,7 +191,7 @@ def to_bytes(root: ET.Element, declaration: bool = False) -> bytes:
 # text to a list. Codecs use it for whole response documents (a ListObjectsV2 page of
 # 1000 keys is ~300 KB of XML).
 
-_NEEDS_ESCAPE = re.compile("[&<>\r\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff]")
+_NEEDS_ESCAPE = re.compile("[&<>\r\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff\ud800-\udfff]")
 _PLANS: dict[tuple[int, str], tuple[Shape, object]] = {}
 
 
@@ -518,9 +523,9 @@ def scalar_from_text(shape: Shape, text: str):
     kind = shape.type_name
     try:
         if kind in ("integer", "long", "short", "byte"):
-            return int(text.strip())
+            return integer_from_text(text)
         if kind in ("float", "double"):
-            return float(text.strip())
+            return float_from_text(text)
         if kind == "boolean":
             lowered = text.strip().lower()
             if lowered not in ("true", "false"):

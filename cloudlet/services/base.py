@@ -147,5 +147,10 @@ class Provider:
     def start(self) -> None:
         """Start the provider's engines (sweepers, servers); called once at server start."""
 
+    def health(self) -> dict | None:
+        """What `/_cloudlet/health` and `cloudlet status` say of the provider's engines
+        beyond "available" (EC2: whether packets are enforced, and why not)."""
+        return None
+
     def stop(self) -> None:
         """Stop the provider's engines and flush state; called once at shutdown."""

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import datetime as dt
+import decimal
+import math
 
 import cbor2
 import pytest
@@ -204,10 +206,34 @@ def test_validation_error_code_follows_query_compatibility(codec):
     assert "Value null at 'namespace'" in e.value.message
 
 
-def test_integers_beyond_64_bits(codec):
+def test_integers_beyond_their_type_are_validation_errors(codec):
+    """A bignum parses; the validator holds it to the member's type (an `integer` is 32
+    bits), in the service's validation words."""
     body = cbor2.dumps({"AlarmName": "a", "EvaluationPeriods": 2**70})
+    op, params = codec.parse(request("PutMetricAlarm", body))
+    with pytest.raises(ServiceError) as e:
+        codec.validate(op, params)
+    assert e.value.code == "ValidationError"
+    assert ("Value '1180591620717411303424' at 'evaluationPeriods' failed to satisfy "
+            "constraint: Member must have value less than or equal to 2147483647"
+            ) in e.value.message
+
+
+@pytest.mark.parametrize("value", [10**400, -(10**400), 2**1100, cbor2.CBORTag(4, [400, 1]),
+                                   cbor2.CBORTag(4, [-400, 1])])
+def test_bignums_and_decimals_as_doubles_do_not_overflow(codec, value):
+    """Found in issue 12: a bignum metric value raised OverflowError (a 500). Beyond a
+    double's range it reads as +-Infinity, which the service refuses in its own words."""
+    body = cbor2.dumps({"Namespace": "N", "MetricData": [{"MetricName": "m", "Value": value}]})
+    op, params = codec.parse(request("PutMetricData", body))
+    got = params["MetricData"][0]["Value"]
+    assert isinstance(got, float)
+    assert abs(got) in (math.inf, 0.0)
+
+
+def test_a_signalling_nan_is_a_serialization_error(codec):
     with pytest.raises(SerializationError):
-        codec.parse(request("PutMetricAlarm", body))
+        codec._parse_float(MODEL.shape_for("DatapointValue"), decimal.Decimal("sNaN"))
 
 
 VALID = cbor2.dumps(

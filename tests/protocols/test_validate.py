@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import io
+import math
 import timeit
 
 import pytest
@@ -164,3 +165,70 @@ def test_fast_enough():
     validate(run, params)
     per_call = timeit.timeit(lambda: validate(run, params), number=200) / 200
     assert per_call < 0.002
+
+
+# -- numbers beyond their types, text with no UTF-8 form (issue 12) -------------------------
+
+GET_LOG_EVENTS = shape("logs", "GetLogEvents")
+EVENTS = {"logGroupName": "g", "logStreamName": "s"}
+
+
+@pytest.mark.parametrize("value,bound", [
+    (2**63, "less than or equal to 9223372036854775807"),
+    (10**400, "less than or equal to 9223372036854775807"),
+    (-1, "greater than or equal to 0"),  # the model's own min, inside the type's
+    (-(10**5000), "greater than or equal to 0"),
+], ids=["2^63", "10^400", "-1", "-10^5000"])
+def test_longs_are_held_to_64_bits_and_their_model_range(value, bound):
+    text = message(GET_LOG_EVENTS, {**EVENTS, "startTime": value})
+    assert f"at 'startTime' failed to satisfy constraint: Member must have value {bound}" in text
+
+
+def test_integers_are_held_to_32_bits():
+    text = message(GET_LOG_EVENTS, {**EVENTS, "limit": 2**31})
+    assert "Value '2147483648' at 'limit'" in text
+    assert "Member must have value less than or equal to 10000" in text
+    list_users = shape("iam", "ListUsers")
+    validate(list_users, {"MaxItems": 1000})
+    assert "less than or equal to 1000" in message(list_users, {"MaxItems": 2**40})
+    put_alarm = shape("cloudwatch", "PutMetricAlarm")
+    alarm = {"AlarmName": "a", "EvaluationPeriods": 1, "ComparisonOperator": "GreaterThanThreshold"}
+    assert "less than or equal to 2147483647" in message(put_alarm, {**alarm, "Period": 2**31})
+
+
+def test_huge_numbers_are_rendered_past_the_int_str_limit():
+    text = message(GET_LOG_EVENTS, {**EVENTS, "startTime": 10**5000})
+    assert "Value '1.000000E+5000' at 'startTime'" in text
+
+
+def test_nan_satisfies_no_range():
+    """NaN compares false with everything: a range check that only asks `value < min`
+    would let it through."""
+    alias = shape("lambda", "CreateAlias")
+    params = {"FunctionName": "f", "Name": "a", "FunctionVersion": "1",
+              "RoutingConfig": {"AdditionalVersionWeights": {"2": math.nan}}}
+    text = message(alias, params)
+    assert ("Value 'NaN' at 'routingConfig.additionalVersionWeights.2' failed to satisfy "
+            "constraint: Member must have value greater than or equal to 0.0") in text
+    params["RoutingConfig"]["AdditionalVersionWeights"]["2"] = math.inf
+    assert "Value 'Infinity'" in message(alias, params)
+    params["RoutingConfig"]["AdditionalVersionWeights"]["2"] = 0.5
+    validate(alias, params)
+
+
+def test_epoch_timestamps_must_fit_a_datetime():
+    list_metrics_stats = shape("cloudwatch", "GetMetricStatistics")
+    params = {"Namespace": "n", "MetricName": "m", "Period": 60, "Statistics": ["Sum"],
+              "StartTime": 10**12, "EndTime": dt.datetime(2024, 1, 1, tzinfo=dt.UTC)}
+    assert "Member must be a timestamp between years 1 and 9999" in message(
+        list_metrics_stats, params)
+
+
+@pytest.mark.parametrize("text", ["a\ud800b", "\udcff", "x\udfff"])
+def test_lone_surrogates_have_no_utf8_form(text):
+    create_stream = shape("logs", "CreateLogStream")
+    got = message(create_stream, {"logGroupName": "g", "logStreamName": text})
+    assert ("at 'logStreamName' failed to satisfy constraint: Member must contain only valid "
+            "UTF-8 characters") in got
+    got.encode("utf-8")  # the message itself has one: the value is echoed with "?"
+    validate(create_stream, {"logGroupName": "g", "logStreamName": "é😀"})

@@ -105,6 +105,17 @@ def advance_clock(endpoint: str, seconds: float) -> dict:
     return reply.json()
 
 
+def public_range_for(port: int, data_dir: Path | None = None) -> str:
+    """A loopback /24 of public addresses of its own for a server: servers that run at once
+    must not hand out the same public IPs (each redirects its range). With a data
+    directory it follows the directory, which keeps its addresses across restarts."""
+    if data_dir is not None:
+        import hashlib
+
+        port = int(hashlib.sha256(str(data_dir).encode()).hexdigest(), 16) % 65536
+    return f"127.{101 + (port >> 8) % 150}.{port & 0xFF}.0/24"
+
+
 def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
@@ -135,7 +146,9 @@ class CloudletProcess:
         fd, log = tempfile.mkstemp(prefix="cloudlet-test-", suffix=".log")
         self.log_path = Path(log)
         self.proc = subprocess.Popen(args, stdout=fd, stderr=subprocess.STDOUT, cwd=REPO,
-                                     env={**os.environ, **self.env})
+                                     env={**os.environ, "CLOUDLET_PUBLIC_RANGE":
+                                          public_range_for(self.port, self.data_dir),
+                                          **self.env})
         os.close(fd)
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:

@@ -171,6 +171,15 @@ class Fabric(GatewaysMixin, RouterMixin):
             return None
         return self.gateway_namespace(found[0]), found[1]
 
+    def interface_counters(self, net_id: str, interface_id: str) -> tuple[int, int, int, int]:
+        """(rx_bytes, tx_bytes, rx_packets, tx_packets) as the interface's host sees them:
+        what the router's end of the pair sent, the host received."""
+        return self._call(self._interface_counters, net_id, interface_id)
+
+    def host_tables(self) -> list[str]:
+        """The names of the host's own nftables tables (the fabric's carry its prefix)."""
+        return lifecycle.host_tables(self)
+
     def dropped_outside(self, net_id: str) -> int:
         """Packets the internet gateway dropped because nothing beyond it had their address."""
         return self._call(self._dropped_outside, net_id)
@@ -239,6 +248,14 @@ class Fabric(GatewaysMixin, RouterMixin):
         del self._nets[net_id]
         for host in [h for h, owner in self._host_net.items() if owner == net_id]:
             self._drop_host(host)
+
+    def _interface_counters(self, net_id: str, interface_id: str) -> tuple[int, int, int, int]:
+        n = self._net(net_id)
+        if interface_id not in n.interfaces:
+            raise FabricError(f"no interface {interface_id!r} in {net_id!r}")
+        link = n.router.ipr.link("get", ifname=self._link(net_id, interface_id))[0]
+        stats = link.get_attr("IFLA_STATS64") or link.get_attr("IFLA_STATS")
+        return (stats["tx_bytes"], stats["rx_bytes"], stats["tx_packets"], stats["rx_packets"])
 
     def _dropped_outside(self, net_id: str) -> int:
         n = self._net(net_id)

@@ -24,6 +24,17 @@ def _leftovers(fabric) -> list[str]:
     return netns.names(f"{fabric.prefix}-")
 
 
+def host_tables(fabric) -> list[str]:
+    ctx = Nft()
+    try:
+        return [item["table"]["name"] for item in ctx.list("list tables")
+                if "table" in item]
+    except NftError:
+        return []
+    finally:
+        ctx.close()
+
+
 def _remove_host_table(fabric) -> bool:
     ctx = fabric._host_nft or Nft()
     try:

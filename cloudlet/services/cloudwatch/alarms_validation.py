@@ -6,6 +6,7 @@ lengths, enums, required members) were checked by the codec before."""
 
 from __future__ import annotations
 
+import math
 import re
 
 from cloudlet.errors import ServiceError
@@ -18,6 +19,7 @@ from cloudlet.services.cloudwatch.errors import (  # noqa: F401  (v.<Error> in a
     MissingParameter,
     ResourceNotFound,
     ValidationError,
+    invalid_value,
 )
 
 
@@ -250,5 +252,9 @@ def _threshold(params: dict) -> None:
     if threshold_id is not None:
         raise ValidationError(f"ComparisonOperator {operator} cannot be used with "
                               "ThresholdMetricId.")
-    if params.get("Threshold") is None:
+    threshold = params.get("Threshold")
+    if threshold is None:
         raise MissingParameter("The parameter Threshold is required.")
+    if not math.isfinite(threshold):  # NaN, or a number past a double's range
+        shown = "NaN" if threshold != threshold else ("Infinity" if threshold > 0 else "-Infinity")
+        raise invalid_value(shown, "Threshold")

@@ -8,6 +8,7 @@ import logging
 import threading
 from collections.abc import Callable
 
+from cloudlet.config import public_range
 from cloudlet.services.base import Provider
 from cloudlet.services.ec2 import errors
 from cloudlet.services.ec2.fabric import Fabric
@@ -30,7 +31,7 @@ class Ec2Base(Provider):
     def __init__(self, store, bus=None):
         super().__init__(store, bus)
         self.records = Records(store)
-        self.fabric = Fabric()
+        self.fabric = Fabric(store.root, public_range())
         self._places: set[tuple[str, str]] = set()
         self._place_lock = threading.Lock()
         self._timers: set[threading.Timer] = set()
@@ -40,6 +41,9 @@ class Ec2Base(Provider):
         resume = getattr(self, "resume_nat_gateways", None)
         if resume is not None:
             resume()
+
+    def health(self) -> dict:
+        return {"network": {"enforced": self.fabric.available, "reason": self.fabric.reason}}
 
     def stop(self) -> None:
         for timer in list(self._timers):

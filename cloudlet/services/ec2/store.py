@@ -55,6 +55,7 @@ class View:
     def __init__(self, conn: sqlite3.Connection, account: str, region: str, writing: bool):
         self.conn, self.account, self.region, self.writing = conn, account, region, writing
         self.after_commit: list = []
+        self.after_rollback: list = []  # run when the transaction is rolled back
 
     # -- reading -------------------------------------------------------------------------
     def get(self, id: str, kind: str | None = None) -> dict | None:
@@ -227,9 +228,15 @@ class Records:
 
     @contextlib.contextmanager
     def write(self, account: str, region: str):
-        with self.db.transaction() as conn:
-            view = View(conn, account, region, writing=True)
-            yield view
+        view = None
+        try:
+            with self.db.transaction() as conn:
+                view = View(conn, account, region, writing=True)
+                yield view
+        except BaseException:
+            for callback in view.after_rollback if view is not None else ():
+                callback()
+            raise
         for callback in view.after_commit:
             callback()
 

@@ -7,7 +7,7 @@ the fleet's pool."""
 from __future__ import annotations
 
 from cloudlet import clock
-from cloudlet.engines.db.ca import CA_IDENTIFIER
+from cloudlet.ca import CA_IDENTIFIER
 from cloudlet.engines.db.front import port_free
 from cloudlet.services.rds import errors, rules
 from cloudlet.services.rds.parameter_groups import resolve_parameter_group

@@ -8,7 +8,7 @@ from __future__ import annotations
 import shutil
 
 from cloudlet import clock
-from cloudlet.engines.db.ca import CA_IDENTIFIER
+from cloudlet.ca import CA_IDENTIFIER
 from cloudlet.engines.db.front import port_free
 from cloudlet.services.rds import errors, rules
 from cloudlet.services.rds.admission import admit, build, initialize, storage_in_use

@@ -35,7 +35,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from cloudlet import clock
-from cloudlet.engines.db.ca import CertificateAuthority
+from cloudlet.ca import CertificateAuthority
 from cloudlet.engines.db.front import Front
 from cloudlet.engines.db.server import DatabaseServer, ServerSpec, engine_class
 from cloudlet.events import Bus

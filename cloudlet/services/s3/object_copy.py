@@ -28,7 +28,11 @@ class ObjectCopyOperations:
         copy-if conditions hold."""
         text = params["CopySource"]
         text, _, query = text.partition("?")
-        text = unquote(text).lstrip("/")
+        try:  # bytes that are not UTF-8 would otherwise all read as U+FFFD
+            text = unquote(text, errors="strict").lstrip("/")
+        except UnicodeDecodeError:
+            raise errors.InvalidArgument("Invalid copy source encoding", name="x-amz-copy-source",
+                                         value=params["CopySource"]) from None
         name, _, key = text.partition("/")
         if not name or not key:
             raise errors.InvalidArgument("Invalid copy source object key", name="x-amz-copy-source",

@@ -52,7 +52,12 @@ def object_meta(params: dict) -> dict:
 
 
 def parse_tagging(text: str) -> list[dict]:
-    tags = parse_qsl(text, keep_blank_values=True)
+    try:
+        tags = parse_qsl(text, keep_blank_values=True, errors="strict")
+    except UnicodeDecodeError:
+        raise errors.InvalidArgument(
+            "The header 'x-amz-tagging' shall be encoded as UTF-8 then URLEncoded URL query "
+            "parameters without tag name duplicates.") from None
     if len(tags) > 10:
         raise errors.TooManyObjectTags()
     return [{"Key": k, "Value": v} for k, v in tags]

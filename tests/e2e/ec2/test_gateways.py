@@ -6,7 +6,7 @@ from __future__ import annotations
 import ipaddress
 import time
 
-from harness import error_of
+from harness import error_of, public_range_for
 
 
 def wait_state(ec2, nat_id, state, timeout=10.0):
@@ -51,17 +51,17 @@ def test_egress_only_gateway(ec2, vpc):
         EgressOnlyInternetGatewayId=gateway["EgressOnlyInternetGatewayId"])
 
 
-def test_elastic_ips_come_from_the_loopback_range_and_are_never_shared(ec2):
+def test_elastic_ips_come_from_the_loopback_range_and_are_never_shared(cloudlet, ec2):
     first = ec2.allocate_address(Domain="vpc")
     second = ec2.allocate_address(Domain="vpc")
-    for address in (first, second):
+    for address in (first, second):  # the server's CLOUDLET_PUBLIC_RANGE, in 127.0.0.0/8
         assert ipaddress.IPv4Address(address["PublicIp"]) in ipaddress.IPv4Network(
-            "127.100.0.0/16")
+            public_range_for(cloudlet.port))
         assert address["AllocationId"].startswith("eipalloc-") and address["Domain"] == "vpc"
     assert first["PublicIp"] != second["PublicIp"]
     found = ec2.describe_addresses(PublicIps=[first["PublicIp"]])["Addresses"]
     assert found[0]["AllocationId"] == first["AllocationId"]
-    assert error_of(ec2.describe_addresses, PublicIps=["127.100.255.254"])[0] == \
+    assert error_of(ec2.describe_addresses, PublicIps=["127.0.255.254"])[0] == \
         "InvalidAddress.NotFound"
     for address in (first, second):
         ec2.release_address(AllocationId=address["AllocationId"])

@@ -2,6 +2,9 @@
 inside a VPC. Defined once here; the fabric routes these ranges to Cloudlet's API.
 
     SERVICE_RANGE       198.18.0.0/15: every AWS endpoint Cloudlet answers inside a VPC
+    API_ADDRESS         198.18.0.10: the regional endpoints (sts, ec2, lambda, ...)
+    S3_ADDRESS          198.19.0.10: S3's endpoints, inside S3's prefix list
+    DYNAMODB_ADDRESS    198.19.1.10: DynamoDB's, inside its list (not served yet)
     com.amazonaws.<region>.s3        pl-63a5400a  198.19.0.0/24
     com.amazonaws.<region>.dynamodb  pl-02cd2c6b  198.19.1.0/24
 
@@ -18,6 +21,11 @@ from cloudlet.services.ec2.filters import Filters, declare
 from cloudlet.services.ec2.pagination import page
 
 SERVICE_RANGE = "198.18.0.0/15"
+API_ADDRESS = "198.18.0.10"
+S3_ADDRESS = "198.19.0.10"
+DYNAMODB_ADDRESS = "198.19.1.10"
+# where Cloudlet listens beyond an internet gateway (and, in their lists, gateway endpoints)
+SERVICE_ADDRESSES = (API_ADDRESS, S3_ADDRESS, DYNAMODB_ADDRESS)
 
 
 @dataclass(frozen=True)

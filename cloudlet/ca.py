@@ -1,9 +1,12 @@
-"""Cloudlet's RDS certificate authority.
+"""Cloudlet's certificate authorities: a root certificate and key kept in a directory of the
+data directory, and the server certificates they sign.
 
-One CA per data directory (`<data dir>/rds/ca/`): its certificate is the bundle clients trust
-(`rds-ca-bundle.pem`, printed by `cloudlet rds ca-bundle`); it signs one server certificate
-per instance, for the instance's endpoint host, `localhost` and 127.0.0.1, so that
-`sslmode=verify-full` and Node's `rejectUnauthorized: true` hold.
+    rds_ca(data_dir)       <data dir>/rds/ca/: RDS instances' certificates, for their endpoint
+                           names (`cloudlet rds ca-bundle` prints `rds-ca-bundle.pem`), so
+                           that `sslmode=verify-full` and Node's `rejectUnauthorized` hold
+    cloudlet_ca(data_dir)  <data dir>/ca/: everything else that serves TLS inside the cloud
+                           (AWS's endpoint names inside a VPC); every EC2 instance trusts it,
+                           and the RDS CA too
 """
 
 from __future__ import annotations
@@ -23,6 +26,16 @@ from cloudlet.tls import self_signed, write_private
 CA_NAME = "Cloudlet RDS Root CA"
 CA_IDENTIFIER = "cloudlet-rds-ca-ecc256-g1"
 BUNDLE = "rds-ca-bundle.pem"
+ROOT_NAME = "Cloudlet Root CA"
+ROOT_BUNDLE = "ca-bundle.pem"
+
+
+def rds_ca(data_dir: Path) -> CertificateAuthority:
+    return CertificateAuthority(Path(data_dir) / "rds" / "ca")
+
+
+def cloudlet_ca(data_dir: Path) -> CertificateAuthority:
+    return CertificateAuthority(Path(data_dir) / "ca", ROOT_NAME, ROOT_BUNDLE)
 
 
 def _pem_key(key) -> bytes:
@@ -31,15 +44,16 @@ def _pem_key(key) -> bytes:
 
 
 class CertificateAuthority:
-    def __init__(self, directory: Path):
+    def __init__(self, directory: Path, name: str = CA_NAME, bundle: str = BUNDLE):
         self.directory = Path(directory)
+        self.name, self.bundle_name = name, bundle
         self._lock = threading.Lock()
         self._cert: x509.Certificate | None = None
         self._key = None
 
     @property
     def bundle_path(self) -> Path:
-        return self.directory / BUNDLE
+        return self.directory / self.bundle_name
 
     def bundle(self) -> str:
         self._ensure()
@@ -62,7 +76,7 @@ class CertificateAuthority:
             self.directory.mkdir(parents=True, exist_ok=True)
             key = ec.generate_private_key(ec.SECP256R1())
             name = x509.Name([x509.NameAttribute(NameOID.ORGANIZATION_NAME, "Cloudlet"),
-                              x509.NameAttribute(NameOID.COMMON_NAME, CA_NAME)])
+                              x509.NameAttribute(NameOID.COMMON_NAME, self.name)])
             cert = (
                 self_signed(name, key, days=3650)
                 .add_extension(x509.BasicConstraints(ca=True, path_length=0), critical=True)
@@ -78,14 +92,15 @@ class CertificateAuthority:
             write_private(self.bundle_path, cert.public_bytes(serialization.Encoding.PEM))
             self._cert, self._key = cert, key
 
-    def issue(self, hosts: list[str], cert_path: Path, key_path: Path) -> None:
-        """A server certificate for `hosts` (DNS names; 127.0.0.1 is always added), written
-        as PEM to cert_path and key_path (mode 0600)."""
+    def issue(self, hosts: list[str], cert_path: Path, key_path: Path,
+              addresses: tuple[str, ...] = ("127.0.0.1",)) -> None:
+        """A server certificate for `hosts` (DNS names, wildcards allowed) and `addresses`,
+        written as PEM to cert_path and key_path (mode 0600)."""
         self._ensure()
         key = ec.generate_private_key(ec.SECP256R1())
         names = list(dict.fromkeys([*hosts, "localhost"]))
         sans = [x509.DNSName(h) for h in names]
-        sans.append(x509.IPAddress(ipaddress.ip_address("127.0.0.1")))
+        sans += [x509.IPAddress(ipaddress.ip_address(a)) for a in addresses]
         now = dt.datetime.now(dt.UTC)
         cert = (
             x509.CertificateBuilder()
