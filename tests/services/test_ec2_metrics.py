@@ -236,13 +236,31 @@ def test_published_metrics_are_stored_by_cloudwatch(tmp_path, monkeypatch):
     store.close()
 
 
+class NoFabric:
+    """A fabric that builds nothing (a unit test makes no namespaces)."""
+
+    available, services = False, []
+
+    def start(self, records): ...
+
+    def stop(self): ...
+
+    def add_router_service(self, start):
+        self.services.append(start)
+
+    def interface_counters(self, eni_id):
+        raise KeyError(eni_id)
+
+
 def test_the_provider_starts_and_stops_them(tmp_path):
     provider = Ec2Provider(Store.open(tmp_path))
+    provider.fabric = NoFabric()
     assert provider._instance_stats(ID) is None  # no runtime yet: nothing runs
     assert provider._interface_counters("eni-1") is None
     provider.instance_runtime = SimpleNamespace(stats=lambda i: (_ for _ in ()).throw(KeyError(i)))
     assert provider._instance_stats(ID) is None  # not running there
     provider.start()
+    assert provider.fabric.services == [provider.metadata.serve_vpc]  # IMDS in every VPC
     assert provider.instance_metrics._thread.is_alive()
     provider.stop()
     assert not provider.instance_metrics._thread.is_alive()

@@ -6,9 +6,11 @@ with AWS's openssl steps against Cloudlet's published certificate."""
 from __future__ import annotations
 
 import json
+import os
 import shlex
 import shutil
 import subprocess
+import time
 
 import pytest
 import requests
@@ -134,3 +136,33 @@ def test_the_identity_certificate_is_public(cloudlet):
     assert again.content == reply.content
     assert requests.get(f"{cloudlet.endpoint}/_cloudlet/ec2/instance-identity.pem.bak",
                         verify=cloudlet.ca_bundle or True, timeout=10).status_code == 404
+
+
+def router_namespace(vpc_id: str) -> str | None:
+    names = subprocess.run(["ip", "netns", "list"], capture_output=True, text=True).stdout.split()
+    return next((n for n in names if n.endswith(f"-r-{vpc_id}")), None)
+
+
+def test_every_vpc_router_serves_imds_as_its_vpc_comes_and_goes(cloudlet, ec2):
+    """Without instances: from inside the router namespace Cloudlet made for a new VPC,
+    169.254.169.254:80 answers (a 403: the router's own address is no instance's), and the
+    namespace goes with the VPC."""
+    health = requests.get(f"{cloudlet.endpoint}/_cloudlet/health", timeout=10,
+                          verify=cloudlet.ca_bundle or True).json()
+    network = health.get("engines", {}).get("ec2", {}).get("network", {})
+    if os.geteuid() != 0 or not network.get("enforced") or not shutil.which("curl"):
+        pytest.skip(f"the VPC fabric is not enforced here: {network.get('reason')}")
+    vpc_id = ec2.create_vpc(CidrBlock="10.77.0.0/16")["Vpc"]["VpcId"]
+    try:
+        router = router_namespace(vpc_id)
+        assert router, "no router namespace for the VPC"
+        done = subprocess.run(["ip", "netns", "exec", router, "curl", "-s", "-m", "3", "-o",
+                               "/dev/null", "-w", "%{http_code}",
+                               f"{IMDS}/latest/meta-data/"], capture_output=True, text=True)
+        assert done.stdout == "403", done.stderr
+    finally:
+        ec2.delete_vpc(VpcId=vpc_id)
+    deadline = time.monotonic() + 10
+    while router_namespace(vpc_id) and time.monotonic() < deadline:
+        time.sleep(0.1)
+    assert router_namespace(vpc_id) is None
