@@ -33,6 +33,7 @@ class InstanceSpec:
     ca_certificate: bytes | None = None  # PEM appended to the instance's trust store
     volumes: list[Volume] = field(default_factory=list)  # data volumes attached at boot
     metadata: dict = field(default_factory=dict)  # extra NoCloud meta-data keys
+    environment: dict[str, str] = field(default_factory=dict)  # /etc/environment (every login)
 
 
 @dataclass(frozen=True)
