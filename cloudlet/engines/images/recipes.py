@@ -15,9 +15,10 @@ MIRROR = "http://deb.debian.org/debian"
 BASE_PACKAGES = (
     "openssh-server", "cloud-init", "python3", "curl", "iproute2", "ca-certificates", "sudo",
     "procps", "netbase", "tini", "e2fsprogs", "util-linux", "mount", "iputils-ping", "less",
+    "python3-boto3",  # as AWS's images carry the SDK (the AWS CLI there): code finds its role
 )
 # Bumped when what a base or a layer contains changes, so that caches rebuild.
-FORMAT = 1
+FORMAT = 2
 
 
 @dataclass(frozen=True)

@@ -348,9 +348,13 @@ class Engine:
     def stats(self, instance_id: str) -> Stats:
         box = self._get(instance_id)
         memory = box.group.memory()
+        devices = [*volumes.loops_backed_by(box.spec.root_volume), *box.loops.values()]
+        read_bytes, write_bytes, reads, writes = volumes.io_counters(devices)
         return Stats(cpu_seconds=box.group.cpu_seconds(), memory_bytes=memory["usage"],
                      rss_bytes=memory["rss"], memory_limit_bytes=memory["limit"],
-                     pids=len(box.group.pids()), oom_kills=memory["oom_kills"])
+                     pids=len(box.group.pids()), oom_kills=memory["oom_kills"],
+                     disk_read_bytes=read_bytes, disk_write_bytes=write_bytes,
+                     disk_read_ops=reads, disk_write_ops=writes)
 
     def limits(self, instance_id: str) -> Limits:
         return self._get(instance_id).limits

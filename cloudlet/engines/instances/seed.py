@@ -42,6 +42,8 @@ def files(spec: InstanceSpec) -> list:
     out += [_entry(f"/usr/sbin/{name}", power, 0o755) for name in POWER_COMMANDS]
     if spec.ca_certificate:
         out.append(_entry("/usr/local/share/ca-certificates/cloudlet-ca.crt", spec.ca_certificate))
+    if spec.environment:
+        out.append(_entry("/etc/environment", environment(spec)))
     if spec.default_user:
         out.append(_entry("/etc/cloud/cloud.cfg.d/90_cloudlet_instance.cfg",
                           "system_info:\n  default_user:\n"
@@ -55,6 +57,14 @@ def appended(spec: InstanceSpec) -> list:
         return []
     pem = spec.ca_certificate.rstrip(b"\n") + b"\n"
     return [[TRUST_BUNDLE, base64.b64encode(pem).decode()]]
+
+
+def environment(spec: InstanceSpec) -> str:
+    """pam_env's /etc/environment: KEY="value" lines, read at every login and by sudo."""
+    for key, value in spec.environment.items():
+        if not key.isidentifier() or any(c in value for c in '"\\\n'):
+            raise ValueError(f"environment variable {key!r} cannot be written as given")
+    return "".join(f'{key}="{value}"\n' for key, value in spec.environment.items())
 
 
 def resolv_conf(spec: InstanceSpec) -> str:

@@ -33,6 +33,7 @@ class InstanceSpec:
     ca_certificate: bytes | None = None  # PEM appended to the instance's trust store
     volumes: list[Volume] = field(default_factory=list)  # data volumes attached at boot
     metadata: dict = field(default_factory=dict)  # extra NoCloud meta-data keys
+    environment: dict[str, str] = field(default_factory=dict)  # /etc/environment (every login)
 
 
 @dataclass(frozen=True)
@@ -64,6 +65,12 @@ class Stats:
     memory_limit_bytes: int
     pids: int
     oom_kills: int
+    # I/O completed by the instance's volumes (the root volume's and the data volumes' loop
+    # devices) since they were attached: what AWS/EC2's Disk* and EBS* metrics count
+    disk_read_bytes: int = 0
+    disk_write_bytes: int = 0
+    disk_read_ops: int = 0
+    disk_write_ops: int = 0
 
 
 class InstanceError(Exception):

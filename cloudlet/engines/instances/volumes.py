@@ -69,6 +69,35 @@ def backing_file(device: str) -> str | None:
         return None
 
 
+def loops_backed_by(path: Path) -> list[str]:
+    """The loop devices (/dev/loopN) whose backing file is `path`."""
+    target = str(Path(path).resolve())
+    found = []
+    for entry in Path("/sys/block").glob("loop*/loop/backing_file"):
+        try:
+            if entry.read_text().strip() == target:
+                found.append(f"/dev/{entry.parent.parent.name}")
+        except OSError:
+            continue
+    return found
+
+
+def io_counters(devices: list[str]) -> tuple[int, int, int, int]:
+    """(read bytes, written bytes, reads, writes) completed by these block devices since they
+    were set up: /sys/block/<dev>/stat, whose sectors are 512 bytes whatever the device's."""
+    read_bytes = write_bytes = reads = writes = 0
+    for device in devices:
+        try:
+            fields = Path(f"/sys/block/{os.path.basename(device)}/stat").read_text().split()
+            reads += int(fields[0])
+            read_bytes += int(fields[2]) * 512
+            writes += int(fields[4])
+            write_bytes += int(fields[6]) * 512
+        except (OSError, ValueError, IndexError):
+            continue
+    return read_bytes, write_bytes, reads, writes
+
+
 def device_numbers(device: str) -> tuple[int, int]:
     st = os.stat(device)
     return os.major(st.st_rdev), os.minor(st.st_rdev)

@@ -14,6 +14,9 @@
     network/flow_logs.py       flow logs
     network/default_vpc.py     the default VPC
     network/place.py           regions, Availability Zones, account attributes
+    compute/metadata.py        IMDS at 169.254.169.254 in every VPC (metadata_*.py, identity.py,
+                               instance_credentials.py)
+    compute/metrics.py         AWS/EC2 metrics of running instances, on the bus
     tags.py                    tags on every resource
     dry_run.py                 DryRun, for every operation
     base.py                    records, the fabric port, Describe*'s ids/filters/pages
@@ -22,6 +25,8 @@
 from __future__ import annotations
 
 from cloudlet.services.ec2.base import Ec2Base
+from cloudlet.services.ec2.compute.metadata import MetadataOperations
+from cloudlet.services.ec2.compute.metrics import MetricsOperations
 from cloudlet.services.ec2.dry_run import DryRun
 from cloudlet.services.ec2.network.addresses import AddressOperations
 from cloudlet.services.ec2.network.default_vpc import DefaultVpcOperations
@@ -56,6 +61,8 @@ class Ec2Provider(
     DefaultVpcOperations,
     PlaceOperations,
     TagOperations,
+    MetadataOperations,
+    MetricsOperations,
     DryRun,
     Ec2Base,
 ):
