@@ -385,7 +385,9 @@ def launch(server, ec2, net):
     instances are terminated at the end. Skips until RunInstances exists."""
     images = []
     try:
-        images = ec2.describe_images(Owners=["amazon"])["Images"]
+        images = sorted(ec2.describe_images(Owners=["amazon"], Filters=[
+            {"Name": "name", "Values": ["al2023-ami-*"]}])["Images"],
+            key=lambda i: i.get("CreationDate", ""), reverse=True)
     except ClientError as e:
         if e.response["Error"]["Code"] != "NotImplemented":
             raise
