@@ -11,6 +11,7 @@ once RunInstances exists.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import shutil
 import subprocess
@@ -278,6 +279,7 @@ def test_endpoints_come_and_go_with_the_internet_gateway(server, ec2, keys):
 def test_an_unchanged_aws_cli_inside_the_vpc(server, net, keys, tmp_path):
     """`aws sts get-caller-identity` with no endpoint URL, its names resolved by the system
     resolver from a resolv.conf that names the VPC's resolver (as an instance's does)."""
+    made_root = not os.path.isdir("/etc/netns")
     etc = f"/etc/netns/{net['public_ns']}"
     os.makedirs(etc, exist_ok=True)
     try:
@@ -296,6 +298,9 @@ def test_an_unchanged_aws_cli_inside_the_vpc(server, net, keys, tmp_path):
         assert done.stdout.strip().endswith(f":user/{keys['user']}")
     finally:
         shutil.rmtree(etc, ignore_errors=True)
+        if made_root:
+            with contextlib.suppress(OSError):  # only if nothing else is there
+                os.rmdir("/etc/netns")
 
 
 # -- flow logs -------------------------------------------------------------------------------
